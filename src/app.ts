@@ -1,0 +1,151 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
+import swagger from '@fastify/swagger'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import type { Database } from './db/client.js'
+import { guest, type Actor } from './shared/actor.js'
+import { AppError } from './shared/errors.js'
+import { isLocale, negotiateLocale } from './shared/i18n/index.js'
+import './shared/http/context.js'
+import { registerErrorHandling, sendError, toAppError } from './shared/http/errors.js'
+import { createMetrics, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
+import { registerSecurity } from './shared/http/security.js'
+import { loggerOptions } from './shared/logger.js'
+import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
+import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
+import { supportRoutes } from './modules/support/index.js'
+import { systemRoutes } from './modules/system/index.js'
+
+const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
+
+export interface Services {
+  help: HelpCenterService
+  organizations: OrganizationsService
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services
+    database: Database
+    metrics: Metrics
+    /** Every route's method and URL, for tests that walk them all. */
+    routeList: { method: string; url: string }[]
+  }
+}
+
+export interface BuildOptions {
+  /** false silences logs (tests); default follows config.logLevel. */
+  logger?: boolean
+}
+
+/** Builds every service on one database; the CLI uses this without HTTP. */
+export function createServices(database: Database, metrics?: Metrics): Services {
+  const helpRepo = createHelpRepo(database.db)
+  return {
+    help: createHelpCenterService(helpRepo, {
+      onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
+    }),
+    organizations: createOrganizationsService(createOrganizationsRepo(database.db)),
+  }
+}
+
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID()
+}
+
+/** Rejects query strings whose percent-encoding is not valid UTF-8 before anything reads them. */
+function assertQueryEncoding(url: string): void {
+  const index = url.indexOf('?')
+  if (index === -1) return
+  for (const part of url.slice(index + 1).split('&')) {
+    try {
+      decodeURIComponent(part.replaceAll('+', ' '))
+    } catch {
+      throw new AppError('INVALID_ENCODING')
+    }
+  }
+}
+
+function localeOf(url: string, acceptLanguage: string | undefined): string {
+  const first = url.split('/', 2)[1]?.split('?')[0]
+  if (isLocale(first)) return first
+  if (url.startsWith('/api/')) {
+    const match = /[?&]locale=([a-z]{2})(?:&|$)/.exec(url)
+    if (match && isLocale(match[1])) return match[1]
+  }
+  return negotiateLocale(acceptLanguage)
+}
+
+export async function buildApp(config: Config, database: Database, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const serverOptions: FastifyServerOptions = {
+    logger: options.logger === false ? false : loggerOptions(config.logLevel),
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    bodyLimit: 256 * 1024,
+    trustProxy: config.trustProxy,
+    routerOptions: { maxParamLength: 500 },
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  }
+  const app = Fastify({
+    ...serverOptions,
+    frameworkErrors: (error, req, reply) => {
+      req.locale = localeOf(req.url, req.headers['accept-language'])
+      req.actor = guest
+      void sendError(req, reply, toAppError(error, req.locale))
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const metrics = createMetrics()
+  const services = createServices(database, metrics)
+  const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
+  app.decorate('site', {
+    brandName: config.brandName,
+    stylesheet: `/assets/app.css?v=${createHash('sha256').update(stylesheet).digest('hex').slice(0, 12)}`,
+  })
+  app.decorate('services', services)
+  app.decorate('database', database)
+  app.decorate('metrics', metrics)
+  const routeList: { method: string; url: string }[] = []
+  app.decorate('routeList', routeList)
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url })
+  })
+  app.decorateRequest('locale', 'en')
+  // Fastify forbids object defaults on requests; the actor is kept beside the request instead.
+  const actors = new WeakMap<FastifyRequest, Actor>()
+  app.decorateRequest('actor', {
+    getter(this: FastifyRequest): Actor { return actors.get(this) ?? guest },
+    setter(this: FastifyRequest, actor: Actor) { actors.set(this, actor) },
+  })
+
+  app.addHook('onRequest', async (req, reply) => {
+    req.locale = localeOf(req.url, req.headers['accept-language'])
+    req.actor = guest
+    void reply.header('x-request-id', req.id)
+    assertQueryEncoding(req.url)
+  })
+
+  registerErrorHandling(app)
+  registerRequestMetrics(app, metrics)
+  await registerSecurity(app, {
+    cookieSecret: config.sessionSecret ?? randomBytes(32).toString('hex'),
+    https: config.publicUrl.startsWith('https://'),
+  })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Sportello API', version: '1.0.0', description: 'Help center, identity and support of the Sportello partner portal.' },
+      servers: [{ url: config.publicUrl }],
+    },
+  })
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/assets/', immutable: true, maxAge: '365d', index: false })
+
+  await app.register(systemRoutes, { database, metrics })
+  await app.register(helpCenterRoutes, { help: services.help, metrics })
+  await app.register(supportRoutes, { organizations: services.organizations })
+  return app
+}

@@ -1,0 +1,84 @@
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { createServices } from './app.js'
+import { openConfiguredDatabase } from './bootstrap.js'
+import { ConfigError, loadConfig } from './config.js'
+import type { Database } from './db/client.js'
+import { ContentError } from './modules/helpcenter/index.js'
+import { seedDemo } from './seed/demo.js'
+
+const usage = `Usage: sportello <command>
+
+Commands:
+  migrate                   apply database migrations
+  seed demo                 load the demo tenant (markets) and help content
+  content import <dir>      make the help center hold exactly the articles in <dir>/<locale>/<category>/*.md
+  content export <dir>      write the help center as files that import back identically
+  content report            feedback per article and branch, and searches without results
+
+Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
+
+async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openConfiguredDatabase(loadConfig())
+  try {
+    await database.migrate()
+    return await run(database)
+  } finally {
+    await database.close()
+  }
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } })
+  const [command, sub, arg] = positionals
+  if (values.help || !command) {
+    console.log(usage)
+    return command || values.help ? 0 : 2
+  }
+  switch (`${command} ${sub ?? ''}`.trim()) {
+    case 'migrate':
+      await withDatabase(async () => undefined)
+      console.log('Database is up to date.')
+      return 0
+    case 'seed demo': {
+      const result = await withDatabase((db) => seedDemo(createServices(db)))
+      console.log(`Demo loaded: ${result.markets} markets, ${result.articles} help articles.`)
+      return 0
+    }
+    case 'content import': {
+      if (!arg) break
+      const report = await withDatabase((db) => createServices(db).help.importContent(path.resolve(arg)))
+      const line = (name: string, c: { created: number; updated: number; unchanged: number; deleted: number }) =>
+        `${name}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted`
+      console.log(`Imported ${report.locales.join(', ')}\n${line('categories', report.categories)}\n${line('articles', report.articles)}`)
+      return 0
+    }
+    case 'content export': {
+      if (!arg) break
+      const files = await withDatabase((db) => createServices(db).help.exportContent(path.resolve(arg)))
+      console.log(`Wrote ${files} files to ${path.resolve(arg)}`)
+      return 0
+    }
+    case 'content report': {
+      const report = await withDatabase((db) => createServices(db).help.report())
+      console.log('Feedback (locale, article, branch: helpful / not helpful)')
+      for (const f of report.feedback) console.log(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
+      console.log('Searches without results (count, locale, query)')
+      for (const m of report.misses) console.log(`  ${m.count} ${m.locale} ${JSON.stringify(m.query)}`)
+      return 0
+    }
+    default:
+      break
+  }
+  console.error(`Unknown or incomplete command: ${positionals.join(' ')}\n\n${usage}`)
+  return 2
+}
+
+runCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof ContentError) console.error(error.message)
+    else console.error(error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,2 @@
+export * from './helpcenter.js'
+export * from './organizations.js'

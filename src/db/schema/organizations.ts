@@ -1,0 +1,25 @@
+import { jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+
+/** Opening hours per ISO weekday (1 = Monday … 7 = Sunday), local time of the market. */
+export type BusinessHours = Partial<Record<'1' | '2' | '3' | '4' | '5' | '6' | '7', [string, string]>>
+
+export const markets = pgTable('markets', {
+  id: serial('id').primaryKey(),
+  /** ISO 3166-1 alpha-2, e.g. IT. */
+  code: text('code').notNull(),
+  /** Names per locale: { it: 'Italia', en: 'Italy', de: 'Italien' }. */
+  names: jsonb('names').$type<Record<string, string>>().notNull(),
+  defaultLocale: text('default_locale').notNull(),
+  timeZone: text('time_zone').notNull(),
+  supportEmail: text('support_email').notNull(),
+  supportPhone: text('support_phone').notNull(),
+  businessHours: jsonb('business_hours').$type<BusinessHours>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('markets_code').on(t.code)])
+
+/** Small key-value state shared by all processes (e.g. the help content revision). */
+export const appSettings = pgTable('app_settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})

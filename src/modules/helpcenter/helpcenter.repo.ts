@@ -1,0 +1,342 @@
+import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm'
+import type { Db, Tx } from '../../db/client.js'
+import { firstRow, rows } from '../../db/query.js'
+import { appSettings, helpArticles, helpCategories, helpFeedback, helpLexicon, helpSearchMisses } from '../../db/schema/index.js'
+import type { ArticleDraft, BranchDraft, CategoryDraft } from './helpcenter.schemas.js'
+
+export interface CategoryRow {
+  id: number
+  locale: string
+  key: string
+  slug: string
+  title: string
+  description: string
+  position: number
+}
+
+export interface ArticleSummaryRow {
+  id: number
+  key: string
+  slug: string
+  title: string
+  summary: string
+  position: number
+}
+
+export interface ArticleRow extends ArticleSummaryRow {
+  locale: string
+  audience: string
+  tags: string[]
+  bodyMarkdown: string
+  bodyHtml: string
+  branches: BranchDraft[]
+  updatedAt: Date
+  category: { id: number; key: string; slug: string; title: string }
+}
+
+export interface RenderedArticle extends ArticleDraft {
+  bodyHtml: string
+  bodyText: string
+  branches: BranchDraft[]
+  searchConfig: string
+}
+
+export interface ImportCounts {
+  created: number
+  updated: number
+  unchanged: number
+  deleted: number
+}
+
+export interface SearchRow extends Record<string, unknown> {
+  id: number
+  slug: string
+  title: string
+  summary: string
+  category_slug: string
+  category_title: string
+  snippet: string
+}
+
+const REVISION_KEY = 'help.revision'
+
+export function createHelpRepo(db: Db) {
+  const categoryColumns = {
+    id: helpCategories.id, locale: helpCategories.locale, key: helpCategories.key, slug: helpCategories.slug,
+    title: helpCategories.title, description: helpCategories.description, position: helpCategories.position,
+  }
+  const summaryColumns = {
+    id: helpArticles.id, key: helpArticles.key, slug: helpArticles.slug, title: helpArticles.title,
+    summary: helpArticles.summary, position: helpArticles.position,
+  }
+
+  async function bumpRevision(tx: Tx): Promise<void> {
+    await tx.insert(appSettings).values({ key: REVISION_KEY, value: 1 }).onConflictDoUpdate({
+      target: appSettings.key,
+      set: { value: sql`to_jsonb((${appSettings.value})::int + 1)`, updatedAt: sql`now()` },
+    })
+  }
+
+  async function rebuildLexicon(tx: Tx, locale: string): Promise<void> {
+    await tx.delete(helpLexicon).where(eq(helpLexicon.locale, locale))
+    await tx.execute(sql`
+      insert into help_lexicon (locale, word)
+      select distinct ${locale}, w
+      from help_articles a,
+        regexp_split_to_table(
+          -- Paths and addresses (/it/password/forgot) are not words the search index holds.
+          regexp_replace(lower(unaccent(a.title || ' ' || a.summary || ' ' || array_to_string(a.tags, ' ') || ' ' || a.body_text)), '\\S*[/@]\\S*', ' ', 'g'),
+          '[^[:alnum:]]+') as w
+      where a.locale = ${locale} and length(w) between 3 and 40
+      on conflict do nothing`)
+  }
+
+  return {
+    async revision(): Promise<number> {
+      const row = await firstRow<{ value: number }>(db, sql`select (value)::int as value from app_settings where key = ${REVISION_KEY}`)
+      return row?.value ?? 0
+    },
+
+    async listCategories(locale: string): Promise<(CategoryRow & { articleCount: number })[]> {
+      return db
+        .select({ ...categoryColumns, articleCount: count(helpArticles.id) })
+        .from(helpCategories)
+        .leftJoin(helpArticles, eq(helpArticles.categoryId, helpCategories.id))
+        .where(eq(helpCategories.locale, locale))
+        .groupBy(helpCategories.id)
+        .orderBy(asc(helpCategories.position), asc(helpCategories.title))
+    },
+
+    async findCategory(locale: string, slug: string): Promise<CategoryRow | undefined> {
+      const [row] = await db.select(categoryColumns).from(helpCategories)
+        .where(and(eq(helpCategories.locale, locale), eq(helpCategories.slug, slug)))
+      return row
+    },
+
+    async articlesOfCategories(categoryIds: number[]): Promise<(ArticleSummaryRow & { categoryId: number })[]> {
+      if (categoryIds.length === 0) return []
+      return db.select({ ...summaryColumns, categoryId: helpArticles.categoryId }).from(helpArticles)
+        .where(inArray(helpArticles.categoryId, categoryIds))
+        .orderBy(asc(helpArticles.position), asc(helpArticles.title))
+    },
+
+    async findArticle(locale: string, slug: string): Promise<ArticleRow | undefined> {
+      const [row] = await db
+        .select({
+          ...summaryColumns, locale: helpArticles.locale, audience: helpArticles.audience, tags: helpArticles.tags,
+          bodyMarkdown: helpArticles.bodyMarkdown, bodyHtml: helpArticles.bodyHtml, branches: helpArticles.branches,
+          updatedAt: helpArticles.updatedAt,
+          category: { id: helpCategories.id, key: helpCategories.key, slug: helpCategories.slug, title: helpCategories.title },
+        })
+        .from(helpArticles)
+        .innerJoin(helpCategories, eq(helpCategories.id, helpArticles.categoryId))
+        .where(and(eq(helpArticles.locale, locale), eq(helpArticles.slug, slug)))
+      return row
+    },
+
+    async articleTranslations(key: string): Promise<{ locale: string; slug: string }[]> {
+      return db.select({ locale: helpArticles.locale, slug: helpArticles.slug }).from(helpArticles).where(eq(helpArticles.key, key))
+    },
+
+    async categoryTranslations(key: string): Promise<{ locale: string; slug: string }[]> {
+      return db.select({ locale: helpCategories.locale, slug: helpCategories.slug }).from(helpCategories).where(eq(helpCategories.key, key))
+    },
+
+    /**
+     * For each query word: is it a word of this locale's articles, and if not, the closest one that is.
+     * Candidates share trigrams or the first two letters; the winner is the one fewest edits away
+     * (at most 1 edit for words of up to 5 letters, 2 for longer ones).
+     */
+    async closestWords(locale: string, words: string[]): Promise<{ word: string; known: boolean; best: string | null }[]> {
+      if (words.length === 0) return []
+      return rows<{ word: string; known: boolean; best: string | null }>(db, sql`
+        select t.word,
+          exists (select 1 from help_lexicon l where l.locale = ${locale} and l.word = t.word) as known,
+          (select c.word from (
+              select l.word from help_lexicon l where l.locale = ${locale} and l.word % t.word
+              union
+              select l.word from help_lexicon l
+              where l.locale = ${locale} and l.word like left(t.word, 2) || '%'
+                and length(l.word) between length(t.word) - 2 and length(t.word) + 2
+            ) c
+            where levenshtein(c.word, t.word) <= case when length(t.word) <= 5 then 1 else 2 end
+            order by levenshtein(c.word, t.word), similarity(c.word, t.word) desc, c.word limit 1) as best
+        from (select lower(unaccent(w)) as word from unnest(${sql.param(words)}::text[]) with ordinality as u(w, n) order by n) as t`)
+    },
+
+    /**
+     * Full-text search: `anyWord` finds candidates (the last word also as a prefix), articles that
+     * hold every word rank above the rest; title and tags weigh more than summary, summary more than body.
+     */
+    async search(locale: string, config: string, words: string[], limit: number): Promise<SearchRow[]> {
+      const cfg = sql`${config}::regconfig`
+      const anyWord = sql.join(
+        words.map((w, i) => i === words.length - 1 && w.length >= 3
+          ? sql`(plainto_tsquery(${cfg}, ${w}) || to_tsquery(${cfg}, ${w} || ':*'))`
+          : sql`plainto_tsquery(${cfg}, ${w})`),
+        sql` || `,
+      )
+      const everyWord = sql`plainto_tsquery(${cfg}, ${words.join(' ')})`
+      return rows<SearchRow>(db, sql`
+        with q as (select ${anyWord} as any_word, ${everyWord} as every_word),
+        hits as (
+          select a.id, a.slug, a.title, a.summary, a.body_text, a.category_id,
+            ts_rank_cd(a.search_vector, q.any_word, 1) + case when a.search_vector @@ q.every_word then 1 else 0 end as rank,
+            a.position
+          from help_articles a, q
+          where a.locale = ${locale} and a.search_vector @@ q.any_word
+          order by rank desc, a.position, a.id
+          limit ${limit}
+        )
+        select h.id, h.slug, h.title, h.summary, c.slug as category_slug, c.title as category_title,
+          ts_headline(${cfg}, h.body_text, q.any_word,
+            'StartSel=${sql.raw('\uE000')}, StopSel=${sql.raw('\uE001')}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "') as snippet
+        from hits h join help_categories c on c.id = h.category_id, q
+        order by h.rank desc, h.position, h.id`)
+    },
+
+    /** Articles whose titles look most like the query, for a search that found nothing. */
+    async closestArticles(locale: string, text: string, limit: number): Promise<ArticleSummaryRow[]> {
+      return rows<ArticleSummaryRow & Record<string, unknown>>(db, sql`
+        select id, key, slug, title, summary, position from help_articles
+        where locale = ${locale}
+        order by word_similarity(lower(unaccent(${text})), lower(unaccent(title))) desc, position, id
+        limit ${limit}`)
+    },
+
+    async recordMiss(locale: string, query: string): Promise<void> {
+      await db.insert(helpSearchMisses).values({ locale, query }).onConflictDoUpdate({
+        target: [helpSearchMisses.locale, helpSearchMisses.query],
+        set: { count: sql`${helpSearchMisses.count} + 1`, lastAt: sql`now()` },
+      })
+    },
+
+    async searchMisses(limit: number) {
+      return db.select().from(helpSearchMisses).orderBy(sql`${helpSearchMisses.count} desc`, asc(helpSearchMisses.query)).limit(limit)
+    },
+
+    /** One vote per visitor, article and branch: a second vote replaces the first. Returns true when it replaced one. */
+    async upsertVote(vote: { articleId: number; branch: string; visitorHash: string; helpful: boolean; reason: string | null }): Promise<boolean> {
+      const row = await firstRow<{ inserted: boolean }>(db, sql`
+        insert into help_feedback (article_id, branch, visitor_hash, helpful, reason)
+        values (${vote.articleId}, ${vote.branch}, ${vote.visitorHash}, ${vote.helpful}, ${vote.reason})
+        on conflict (article_id, branch, visitor_hash)
+        do update set helpful = excluded.helpful, reason = excluded.reason, updated_at = now()
+        returning (xmax = 0) as inserted`)
+      return row ? !row.inserted : false
+    },
+
+    async feedbackCounts(): Promise<{ locale: string; slug: string; branch: string; helpful: number; notHelpful: number }[]> {
+      return db.select({
+        locale: helpArticles.locale, slug: helpArticles.slug, branch: helpFeedback.branch,
+        helpful: sql<number>`count(*) filter (where ${helpFeedback.helpful})::int`,
+        notHelpful: sql<number>`count(*) filter (where not ${helpFeedback.helpful})::int`,
+      }).from(helpFeedback).innerJoin(helpArticles, eq(helpArticles.id, helpFeedback.articleId))
+        .groupBy(helpArticles.locale, helpArticles.slug, helpFeedback.branch)
+        .orderBy(asc(helpArticles.locale), asc(helpArticles.slug), asc(helpFeedback.branch))
+    },
+
+    /**
+     * Makes the database hold exactly these categories and articles for the given locales.
+     * Rows are matched by (locale, key) and updated in place, so feedback survives edits.
+     */
+    async applyContent(locales: string[], categories: CategoryDraft[], articles: RenderedArticle[]): Promise<{ categories: ImportCounts; articles: ImportCounts }> {
+      return db.transaction(async (tx) => {
+        const result = { categories: { created: 0, updated: 0, unchanged: 0, deleted: 0 }, articles: { created: 0, updated: 0, unchanged: 0, deleted: 0 } }
+        const changedLocales = new Set<string>()
+        for (const locale of locales) {
+          const wantedCategories = categories.filter((c) => c.locale === locale)
+          const wantedArticles = articles.filter((a) => a.locale === locale)
+          const existingCategories = new Map((await tx.select({ key: helpCategories.key, id: helpCategories.id, hash: helpCategories.sourceHash })
+            .from(helpCategories).where(eq(helpCategories.locale, locale))).map((r) => [r.key, r]))
+          const existingArticles = new Map((await tx.select({ key: helpArticles.key, hash: helpArticles.sourceHash })
+            .from(helpArticles).where(eq(helpArticles.locale, locale))).map((r) => [r.key, r]))
+
+          // Deletions first so that a slug freed by one row can be taken by another.
+          const goneArticles = await tx.delete(helpArticles).where(and(eq(helpArticles.locale, locale),
+            wantedArticles.length ? notInArray(helpArticles.key, wantedArticles.map((a) => a.key)) : sql`true`)).returning({ id: helpArticles.id })
+          const goneCategories = await tx.delete(helpCategories).where(and(eq(helpCategories.locale, locale),
+            wantedCategories.length ? notInArray(helpCategories.key, wantedCategories.map((c) => c.key)) : sql`true`)).returning({ id: helpCategories.id })
+          result.articles.deleted += goneArticles.length
+          result.categories.deleted += goneCategories.length
+
+          const categoryIds = new Map<string, number>()
+          for (const c of wantedCategories) {
+            const existing = existingCategories.get(c.key)
+            if (existing?.hash === c.sourceHash) {
+              result.categories.unchanged++
+              categoryIds.set(c.key, existing.id)
+              continue
+            }
+            const values = { locale, key: c.key, slug: c.slug, title: c.title, description: c.description, position: c.position, sourceHash: c.sourceHash }
+            const [row] = await tx.insert(helpCategories).values(values).onConflictDoUpdate({
+              target: [helpCategories.locale, helpCategories.key],
+              set: { ...values, updatedAt: sql`now()` },
+            }).returning({ id: helpCategories.id })
+            if (!row) throw new Error(`category ${locale}/${c.key} was not written`)
+            categoryIds.set(c.key, row.id)
+            if (existing) result.categories.updated++
+            else result.categories.created++
+          }
+
+          const changed = wantedArticles.filter((a) => existingArticles.get(a.key)?.hash !== a.sourceHash)
+          result.articles.unchanged += wantedArticles.length - changed.length
+          for (const a of changed) {
+            if (existingArticles.has(a.key)) result.articles.updated++
+            else result.articles.created++
+          }
+          for (let i = 0; i < changed.length; i += 200) {
+            const batch = changed.slice(i, i + 200).map((a) => ({
+              locale, key: a.key, categoryId: categoryIds.get(a.categoryKey) ?? 0, slug: a.slug, title: a.title,
+              summary: a.summary, audience: a.audience, tags: a.tags, position: a.position,
+              bodyMarkdown: a.bodyMarkdown, bodyHtml: a.bodyHtml, bodyText: a.bodyText, branches: a.branches,
+              sourceHash: a.sourceHash, searchConfig: a.searchConfig, searchVector: null,
+            }))
+            await tx.insert(helpArticles).values(batch).onConflictDoUpdate({
+              target: [helpArticles.locale, helpArticles.key],
+              set: {
+                categoryId: sql`excluded.category_id`, slug: sql`excluded.slug`, title: sql`excluded.title`,
+                summary: sql`excluded.summary`, audience: sql`excluded.audience`, tags: sql`excluded.tags`,
+                position: sql`excluded.position`, bodyMarkdown: sql`excluded.body_markdown`, bodyHtml: sql`excluded.body_html`,
+                bodyText: sql`excluded.body_text`, branches: sql`excluded.branches`, sourceHash: sql`excluded.source_hash`,
+                searchConfig: sql`excluded.search_config`, searchVector: sql`null`, updatedAt: sql`now()`,
+              },
+            })
+          }
+          if (changed.length + goneArticles.length + goneCategories.length > 0 || result.categories.updated + result.categories.created > 0) {
+            changedLocales.add(locale)
+          }
+        }
+        await tx.execute(sql`
+          update help_articles set search_vector =
+            setweight(to_tsvector(search_config::regconfig, unaccent(title)), 'A') ||
+            setweight(to_tsvector(search_config::regconfig, unaccent(array_to_string(tags, ' '))), 'A') ||
+            setweight(to_tsvector(search_config::regconfig, unaccent(summary)), 'B') ||
+            setweight(to_tsvector(search_config::regconfig, unaccent(body_text)), 'C')
+          where search_vector is null`)
+        for (const locale of changedLocales) await rebuildLexicon(tx, locale)
+        if (changedLocales.size > 0) await bumpRevision(tx)
+        return result
+      })
+    },
+
+    async exportContent(locales: string[]) {
+      const cats = await db.select({ ...categoryColumns }).from(helpCategories)
+        .where(inArray(helpCategories.locale, locales)).orderBy(asc(helpCategories.locale), asc(helpCategories.position), asc(helpCategories.key))
+      const arts = await db.select({
+        locale: helpArticles.locale, key: helpArticles.key, categoryKey: helpCategories.key, slug: helpArticles.slug,
+        title: helpArticles.title, summary: helpArticles.summary, audience: helpArticles.audience, tags: helpArticles.tags,
+        position: helpArticles.position, bodyMarkdown: helpArticles.bodyMarkdown, sourceHash: helpArticles.sourceHash,
+      }).from(helpArticles).innerJoin(helpCategories, eq(helpCategories.id, helpArticles.categoryId))
+        .where(inArray(helpArticles.locale, locales)).orderBy(asc(helpArticles.locale), asc(helpArticles.key))
+      return { categories: cats, articles: arts }
+    },
+
+    async contentLocales(): Promise<string[]> {
+      const result = await db.selectDistinct({ locale: helpCategories.locale }).from(helpCategories).orderBy(asc(helpCategories.locale))
+      return result.map((r) => r.locale)
+    },
+  }
+}
+
+export type HelpRepo = ReturnType<typeof createHelpRepo>

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { locales } from '../../shared/i18n/index.js'
+import { answerIfFresh } from '../../shared/http/cache.js'
+import { pageContext, sendPage } from '../../shared/http/render.js'
+import type { Metrics } from '../../shared/http/metrics.js'
+import type { HelpCenterService } from './helpcenter.service.js'
+import {
+  ArticlePage, CategoryPage, HelpHomePage, SearchPage, articlePath, categoryPath, type FeedbackState,
+} from './helpcenter.pages.js'
+import {
+  ApiArticleParams, ApiLocaleQuery, ApiSearchQuery, ArticleParams, ArticleResponse, CategoryList, CategoryParams,
+  ErrorResponse, FeedbackBody, LocaleParams, SearchQuery, SearchResponse,
+} from './helpcenter.schemas.js'
+
+const VISITOR_COOKIE = 'sp_visitor'
+
+function csrfCookie(req: FastifyRequest): string {
+  return req.cookies.sp_csrf ?? ''
+}
+
+/** Page ETags depend on the content revision, the page, who is signed in and the form-token secret. */
+function pageFreshness(req: FastifyRequest, revision: number): (string | number)[] {
+  return [revision, req.url, req.locale, req.actor.kind === 'user' ? req.actor.userId : 'guest', csrfCookie(req)]
+}
+
+function apiLocale(req: FastifyRequest, locale: string | undefined): string {
+  return locale ?? req.locale
+}
+
+export async function helpCenterRoutes(root: FastifyInstance, opts: { help: HelpCenterService; metrics: Metrics }): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { help, metrics } = opts
+
+  /**
+   * Answers 304 when the page is unchanged. Only for a visitor who already holds
+   * a form-token secret: the cached page's tokens belong to that secret.
+   */
+  async function fresh(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    if (!csrfCookie(req)) {
+      void reply.header('cache-control', 'private, no-cache')
+      return false
+    }
+    return answerIfFresh(req, reply, pageFreshness(req, await help.revision()), 'private')
+  }
+
+  const hide = { hide: true }
+
+  app.get('/:locale/help', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
+    if (await fresh(req, reply)) return reply
+    const categories = await help.overview(req.actor, req.params.locale)
+    reply.generateCsrf()
+    const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help`]))
+    return sendPage(reply, HelpHomePage({ ctx: pageContext(req, alternates), categories }))
+  })
+
+  app.get('/:locale/help/search', { schema: { ...hide, params: LocaleParams, querystring: SearchQuery } }, async (req, reply) => {
+    const { locale } = req.params
+    const categories = await help.listCategories(req.actor, locale)
+    const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help/search`]))
+    const ctx = pageContext(req, alternates)
+    if (req.query.q === undefined) return sendPage(reply, SearchPage({ ctx, query: '', result: null, categories }))
+    const result = await help.search(req.actor, { locale, query: req.query.q, limit: 20 })
+    void reply.header('cache-control', 'private, no-cache')
+    return sendPage(reply, SearchPage({ ctx, query: result.query, result, categories }))
+  })
+
+  app.get('/:locale/help/articles/:slug', { schema: { ...hide, params: ArticleParams } }, async (req, reply) => {
+    if (await fresh(req, reply)) return reply
+    const { article, siblings, translations } = await help.article(req.actor, req.params.locale, req.params.slug)
+    const csrfToken = reply.generateCsrf()
+    const query = req.query as Record<string, unknown>
+    const status = query.feedback === 'thanks' || query.feedback === 'updated' ? query.feedback : null
+    const branch = typeof query.branch === 'string' && article.branches.some((b) => b.id === query.branch) ? query.branch : ''
+    const feedback: FeedbackState = { status, branch: status ? branch : '' }
+    const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, articlePath(l, slug)]))
+    return sendPage(reply, ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken, feedback }))
+  })
+
+  app.post('/:locale/help/articles/:slug/feedback', {
+    schema: { ...hide, params: ArticleParams, body: FeedbackBody },
+    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+  }, async (req, reply) => {
+    let visitorId = req.cookies[VISITOR_COOKIE] ? req.unsignCookie(req.cookies[VISITOR_COOKIE]).value : null
+    if (!visitorId) {
+      visitorId = randomUUID()
+      void reply.setCookie(VISITOR_COOKIE, visitorId, {
+        path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 365 * 24 * 3600, secure: req.protocol === 'https',
+      })
+    }
+    const branch = req.body.branch ?? ''
+    const result = await help.recordFeedback(req.actor, {
+      locale: req.params.locale, slug: req.params.slug, branch, helpful: req.body.helpful === 'yes',
+      reason: req.body.reason ?? '', visitorId,
+    })
+    metrics.helpFeedback.inc({ locale: req.params.locale, helpful: req.body.helpful })
+    const params = new URLSearchParams({ feedback: result.replaced ? 'updated' : 'thanks' })
+    if (branch) params.set('branch', branch)
+    return reply.redirect(`${articlePath(req.params.locale, req.params.slug)}?${params.toString()}#${branch ? `branch-${branch}` : 'feedback'}`, 303)
+  })
+
+  app.get('/:locale/help/:category', { schema: { ...hide, params: CategoryParams } }, async (req, reply) => {
+    if (await fresh(req, reply)) return reply
+    const { category, articles, translations } = await help.category(req.actor, req.params.locale, req.params.category)
+    reply.generateCsrf()
+    const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, categoryPath(l, slug)]))
+    return sendPage(reply, CategoryPage({ ctx: pageContext(req, alternates), category, articles }))
+  })
+
+  // ---- JSON API ----
+
+  const errors = { 400: ErrorResponse, 404: ErrorResponse }
+
+  app.get('/api/v1/help/categories', {
+    schema: { tags: ['help'], summary: 'Help categories of a locale', querystring: ApiLocaleQuery, response: { 200: CategoryList, ...errors } },
+  }, async (req, reply) => {
+    const locale = apiLocale(req, req.query.locale)
+    if (answerIfFresh(req, reply, [await help.revision(), 'categories', locale], 'public')) return reply
+    const categories = await help.listCategories(req.actor, locale)
+    return {
+      locale,
+      categories: categories.map((c) => ({
+        key: c.key, slug: c.slug, title: c.title, description: c.description, articleCount: c.articleCount, url: categoryPath(locale, c.slug),
+      })),
+    }
+  })
+
+  app.get('/api/v1/help/articles/:slug', {
+    schema: { tags: ['help'], summary: 'One help article', params: ApiArticleParams, querystring: ApiLocaleQuery, response: { 200: ArticleResponse, ...errors } },
+  }, async (req, reply) => {
+    const locale = apiLocale(req, req.query.locale)
+    if (answerIfFresh(req, reply, [await help.revision(), 'article', locale, req.params.slug], 'public')) return reply
+    const { article, translations } = await help.article(req.actor, locale, req.params.slug)
+    return {
+      key: article.key, locale, slug: article.slug, title: article.title, summary: article.summary, audience: article.audience,
+      category: { key: article.category.key, slug: article.category.slug, title: article.category.title },
+      bodyHtml: article.bodyHtml.replace(/<!--branch-feedback:[a-z0-9-]*-->/g, ''),
+      branches: article.branches,
+      translations: Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, articlePath(l, slug)])),
+      url: articlePath(locale, article.slug),
+      updatedAt: article.updatedAt.toISOString(),
+    }
+  })
+
+  app.get('/api/v1/help/search', {
+    schema: { tags: ['help'], summary: 'Search help articles (stemmed per language, typo tolerant)', querystring: ApiSearchQuery, response: { 200: SearchResponse, ...errors } },
+  }, async (req) => {
+    const locale = apiLocale(req, req.query.locale)
+    const result = await help.search(req.actor, { locale, query: req.query.q, limit: req.query.limit })
+    return {
+      query: result.query,
+      correctedQuery: result.correctedQuery,
+      locale,
+      results: result.hits.map((hit) => ({ ...hit, url: articlePath(locale, hit.slug) })),
+      suggestions: result.suggestions.map((s) => ({ slug: s.slug, title: s.title, url: articlePath(locale, s.slug) })),
+    }
+  })
+}

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto'
+import type { Actor } from '../../shared/actor.js'
+import { AppError } from '../../shared/errors.js'
+import { isLocale, locales, searchConfig } from '../../shared/i18n/index.js'
+import { readContentDir, renderArticleBody, writeContentDir, type ContentSet } from './content.js'
+import type { ArticleSummaryRow, CategoryRow, HelpRepo, ImportCounts } from './helpcenter.repo.js'
+import { QUERY_MAX } from './helpcenter.schemas.js'
+
+export interface Segment {
+  text: string
+  highlight: boolean
+}
+
+export interface SearchHit {
+  slug: string
+  title: string
+  summary: string
+  category: { slug: string; title: string }
+  snippet: Segment[]
+}
+
+export interface SearchResult {
+  query: string
+  /** Set when typo correction changed the words that were searched. */
+  correctedQuery: string | null
+  hits: SearchHit[]
+  /** When nothing matched: the articles whose titles come closest, to offer instead. */
+  suggestions: ArticleSummaryRow[]
+}
+
+export interface ImportReport {
+  locales: string[]
+  categories: ImportCounts
+  articles: ImportCounts
+}
+
+const REVISION_TTL_MS = 2000
+const MAX_WORDS = 12
+const REASON_MAX = 500
+
+/** Removes control characters (but keeps ordinary whitespace as spaces) and Unicode-normalises. */
+export function cleanText(input: string): string {
+  return input.normalize('NFC').replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}]+/gu, ' ').replace(/\s+/g, ' ').trim()
+}
+
+function codePoints(text: string): number {
+  // Counts code points, as the API schema's maxLength does, not UTF-16 units.
+  return Array.from(text).length
+}
+
+function splitSnippet(snippet: string): Segment[] {
+  const segments: Segment[] = []
+  for (const [index, part] of snippet.split(/[\uE000\uE001]/).entries()) {
+    if (part) segments.push({ text: part, highlight: index % 2 === 1 })
+  }
+  return segments
+}
+
+function assertLocale(locale: string): void {
+  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND', { locale })
+}
+
+export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {
+  let cachedRevision: { value: number; at: number } | undefined
+
+  async function revision(): Promise<number> {
+    const now = Date.now()
+    if (cachedRevision && now - cachedRevision.at < REVISION_TTL_MS) return cachedRevision.value
+    cachedRevision = { value: await repo.revision(), at: now }
+    return cachedRevision.value
+  }
+
+  return {
+    /**
+     * A number that changes whenever any help content changes. Read from the
+     * database at most every two seconds, so pages and ETags of all processes
+     * follow an import within that time (this process at once).
+     */
+    revision,
+
+    async listCategories(_actor: Actor, locale: string) {
+      assertLocale(locale)
+      return repo.listCategories(locale)
+    },
+
+    /** Categories with their articles, for the help home. */
+    async overview(_actor: Actor, locale: string) {
+      assertLocale(locale)
+      const categories = await repo.listCategories(locale)
+      const articles = await repo.articlesOfCategories(categories.map((c) => c.id))
+      return categories.map((c) => ({ ...c, articles: articles.filter((a) => a.categoryId === c.id) }))
+    },
+
+    async category(_actor: Actor, locale: string, slug: string): Promise<{ category: CategoryRow; articles: ArticleSummaryRow[]; translations: Record<string, string> }> {
+      assertLocale(locale)
+      const category = await repo.findCategory(locale, slug)
+      if (!category) throw new AppError('CATEGORY_NOT_FOUND')
+      const articles = await repo.articlesOfCategories([category.id])
+      const translations = Object.fromEntries((await repo.categoryTranslations(category.key)).map((t) => [t.locale, t.slug]))
+      return { category, articles, translations }
+    },
+
+    async article(_actor: Actor, locale: string, slug: string) {
+      assertLocale(locale)
+      const article = await repo.findArticle(locale, slug)
+      if (!article) throw new AppError('ARTICLE_NOT_FOUND')
+      const [translationRows, siblings] = await Promise.all([
+        repo.articleTranslations(article.key),
+        repo.articlesOfCategories([article.category.id]),
+      ])
+      const translations = Object.fromEntries(translationRows.map((t) => [t.locale, t.slug]))
+      return { article, translations, siblings: siblings.filter((s) => s.id !== article.id) }
+    },
+
+    async search(_actor: Actor, input: { locale: string; query: string; limit: number }): Promise<SearchResult> {
+      assertLocale(input.locale)
+      if (codePoints(input.query) > QUERY_MAX) throw new AppError('QUERY_TOO_LONG', { limit: QUERY_MAX })
+      const query = cleanText(input.query)
+      const words = (query.match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, MAX_WORDS)
+      if (words.length === 0) throw new AppError('QUERY_EMPTY')
+      const limit = Math.min(Math.max(Math.trunc(input.limit), 1), 50)
+
+      const checked = await repo.closestWords(input.locale, words)
+      const corrected = checked.map((w) => (!w.known && w.best && w.word.length >= 4 ? w.best : w.word))
+      const changed = corrected.some((w, i) => w !== checked[i]?.word)
+      const rows = await repo.search(input.locale, searchConfig(input.locale), corrected, limit)
+      const hits = rows.map((r) => ({
+        slug: r.slug, title: r.title, summary: r.summary,
+        category: { slug: r.category_slug, title: r.category_title },
+        snippet: splitSnippet(r.snippet),
+      }))
+      let suggestions: ArticleSummaryRow[] = []
+      if (hits.length === 0) {
+        await repo.recordMiss(input.locale, query.toLowerCase().slice(0, QUERY_MAX))
+        suggestions = await repo.closestArticles(input.locale, query, 3)
+      }
+      options.onSearch?.(input.locale, hits.length === 0 ? 'miss' : changed ? 'corrected' : 'hit')
+      return { query, correctedQuery: changed && hits.length > 0 ? corrected.join(' ') : null, hits, suggestions }
+    },
+
+    /**
+     * Records "was this helpful?" for an article or one of its branches. A
+     * visitor has one vote per article and branch; voting again replaces it.
+     */
+    async recordFeedback(actor: Actor, input: { locale: string; slug: string; branch: string; helpful: boolean; reason: string; visitorId: string }) {
+      assertLocale(input.locale)
+      const article = await repo.findArticle(input.locale, input.slug)
+      if (!article) throw new AppError('ARTICLE_NOT_FOUND')
+      if (input.branch && !article.branches.some((b) => b.id === input.branch)) throw new AppError('BRANCH_NOT_FOUND')
+      const reason = cleanText(input.reason).slice(0, REASON_MAX)
+      const voter = actor.kind === 'user' ? `user:${actor.userId}` : `visitor:${input.visitorId}`
+      const replaced = await repo.upsertVote({
+        articleId: article.id,
+        branch: input.branch,
+        visitorHash: createHash('sha256').update(voter).digest('hex'),
+        helpful: input.helpful,
+        reason: reason || null,
+      })
+      return { replaced, category: article.category.key, articleKey: article.key }
+    },
+
+    async importContent(dir: string): Promise<ImportReport> {
+      const set = await readContentDir(dir)
+      const articles = set.articles.map((a) => {
+        const rendered = renderArticleBody(a.bodyMarkdown)
+        return { ...a, bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, searchConfig: searchConfig(a.locale) }
+      })
+      const counts = await repo.applyContent(set.locales, set.categories, articles)
+      cachedRevision = undefined
+      return { locales: set.locales, ...counts }
+    },
+
+    async exportContent(dir: string): Promise<number> {
+      const present = await repo.contentLocales()
+      const { categories, articles } = await repo.exportContent(present.filter((l) => locales.includes(l)))
+      const set: ContentSet = {
+        locales: present,
+        categories: categories.map((c) => ({ ...c, sourceHash: '' })),
+        articles,
+      }
+      return writeContentDir(dir, set)
+    },
+
+    async report() {
+      return { feedback: await repo.feedbackCounts(), misses: await repo.searchMisses(50) }
+    },
+  }
+}
+
+export type HelpCenterService = ReturnType<typeof createHelpCenterService>

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { buildApp } from '../../app.js'
+import { buildTestApp, freshDatabase, testConfig } from '../../../test/helpers.js'
+
+test('healthz, readyz and metrics on a migrated database', async (t) => {
+  const { app } = await buildTestApp(t, { demo: true })
+  assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' })
+  const ready = await app.inject('/readyz')
+  assert.equal(ready.statusCode, 200)
+  assert.deepEqual(ready.json(), { status: 'ready' })
+
+  await app.inject({ url: '/api/v1/help/search?q=password&locale=en' })
+  await app.inject({ url: '/api/v1/help/search?q=qqqzzz&locale=en' })
+  const metrics = await app.inject('/metrics')
+  assert.match(String(metrics.headers['content-type']), /^text\/plain/)
+  assert.match(metrics.body, /sportello_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/help\/search"/)
+  assert.match(metrics.body, /sportello_help_searches_total\{locale="en",outcome="hit"\} 1/)
+  assert.match(metrics.body, /sportello_help_searches_total\{locale="en",outcome="miss"\} 1/)
+  assert.match(metrics.body, /process_resident_memory_bytes/)
+})
+
+test('readyz answers 503 while migrations are pending', async (t) => {
+  const database = await freshDatabase((fn) => { t.after(fn) }, { migrate: false })
+  const app = await buildApp(testConfig(), database, { logger: false })
+  t.after(() => app.close())
+  const res = await app.inject('/readyz')
+  assert.equal(res.statusCode, 503)
+  assert.equal(res.json<{ error: { code: string } }>().error.code, 'NOT_READY')
+  await database.migrate()
+  assert.equal((await app.inject('/readyz')).statusCode, 200)
+})
+
+test('every response carries a request id and the security headers', async (t) => {
+  const { app } = await buildTestApp(t)
+  const res = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-12345678' } })
+  assert.equal(res.headers['x-request-id'], 'abc-12345678')
+  const generated = await app.inject({ url: '/healthz', headers: { 'x-request-id': '<bad id>' } })
+  assert.match(String(generated.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  const csp = String(res.headers['content-security-policy'])
+  assert.match(csp, /script-src 'self'/)
+  assert.match(csp, /frame-ancestors 'none'/)
+  assert.doesNotMatch(csp, /unsafe-inline/)
+  assert.equal(res.headers['x-content-type-options'], 'nosniff')
+})

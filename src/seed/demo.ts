@@ -1,0 +1,21 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Services } from '../app.js'
+import { systemActor } from '../shared/actor.js'
+import { demoMarkets } from './markets.js'
+
+export const demoContentDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../content')
+
+/** Loads the demo tenant: markets and the help content. Safe to run again: it changes only what differs. */
+export async function seedDemo(services: Services): Promise<{ markets: number; articles: number }> {
+  const actor = systemActor('seed')
+  for (const market of demoMarkets) await services.organizations.saveMarket(actor, market)
+  const report = await services.help.importContent(demoContentDir)
+  return { markets: demoMarkets.length, articles: report.articles.created + report.articles.updated + report.articles.unchanged }
+}
+
+/** True when nothing has been loaded yet: no markets and no help content. */
+export async function isEmpty(services: Services): Promise<boolean> {
+  const actor = systemActor('seed')
+  return (await services.organizations.listMarkets(actor)).length === 0 && (await services.help.revision()) === 0
+}

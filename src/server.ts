@@ -1,0 +1,52 @@
+import { buildApp, createServices } from './app.js'
+import { openConfiguredDatabase, resolveSessionSecret } from './bootstrap.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { isEmpty, seedDemo } from './seed/demo.js'
+
+function readConfig(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+async function main(): Promise<void> {
+  const config = resolveSessionSecret(readConfig())
+  const database = await openConfiguredDatabase(config)
+  await database.migrate()
+  const services = createServices(database)
+  const loadDemo = config.demo ?? (database.kind === 'pglite' && (await isEmpty(services)))
+  if (loadDemo) {
+    const seeded = await seedDemo(services)
+    console.log(`Demo content loaded: ${seeded.markets} markets, ${seeded.articles} help articles.`)
+  }
+  const app = await buildApp(config, database)
+  await app.listen({ port: config.port, host: config.host })
+  console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    app.close()
+      .then(() => database.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => { shutdown('SIGTERM') })
+  process.on('SIGINT', () => { shutdown('SIGINT') })
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,18 @@
+/**
+ * Who is acting. Services take an Actor first and check policy against it
+ * before anything else; routes build it from the session.
+ */
+export type Actor =
+  | { kind: 'guest' }
+  | { kind: 'user'; userId: number; realm: string; displayName: string }
+  | { kind: 'system'; name: string }
+
+export const guest: Actor = { kind: 'guest' }
+
+export function systemActor(name: string): Actor {
+  return { kind: 'system', name }
+}
+
+export function isSignedIn(actor: Actor): actor is Extract<Actor, { kind: 'user' }> {
+  return actor.kind === 'user'
+}

@@ -1,0 +1,21 @@
+/**
+ * The one source of "now". Lifecycle and expiry logic read time here so tests
+ * (and `sportello lifecycle sweep --now`) can move it without touching the OS.
+ */
+export interface Clock {
+  now(): Date
+}
+
+const systemClock: Clock = { now: () => new Date() }
+let current: Clock = systemClock
+
+export const clock: Clock = { now: () => current.now() }
+
+/** Pins time to a fixed instant (tests, CLI --now). Returns a function that undoes it. */
+export function setClock(at: Date | Clock): () => void {
+  const previous = current
+  current = at instanceof Date ? { now: () => new Date(at.getTime()) } : at
+  return () => {
+    current = previous
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every error a user can meet, with its HTTP status. The code is stable (API
+ * clients and tests rely on it); the message comes from the i18n catalogue
+ * under `errors.<CODE>`.
+ */
+export const errorCodes = {
+  INVALID_INPUT: 400,
+  INVALID_ENCODING: 400,
+  QUERY_TOO_LONG: 400,
+  QUERY_EMPTY: 400,
+  NOT_SIGNED_IN: 401,
+  CSRF_INVALID: 403,
+  FORBIDDEN_SCOPE: 403,
+  NOT_FOUND: 404,
+  LOCALE_NOT_FOUND: 404,
+  CATEGORY_NOT_FOUND: 404,
+  ARTICLE_NOT_FOUND: 404,
+  BRANCH_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RULE_BROKEN: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  NOT_READY: 503,
+} as const
+
+export type ErrorCode = keyof typeof errorCodes
+
+export class AppError extends Error {
+  readonly status: number
+
+  constructor(
+    readonly code: ErrorCode,
+    /** Values interpolated into the translated message, e.g. { field: 'q', limit: 200 }. */
+    readonly params: Record<string, string | number> = {},
+  ) {
+    super(code)
+    this.name = 'AppError'
+    this.status = errorCodes[code]
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError
+}

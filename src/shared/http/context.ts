@@ -1,0 +1,14 @@
+import type { Actor } from '../actor.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The language this request is answered in: the URL's locale, else ?locale= on the API, else Accept-Language. */
+    locale: string
+    actor: Actor
+  }
+  interface FastifyInstance {
+    site: { brandName: string; stylesheet: string }
+  }
+}
+
+export {}

@@ -1,0 +1,113 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, errorCodes, type ErrorCode } from '../errors.js'
+import { t } from '../i18n/index.js'
+import { Page } from '../layout/Page.js'
+import { pageContext, sendPage } from './render.js'
+
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+}
+
+/** Fastify's own error codes that are the client's fault, mapped to ours. */
+const frameworkCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_INPUT',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_INPUT',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_INPUT',
+  FST_ERR_BAD_URL: 'INVALID_ENCODING',
+  FST_ERR_ASYNC_CONSTRAINT: 'INVALID_INPUT',
+  FST_CSRF_INVALID_TOKEN: 'CSRF_INVALID',
+  FST_CSRF_MISSING_SECRET: 'CSRF_INVALID',
+}
+
+const statusCodes: Record<number, ErrorCode> = {
+  400: 'INVALID_INPUT',
+  401: 'NOT_SIGNED_IN',
+  403: 'FORBIDDEN_SCOPE',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+}
+
+function validationParams(issues: ValidationIssue[], dataVar: string, locale: string): Record<string, string | number> {
+  const issue = issues[0]
+  if (!issue) return { field: dataVar, reason: '' }
+  const missing = issue.params.missingProperty
+  const field = typeof missing === 'string' ? missing : issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || dataVar
+  const limit = issue.params.limit
+  const reasonKey = `validation.${issue.keyword}`
+  const reason = t(locale, reasonKey, { limit: typeof limit === 'number' ? limit : '' })
+  return { field, reason: reason === reasonKey ? t(locale, 'validation.invalid') : reason }
+}
+
+/** Turns anything thrown into an AppError; unknown errors become INTERNAL (their details stay in the log). */
+export function toAppError(error: unknown, locale: string): AppError {
+  if (error instanceof AppError) return error
+  const fe = error as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
+  if (Array.isArray(fe.validation)) {
+    return new AppError('INVALID_INPUT', validationParams(fe.validation, fe.validationContext ?? 'input', locale))
+  }
+  const mapped = fe.code ? frameworkCodes[fe.code] : undefined
+  if (mapped) return new AppError(mapped)
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+  if (status >= 400 && status < 500) return new AppError(statusCodes[status] ?? 'INVALID_INPUT')
+  return new AppError('INTERNAL')
+}
+
+export function wantsJson(req: FastifyRequest): boolean {
+  if (req.url.startsWith('/api/') || /^\/(healthz|readyz|metrics)(\?|$)/.test(req.url)) return true
+  const accept = req.headers.accept ?? ''
+  return accept.includes('application/json') && !accept.includes('text/html')
+}
+
+function ErrorPage({ req, error }: { req: FastifyRequest; error: AppError }) {
+  const ctx = pageContext(req)
+  const { t: tr, locale } = ctx
+  const notFound = error.status === 404
+  const title = tr(`errors.title.${notFound ? 'notFound' : error.status >= 500 ? 'server' : 'request'}`)
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <h1>{title}</h1>
+      <p class="error-message" role="alert">{tr(`errors.${error.code}`, error.params)}</p>
+      {notFound ? (
+        <section aria-labelledby="error-search">
+          <h2 id="error-search">{tr('errors.searchHelp')}</h2>
+          <form class="search-form" role="search" method="get" action={`/${locale}/help/search`}>
+            <label for="error-q">{tr('help.search.label')}</label>
+            <input id="error-q" type="search" name="q" maxLength={200} />
+            <button type="submit">{tr('help.search.submit')}</button>
+          </form>
+        </section>
+      ) : null}
+      <p><a href={`/${locale}/help`}>{tr('errors.backToHelp')}</a></p>
+    </Page>
+  )
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const message = t(req.locale, `errors.${error.code}`, error.params)
+  if (error.code === 'RATE_LIMITED' && error.params.retryAfter !== undefined) {
+    void reply.header('retry-after', String(error.params.retryAfter))
+  }
+  if (wantsJson(req)) {
+    return reply.status(error.status).send({ error: { code: error.code, message } })
+  }
+  return sendPage(reply, <ErrorPage req={req} error={error} />, error.status)
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, req, reply) => {
+    const appError = toAppError(error, req.locale)
+    if (appError.status >= 500) req.log.error({ err: error }, 'request failed')
+    else req.log.info({ code: appError.code }, 'request refused')
+    return sendError(req, reply, appError)
+  })
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, new AppError('NOT_FOUND')))
+}
+
+export { errorCodes }

@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import Negotiator from 'negotiator'
+
+/**
+ * UI catalogues live in ./locales/<locale>.json. A language is added by adding
+ * a file (and content/<locale>/ for help articles): nothing else lists them.
+ * `_meta` names the language and the PostgreSQL text search configuration
+ * that stems it.
+ */
+interface Catalogue {
+  _meta: { name: string; searchConfig: string }
+  [key: string]: string | { name: string; searchConfig: string }
+}
+
+const localesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'locales')
+
+function loadCatalogues(): Map<string, Catalogue> {
+  const map = new Map<string, Catalogue>()
+  for (const file of readdirSync(localesDir).sort()) {
+    if (!file.endsWith('.json')) continue
+    const locale = file.slice(0, -'.json'.length)
+    map.set(locale, JSON.parse(readFileSync(path.join(localesDir, file), 'utf8')) as Catalogue)
+  }
+  return map
+}
+
+const catalogues = loadCatalogues()
+
+export const DEFAULT_LOCALE = 'en'
+export const locales: readonly string[] = [...catalogues.keys()]
+
+export type Params = Record<string, string | number>
+
+export function isLocale(value: unknown): value is string {
+  return typeof value === 'string' && catalogues.has(value)
+}
+
+export function localeName(locale: string): string {
+  return catalogues.get(locale)?._meta.name ?? locale
+}
+
+/** The PostgreSQL text search configuration (e.g. 'italian') for a locale. */
+export function searchConfig(locale: string): string {
+  return catalogues.get(locale)?._meta.searchConfig ?? 'simple'
+}
+
+export function catalogueKeys(locale: string): string[] {
+  const catalogue = catalogues.get(locale)
+  return catalogue ? Object.keys(catalogue).filter((k) => k !== '_meta') : []
+}
+
+function lookup(locale: string, key: string): string | undefined {
+  const value = catalogues.get(locale)?.[key]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** Translates `key`, filling `{name}` placeholders from params. Falls back to English, then to the key. */
+export function t(locale: string, key: string, params: Params = {}): string {
+  const template = lookup(locale, key) ?? lookup(DEFAULT_LOCALE, key) ?? key
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = params[name]
+    return value === undefined ? whole : String(value)
+  })
+}
+
+/** Picks `key.one` or `key.other` by the locale's plural rules. */
+export function tn(locale: string, key: string, count: number, params: Params = {}): string {
+  const form = new Intl.PluralRules(locale).select(count) === 'one' ? 'one' : 'other'
+  return t(locale, `${key}.${form}`, { count, ...params })
+}
+
+export type Translate = (key: string, params?: Params) => string
+
+export function translator(locale: string): Translate {
+  return (key, params) => t(locale, key, params)
+}
+
+/** Chooses the best supported locale from an Accept-Language header. */
+export function negotiateLocale(header: string | undefined): string {
+  if (!header || header.length > 1000) return DEFAULT_LOCALE
+  return new Negotiator({ headers: { 'accept-language': header } }).language([...locales]) ?? DEFAULT_LOCALE
+}
+
+export function formatDate(locale: string, date: Date): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(date)
+}

@@ -1,0 +1,109 @@
+import type { ComponentChildren, VNode } from 'preact'
+import { locales, localeName, type Translate } from '../i18n/index.js'
+
+/** What every page needs to know about the request it renders for. */
+export interface PageContext {
+  locale: string
+  t: Translate
+  brandName: string
+  /** Path of this page in each locale that has it; the switcher falls back to the help home. */
+  alternates: Record<string, string>
+  /** Stylesheet URL with its content hash, so it can be cached for a year. */
+  stylesheet: string
+  signedIn: boolean
+}
+
+export interface PageProps {
+  ctx: PageContext
+  title: string
+  description?: string
+  /** Shows the help search box in the header (hidden on the search page itself, which has its own). */
+  headerSearch?: boolean
+  children: ComponentChildren
+}
+
+export function languagePath(ctx: PageContext, locale: string): string {
+  return ctx.alternates[locale] ?? `/${locale}/help`
+}
+
+function LanguageSwitcher({ ctx }: { ctx: PageContext }) {
+  return (
+    <nav class="languages" aria-label={ctx.t('layout.languages')}>
+      <ul>
+        {locales.map((locale) => (
+          <li key={locale}>
+            {locale === ctx.locale ? (
+              <a href={languagePath(ctx, locale)} lang={locale} hrefLang={locale} aria-current="page">
+                {localeName(locale)}
+              </a>
+            ) : (
+              <a href={languagePath(ctx, locale)} lang={locale} hrefLang={locale}>
+                {localeName(locale)}
+              </a>
+            )}
+          </li>
+        ))}
+      </ul>
+    </nav>
+  )
+}
+
+export function Page({ ctx, title, description, headerSearch = true, children }: PageProps): VNode {
+  const { t, locale } = ctx
+  return (
+    <html lang={locale}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · ${ctx.brandName}`}</title>
+        {description ? <meta name="description" content={description} /> : null}
+        <link rel="stylesheet" href={ctx.stylesheet} />
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
+        {Object.entries(ctx.alternates).map(([lang, href]) => (
+          <link key={lang} rel="alternate" hrefLang={lang} href={href} />
+        ))}
+        {ctx.alternates.en ? <link rel="alternate" hrefLang="x-default" href={ctx.alternates.en} /> : null}
+      </head>
+      <body>
+        <a class="skip-link" href="#main">
+          {t('layout.skipToContent')}
+        </a>
+        <header class="site-header">
+          <div class="wrap header-row">
+            <a class="brand" href={`/${locale}/help`}>
+              <span class="brand-name">{ctx.brandName}</span> <span class="brand-product">{t('layout.product')}</span>
+            </a>
+            <nav class="primary" aria-label={t('layout.mainNavigation')}>
+              <ul>
+                <li><a href={`/${locale}/help`}>{t('nav.help')}</a></li>
+                <li><a href={`/${locale}/support/new`}>{t('nav.askForHelp')}</a></li>
+              </ul>
+            </nav>
+            <LanguageSwitcher ctx={ctx} />
+          </div>
+          {headerSearch ? (
+            <div class="wrap">
+              <form class="search-form compact" role="search" method="get" action={`/${locale}/help/search`}>
+                <label for="header-q" class="visually-hidden">{t('help.search.label')}</label>
+                <input id="header-q" type="search" name="q" maxLength={200} placeholder={t('help.search.placeholder')} />
+                <button type="submit">{t('help.search.submit')}</button>
+              </form>
+            </div>
+          ) : null}
+        </header>
+        <main id="main" class="wrap" tabIndex={-1}>
+          {children}
+        </main>
+        <footer class="site-footer">
+          <div class="wrap">
+            <p>{t('layout.footer', { brand: ctx.brandName })}</p>
+            <ul class="footer-links">
+              <li><a href={`/${locale}/help`}>{t('nav.help')}</a></li>
+              <li><a href={`/${locale}/support/new`}>{t('nav.askForHelp')}</a></li>
+            </ul>
+          </div>
+        </footer>
+      </body>
+    </html>
+  )
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import assert from 'node:assert/strict'
+import { after, before } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { buildTestApp, type TestApp } from '../helpers.js'
+
+const require = createRequire(import.meta.url)
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+
+/** Debian's chromium; CHROMIUM_PATH overrides. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export interface BrowserFixture {
+  app: TestApp
+  baseUrl: string
+  browser: Browser
+}
+
+/** One app listening on a free port and one headless Chromium for a test file. */
+export function useBrowser(options: { demo?: boolean } = { demo: true }): () => BrowserFixture {
+  const cleanups: (() => Promise<void> | void)[] = []
+  let fixture: BrowserFixture | undefined
+  before(async () => {
+    const app = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, options)
+    const address = await app.app.listen({ port: 0, host: '127.0.0.1' })
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+    cleanups.push(() => browser.close())
+    fixture = { app, baseUrl: address, browser }
+  })
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+  return () => {
+    if (!fixture) throw new Error('browser fixture not ready')
+    return fixture
+  }
+}
+
+interface AxeViolation {
+  id: string
+  impact: string
+  help: string
+  nodes: { target: string[]; failureSummary: string }[]
+}
+
+/** Runs axe-core in the page (through the DevTools protocol, so the page's CSP stays strict) and asserts zero violations. */
+export async function assertAccessible(page: Page, label: string): Promise<void> {
+  await page.evaluate(axeSource)
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe
+    const result = await axe.run(document, { resultTypes: ['violations'] })
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }))
+  })
+  assert.deepEqual(violations, [], `${label}: axe violations\n${JSON.stringify(violations, null, 2)}`)
+  const lang = await page.getAttribute('html', 'lang')
+  assert.ok(lang, `${label}: html has a lang attribute`)
+}

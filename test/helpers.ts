@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, before, type TestContext } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import postgres from 'postgres'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { openDatabase, type Database } from '../src/db/client.js'
+import { seedDemo } from '../src/seed/demo.js'
+
+type Hook = (fn: () => Promise<void> | void) => void
+
+/**
+ * A fresh database for one test file: PGlite in memory, or a new schema on the
+ * PostgreSQL server named by DATABASE_URL (dropped afterwards).
+ */
+export async function freshDatabase(after: Hook, options: { migrate?: boolean } = {}): Promise<Database> {
+  const url = process.env.DATABASE_URL
+  const schemaName = url ? `t_${randomBytes(6).toString('hex')}` : undefined
+  const database = await openDatabase({ url, schemaName, poolSize: 4 })
+  after(async () => {
+    await database.close()
+    if (url && schemaName) {
+      const admin = postgres(url, { max: 1, onnotice: () => undefined })
+      await admin.unsafe(`drop schema if exists "${schemaName}" cascade`)
+      await admin.end()
+    }
+  })
+  if (options.migrate !== false) await database.migrate()
+  return database
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'sportello-test-'))
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), ...overrides })
+  process.on('exit', () => { rmSync(dataDir, { recursive: true, force: true }) })
+  return config
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  database: Database
+  config: Config
+}
+
+/** The whole app on a fresh database; `demo` loads the demo markets and help content. */
+export async function buildTestApp(t: TestContext | { after: Hook }, options: { demo?: boolean } = {}): Promise<TestApp> {
+  const after: Hook = (fn) => { t.after(fn) }
+  const database = await freshDatabase(after)
+  const config = testConfig()
+  const app = await buildApp(config, database, { logger: false })
+  if (options.demo) await seedDemo(app.services)
+  after(() => app.close())
+  return { app, database, config }
+}
+
+/** Cookie header from a response's set-cookie headers, merged into an existing jar. */
+export function cookieJar(jar: Record<string, string>, setCookie: string | string[] | undefined): Record<string, string> {
+  for (const line of [setCookie ?? []].flat()) {
+    const [pair = ''] = line.split(';')
+    const index = pair.indexOf('=')
+    if (index > 0) jar[pair.slice(0, index)] = pair.slice(index + 1)
+  }
+  return jar
+}
+
+export function cookieHeader(jar: Record<string, string>): string {
+  return Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; ')
+}
+
+/** The value of the first hidden _csrf input in a page. */
+export function csrfFrom(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html)
+  if (!match?.[1]) throw new Error('no CSRF token in page')
+  return match[1]
+}
+
+/**
+ * Registers file-level hooks that build one app (fresh database) before the
+ * file's tests and close it after them. Returns an accessor for the tests.
+ */
+export function useTestApp(options: { demo?: boolean } = {}): () => TestApp {
+  const cleanups: (() => Promise<void> | void)[] = []
+  let current: TestApp | undefined
+  before(async () => {
+    current = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, options)
+  })
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+  return () => {
+    if (!current) throw new Error('test app not built yet')
+    return current
+  }
+}
