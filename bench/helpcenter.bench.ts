@@ -1,0 +1,139 @@
+/**
+ * Help center benchmark, in one run on PostgreSQL:
+ *  1. the article page against a bare Fastify route serving static HTML of the same size (goal ≥ 50 %);
+ *  2. search latency over 3 languages × 3,000 generated articles (goal p95 < 15 ms);
+ *  3. the server's RSS after the run (goal < 250 MB).
+ */
+import { cp, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+import matter from 'gray-matter'
+import { freshBenchDatabase, load, sportelloCli, startServer, timedRequests, type LoadResult } from './lib.js'
+
+const ARTICLES_PER_LOCALE = 3000
+
+/** A small seeded PRNG so that every run generates the same articles. */
+function random(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state * 1664525 + 1013904223) % 2 ** 32
+    return state / 2 ** 32
+  }
+}
+
+async function vocabulary(dir: string): Promise<string[]> {
+  const words = new Set<string>()
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.md')) continue
+    const text = matter(await readFile(path.join(entry.parentPath, entry.name), 'utf8'), {}).content
+    for (const word of text.match(/\p{L}{4,}/gu) ?? []) words.add(word.toLowerCase())
+  }
+  return [...words]
+}
+
+/** Copies the demo content and adds generated articles to each category until each locale has `perLocale`. */
+export async function generateContent(demoDir: string, perLocale: number): Promise<string> {
+  const out = await mkdtemp(path.join(tmpdir(), 'sportello-bench-content-'))
+  await cp(demoDir, out, { recursive: true })
+  const rand = random(42)
+  for (const locale of await readdir(demoDir)) {
+    const words = await vocabulary(path.join(demoDir, locale))
+    const pick = (n: number) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)] ?? 'word')
+    const sentence = () => { const s = pick(8 + Math.floor(rand() * 10)).join(' '); return `${s.charAt(0).toUpperCase()}${s.slice(1)}.` }
+    const categories = (await readdir(path.join(demoDir, locale))).sort()
+    const existing = (await readdir(path.join(demoDir, locale), { recursive: true })).filter((f) => f.endsWith('.md') && !f.endsWith('_category.md')).length
+    for (let i = 0; i < perLocale - existing; i++) {
+      const category = categories[i % categories.length] ?? 'misc'
+      const title = pick(3 + Math.floor(rand() * 4)).join(' ')
+      const body = [
+        `${sentence()} ${sentence()} ${sentence()}`,
+        `## ${pick(3).join(' ')}`,
+        `1. ${sentence()}\n2. ${sentence()}\n3. ${sentence()}`,
+        `${sentence()} ${sentence()}`,
+        `::: branch more-${i} | ${pick(4).join(' ')}\n${sentence()} ${sentence()}\n:::`,
+      ].join('\n\n')
+      const file = matter.stringify(`${body}\n`, {
+        key: `gen-${i}`, title: `${title.charAt(0).toUpperCase()}${title.slice(1)}`, summary: sentence(), order: 1000 + i, audience: 'all', tags: pick(3),
+      })
+      await mkdir(path.join(out, locale, category), { recursive: true })
+      await writeFile(path.join(out, locale, category, `gen-${i}.md`), file)
+    }
+  }
+  return out
+}
+
+export interface HelpBenchResult {
+  articles: number
+  articleSize: number
+  bare: LoadResult
+  article: LoadResult
+  articleRatio: number
+  search: { requests: number; p50: number; p95: number; p99: number; max: number; failures: number }
+  searchLoad: LoadResult
+  rssMb: number
+}
+
+export async function runHelpCenterBench(demoDir: string, log: (line: string) => void): Promise<HelpBenchResult> {
+  const databaseUrl = await freshBenchDatabase('sportello_bench_help')
+  const env = { DATABASE_URL: databaseUrl }
+  log(`generating ${ARTICLES_PER_LOCALE} articles per locale…`)
+  const contentDir = await generateContent(demoDir, ARTICLES_PER_LOCALE)
+  sportelloCli(['migrate'], env)
+  sportelloCli(['seed', 'demo'], env)
+  const started = Date.now()
+  log(sportelloCli(['content', 'import', contentDir], env).trim())
+  log(`import took ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+  const server = await startServer(env, 3901)
+  const articleUrl = `${server.url}/en/help/articles/forgot-password`
+  const page = await (await fetch(articleUrl)).text()
+  if (!page.includes('<h1>')) throw new Error('article page did not render')
+
+  // The baseline: the cheapest Fastify can do with the same bytes, in its own process like the server.
+  const pageFile = path.join(contentDir, 'page.html')
+  await writeFile(pageFile, page)
+  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', pageFile, '3902'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise((resolve) => bare.stdout.once('data', resolve))
+  const bareUrl = 'http://127.0.0.1:3902'
+
+  log('warming up…')
+  await load({ url: `${bareUrl}/static`, duration: 3 })
+  await load({ url: articleUrl, duration: 3 })
+  log('bare static route…')
+  const bareResult = await load({ url: `${bareUrl}/static` })
+  log('article page…')
+  const articleResult = await load({ url: articleUrl })
+  bare.kill('SIGTERM')
+
+  const queries: [string, string][] = [
+    ['it', 'password dimenticata'], ['it', 'pasword'], ['it', 'account bloccato'], ['it', 'partner aftersales'],
+    ['de', 'Passwort vergessen'], ['de', 'Konto gesperrt'], ['de', 'Pasword vergesen'], ['de', 'Firmennummer'],
+    ['en', 'forgot password'], ['en', 'account blocked'], ['en', 'acount blokced'], ['en', 'verify email address'],
+    ['en', 'xylophone quartz'], ['it', 'codice azienda'], ['de', 'Einladung erhalten'], ['en', 'parts shop'],
+  ]
+  const urls = (n: number) => Array.from({ length: n }, (_, i) => {
+    const [locale, q] = queries[i % queries.length] ?? ['en', 'password']
+    return `${server.url}/api/v1/help/search?locale=${locale}&limit=10&q=${encodeURIComponent(q)}`
+  })
+  log('search latency…')
+  await timedRequests(urls(200), 4)
+  const search = await timedRequests(urls(4000), 4)
+  log('search throughput…')
+  const searchLoad = await load({
+    url: server.url,
+    requests: queries.map(([locale, q]) => ({ method: 'GET', path: `/api/v1/help/search?locale=${locale}&limit=10&q=${encodeURIComponent(q)}` })),
+  })
+  const rssMb = Math.round(server.rssMb())
+  await server.stop()
+  return {
+    articles: ARTICLES_PER_LOCALE * 3,
+    articleSize: Buffer.byteLength(page),
+    bare: bareResult,
+    article: articleResult,
+    articleRatio: Math.round((articleResult.rps / bareResult.rps) * 1000) / 10,
+    search: { requests: 4000, ...search },
+    searchLoad,
+    rssMb,
+  }
+}

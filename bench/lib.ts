@@ -1,0 +1,110 @@
+/**
+ * Shared pieces of the benchmarks: a PostgreSQL database of their own, the
+ * server as a child process (so its memory can be read), autocannon runs and
+ * latency percentiles.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import autocannon from 'autocannon'
+import postgres from 'postgres'
+
+export const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Drops and creates a database for the benchmark; returns its URL. */
+export async function freshBenchDatabase(name: string): Promise<string> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  await admin.unsafe(`drop database if exists "${name}" with (force)`)
+  await admin.unsafe(`create database "${name}"`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+export function sportelloCli(args: string[], env: Record<string, string>): string {
+  const result = spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env }, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`sportello ${args.join(' ')} failed:\n${result.stderr}`)
+  return result.stdout
+}
+
+export interface RunningServer {
+  url: string
+  child: ChildProcess
+  rssMb(): number
+  stop(): Promise<void>
+}
+
+export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    child,
+    rssMb: () => {
+      const status = readFileSync(`/proc/${child.pid ?? 0}/status`, 'utf8')
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+    },
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => { resolve() })
+      child.kill('SIGTERM')
+    }),
+  }
+}
+
+export interface LoadResult {
+  rps: number
+  p50: number
+  p97_5: number
+  p99: number
+  errors: number
+  non2xx: number
+}
+
+export async function load(options: autocannon.Options): Promise<LoadResult> {
+  const result = await autocannon({ connections: 20, duration: 10, ...options })
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p97_5: result.latency.p97_5,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  }
+}
+
+/** Exact latency percentiles from timing every request of a closed loop with `concurrency` workers. */
+export async function timedRequests(urls: string[], concurrency: number): Promise<{ p50: number; p95: number; p99: number; max: number; failures: number }> {
+  const latencies: number[] = []
+  let next = 0
+  let failures = 0
+  async function worker() {
+    while (next < urls.length) {
+      const url = urls[next++] ?? ''
+      const start = performance.now()
+      const res = await fetch(url)
+      await res.arrayBuffer()
+      latencies.push(performance.now() - start)
+      if (res.status !== 200) failures++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1), failures }
+}
+
+export function machine(): string {
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+}

@@ -1,0 +1,47 @@
+/**
+ * npm run bench: runs the benchmarks against the machine's PostgreSQL and
+ * records the figures in docs/benchmarks.md (one section per area, replaced
+ * on each run) and on stdout.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { demoContentDir } from '../src/seed/demo.js'
+import { runHelpCenterBench } from './helpcenter.bench.js'
+import { machine } from './lib.js'
+
+const docs = 'docs/benchmarks.md'
+const log = (line: string) => { console.log(`[bench] ${line}`) }
+
+async function record(area: string, markdown: string): Promise<void> {
+  let text = await readFile(docs, 'utf8').catch(() => '# Benchmarks\n\nWritten by `npm run bench`; each section is replaced when its benchmark runs again.\n')
+  const start = `<!-- bench:${area} -->`
+  const end = `<!-- /bench:${area} -->`
+  const section = `${start}\n${markdown.trim()}\n${end}`
+  const from = text.indexOf(start)
+  const to = text.indexOf(end)
+  text = from >= 0 && to > from ? `${text.slice(0, from)}${section}${text.slice(to + end.length)}` : `${text.trimEnd()}\n\n${section}\n`
+  await writeFile(docs, text)
+}
+
+const only = process.argv[2]
+if (!only || only === 'help') {
+  const r = await runHelpCenterBench(demoContentDir, log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const markdown = `
+## Help center (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}. PostgreSQL 15 on the same machine; server, baseline and load generator share the cores.
+Command: \`npm run bench help\` (autocannon, 20 connections, 10 s per run after a 3 s warm-up; search latency timed per request, 4 workers).
+
+| Measure | Result | Goal |
+|---|---|---|
+| Bare Fastify route, static HTML of ${r.articleSize} bytes | ${r.bare.rps} req/s (p50 ${r.bare.p50} ms, p99 ${r.bare.p99} ms) | baseline |
+| Article page \`/en/help/articles/forgot-password\`, first visit (no cookies: new CSRF secret each time) | ${r.article.rps} req/s (p50 ${r.article.p50} ms, p99 ${r.article.p99} ms) = **${r.articleRatio} %** of the baseline | ≥ 50 % — ${verdict(r.articleRatio >= 50)} |
+| Search, 3 languages × ${r.articles / 3} articles, ${r.search.requests} timed requests (hits, typos, misses) | p50 ${r.search.p50} ms, **p95 ${r.search.p95} ms**, p99 ${r.search.p99} ms, max ${r.search.max} ms | p95 < 15 ms — ${verdict(r.search.p95 < 15)} |
+| Search throughput | ${r.searchLoad.rps} req/s (p99 ${r.searchLoad.p99} ms) | — |
+| Server RSS after the run | **${r.rssMb} MB** | < 250 MB — ${verdict(r.rssMb < 250)} |
+
+Errors: article ${r.article.errors + r.article.non2xx}, search ${r.searchLoad.errors + r.searchLoad.non2xx + r.search.failures}.
+`
+  console.log(markdown)
+  await record('helpcenter', markdown)
+}
