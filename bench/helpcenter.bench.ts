@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import matter from 'gray-matter'
-import { freshBenchDatabase, load, sportelloCli, startServer, timedRequests, type LoadResult } from './lib.js'
+import { freshBenchDatabase, load, openLoop, sportelloCli, startServer, timedRequests, type LoadResult } from './lib.js'
 
 const ARTICLES_PER_LOCALE = 3000
 
@@ -69,7 +69,10 @@ export interface HelpBenchResult {
   bare: LoadResult
   article: LoadResult
   articleRatio: number
+  returning: LoadResult
+  returningRatio: number
   search: { requests: number; p50: number; p95: number; p99: number; max: number; failures: number }
+  searchSaturated: { requests: number; p50: number; p95: number; p99: number; max: number; failures: number }
   searchLoad: LoadResult
   rssMb: number
 }
@@ -87,7 +90,9 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
 
   const server = await startServer(env, 3901)
   const articleUrl = `${server.url}/en/help/articles/forgot-password`
-  const page = await (await fetch(articleUrl)).text()
+  const first = await fetch(articleUrl)
+  const page = await first.text()
+  const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
   if (!page.includes('<h1>')) throw new Error('article page did not render')
 
   // The baseline: the cheapest Fastify can do with the same bytes, in its own process like the server.
@@ -102,8 +107,10 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
   await load({ url: articleUrl, duration: 3 })
   log('bare static route…')
   const bareResult = await load({ url: `${bareUrl}/static` })
-  log('article page…')
+  log('article page, first visit…')
   const articleResult = await load({ url: articleUrl })
+  log('article page, returning visitor…')
+  const returning = await load({ url: articleUrl, headers: { cookie } })
   bare.kill('SIGTERM')
 
   const queries: [string, string][] = [
@@ -116,9 +123,11 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
     const [locale, q] = queries[i % queries.length] ?? ['en', 'password']
     return `${server.url}/api/v1/help/search?locale=${locale}&limit=10&q=${encodeURIComponent(q)}`
   })
-  log('search latency…')
+  log('search latency at 100 searches/s…')
   await timedRequests(urls(200), 4)
-  const search = await timedRequests(urls(4000), 4)
+  const search = await openLoop(urls(3000), 100)
+  log('search latency at saturation (4 clients back to back)…')
+  const searchSaturated = await timedRequests(urls(3000), 4)
   log('search throughput…')
   const searchLoad = await load({
     url: server.url,
@@ -132,7 +141,10 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
     bare: bareResult,
     article: articleResult,
     articleRatio: Math.round((articleResult.rps / bareResult.rps) * 1000) / 10,
-    search: { requests: 4000, ...search },
+    returning,
+    returningRatio: Math.round((returning.rps / bareResult.rps) * 1000) / 10,
+    search: { requests: 3000, ...search },
+    searchSaturated: { requests: 3000, ...searchSaturated },
     searchLoad,
     rssMb,
   }

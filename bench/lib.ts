@@ -105,6 +105,29 @@ export async function timedRequests(urls: string[], concurrency: number): Promis
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1), failures }
 }
 
+/**
+ * Open loop: requests start at a fixed rate whatever the previous ones do, and each latency is
+ * counted from its scheduled start (no coordinated omission). This is the latency a user sees at that load.
+ */
+export async function openLoop(urls: string[], perSecond: number): Promise<{ p50: number; p95: number; p99: number; max: number; failures: number }> {
+  const latencies: number[] = []
+  let failures = 0
+  const interval = 1000 / perSecond
+  const start = performance.now()
+  await Promise.all(urls.map(async (url, i) => {
+    const scheduled = start + i * interval
+    const wait = scheduled - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    const res = await fetch(url)
+    await res.arrayBuffer()
+    latencies.push(performance.now() - scheduled)
+    if (res.status !== 200) failures++
+  }))
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1), failures }
+}
+
 export function machine(): string {
   return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
 }

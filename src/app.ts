@@ -58,16 +58,15 @@ function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID()
 }
 
-/** Rejects query strings whose percent-encoding is not valid UTF-8 before anything reads them. */
-function assertQueryEncoding(url: string): void {
+/** Query strings whose percent-encoding is not valid UTF-8 are refused before anything reads them. */
+function queryEncodingError(url: string): AppError | undefined {
   const index = url.indexOf('?')
-  if (index === -1) return
-  for (const part of url.slice(index + 1).split('&')) {
-    try {
-      decodeURIComponent(part.replaceAll('+', ' '))
-    } catch {
-      throw new AppError('INVALID_ENCODING')
-    }
+  if (index === -1 || !url.includes('%', index)) return undefined
+  try {
+    decodeURIComponent(url.slice(index + 1).replaceAll('+', ' '))
+    return undefined
+  } catch {
+    return new AppError('INVALID_ENCODING')
   }
 }
 
@@ -102,8 +101,10 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const metrics = createMetrics()
   const services = createServices(database, metrics)
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
+  const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
     brandName: config.brandName,
+    https,
     stylesheet: `/assets/app.css?v=${createHash('sha256').update(stylesheet).digest('hex').slice(0, 12)}`,
   })
   app.decorate('services', services)
@@ -122,18 +123,19 @@ export async function buildApp(config: Config, database: Database, options: Buil
     setter(this: FastifyRequest, actor: Actor) { actors.set(this, actor) },
   })
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback-style hooks: they run on every request, and skip a promise each.
+  app.addHook('onRequest', (req, reply, done) => {
     req.locale = localeOf(req.url, req.headers['accept-language'])
     req.actor = guest
     void reply.header('x-request-id', req.id)
-    assertQueryEncoding(req.url)
+    done(queryEncodingError(req.url))
   })
 
   registerErrorHandling(app)
   registerRequestMetrics(app, metrics)
   await registerSecurity(app, {
     cookieSecret: config.sessionSecret ?? randomBytes(32).toString('hex'),
-    https: config.publicUrl.startsWith('https://'),
+    https,
   })
   await app.register(swagger, {
     openapi: {

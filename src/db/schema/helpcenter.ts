@@ -44,14 +44,19 @@ export const helpArticles = pgTable('help_articles', {
   branches: jsonb('branches').$type<BranchRecord[]>().notNull().default([]),
   sourceHash: text('source_hash').notNull(),
   searchConfig: text('search_config').notNull(),
+  /** Everything: title and tags (weight A), summary (B), body (C). */
   searchVector: tsvector('search_vector'),
+  /** Title, tags and summary only: small, so ranking and prefix matching on it stay cheap. */
+  headVector: tsvector('head_vector'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   uniqueIndex('help_articles_locale_key').on(t.locale, t.key),
   uniqueIndex('help_articles_locale_slug').on(t.locale, t.slug),
   index('help_articles_category').on(t.categoryId, t.position),
-  index('help_articles_search').using('gin', t.searchVector),
-  index('help_articles_title_trgm').using('gin', sql`${t.title} gin_trgm_ops`),
+  // fastupdate off: content changes rarely, and a GIN pending list would be scanned by every search.
+  index('help_articles_search').using('gin', t.searchVector).with({ fastupdate: false }),
+  index('help_articles_head').using('gin', t.headVector).with({ fastupdate: false }),
+  index('help_articles_title_trgm').using('gin', sql`${t.title} gin_trgm_ops`).with({ fastupdate: false }),
 ])
 
 /** Words of each locale's articles, unaccented and lower-cased: the dictionary that typo correction picks from. */
@@ -60,8 +65,8 @@ export const helpLexicon = pgTable('help_lexicon', {
   word: text('word').notNull(),
 }, (t) => [
   primaryKey({ columns: [t.locale, t.word] }),
-  index('help_lexicon_word_trgm').using('gin', sql`${t.word} gin_trgm_ops`),
-  index('help_lexicon_word_prefix').using('btree', t.locale, sql`${t.word} text_pattern_ops`),
+  index('help_lexicon_word_trgm').using('gin', sql`${t.word} gin_trgm_ops`).with({ fastupdate: false }),
+  index('help_lexicon_word_start').using('btree', t.locale, sql`left(${t.word}, 2)`),
 ])
 
 export const helpFeedback = pgTable('help_feedback', {

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm'
+import { and, asc, count, eq, inArray, ne, notInArray, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { firstRow, rows } from '../../db/query.js'
 import { appSettings, helpArticles, helpCategories, helpFeedback, helpLexicon, helpSearchMisses } from '../../db/schema/index.js'
@@ -120,6 +120,13 @@ export function createHelpRepo(db: Db) {
         .orderBy(asc(helpArticles.position), asc(helpArticles.title))
     },
 
+    /** Other articles of a category, first by editorial order: the "more in this topic" list. */
+    async siblings(categoryId: number, exceptId: number, limit: number): Promise<ArticleSummaryRow[]> {
+      return db.select(summaryColumns).from(helpArticles)
+        .where(and(eq(helpArticles.categoryId, categoryId), ne(helpArticles.id, exceptId)))
+        .orderBy(asc(helpArticles.position), asc(helpArticles.title)).limit(limit)
+    },
+
     async findArticle(locale: string, slug: string): Promise<ArticleRow | undefined> {
       const [row] = await db
         .select({
@@ -142,66 +149,23 @@ export function createHelpRepo(db: Db) {
       return db.select({ locale: helpCategories.locale, slug: helpCategories.slug }).from(helpCategories).where(eq(helpCategories.key, key))
     },
 
-    /**
-     * For each query word: is it a word of this locale's articles, and if not, the closest one that is.
-     * Candidates share trigrams or the first two letters; the winner is the one fewest edits away
-     * (at most 1 edit for words of up to 5 letters, 2 for longer ones).
-     */
+    /** For each query word: is it a word of this locale's articles, and if not, the closest one that is (SQL function help_correct_words). */
     async closestWords(locale: string, words: string[]): Promise<{ word: string; known: boolean; best: string | null }[]> {
       if (words.length === 0) return []
-      return rows<{ word: string; known: boolean; best: string | null }>(db, sql`
-        select t.word,
-          exists (select 1 from help_lexicon l where l.locale = ${locale} and l.word = t.word) as known,
-          (select c.word from (
-              select l.word from help_lexicon l where l.locale = ${locale} and l.word % t.word
-              union
-              select l.word from help_lexicon l
-              where l.locale = ${locale} and l.word like left(t.word, 2) || '%'
-                and length(l.word) between length(t.word) - 2 and length(t.word) + 2
-            ) c
-            where levenshtein(c.word, t.word) <= case when length(t.word) <= 5 then 1 else 2 end
-            order by levenshtein(c.word, t.word), similarity(c.word, t.word) desc, c.word limit 1) as best
-        from (select lower(unaccent(w)) as word from unnest(${sql.param(words)}::text[]) with ordinality as u(w, n) order by n) as t`)
+      return rows(db, sql`select word, known, best from help_correct_words(${locale}, ${sql.param(words)}::text[])`)
     },
 
-    /**
-     * Full-text search: `anyWord` finds candidates (the last word also as a prefix), articles that
-     * hold every word rank above the rest; title and tags weigh more than summary, summary more than body.
-     */
+    /** Ranked articles with snippets (SQL function help_search: any word in the head, every word in the text). */
     async search(locale: string, config: string, words: string[], limit: number): Promise<SearchRow[]> {
-      const cfg = sql`${config}::regconfig`
-      const anyWord = sql.join(
-        words.map((w, i) => i === words.length - 1 && w.length >= 3
-          ? sql`(plainto_tsquery(${cfg}, ${w}) || to_tsquery(${cfg}, ${w} || ':*'))`
-          : sql`plainto_tsquery(${cfg}, ${w})`),
-        sql` || `,
-      )
-      const everyWord = sql`plainto_tsquery(${cfg}, ${words.join(' ')})`
       return rows<SearchRow>(db, sql`
-        with q as (select ${anyWord} as any_word, ${everyWord} as every_word),
-        hits as (
-          select a.id, a.slug, a.title, a.summary, a.body_text, a.category_id,
-            ts_rank_cd(a.search_vector, q.any_word, 1) + case when a.search_vector @@ q.every_word then 1 else 0 end as rank,
-            a.position
-          from help_articles a, q
-          where a.locale = ${locale} and a.search_vector @@ q.any_word
-          order by rank desc, a.position, a.id
-          limit ${limit}
-        )
-        select h.id, h.slug, h.title, h.summary, c.slug as category_slug, c.title as category_title,
-          ts_headline(${cfg}, h.body_text, q.any_word,
-            'StartSel=${sql.raw('\uE000')}, StopSel=${sql.raw('\uE001')}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "') as snippet
-        from hits h join help_categories c on c.id = h.category_id, q
-        order by h.rank desc, h.position, h.id`)
+        select id, slug, title, summary, category_slug, category_title, snippet
+        from help_search(${locale}, ${config}::regconfig, ${sql.param(words)}::text[], ${limit}::int)`)
     },
 
     /** Articles whose titles look most like the query, for a search that found nothing. */
     async closestArticles(locale: string, text: string, limit: number): Promise<ArticleSummaryRow[]> {
       return rows<ArticleSummaryRow & Record<string, unknown>>(db, sql`
-        select id, key, slug, title, summary, position from help_articles
-        where locale = ${locale}
-        order by word_similarity(lower(unaccent(${text})), lower(unaccent(title))) desc, position, id
-        limit ${limit}`)
+        select id, key, slug, title, summary, position from help_closest_articles(${locale}, ${text}, ${limit}::int)`)
     },
 
     async recordMiss(locale: string, query: string): Promise<void> {
@@ -286,12 +250,17 @@ export function createHelpRepo(db: Db) {
             else result.articles.created++
           }
           for (let i = 0; i < changed.length; i += 200) {
-            const batch = changed.slice(i, i + 200).map((a) => ({
-              locale, key: a.key, categoryId: categoryIds.get(a.categoryKey) ?? 0, slug: a.slug, title: a.title,
-              summary: a.summary, audience: a.audience, tags: a.tags, position: a.position,
-              bodyMarkdown: a.bodyMarkdown, bodyHtml: a.bodyHtml, bodyText: a.bodyText, branches: a.branches,
-              sourceHash: a.sourceHash, searchConfig: a.searchConfig, searchVector: null,
-            }))
+            const batch = changed.slice(i, i + 200).map((a) => {
+              const cfg = sql`${a.searchConfig}::regconfig`
+              const head = sql`setweight(to_tsvector(${cfg}, unaccent(${a.title})), 'A') || setweight(to_tsvector(${cfg}, unaccent(${a.tags.join(' ')})), 'A') || setweight(to_tsvector(${cfg}, unaccent(${a.summary})), 'B')`
+              return {
+                locale, key: a.key, categoryId: categoryIds.get(a.categoryKey) ?? 0, slug: a.slug, title: a.title,
+                summary: a.summary, audience: a.audience, tags: a.tags, position: a.position,
+                bodyMarkdown: a.bodyMarkdown, bodyHtml: a.bodyHtml, bodyText: a.bodyText, branches: a.branches,
+                sourceHash: a.sourceHash, searchConfig: a.searchConfig,
+                headVector: head, searchVector: sql`${head} || setweight(to_tsvector(${cfg}, unaccent(${a.bodyText})), 'C')`,
+              }
+            })
             await tx.insert(helpArticles).values(batch).onConflictDoUpdate({
               target: [helpArticles.locale, helpArticles.key],
               set: {
@@ -299,7 +268,7 @@ export function createHelpRepo(db: Db) {
                 summary: sql`excluded.summary`, audience: sql`excluded.audience`, tags: sql`excluded.tags`,
                 position: sql`excluded.position`, bodyMarkdown: sql`excluded.body_markdown`, bodyHtml: sql`excluded.body_html`,
                 bodyText: sql`excluded.body_text`, branches: sql`excluded.branches`, sourceHash: sql`excluded.source_hash`,
-                searchConfig: sql`excluded.search_config`, searchVector: sql`null`, updatedAt: sql`now()`,
+                searchConfig: sql`excluded.search_config`, searchVector: sql`excluded.search_vector`, headVector: sql`excluded.head_vector`, updatedAt: sql`now()`,
               },
             })
           }
@@ -307,15 +276,13 @@ export function createHelpRepo(db: Db) {
             changedLocales.add(locale)
           }
         }
-        await tx.execute(sql`
-          update help_articles set search_vector =
-            setweight(to_tsvector(search_config::regconfig, unaccent(title)), 'A') ||
-            setweight(to_tsvector(search_config::regconfig, unaccent(array_to_string(tags, ' '))), 'A') ||
-            setweight(to_tsvector(search_config::regconfig, unaccent(summary)), 'B') ||
-            setweight(to_tsvector(search_config::regconfig, unaccent(body_text)), 'C')
-          where search_vector is null`)
         for (const locale of changedLocales) await rebuildLexicon(tx, locale)
         if (changedLocales.size > 0) await bumpRevision(tx)
+        // A large import changes the tables' statistics enough to mislead the planner.
+        if (result.articles.created + result.articles.updated + result.articles.deleted > 500) {
+          await tx.execute(sql`analyze help_articles`)
+          await tx.execute(sql`analyze help_lexicon`)
+        }
         return result
       })
     },

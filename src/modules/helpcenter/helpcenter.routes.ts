@@ -3,7 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { locales } from '../../shared/i18n/index.js'
 import { answerIfFresh } from '../../shared/http/cache.js'
-import { pageContext, sendPage } from '../../shared/http/render.js'
+import { csrfCookieName } from '../../shared/http/security.js'
+import { RevisionCache } from '../../shared/cache.js'
+import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
 import type { HelpCenterService } from './helpcenter.service.js'
 import {
@@ -15,9 +17,11 @@ import {
 } from './helpcenter.schemas.js'
 
 const VISITOR_COOKIE = 'sp_visitor'
+/** Stands for the CSRF token in cached guest pages; random per process, so no content can contain it. */
+const TOKEN_SLOT = `csrf-slot-${randomUUID()}`
 
 function csrfCookie(req: FastifyRequest): string {
-  return req.cookies.sp_csrf ?? ''
+  return req.cookies[csrfCookieName(req.server.site.https)] ?? ''
 }
 
 /** Page ETags depend on the content revision, the page, who is signed in and the form-token secret. */
@@ -32,6 +36,7 @@ function apiLocale(req: FastifyRequest, locale: string | undefined): string {
 export async function helpCenterRoutes(root: FastifyInstance, opts: { help: HelpCenterService; metrics: Metrics }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { help, metrics } = opts
+  const guestPages = new RevisionCache<Buffer[]>(2000)
 
   /**
    * Answers 304 when the page is unchanged. Only for a visitor who already holds
@@ -68,6 +73,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
 
   app.get('/:locale/help/articles/:slug', { schema: { ...hide, params: ArticleParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
+    const revision = await help.revision()
     const { article, siblings, translations } = await help.article(req.actor, req.params.locale, req.params.slug)
     const csrfToken = reply.generateCsrf()
     const query = req.query as Record<string, unknown>
@@ -75,7 +81,14 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     const branch = typeof query.branch === 'string' && article.branches.some((b) => b.id === query.branch) ? query.branch : ''
     const feedback: FeedbackState = { status, branch: status ? branch : '' }
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, articlePath(l, slug)]))
-    return sendPage(reply, ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken, feedback }))
+    const render = (token: string) => renderDocument(ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken: token, feedback }))
+    if (req.actor.kind !== 'guest') return sendHtml(reply, render(csrfToken))
+    // Every guest sees the same page but for the form token: render once per revision (kept as
+    // UTF-8 bytes split where the token goes), and join the parts around this visitor's token.
+    const key = `${req.params.locale}/${article.slug}/${status ?? ''}/${feedback.branch}`
+    const parts = await guestPages.get(key, revision, () => render(TOKEN_SLOT).split(TOKEN_SLOT).map((part) => Buffer.from(part)))
+    const token = Buffer.from(csrfToken)
+    return sendHtml(reply, Buffer.concat(parts.flatMap((part, i) => (i === 0 ? [part] : [token, part]))))
   })
 
   app.post('/:locale/help/articles/:slug/feedback', {
@@ -86,7 +99,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     if (!visitorId) {
       visitorId = randomUUID()
       void reply.setCookie(VISITOR_COOKIE, visitorId, {
-        path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 365 * 24 * 3600, secure: req.protocol === 'https',
+        path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 365 * 24 * 3600, secure: req.server.site.https,
       })
     }
     const branch = req.body.branch ?? ''

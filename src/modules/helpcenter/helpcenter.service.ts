@@ -3,7 +3,8 @@ import type { Actor } from '../../shared/actor.js'
 import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, searchConfig } from '../../shared/i18n/index.js'
 import { readContentDir, renderArticleBody, writeContentDir, type ContentSet } from './content.js'
-import type { ArticleSummaryRow, CategoryRow, HelpRepo, ImportCounts } from './helpcenter.repo.js'
+import { RevisionCache } from '../../shared/cache.js'
+import type { ArticleRow, ArticleSummaryRow, CategoryRow, HelpRepo, ImportCounts } from './helpcenter.repo.js'
 import { QUERY_MAX } from './helpcenter.schemas.js'
 
 export interface Segment {
@@ -34,7 +35,15 @@ export interface ImportReport {
   articles: ImportCounts
 }
 
+export interface ArticleView {
+  article: ArticleRow
+  siblings: ArticleSummaryRow[]
+  /** Slug of this article in each locale that has it. */
+  translations: Record<string, string>
+}
+
 const REVISION_TTL_MS = 2000
+const SIBLINGS = 8
 const MAX_WORDS = 12
 const REASON_MAX = 500
 
@@ -62,6 +71,7 @@ function assertLocale(locale: string): void {
 
 export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {
   let cachedRevision: { value: number; at: number } | undefined
+  const articles = new RevisionCache<ArticleView | null>(2000)
 
   async function revision(): Promise<number> {
     const now = Date.now()
@@ -100,16 +110,20 @@ export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (l
       return { category, articles, translations }
     },
 
-    async article(_actor: Actor, locale: string, slug: string) {
+    /** An article with its translations and a few other articles of its topic; cached per content revision. */
+    async article(_actor: Actor, locale: string, slug: string): Promise<ArticleView> {
       assertLocale(locale)
-      const article = await repo.findArticle(locale, slug)
-      if (!article) throw new AppError('ARTICLE_NOT_FOUND')
-      const [translationRows, siblings] = await Promise.all([
-        repo.articleTranslations(article.key),
-        repo.articlesOfCategories([article.category.id]),
-      ])
-      const translations = Object.fromEntries(translationRows.map((t) => [t.locale, t.slug]))
-      return { article, translations, siblings: siblings.filter((s) => s.id !== article.id) }
+      const view = await articles.get(`${locale}/${slug}`, await revision(), async () => {
+        const article = await repo.findArticle(locale, slug)
+        if (!article) return null
+        const [translationRows, siblings] = await Promise.all([
+          repo.articleTranslations(article.key),
+          repo.siblings(article.category.id, article.id, SIBLINGS),
+        ])
+        return { article, siblings, translations: Object.fromEntries(translationRows.map((t) => [t.locale, t.slug])) }
+      })
+      if (!view) throw new AppError('ARTICLE_NOT_FOUND')
+      return view
     },
 
     async search(_actor: Actor, input: { locale: string; query: string; limit: number }): Promise<SearchResult> {

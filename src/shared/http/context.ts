@@ -7,7 +7,8 @@ declare module 'fastify' {
     actor: Actor
   }
   interface FastifyInstance {
-    site: { brandName: string; stylesheet: string }
+    /** https: PUBLIC_URL is https, so cookies are Secure (and __Host- where that applies). */
+    site: { brandName: string; stylesheet: string; https: boolean }
   }
 }
 

@@ -10,7 +10,11 @@ export function renderDocument(page: VNode): string {
 }
 
 export function sendPage(reply: FastifyReply, page: VNode, status = 200): FastifyReply {
-  return reply.status(status).type('text/html; charset=utf-8').send(renderDocument(page))
+  return sendHtml(reply, renderDocument(page), status)
+}
+
+export function sendHtml(reply: FastifyReply, html: string | Buffer, status = 200): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(html)
 }
 
 /** The page context for this request; `alternates` maps each locale to this page's path in it. */
