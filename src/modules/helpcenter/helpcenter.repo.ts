@@ -4,15 +4,7 @@ import { firstRow, rows } from '../../db/query.js'
 import { appSettings, helpArticles, helpCategories, helpFeedback, helpLexicon, helpSearchMisses } from '../../db/schema/index.js'
 import type { ArticleDraft, BranchDraft, CategoryDraft } from './helpcenter.schemas.js'
 
-export interface CategoryRow {
-  id: number
-  locale: string
-  key: string
-  slug: string
-  title: string
-  description: string
-  position: number
-}
+export type CategoryRow = Omit<CategoryDraft, 'sourceHash'> & { id: number }
 
 export interface ArticleSummaryRow {
   id: number

@@ -43,3 +43,17 @@ test('every response carries a request id and the security headers', async (t) =
   assert.doesNotMatch(csp, /unsafe-inline/)
   assert.equal(res.headers['x-content-type-options'], 'nosniff')
 })
+
+test('an internal failure answers 500 with a generic message in the user\'s language, never internals', async (t) => {
+  const database = await freshDatabase((fn) => { t.after(fn) })
+  const app = await buildApp(testConfig(), database, { logger: false })
+  t.after(() => app.close())
+  // The database going away mid-flight is the kind of failure a user can meet.
+  const broken = { ...app.services.help, overview: () => Promise.reject(new Error('connection terminated: secret detail at db.ts:42')) }
+  Object.assign(app.services.help, broken)
+  const page = await app.inject({ url: '/de/help' })
+  assert.equal(page.statusCode, 500)
+  assert.match(page.body, /<html lang="de">/)
+  assert.match(page.body, /unerwarteter Fehler/)
+  assert.doesNotMatch(page.body, /secret detail|db\.ts|Error:/)
+})

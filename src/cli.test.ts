@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import postgres from 'postgres'
+
+/** The CLI gets a database of its own: a temporary PGlite directory, or a new database on the server. */
+async function cliEnvironment(): Promise<Record<string, string>> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-cli-'))
+  const serverUrl = process.env.DATABASE_URL
+  if (!serverUrl) return { DATA_DIR: dataDir, DATABASE_URL: '' }
+  const name = `sportello_cli_${randomBytes(4).toString('hex')}`
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined })
+  await admin.unsafe(`create database "${name}"`)
+  after(async () => {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`)
+    await admin.end()
+  })
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return { DATA_DIR: dataDir, DATABASE_URL: url.toString() }
+}
+
+function sportello(env: Record<string, string>, ...args: string[]) {
+  return spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 120_000 })
+}
+
+test('sportello migrate, seed demo, content export and import, content report', async () => {
+  const env = await cliEnvironment()
+  const migrate = sportello(env, 'migrate')
+  assert.equal(migrate.status, 0, migrate.stderr)
+  assert.match(migrate.stdout, /Database is up to date/)
+
+  const seed = sportello(env, 'seed', 'demo')
+  assert.equal(seed.status, 0, seed.stderr)
+  assert.match(seed.stdout, /5 markets, 96 help articles/)
+
+  const out = await mkdtemp(path.join(tmpdir(), 'sportello-export-'))
+  const exported = sportello(env, 'content', 'export', out)
+  assert.equal(exported.status, 0, exported.stderr)
+  assert.deepEqual((await readdir(out)).sort(), ['de', 'en', 'it'])
+  assert.match(await readFile(path.join(out, 'en', 'password', 'forgot-password.md'), 'utf8'), /^---\nkey: forgot-password\n/)
+
+  const reimported = sportello(env, 'content', 'import', out)
+  assert.equal(reimported.status, 0, reimported.stderr)
+  assert.match(reimported.stdout, /articles: 0 created, 0 updated, 96 unchanged, 0 deleted/)
+
+  const report = sportello(env, 'content', 'report')
+  assert.equal(report.status, 0, report.stderr)
+  assert.match(report.stdout, /Searches without results/)
+})
+
+test('the CLI explains itself and refuses bad commands and bad content with exit codes', async () => {
+  const env = await cliEnvironment()
+  assert.equal(sportello(env, '--help').status, 0)
+  const unknown = sportello(env, 'frobnicate')
+  assert.equal(unknown.status, 2)
+  assert.match(unknown.stderr, /Unknown or incomplete command: frobnicate/)
+  const missing = sportello(env, 'content', 'import', '/nonexistent/dir')
+  assert.equal(missing.status, 1)
+  assert.match(missing.stderr, /not a readable directory/)
+  const badConfig = sportello({ ...env, PORT: 'abc' }, 'migrate')
+  assert.equal(badConfig.status, 1)
+  assert.match(badConfig.stderr, /PORT="abc" is invalid/)
+})
