@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { locales } from '../../shared/i18n/index.js'
 import { answerIfFresh } from '../../shared/http/cache.js'
-import { csrfCookieName } from '../../shared/http/security.js'
+import { csrfCookieName, issueCsrfToken } from '../../shared/http/security.js'
 import { RevisionCache } from '../../shared/cache.js'
 import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
@@ -55,7 +55,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
   app.get('/:locale/help', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
     const categories = await help.overview(req.actor, req.params.locale)
-    reply.generateCsrf()
+    issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help`]))
     return sendPage(reply, HelpHomePage({ ctx: pageContext(req, alternates), categories }))
   })
@@ -75,7 +75,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     if (await fresh(req, reply)) return reply
     const revision = await help.revision()
     const { article, siblings, translations } = await help.article(req.actor, req.params.locale, req.params.slug)
-    const csrfToken = reply.generateCsrf()
+    const csrfToken = issueCsrfToken(req, reply)
     const query = req.query as Record<string, unknown>
     const status = query.feedback === 'thanks' || query.feedback === 'updated' ? query.feedback : null
     const branch = typeof query.branch === 'string' && article.branches.some((b) => b.id === query.branch) ? query.branch : ''
@@ -116,7 +116,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
   app.get('/:locale/help/:category', { schema: { ...hide, params: CategoryParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
     const { category, articles, translations } = await help.category(req.actor, req.params.locale, req.params.category)
-    reply.generateCsrf()
+    issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, categoryPath(l, slug)]))
     return sendPage(reply, CategoryPage({ ctx: pageContext(req, alternates), category, articles }))
   })
