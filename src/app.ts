@@ -17,7 +17,9 @@ import { createMetrics, registerRequestMetrics, type Metrics } from './shared/ht
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
+import { createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AuthService } from './modules/identity/index.js'
 import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
+import { createMailer, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 
@@ -26,12 +28,15 @@ const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'publi
 export interface Services {
   help: HelpCenterService
   organizations: OrganizationsService
+  auth: AuthService
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services
     database: Database
+    /** The outbox worker; server.ts starts it, tests drain it. */
+    mailer: Mailer
     metrics: Metrics
     /** Every route's method and URL, for tests that walk them all. */
     routeList: { method: string; url: string }[]
@@ -51,6 +56,7 @@ export function createServices(database: Database, metrics?: Metrics): Services 
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
     }),
     organizations: createOrganizationsService(createOrganizationsRepo(database.db)),
+    auth: createAuthService(createIdentityRepo(database.db)),
   }
 }
 
@@ -105,10 +111,16 @@ export async function buildApp(config: Config, database: Database, options: Buil
   app.decorate('site', {
     brandName: config.brandName,
     https,
+    publicUrl: config.publicUrl,
     stylesheet: `/assets/app.css?v=${createHash('sha256').update(stylesheet).digest('hex').slice(0, 12)}`,
   })
   app.decorate('services', services)
   app.decorate('database', database)
+  app.decorate('mailer', createMailer({
+    database, smtpUrl: config.smtpUrl, mailDir: path.join(config.dataDir, 'mail'),
+    from: `${config.brandName} <no-reply@${new URL(config.publicUrl).hostname}>`, log: app.log,
+  }))
+  app.addHook('onClose', () => app.mailer.stop())
   app.decorate('metrics', metrics)
   const routeList: { method: string; url: string }[] = []
   app.decorate('routeList', routeList)
@@ -137,6 +149,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     cookieSecret: config.sessionSecret ?? randomBytes(32).toString('hex'),
     https,
   })
+  registerSessions(app, services.auth)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -149,5 +162,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(systemRoutes, { database, metrics })
   await app.register(helpCenterRoutes, { help: services.help, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
+  await app.register(identityRoutes, { auth: services.auth })
   return app
 }

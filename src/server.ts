@@ -2,6 +2,7 @@ import { buildApp, createServices } from './app.js'
 import { openConfiguredDatabase, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
+import { DEMO_PASSWORD } from './seed/users.js'
 
 function readConfig(): Config {
   try {
@@ -24,9 +25,12 @@ async function main(): Promise<void> {
   if (loadDemo) {
     const seeded = await seedDemo(services)
     console.log(`Demo content loaded: ${seeded.markets} markets, ${seeded.articles} help articles.`)
+    console.log(`Demo accounts (password "${DEMO_PASSWORD}"):`)
+    for (const a of seeded.accounts) console.log(`  ${a.userId.padEnd(16)} ${a.role.padEnd(15)} ${a.realm === 'shop' ? 'Parts Shop realm (/it/shop/login)' : 'partner realm'}`)
   }
   const app = await buildApp(config, database)
   await app.listen({ port: config.port, host: config.host })
+  app.mailer.start()
   console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
 
   let closing = false

@@ -46,10 +46,16 @@ export interface TestApp {
 }
 
 /** The whole app on a fresh database; `demo` loads the demo markets and help content. */
-export async function buildTestApp(t: TestContext | { after: Hook }, options: { demo?: boolean } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  demo?: boolean
+  /** Extra environment, e.g. SMTP_URL of a test mailbox (a function when known only once hooks ran). */
+  env?: Record<string, string> | (() => Record<string, string>)
+}
+
+export async function buildTestApp(t: TestContext | { after: Hook }, options: TestAppOptions = {}): Promise<TestApp> {
   const after: Hook = (fn) => { t.after(fn) }
   const database = await freshDatabase(after)
-  const config = testConfig()
+  const config = testConfig(typeof options.env === 'function' ? options.env() : options.env)
   const app = await buildApp(config, database, { logger: false })
   if (options.demo) await seedDemo(app.services)
   after(() => app.close())
@@ -81,7 +87,7 @@ export function csrfFrom(html: string): string {
  * Registers file-level hooks that build one app (fresh database) before the
  * file's tests and close it after them. Returns an accessor for the tests.
  */
-export function useTestApp(options: { demo?: boolean } = {}): () => TestApp {
+export function useTestApp(options: TestAppOptions = {}): () => TestApp {
   const cleanups: (() => Promise<void> | void)[] = []
   let current: TestApp | undefined
   before(async () => {

@@ -3,15 +3,17 @@ import { fileURLToPath } from 'node:url'
 import type { Services } from '../app.js'
 import { systemActor } from '../shared/actor.js'
 import { demoMarkets } from './markets.js'
+import { seedDemoUsers } from './users.js'
 
 export const demoContentDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../content')
 
 /** Loads the demo tenant: markets and the help content. Safe to run again: it changes only what differs. */
-export async function seedDemo(services: Services): Promise<{ markets: number; articles: number }> {
+export async function seedDemo(services: Services): Promise<{ markets: number; articles: number; accounts: { realm: string; userId: string; role: string }[] }> {
   const actor = systemActor('seed')
   for (const market of demoMarkets) await services.organizations.saveMarket(actor, market)
+  const accounts = await seedDemoUsers(services)
   const report = await services.help.importContent(demoContentDir)
-  return { markets: demoMarkets.length, articles: report.articles.created + report.articles.updated + report.articles.unchanged }
+  return { markets: demoMarkets.length, articles: report.articles.created + report.articles.updated + report.articles.unchanged, accounts }
 }
 
 /** True when nothing has been loaded yet: no markets and no help content. */

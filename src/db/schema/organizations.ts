@@ -1,4 +1,4 @@
-import { jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 /** Opening hours per ISO weekday (1 = Monday … 7 = Sunday), local time of the market. */
 export type BusinessHours = Partial<Record<'1' | '2' | '3' | '4' | '5' | '6' | '7', [string, string]>>
@@ -23,3 +23,22 @@ export const appSettings = pgTable('app_settings', {
   value: jsonb('value').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+/** A dealer, workshop or importer. Partner companies (is_partner) can be chosen as aftersales partner. */
+export const companies = pgTable('companies', {
+  id: serial('id').primaryKey(),
+  marketId: integer('market_id').notNull().references(() => markets.id),
+  companyNumber: text('company_number').notNull(),
+  name: text('name').notNull(),
+  street: text('street').notNull().default(''),
+  postalCode: text('postal_code').notNull().default(''),
+  city: text('city').notNull().default(''),
+  isPartner: boolean('is_partner').notNull().default(false),
+  /** Contact details shown to signed-in users whose company chose this partner. */
+  contactPhone: text('contact_phone'),
+  contactEmail: text('contact_email'),
+  openingHours: jsonb('opening_hours').$type<BusinessHours>(),
+  aftersalesPartnerId: integer('aftersales_partner_id'),
+  status: text('status').notNull().default('active'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('companies_number').on(t.companyNumber), index('companies_market').on(t.marketId)])

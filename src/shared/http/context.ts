@@ -1,4 +1,5 @@
 import type { Actor } from '../actor.js'
+import type { AppError } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -8,7 +9,11 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** https: PUBLIC_URL is https, so cookies are Secure (and __Host- where that applies). */
-    site: { brandName: string; stylesheet: string; https: boolean }
+    site: { brandName: string; stylesheet: string; https: boolean; publicUrl: string }
+  }
+  interface FastifyContextConfig {
+    /** For form routes: shows the form again with the error instead of the generic error page. */
+    formError?: (req: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply
   }
 }
 

@@ -105,6 +105,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const appError = toAppError(error, req.locale)
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed')
     else req.log.info({ code: appError.code }, 'request refused')
+    const formError = req.routeOptions.config.formError
+    if (formError && appError.status < 500 && !wantsJson(req)) {
+      try {
+        return formError(req, reply, appError)
+      } catch (renderError) {
+        req.log.error({ err: renderError }, 'form error page failed; answering with the plain error page')
+      }
+    }
     return sendError(req, reply, appError)
   })
   app.setNotFoundHandler((req, reply) => sendError(req, reply, new AppError('NOT_FOUND')))

@@ -26,6 +26,7 @@ export function pageContext(req: FastifyRequest, alternates: Record<string, stri
     stylesheet: req.server.site.stylesheet,
     alternates,
     signedIn: isSignedIn(req.actor),
+    userName: req.actor.kind === 'user' ? req.actor.displayName : undefined,
   }
 }
 

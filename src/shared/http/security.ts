@@ -71,6 +71,9 @@ export async function registerSecurity(app: FastifyInstance, options: { cookieSe
  */
 export function issueCsrfToken(req: FastifyRequest, reply: FastifyReply): string {
   const name = csrfCookieName(req.server.site.https)
+  // A request refused before the cookie parser ran (bad URL encoding) still gets its error page's form.
+  // (The type says cookies always exist; on such a request they do not.)
+  if ((req.cookies as Record<string, string> | null | undefined) == null) req.cookies = {}
   if (!req.cookies[name]) {
     const secret = `${randomUUID()}${randomUUID()}`.replaceAll('-', '')
     req.cookies[name] = secret

@@ -11,6 +11,8 @@ export interface PageContext {
   /** Stylesheet URL with its content hash, so it can be cached for a year. */
   stylesheet: string
   signedIn: boolean
+  /** The signed-in person's name, for the header. */
+  userName?: string | undefined
 }
 
 export interface PageProps {
@@ -77,6 +79,14 @@ export function Page({ ctx, title, description, headerSearch = true, children }:
               <ul>
                 <li><a href={`/${locale}/help`}>{t('nav.help')}</a></li>
                 <li><a href={`/${locale}/support/new`}>{t('nav.askForHelp')}</a></li>
+                {ctx.signedIn ? (
+                  <>
+                    <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
+                    <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
+                  </>
+                ) : (
+                  <li><a href={`/${locale}/login`}>{t('nav.signIn')}</a></li>
+                )}
               </ul>
             </nav>
             <LanguageSwitcher ctx={ctx} />

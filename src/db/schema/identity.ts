@@ -1,0 +1,89 @@
+import { sql } from 'drizzle-orm'
+import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { companies, markets } from './organizations.js'
+
+/** A set of credentials: 'partner' (one ID for every connected app) or an app's own, like 'shop'. */
+export const realms = pgTable('realms', {
+  key: text('key').primaryKey(),
+  names: jsonb('names').$type<Record<string, string>>().notNull(),
+  /** Days without activity before each lifecycle step. */
+  warnBlockDays: integer('warn_block_days').notNull().default(150),
+  blockDays: integer('block_days').notNull().default(180),
+  warnDeleteDays: integer('warn_delete_days').notNull().default(335),
+  deleteDays: integer('delete_days').notNull().default(365),
+})
+
+export type AccountStatus =
+  | 'pending_verification' | 'pending_approval' | 'active' | 'block_warned' | 'blocked' | 'delete_warned' | 'deleted' | 'deactivated'
+
+export const users = pgTable('users', {
+  id: serial('id').primaryKey(),
+  realm: text('realm').notNull().references(() => realms.key),
+  /** The login name the person chose or was given, as typed; unique per realm ignoring case. */
+  userId: text('user_id').notNull(),
+  firstName: text('first_name').notNull(),
+  lastName: text('last_name').notNull(),
+  email: text('email'),
+  emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
+  locale: text('locale').notNull().default('en'),
+  status: text('status').$type<AccountStatus>().notNull().default('active'),
+  companyId: integer('company_id').references(() => companies.id),
+  passwordHash: text('password_hash'),
+  passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }),
+  lastActivityAt: timestamp('last_activity_at', { withTimezone: true }),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  /** Lockouts in a row: each one lasts twice as long as the previous. */
+  lockouts: integer('lockouts').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('users_realm_user_id').on(t.realm, sql`lower(${t.userId})`),
+  uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`),
+  index('users_company').on(t.companyId),
+])
+
+export type Role = 'user' | 'org_admin' | 'market_admin' | 'support_agent' | 'platform_admin'
+
+export const userRoles = pgTable('user_roles', {
+  id: serial('id').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  role: text('role').$type<Role>().notNull(),
+  marketId: integer('market_id').references(() => markets.id),
+  companyId: integer('company_id').references(() => companies.id),
+}, (t) => [index('user_roles_user').on(t.userId)])
+
+/** Server-side sessions; the cookie holds a random id, the table only its hash. */
+export const sessions = pgTable('sessions', {
+  idHash: text('id_hash').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  ip: text('ip'),
+  userAgent: text('user_agent'),
+}, (t) => [index('sessions_user').on(t.userId)])
+
+export type TokenPurpose = 'verify_email' | 'reset_password' | 'admin_reset' | 'invite'
+
+/** Single-use tokens sent by email; only their hash is stored. */
+export const credentialTokens = pgTable('credential_tokens', {
+  id: serial('id').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  purpose: text('purpose').$type<TokenPurpose>().notNull(),
+  tokenHash: text('token_hash').notNull(),
+  /** For email verification: the address being verified. */
+  email: text('email'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+}, (t) => [uniqueIndex('credential_tokens_hash').on(t.tokenHash), index('credential_tokens_user').on(t.userId, t.purpose)])
+
+/** Sign-in attempts, for lockouts and the account page's "recent sign-ins". */
+export const signInAttempts = pgTable('sign_in_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  realm: text('realm').notNull(),
+  userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  success: boolean('success').notNull(),
+  ip: text('ip'),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+}, (t) => [index('sign_in_attempts_user').on(t.userId, t.at)])

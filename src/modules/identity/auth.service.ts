@@ -1,0 +1,225 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { IdentityRepo, UserRow } from './identity.repo.js'
+import { dummyHash, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js'
+
+export const SESSION_IDLE_MS = 30 * 60 * 1000
+export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000
+const SESSION_TOUCH_MS = 60 * 1000
+export const LOCK_AFTER_FAILURES = 10
+const FAILURE_WINDOW_MS = 15 * 60 * 1000
+const LOCK_BASE_MS = 15 * 60 * 1000
+const RESET_TTL_MS = 30 * 60 * 1000
+const ADMIN_RESET_TTL_MS = 24 * 60 * 60 * 1000
+
+/** States in which an account may sign in; warned accounts become active again by signing in. */
+const CAN_SIGN_IN = new Set(['active', 'block_warned', 'delete_warned', 'pending_approval', 'pending_verification'])
+
+export interface RequestContext {
+  ip?: string | undefined
+  userAgent?: string | undefined
+  requestId?: string | undefined
+  /** Where links in emails point to: PUBLIC_URL. */
+  publicUrl: string
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+function newToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+function displayName(user: UserRow): string {
+  return `${user.firstName} ${user.lastName}`.trim() || user.userId
+}
+
+export function actorOf(user: UserRow): Actor {
+  return { kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user) }
+}
+
+function actorRef(actor: Actor): { type: string; id: number | null } {
+  return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+export function createAuthService(repo: IdentityRepo) {
+  async function lockIfTooManyFailures(user: UserRow, now: Date, ctx: RequestContext, locale: string): Promise<void> {
+    const failures = await repo.failuresSince(user.id, new Date(now.getTime() - FAILURE_WINDOW_MS))
+    if (failures < LOCK_AFTER_FAILURES) return
+    const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
+    const lockedUntil = new Date(now.getTime() + lockMs)
+    await repo.transaction(async (tx) => {
+      await tx.setLock(user.id, lockedUntil, user.lockouts + 1)
+      await tx.audit({ at: now, actor: { type: 'system', id: null }, action: 'account.locked', target: { type: 'user', id: user.id }, data: { until: lockedUntil.toISOString(), failures }, requestId: ctx.requestId, ip: ctx.ip })
+      if (user.email) {
+        await tx.enqueueMail({
+          key: `locked:${user.id}:${lockedUntil.toISOString()}`, to: user.email, locale: user.locale || locale, template: 'account-locked',
+          data: { name: user.firstName, minutes: Math.round(lockMs / 60000), url: `${ctx.publicUrl}/${user.locale || locale}/password/forgot` },
+        }, now)
+      }
+    })
+  }
+
+  return {
+    /**
+     * Signs in with a user ID or email and a password. An unknown account, a wrong password and a
+     * locked account get the same error after the same work (a hash is verified in every case).
+     * Only a correct password reveals that an account is blocked.
+     */
+    async signIn(_actor: Actor, input: { realm: string; identifier: string; password: string; locale: string }, ctx: RequestContext): Promise<{ token: string; user: UserRow }> {
+      const now = clock.now()
+      const user = await repo.findByLogin(input.realm, input.identifier.trim())
+      const locked = user?.lockedUntil && user.lockedUntil > now
+      const valid = await verifyPassword(user?.passwordHash && !locked ? user.passwordHash : await dummyHash(), input.password)
+      if (!user || !user.passwordHash || locked || !valid) {
+        await repo.recordAttempt({ realm: input.realm, userId: user?.id ?? null, success: false, ip: ctx.ip, at: now })
+        if (user && !locked) await lockIfTooManyFailures(user, now, ctx, input.locale)
+        throw new AppError('SIGN_IN_FAILED')
+      }
+      if (!CAN_SIGN_IN.has(user.status)) {
+        await repo.recordAttempt({ realm: input.realm, userId: user.id, success: false, ip: ctx.ip, at: now })
+        await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in.refused', target: { type: 'user', id: user.id }, data: { status: user.status }, requestId: ctx.requestId, ip: ctx.ip })
+        throw new AppError('ACCOUNT_BLOCKED')
+      }
+      const token = newToken()
+      const status = user.status === 'block_warned' || user.status === 'delete_warned' ? 'active' : user.status
+      const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
+      await repo.transaction(async (tx) => {
+        await tx.createSession({
+          idHash: hashToken(token), userId: user.id, createdAt: now, lastSeenAt: now,
+          expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS), ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 300) ?? null,
+        })
+        await tx.markSignedIn(user.id, now, status)
+        if (rehash) await tx.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
+        await tx.recordAttempt({ realm: input.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: input.realm }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+      return { token, user: { ...user, status } }
+    },
+
+    /** The signed-in user of a session cookie, or null when it is unknown, idle too long, too old, or its account can no longer sign in. */
+    async resolveSession(token: string): Promise<UserRow | null> {
+      if (!token || token.length > 100) return null
+      const now = clock.now()
+      const idHash = hashToken(token)
+      const session = await repo.findSession(idHash)
+      if (!session) return null
+      const idle = now.getTime() - session.lastSeenAt.getTime() > SESSION_IDLE_MS
+      if (idle || session.expiresAt <= now || !CAN_SIGN_IN.has(session.user.status)) {
+        await repo.deleteSession(idHash)
+        return null
+      }
+      if (now.getTime() - session.lastSeenAt.getTime() > SESSION_TOUCH_MS) await repo.touchSession(idHash, now)
+      return session.user
+    },
+
+    async signOut(actor: Actor, token: string, ctx: RequestContext): Promise<void> {
+      await repo.deleteSession(hashToken(token))
+      if (actor.kind === 'user') {
+        await repo.audit({ at: clock.now(), actor: actorRef(actor), action: 'sign_out', target: { type: 'user', id: actor.userId }, requestId: ctx.requestId, ip: ctx.ip })
+      }
+    },
+
+    /**
+     * "Forgot password": when an account that may sign in matches, it gets a single-use link valid
+     * 30 minutes. The caller answers the same either way and does not wait for `settled`, so the
+     * answer's timing does not tell whether an account matched.
+     */
+    requestPasswordReset(actor: Actor, input: { realm: string; identifier: string; locale: string }, ctx: RequestContext): { settled: Promise<void> } {
+      const settled = (async () => {
+        const now = clock.now()
+        const user = await repo.findByLogin(input.realm, input.identifier.trim())
+        if (!user?.email || !CAN_SIGN_IN.has(user.status) || user.status === 'pending_verification') return
+        const token = newToken()
+        const locale = user.locale || input.locale
+        await repo.transaction(async (tx) => {
+          await tx.createToken({ userId: user.id, purpose: 'reset_password', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + RESET_TTL_MS), createdAt: now })
+          await tx.enqueueMail({
+            key: `reset:${user.id}:${hashToken(token).slice(0, 16)}`, to: user.email ?? '', locale, template: 'password-reset',
+            data: { name: user.firstName, minutes: RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${locale}/password/reset/${token}` },
+          }, now)
+          await tx.audit({ at: now, actor: actorRef(actor), action: 'password.reset_requested', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+        })
+      })()
+      return { settled }
+    },
+
+    /** Checks that a reset link is still good before showing its form. */
+    async checkResetToken(token: string): Promise<UserRow> {
+      const now = clock.now()
+      const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
+      if (!row || row.usedAt || row.expiresAt <= now || (row.purpose !== 'reset_password' && row.purpose !== 'admin_reset')) throw new AppError('TOKEN_INVALID')
+      const user = await repo.findUser(row.userId)
+      if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
+      return user
+    },
+
+    /** Sets a new password from a reset link: the link dies, every session ends, the owner is told. */
+    async resetPassword(actor: Actor, input: { token: string; password: string; confirm: string }, ctx: RequestContext): Promise<UserRow> {
+      const user = await this.checkResetToken(input.token)
+      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
+      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
+      if (problem) throw new AppError(problem === 'too_short' ? 'PASSWORD_TOO_SHORT' : problem === 'too_long' ? 'PASSWORD_TOO_LONG' : 'PASSWORD_TOO_COMMON', { min: 12, max: 128 })
+      const row = await repo.findToken(hashToken(input.token))
+      if (!row) throw new AppError('TOKEN_INVALID')
+      const passwordHash = await hashPassword(input.password)
+      const now = clock.now()
+      await repo.transaction(async (tx) => {
+        if (!(await tx.useToken(row.id, now))) throw new AppError('TOKEN_INVALID')
+        await tx.setPassword(user.id, passwordHash, now)
+        await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
+        await tx.deleteSessions(user.id)
+        await tx.setLock(user.id, null, 0)
+        if (user.email) {
+          await tx.enqueueMail({
+            key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
+            data: { name: user.firstName, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
+          }, now)
+        }
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'password.reset', target: { type: 'user', id: user.id }, data: { via: row.purpose }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+      return user
+    },
+
+    /** Administrator-issued reset (the consoles call this): a link valid 24 hours; the administrator never sees it. */
+    async issueAdminReset(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
+      const user = await repo.findUser(userId)
+      if (!user?.email) throw new AppError('NOT_FOUND')
+      const now = clock.now()
+      const token = newToken()
+      await repo.transaction(async (tx) => {
+        await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
+        await tx.enqueueMail({
+          key: `admin-reset:${user.id}:${hashToken(token).slice(0, 16)}`, to: user.email ?? '', locale: user.locale, template: 'password-reset',
+          data: { name: user.firstName, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
+        }, now)
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {
+      return repo.findByLogin(realm, identifier)
+    },
+
+    /** Creates an account with a password (demo seed and tests; invitations and import build on it). */
+    async createUser(input: {
+      realm: string; userId: string; firstName: string; lastName: string; email: string | null; emailVerified: boolean
+      locale: string; companyId: number | null; password: string | null; status?: UserRow['status']
+      roles?: { role: 'user' | 'org_admin' | 'market_admin' | 'support_agent' | 'platform_admin'; marketId?: number; companyId?: number }[]
+    }): Promise<UserRow> {
+      const now = clock.now()
+      return repo.insertUser({
+        realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
+        emailVerifiedAt: input.emailVerified ? now : null, locale: input.locale, companyId: input.companyId,
+        passwordHash: input.password ? await hashPassword(input.password) : null, passwordChangedAt: input.password ? now : null,
+        status: input.status ?? 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
+      }, input.roles ?? [{ role: 'user' }])
+    },
+
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>

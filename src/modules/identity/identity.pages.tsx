@@ -1,0 +1,120 @@
+import type { VNode } from 'preact'
+import { Page, type PageContext } from '../../shared/layout/Page.js'
+
+export type Realm = 'partner' | 'shop'
+
+export function realmPrefix(locale: string, realm: Realm): string {
+  return realm === 'shop' ? `/${locale}/shop` : `/${locale}`
+}
+
+function FormError({ message }: { message: string | undefined }) {
+  return message ? <p class="error-message" role="alert" id="form-error">{message}</p> : null
+}
+
+export function LoginPage({ ctx, realm, csrfToken, error, identifier = '', next }: {
+  ctx: PageContext; realm: Realm; csrfToken: string; error?: string; identifier?: string; next?: string
+}): VNode {
+  const { t, locale } = ctx
+  const prefix = realmPrefix(locale, realm)
+  const title = t(realm === 'shop' ? 'auth.login.shopTitle' : 'auth.login.title')
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <h1>{title}</h1>
+      <p class="lead">{t(realm === 'shop' ? 'auth.login.shopLead' : 'auth.login.lead')}</p>
+      <FormError message={error} />
+      <form class="stack-form" method="post" action={`${prefix}/login`} aria-describedby={error ? 'form-error' : undefined}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        {next ? <input type="hidden" name="next" value={next} /> : null}
+        <label for="identifier">{t('auth.login.identifier')}</label>
+        <input id="identifier" name="identifier" type="text" autocomplete="username" required maxLength={256} value={identifier} />
+        <label for="password">{t('auth.login.password')}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required maxLength={128} />
+        <button type="submit">{t('auth.login.submit')}</button>
+      </form>
+      <ul class="form-links">
+        <li><a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
+        <li><a href={realm === 'shop' ? `/${locale}/login` : `/${locale}/shop/login`}>{t(realm === 'shop' ? 'auth.login.toPartner' : 'auth.login.toShop')}</a></li>
+        <li><a href={`/${locale}/help`}>{t('auth.login.help')}</a></li>
+      </ul>
+    </Page>
+  )
+}
+
+export function BlockedPage({ ctx }: { ctx: PageContext }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('auth.blocked.title')} headerSearch={false}>
+      <h1>{t('auth.blocked.title')}</h1>
+      <p class="error-message" role="alert">{t('errors.ACCOUNT_BLOCKED')}</p>
+      <p>{t('auth.blocked.identity')}</p>
+      <p><a class="button" href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></p>
+    </Page>
+  )
+}
+
+export function ForgotPage({ ctx, realm, csrfToken, sent, error }: { ctx: PageContext; realm: Realm; csrfToken: string; sent: boolean; error?: string }): VNode {
+  const { t, locale } = ctx
+  const prefix = realmPrefix(locale, realm)
+  return (
+    <Page ctx={ctx} title={t('auth.forgot.title')} headerSearch={false}>
+      <h1>{t('auth.forgot.title')}</h1>
+      {sent ? (
+        <div class="notice" role="status">
+          <p>{t('auth.forgot.sent')}</p>
+          <p>{t('auth.forgot.sentHint')}</p>
+        </div>
+      ) : <p class="lead">{t('auth.forgot.lead')}</p>}
+      <FormError message={error} />
+      <form class="stack-form" method="post" action={`${prefix}/password/forgot`}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <label for="identifier">{t('auth.login.identifier')}</label>
+        <input id="identifier" name="identifier" type="text" autocomplete="username" required maxLength={256} />
+        <button type="submit">{t('auth.forgot.submit')}</button>
+      </form>
+      <p><a href={`${prefix}/login`}>{t('auth.forgot.back')}</a></p>
+    </Page>
+  )
+}
+
+export function ResetPage({ ctx, token, csrfToken, error }: { ctx: PageContext; token: string; csrfToken: string; error?: string }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('auth.reset.title')} headerSearch={false}>
+      <h1>{t('auth.reset.title')}</h1>
+      <p class="lead">{t('auth.reset.lead')}</p>
+      <FormError message={error} />
+      <form class="stack-form" method="post" action={`/${locale}/password/reset/${token}`}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <label for="password">{t('auth.reset.password')}</label>
+        <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
+        <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
+        <label for="confirm">{t('auth.reset.confirm')}</label>
+        <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
+        <button type="submit">{t('auth.reset.submit')}</button>
+      </form>
+    </Page>
+  )
+}
+
+export function MessagePage({ ctx, title, message, link }: { ctx: PageContext; title: string; message: string; link: { href: string; label: string } }): VNode {
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <h1>{title}</h1>
+      <p class="notice" role="status">{message}</p>
+      <p><a class="button" href={link.href}>{link.label}</a></p>
+    </Page>
+  )
+}
+
+export function SignOutPage({ ctx, csrfToken }: { ctx: PageContext; csrfToken: string }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('auth.logout.title')} headerSearch={false}>
+      <h1>{t('auth.logout.title')}</h1>
+      <form method="post" action={`/${locale}/logout`}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <button type="submit">{t('auth.logout.submit')}</button>
+      </form>
+    </Page>
+  )
+}

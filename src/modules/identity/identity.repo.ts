@@ -1,0 +1,158 @@
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
+import type { Db, Tx } from '../../db/client.js'
+import {
+  auditEvents, companies, credentialTokens, sessions, signInAttempts, userRoles, users,
+  type AccountStatus, type Role, type TokenPurpose,
+} from '../../db/schema/index.js'
+import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
+
+export type UserRow = typeof users.$inferSelect
+export type NewUser = typeof users.$inferInsert
+export type SessionRow = typeof sessions.$inferSelect
+
+export interface AuditInput {
+  at: Date
+  actor: { type: string; id: number | null }
+  action: string
+  target?: { type: string; id: number }
+  scope?: Record<string, unknown>
+  data?: Record<string, unknown>
+  requestId?: string | undefined
+  ip?: string | undefined
+}
+
+/** The writes a use case makes together: each transaction gets these, bound to it. */
+function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
+  return {
+    async audit(event: AuditInput): Promise<void> {
+      await tx.insert(auditEvents).values({
+        at: event.at, actorType: event.actor.type, actorId: event.actor.id, action: event.action,
+        targetType: event.target?.type, targetId: event.target?.id, scope: event.scope, data: event.data,
+        requestId: event.requestId, ip: event.ip,
+      })
+    },
+    enqueueMail(mail: OutgoingMail, now: Date): Promise<void> {
+      return outbox.enqueue(tx, mail, now)
+    },
+    async recordAttempt(attempt: { realm: string; userId: number | null; success: boolean; ip: string | undefined; at: Date }): Promise<void> {
+      await tx.insert(signInAttempts).values(attempt)
+    },
+    async setLock(userId: number, lockedUntil: Date | null, lockouts: number): Promise<void> {
+      await tx.update(users).set({ lockedUntil, lockouts }).where(eq(users.id, userId))
+    },
+    /** A successful sign-in: activity now, warned accounts active again, lockout history cleared. */
+    async markSignedIn(userId: number, at: Date, status: AccountStatus): Promise<void> {
+      await tx.update(users).set({ lastActivityAt: at, status, lockedUntil: null, lockouts: 0, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async setPassword(userId: number, passwordHash: string, at: Date): Promise<void> {
+      await tx.update(users).set({ passwordHash, passwordChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async createSession(session: typeof sessions.$inferInsert): Promise<void> {
+      await tx.insert(sessions).values(session)
+    },
+    async deleteSessions(userId: number, exceptIdHash?: string): Promise<number> {
+      const removed = await tx.delete(sessions)
+        .where(exceptIdHash ? and(eq(sessions.userId, userId), ne(sessions.idHash, exceptIdHash)) : eq(sessions.userId, userId))
+        .returning({ id: sessions.idHash })
+      return removed.length
+    },
+    async createToken(token: typeof credentialTokens.$inferInsert): Promise<void> {
+      await tx.insert(credentialTokens).values(token)
+    },
+    /** Marks a token used; false when it was already used or expired (a replay or a race lost). */
+    async useToken(id: number, at: Date): Promise<boolean> {
+      const used = await tx.update(credentialTokens).set({ usedAt: at })
+        .where(and(eq(credentialTokens.id, id), isNull(credentialTokens.usedAt), gt(credentialTokens.expiresAt, at)))
+        .returning({ id: credentialTokens.id })
+      return used.length === 1
+    },
+    /** Any password change kills every outstanding reset link. */
+    async killTokens(userId: number, purposes: TokenPurpose[], at: Date): Promise<void> {
+      await tx.update(credentialTokens).set({ usedAt: at })
+        .where(and(eq(credentialTokens.userId, userId), inArray(credentialTokens.purpose, purposes), isNull(credentialTokens.usedAt)))
+    },
+  }
+}
+
+export type IdentityWrites = ReturnType<typeof writes>
+
+export function createIdentityRepo(db: Db) {
+  const outbox = createOutboxRepo(db)
+  const direct = writes(db, outbox)
+  return {
+    ...direct,
+
+    transaction<T>(run: (tx: IdentityWrites) => Promise<T>): Promise<T> {
+      return db.transaction((tx) => run(writes(tx, outbox)))
+    },
+
+    /** The account a person means by a user ID or an email address, in one realm (case-insensitive). */
+    async findByLogin(realm: string, identifier: string): Promise<UserRow | undefined> {
+      const lowered = identifier.toLowerCase()
+      const [row] = await db.select().from(users).where(and(
+        eq(users.realm, realm),
+        ne(users.status, 'deleted'),
+        or(sql`lower(${users.userId}) = ${lowered}`, sql`lower(${users.email}) = ${lowered}`),
+      )).orderBy(sql`lower(${users.userId}) = ${lowered} desc`).limit(1)
+      return row
+    },
+
+    async findUser(id: number): Promise<UserRow | undefined> {
+      const [row] = await db.select().from(users).where(eq(users.id, id))
+      return row
+    },
+
+    async insertUser(user: NewUser, roles: { role: Role; marketId?: number; companyId?: number }[] = []): Promise<UserRow> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(users).values(user).returning()
+        if (!row) throw new Error('user not inserted')
+        if (roles.length > 0) await tx.insert(userRoles).values(roles.map((r) => ({ userId: row.id, ...r })))
+        return row
+      })
+    },
+
+    async rolesOf(userId: number) {
+      return db.select({ role: userRoles.role, marketId: userRoles.marketId, companyId: userRoles.companyId }).from(userRoles).where(eq(userRoles.userId, userId))
+    },
+
+    async failuresSince(userId: number, since: Date): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(signInAttempts)
+        .where(and(eq(signInAttempts.userId, userId), eq(signInAttempts.success, false), gt(signInAttempts.at, since)))
+      return row?.n ?? 0
+    },
+
+    async recentAttempts(userId: number, limit: number) {
+      return db.select().from(signInAttempts).where(eq(signInAttempts.userId, userId)).orderBy(desc(signInAttempts.at)).limit(limit)
+    },
+
+    async findSession(idHash: string): Promise<(SessionRow & { user: UserRow }) | undefined> {
+      const [row] = await db.select({ session: sessions, user: users }).from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.idHash, idHash))
+      return row ? { ...row.session, user: row.user } : undefined
+    },
+
+    async touchSession(idHash: string, at: Date): Promise<void> {
+      await db.update(sessions).set({ lastSeenAt: at }).where(eq(sessions.idHash, idHash))
+    },
+
+    async deleteSession(idHash: string): Promise<void> {
+      await db.delete(sessions).where(eq(sessions.idHash, idHash))
+    },
+
+    async deleteExpiredSessions(now: Date, idleBefore: Date): Promise<void> {
+      await db.delete(sessions).where(or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleBefore)))
+    },
+
+    async findToken(tokenHash: string) {
+      const [row] = await db.select().from(credentialTokens).where(eq(credentialTokens.tokenHash, tokenHash))
+      return row
+    },
+
+    async companyOf(companyId: number) {
+      const [row] = await db.select().from(companies).where(eq(companies.id, companyId))
+      return row
+    },
+  }
+}
+
+export type IdentityRepo = ReturnType<typeof createIdentityRepo>

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { setClock } from '../../shared/clock.js'
+import { DEMO_PASSWORD } from '../../seed/users.js'
+import { cookieHeader, cookieJar, csrfFrom, useTestApp } from '../../../test/helpers.js'
+import { useMailbox } from '../../../test/mailbox.js'
+
+const mailbox = useMailbox()
+const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+
+interface Browser {
+  jar: Record<string, string>
+  get(url: string): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
+  post(url: string, form: Record<string, string>, options?: { fromPage?: string; csrf?: boolean }): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
+}
+
+let clients = 0
+
+/** A cookie-keeping client, with an address of its own, that fills forms the way a browser does, CSRF token included. */
+function browser(): Browser {
+  const jar: Record<string, string> = {}
+  const remoteAddress = `10.0.${Math.floor(++clients / 250)}.${clients % 250}`
+  const b: Browser = {
+    jar,
+    async get(url) {
+      const res = await testApp().app.inject({ url, remoteAddress, headers: { cookie: cookieHeader(jar) } })
+      cookieJar(jar, res.headers['set-cookie'])
+      return res
+    },
+    async post(url, form, options = {}) {
+      const page = await b.get(options.fromPage ?? url)
+      const body = options.csrf === false ? form : { _csrf: csrfFrom(page.body), ...form }
+      const res = await testApp().app.inject({
+        method: 'POST', url, remoteAddress, payload: new URLSearchParams(body).toString(),
+        headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+      })
+      cookieJar(jar, res.headers['set-cookie'])
+      return res
+    },
+  }
+  return b
+}
+
+/** The page body without what legitimately differs between two answers (form tokens, request ids). */
+function comparable(body: string): string {
+  return body.replace(/name="_csrf" value="[^"]+"/g, '').replace(/ value="[^"]*"/g, '')
+}
+
+async function user(userId: string, realm = 'partner') {
+  const { app } = testApp()
+  const found = await app.services.auth.findAccount({ kind: 'system', name: 'test' }, realm, userId)
+  assert.ok(found, userId)
+  return found
+}
+
+describe('sign-in and sessions', () => {
+  test('a partner signs in with user ID or email, is recognised on every page, and signs out', async () => {
+    const b = browser()
+    const before = (await user('mrossi')).lastActivityAt
+    const res = await b.post('/it/login', { identifier: 'MRossi', password: DEMO_PASSWORD })
+    assert.equal(res.statusCode, 303)
+    assert.equal(res.headers.location, '/it/help')
+    assert.match(String(res.headers['set-cookie']), /sp_session=[\w-]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Lax/)
+    assert.match((await b.get('/it/help')).body, /Accesso come Mario Rossi/)
+    assert.ok(((await user('mrossi')).lastActivityAt?.getTime() ?? 0) >= (before?.getTime() ?? 0), 'sign-in counts as activity')
+
+    const byEmail = browser()
+    assert.equal((await byEmail.post('/en/login', { identifier: 'Mario.Rossi@autofficina-rossi.example', password: DEMO_PASSWORD })).statusCode, 303)
+
+    const out = await b.post('/it/logout', {}, { fromPage: '/it/logout' })
+    assert.equal(out.statusCode, 303)
+    assert.doesNotMatch((await b.get('/it/help')).body, /Accesso come/)
+  })
+
+  test('unknown user, wrong password and a blocked account get the same answer', async () => {
+    const { app } = testApp()
+    const blocked = await app.services.auth.createUser({ realm: 'partner', userId: 'blocked1', firstName: 'Bea', lastName: 'Blocked', email: 'bea@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD, status: 'blocked' })
+    const unknown = await browser().post('/en/login', { identifier: 'nobody-here', password: 'whatever-password-1' })
+    const wrong = await browser().post('/en/login', { identifier: 'jhartley', password: 'not-the-password-1' })
+    const blockedWrong = await browser().post('/en/login', { identifier: blocked.userId, password: 'not-the-password-1' })
+    assert.equal(unknown.statusCode, 401)
+    assert.equal(wrong.statusCode, 401)
+    assert.equal(blockedWrong.statusCode, 401)
+    assert.match(unknown.body, /User ID or password incorrect/)
+    assert.equal(comparable(wrong.body), comparable(unknown.body))
+    assert.equal(comparable(blockedWrong.body), comparable(unknown.body))
+
+    const blockedRight = await browser().post('/en/login', { identifier: blocked.userId, password: DEMO_PASSWORD })
+    assert.equal(blockedRight.statusCode, 403)
+    assert.match(blockedRight.body, /your account is blocked/)
+    assert.match(blockedRight.body, /href="\/en\/support\/new\?topic=account-status"/)
+    assert.doesNotMatch(JSON.stringify(blockedRight.headers['set-cookie'] ?? ''), /sp_session/)
+  })
+
+  test('the Parts Shop is a separate realm: partner credentials do not open it, shop credentials do', async () => {
+    assert.equal((await browser().post('/it/shop/login', { identifier: 'mrossi', password: DEMO_PASSWORD })).statusCode, 401)
+    assert.equal((await browser().post('/it/shop/login', { identifier: 'rossi.ricambi', password: DEMO_PASSWORD })).statusCode, 303)
+    assert.equal((await browser().post('/it/login', { identifier: 'rossi.ricambi', password: DEMO_PASSWORD })).statusCode, 401)
+  })
+
+  test('a session ends after 30 idle minutes', async (t) => {
+    const b = browser()
+    await b.post('/en/login', { identifier: 'kbecker', password: DEMO_PASSWORD })
+    assert.match((await b.get('/de/help')).body, /Angemeldet als Klaus Becker/)
+    const restore = setClock(new Date(Date.now() + 31 * 60 * 1000))
+    t.after(restore)
+    assert.doesNotMatch((await b.get('/de/help')).body, /Angemeldet als/)
+  })
+
+  test('a form without its CSRF token changes nothing', async () => {
+    const res = await browser().post('/en/login', { identifier: 'mrossi', password: DEMO_PASSWORD }, { csrf: false })
+    assert.equal(res.statusCode, 403)
+    assert.doesNotMatch(JSON.stringify(res.headers['set-cookie'] ?? ''), /sp_session/)
+  })
+})
+
+describe('brute force', () => {
+  test('10 failures lock the account for 15 minutes, the owner gets an email, the lock ends', async (t) => {
+    const { app } = testApp()
+    await app.services.auth.createUser({ realm: 'partner', userId: 'target', firstName: 'Tina', lastName: 'Target', email: 'tina@example.com', emailVerified: true, locale: 'de', companyId: null, password: DEMO_PASSWORD })
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await browser().post('/de/login', { identifier: 'target', password: `wrong-password-${i}` })).statusCode, 401)
+    }
+    const withRightPassword = await browser().post('/de/login', { identifier: 'target', password: DEMO_PASSWORD })
+    assert.equal(withRightPassword.statusCode, 401, 'a locked account answers like a wrong password')
+    await app.mailer.drain()
+    const mail = mailbox().to('tina@example.com').at(-1)
+    assert.equal(mail?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
+    const restore = setClock(new Date(Date.now() + 16 * 60 * 1000))
+    t.after(restore)
+    assert.equal((await browser().post('/de/login', { identifier: 'target', password: DEMO_PASSWORD })).statusCode, 303)
+  })
+})
+
+describe('per-address limit', () => {
+  test('more than 20 sign-in attempts a minute from one address get 429, in the user\'s language', async () => {
+    const b = browser()
+    let last = 0
+    for (let i = 0; i < 21; i++) last = (await b.post('/it/login', { identifier: `someone${i}`, password: 'wrong-password-here' })).statusCode
+    assert.equal(last, 429)
+    const res = await b.post('/it/login', { identifier: 'mrossi', password: DEMO_PASSWORD })
+    assert.equal(res.statusCode, 429)
+    assert.match(res.body, /Troppe richieste/)
+    assert.equal((await browser().post('/it/login', { identifier: 'mrossi', password: DEMO_PASSWORD })).statusCode, 303, 'other addresses are not affected')
+  })
+})
+
+describe('forgotten password', () => {
+  test('the link in the email sets a new password once; every session ends and the owner is told', async () => {
+    const { app } = testApp()
+    const signedIn = browser()
+    await signedIn.post('/en/login', { identifier: 'jhartley', password: DEMO_PASSWORD })
+
+    const asked = await browser().post('/en/password/forgot', { identifier: 'jhartley' })
+    assert.equal(asked.statusCode, 200)
+    assert.match(asked.body, /If an active account matches/)
+    const unknown = await browser().post('/en/password/forgot', { identifier: 'no-such-user' })
+    assert.equal(unknown.statusCode, asked.statusCode)
+    assert.equal(comparable(unknown.body), comparable(asked.body))
+
+    await new Promise((r) => setTimeout(r, 200))
+    await app.mailer.drain()
+    const mail = mailbox().to('james@hartley-motors.example').at(-1)
+    assert.equal(mail?.subject, 'Choose a new password')
+    const link = mailbox().linkIn(mail, `${testApp().config.publicUrl}/en/password/reset/`)
+    const path = new URL(link).pathname
+
+    const reset = browser()
+    assert.equal((await reset.get(path)).statusCode, 200)
+    const tooShort = await reset.post(path, { password: 'short', confirm: 'short' })
+    assert.equal(tooShort.statusCode, 422)
+    assert.match(tooShort.body, /at least 12 characters/)
+    const common = await reset.post(path, { password: 'password1234', confirm: 'password1234' })
+    assert.equal(common.statusCode, 422)
+    const differ = await reset.post(path, { password: 'violet tram anchor sky', confirm: 'violet tram anchor skies' })
+    assert.equal(differ.statusCode, 422)
+
+    const done = await reset.post(path, { password: 'violet tram anchor sky', confirm: 'violet tram anchor sky' })
+    assert.equal(done.statusCode, 200)
+    assert.match(done.body, /Your new password is saved/)
+    assert.doesNotMatch((await signedIn.get('/en/help')).body, /Signed in as/, 'other sessions ended')
+    assert.equal((await browser().post('/en/login', { identifier: 'jhartley', password: DEMO_PASSWORD })).statusCode, 401)
+    assert.equal((await browser().post('/en/login', { identifier: 'jhartley', password: 'violet tram anchor sky' })).statusCode, 303)
+
+    const again = await reset.post(path, { password: 'another fine passphrase', confirm: 'another fine passphrase' }, { fromPage: '/en/password/forgot' })
+    assert.equal(again.statusCode, 400)
+    assert.match(again.body, /no longer valid/)
+    assert.equal((await browser().get(path)).statusCode, 400)
+
+    await app.mailer.drain()
+    assert.equal(mailbox().to('james@hartley-motors.example').at(-1)?.subject, 'Your password was changed')
+  })
+})
+
+describe('outbox', () => {
+  test('an email is queued once per key and retried after a temporary failure', async () => {
+    const { app } = testApp()
+    const now = new Date()
+    const mail = { key: 'test:once', to: 'once@example.com', locale: 'it', template: 'password-changed', data: { name: 'Uno', url: 'https://x.example/' } }
+    await app.mailer.repo.enqueue(app.database.db, mail, now)
+    await app.mailer.repo.enqueue(app.database.db, mail, now)
+    mailbox().failNext(1)
+    await app.mailer.drain()
+    assert.equal(mailbox().to('once@example.com').length, 0)
+    const row = (await app.mailer.repo.to('once@example.com'))[0]
+    assert.ok(row)
+    assert.equal(row.attempts, 1)
+    assert.match(String(row.lastError), /451/)
+    const restore = setClock(new Date(now.getTime() + 60_000))
+    try {
+      await app.mailer.drain()
+    } finally {
+      restore()
+    }
+    const received = mailbox().to('once@example.com')
+    assert.equal(received.length, 1)
+    const first = received[0]
+    assert.ok(first)
+    assert.equal(first.subject, 'La tua password è stata cambiata')
+    assert.match(String(first.html), /<p>Ciao Uno,<\/p>/)
+    assert.equal((await app.mailer.repo.to('once@example.com'))[0]?.status, 'sent')
+  })
+})

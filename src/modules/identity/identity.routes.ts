@@ -1,0 +1,167 @@
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { AppError } from '../../shared/errors.js'
+import { isLocale, locales, t } from '../../shared/i18n/index.js'
+import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
+import { issueCsrfToken } from '../../shared/http/security.js'
+import { actorOf, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
+import { BlockedPage, ForgotPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
+
+const Locale = Type.String({ minLength: 1, maxLength: 20 })
+const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
+const LoginBody = Type.Object({
+  identifier: Type.String({ minLength: 1, maxLength: 256 }),
+  password: Type.String({ minLength: 1, maxLength: 128 }),
+  next: Type.Optional(Type.String({ maxLength: 500 })),
+  _csrf: Csrf,
+})
+const ForgotBody = Type.Object({ identifier: Type.String({ minLength: 1, maxLength: 256 }), _csrf: Csrf })
+const ResetBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 128 }),
+  confirm: Type.String({ minLength: 1, maxLength: 128 }),
+  _csrf: Csrf,
+})
+const TokenParams = Type.Object({ locale: Locale, token: Type.String({ minLength: 1, maxLength: 200 }) })
+
+/** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
+const authRateLimit = { rateLimit: { max: 20, timeWindow: 60_000 } }
+
+export function sessionCookieName(https: boolean): string {
+  return https ? '__Host-sp_session' : 'sp_session'
+}
+
+function requestContext(req: FastifyRequest): RequestContext {
+  return { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: req.server.site.publicUrl }
+}
+
+function assertLocale(locale: string): void {
+  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
+}
+
+/** Only paths of this site: "/x", never "//host" or "https://…". */
+function safeNext(next: string | undefined, locale: string): string {
+  return next && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : `/${locale}/help`
+}
+
+/** Reads the session cookie on every request and makes its user the request's actor. */
+export function registerSessions(app: FastifyInstance, auth: AuthService): void {
+  app.addHook('onRequest', async (req) => {
+    const token = req.cookies[sessionCookieName(req.server.site.https)]
+    if (!token) return
+    const user = await auth.resolveSession(token)
+    if (user) req.actor = actorOf(user)
+  })
+}
+
+export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService }): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { auth } = opts
+  await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
+  const hide = { hide: true }
+
+  const realms: Realm[] = ['partner', 'shop']
+  for (const realm of realms) {
+    const base = realm === 'shop' ? '/:locale/shop' : '/:locale'
+
+    const renderLogin = (req: FastifyRequest, reply: FastifyReply, status: number, error?: string, identifier?: string, next?: string) =>
+      sendPage(reply, LoginPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, identifier, next }), status)
+
+    app.get(`${base}/login`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      if (req.actor.kind === 'user' && req.actor.realm === realm) return reply.redirect(safeNext(req.query.next, req.params.locale), 303)
+      return renderLogin(req, reply, 200, undefined, undefined, req.query.next)
+    })
+
+    app.post(`${base}/login`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: LoginBody },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: {
+        ...authRateLimit,
+        formError: (req, reply, error) => {
+          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req) }), error.status)
+          const body = req.body as { identifier?: unknown; next?: unknown } | undefined
+          const identifier = typeof body?.identifier === 'string' ? body.identifier.slice(0, 256) : ''
+          const next = typeof body?.next === 'string' ? body.next.slice(0, 500) : undefined
+          return renderLogin(req, reply, error.status, t(req.locale, `errors.${error.code}`, error.params), identifier, next)
+        },
+      },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const { token } = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
+      void reply.setCookie(sessionCookieName(req.server.site.https), token, {
+        path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SESSION_ABSOLUTE_MS / 1000,
+      })
+      return reply.redirect(safeNext(req.body.next, req.params.locale), 303)
+    })
+
+    const renderForgot = (req: FastifyRequest, reply: FastifyReply, sent: boolean, status = 200, error?: string) =>
+      sendPage(reply, ForgotPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), sent, error }), status)
+
+    app.get(`${base}/password/forgot`, { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      return renderForgot(req, reply, false)
+    })
+
+    app.post(`${base}/password/forgot`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: ForgotBody },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: { ...authRateLimit, formError: (req, reply, error) => renderForgot(req, reply, false, error.status, t(req.locale, `errors.${error.code}`, error.params)) },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const { settled } = auth.requestPasswordReset(req.actor, { realm, identifier: req.body.identifier, locale: req.params.locale }, requestContext(req))
+      // Not awaited: the answer must take the same time whether or not an account matched.
+      settled.catch((error: unknown) => { req.log.error({ err: error }, 'password reset request failed') })
+      return renderForgot(req, reply, true)
+    })
+  }
+
+  const renderReset = (req: FastifyRequest<{ Params: { locale: string; token: string } }>, reply: FastifyReply, status = 200, error?: string) =>
+    sendPage(reply, ResetPage({ ctx: pageContext(req), token: req.params.token, csrfToken: issueCsrfToken(req, reply), error }), status)
+
+  app.get('/:locale/password/reset/:token', { schema: { ...hide, params: TokenParams } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    await auth.checkResetToken(req.params.token)
+    void reply.header('referrer-policy', 'no-referrer')
+    return renderReset(req, reply)
+  })
+
+  app.post('/:locale/password/reset/:token', {
+    schema: { ...hide, params: TokenParams, body: ResetBody },
+    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+    config: {
+      ...authRateLimit,
+      formError: (req, reply, error) => error.code === 'TOKEN_INVALID'
+        ? sendPage(reply, MessagePage({ ctx: pageContext(req), title: t(req.locale, 'auth.reset.title'), message: t(req.locale, 'errors.TOKEN_INVALID'), link: { href: `/${req.locale}/password/forgot`, label: t(req.locale, 'auth.reset.again') } }), error.status)
+        : renderReset(req as FastifyRequest<{ Params: { locale: string; token: string } }>, reply, error.status, t(req.locale, `errors.${error.code}`, error.params)),
+    },
+  }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const user = await auth.resetPassword(req.actor, { token: req.params.token, password: req.body.password, confirm: req.body.confirm }, requestContext(req))
+    const prefix = realmPrefix(req.params.locale, user.realm === 'shop' ? 'shop' : 'partner')
+    return sendPage(reply, MessagePage({
+      ctx: pageContext(req), title: t(req.locale, 'auth.reset.doneTitle'), message: t(req.locale, 'auth.reset.done'),
+      link: { href: `${prefix}/login`, label: t(req.locale, 'auth.login.submit') },
+    }))
+  })
+
+  app.get('/:locale/logout', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    if (req.actor.kind !== 'user') return reply.redirect(`/${req.params.locale}/help`, 303)
+    return sendPage(reply, SignOutPage({ ctx: pageContext(req, samePathAlternates(req, locales)), csrfToken: issueCsrfToken(req, reply) }))
+  })
+
+  app.post('/:locale/logout', {
+    schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ _csrf: Csrf }) },
+    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+    config: authRateLimit,
+  }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const name = sessionCookieName(req.server.site.https)
+    const token = req.cookies[name]
+    if (token) await auth.signOut(req.actor, token, requestContext(req))
+    void reply.clearCookie(name, { path: '/' })
+    return reply.redirect(`/${req.params.locale}/help`, 303)
+  })
+}

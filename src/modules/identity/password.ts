@@ -1,0 +1,44 @@
+import { hash, verify } from '@node-rs/argon2'
+import { dictionary } from '@zxcvbn-ts/language-common'
+
+/** argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane. */
+export const ARGON2_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
+
+export const PASSWORD_MIN = 12
+export const PASSWORD_MAX = 128
+
+const common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))
+
+export type PasswordProblem = 'too_short' | 'too_long' | 'too_common'
+
+/** NIST SP 800-63B: length only, no composition rules, and not a known common or breached password. */
+export function passwordProblem(password: string, context: string[] = []): PasswordProblem | null {
+  const length = Array.from(password).length
+  if (length < PASSWORD_MIN) return 'too_short'
+  if (length > PASSWORD_MAX) return 'too_long'
+  const lowered = password.toLowerCase()
+  if (common.has(lowered) || context.some((c) => c.length >= 4 && lowered.includes(c.toLowerCase()) && lowered.length - c.length < 4)) return 'too_common'
+  if (/^(.)\1+$/u.test(password)) return 'too_common'
+  return null
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_PARAMS)
+}
+
+export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  return verify(passwordHash, password)
+}
+
+/** True when a stored hash was made with other parameters than today's, so sign-in should rehash it. */
+export function needsRehash(passwordHash: string): boolean {
+  return !passwordHash.startsWith(`$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`)
+}
+
+let dummy: Promise<string> | undefined
+
+/** A hash to verify against when no account matches, so unknown users take as long as known ones. */
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('sportello-dummy-password-for-timing')
+  return dummy
+}

@@ -1,0 +1,104 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import nodemailer, { type Transporter } from 'nodemailer'
+import type { Database } from '../../db/client.js'
+import { clock } from '../clock.js'
+import { createOutboxRepo, type OutboxRepo } from './outbox.repo.js'
+import { isMailTemplate, renderMail } from './templates.js'
+
+export interface MailerOptions {
+  database: Database
+  /** SMTP server; without it emails are written as .eml files into `mailDir`. */
+  smtpUrl: string | undefined
+  mailDir: string
+  from: string
+  log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void }
+}
+
+const MAX_ATTEMPTS = 8
+const LEASE_SECONDS = 120
+
+/** Seconds to wait after the n-th failed attempt: 30 s, 1 min, 2 min … capped at 1 hour. */
+export function retryDelaySeconds(attempt: number): number {
+  return Math.min(3600, 30 * 2 ** Math.max(0, attempt - 1))
+}
+
+function createTransport(options: MailerOptions): { transporter: Transporter; toFiles: boolean } {
+  if (options.smtpUrl) {
+    const url = new URL(options.smtpUrl)
+    if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true')
+    return { transporter: nodemailer.createTransport(url.toString()), toFiles: false }
+  }
+  return { transporter: nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }), toFiles: true }
+}
+
+/** The outbox worker: sends what the transactions queued, retries with backoff, never sends one key twice. */
+export function createMailer(options: MailerOptions) {
+  const repo: OutboxRepo = createOutboxRepo(options.database.db)
+  const { transporter, toFiles } = createTransport(options)
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<number> | undefined
+
+  async function sendOne(row: Awaited<ReturnType<OutboxRepo['claimDue']>>[number]): Promise<void> {
+    if (!isMailTemplate(row.template)) throw new Error(`unknown mail template ${row.template}`)
+    const mail = renderMail(row.template, row.locale, row.data)
+    const info: { message?: unknown } = await transporter.sendMail({
+      from: options.from, to: row.toEmail, subject: mail.subject, text: mail.text, html: mail.html,
+      headers: { 'X-Sportello-Key': row.key, 'X-Sportello-Template': row.template },
+    })
+    if (toFiles && Buffer.isBuffer(info.message)) {
+      await mkdir(options.mailDir, { recursive: true })
+      await writeFile(path.join(options.mailDir, `${String(row.id).padStart(8, '0')}-${row.template}.eml`), info.message)
+    }
+  }
+
+  async function drainOnce(limit = 50): Promise<number> {
+    const due = await repo.claimDue(clock.now(), limit, LEASE_SECONDS)
+    let sent = 0
+    for (const row of due) {
+      try {
+        await sendOne(row)
+        await repo.markSent(row.id, clock.now())
+        sent++
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        const retryAt = row.attempts >= MAX_ATTEMPTS ? null : new Date(clock.now().getTime() + retryDelaySeconds(row.attempts) * 1000)
+        options.log?.warn({ outboxId: row.id, template: row.template, attempt: row.attempts, err: message }, retryAt ? 'email failed, will retry' : 'email failed for good')
+        await repo.markFailed(row.id, message, retryAt)
+      }
+    }
+    return sent
+  }
+
+  /** Sends everything due now; returns how many were sent. Concurrent calls share one run. */
+  function drain(): Promise<number> {
+    running ??= (async () => {
+      let total = 0
+      for (;;) {
+        const sent = await drainOnce()
+        total += sent
+        if (sent === 0) return total
+      }
+    })().finally(() => { running = undefined })
+    return running
+  }
+
+  return {
+    repo,
+    drain,
+    start(intervalMs = 2000): void {
+      timer ??= setInterval(() => {
+        drain().catch((error: unknown) => { options.log?.error({ err: error }, 'outbox worker failed') })
+      }, intervalMs)
+      timer.unref()
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer)
+      timer = undefined
+      await running
+      transporter.close()
+    },
+  }
+}
+
+export type Mailer = ReturnType<typeof createMailer>

@@ -1,0 +1,69 @@
+import { and, asc, eq, lte, sql } from 'drizzle-orm'
+import type { Db, Tx } from '../../db/client.js'
+import { rows } from '../../db/query.js'
+import { outbox } from '../../db/schema/index.js'
+
+export interface OutgoingMail {
+  /** Unique per email: e.g. `reset:42:2026-11-25T10:00:00Z`. A second enqueue with the same key does nothing. */
+  key: string
+  to: string
+  locale: string
+  template: string
+  data: Record<string, string | number>
+}
+
+export type OutboxRow = typeof outbox.$inferSelect
+
+export function createOutboxRepo(db: Db) {
+  return {
+    /** Queues an email inside the caller's transaction, so it exists exactly when the change does. */
+    async enqueue(tx: Db | Tx, mail: OutgoingMail, now: Date): Promise<void> {
+      await tx.insert(outbox).values({
+        key: mail.key, toEmail: mail.to, locale: mail.locale, template: mail.template, data: mail.data,
+        nextAttemptAt: now, createdAt: now,
+      }).onConflictDoNothing({ target: outbox.key })
+    },
+
+    /**
+     * Claims due emails for sending: each row is locked (SKIP LOCKED, so several workers share the
+     * queue) and its attempt counted before sending, so a crash cannot lead to a silent double send loop.
+     */
+    async claimDue(now: Date, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
+      return rows<OutboxRow & Record<string, unknown>>(db, sql`
+        update outbox set attempts = attempts + 1, next_attempt_at = ${new Date(now.getTime() + leaseSeconds * 1000).toISOString()}::timestamptz
+        where id in (
+          select id from outbox where status = 'pending' and next_attempt_at <= ${now.toISOString()}::timestamptz
+          order by next_attempt_at, id limit ${limit} for update skip locked
+        )
+        returning id, key, to_email as "toEmail", locale, template, data, status, attempts,
+          next_attempt_at as "nextAttemptAt", last_error as "lastError", created_at as "createdAt", sent_at as "sentAt"`)
+    },
+
+    async markSent(id: number, now: Date): Promise<void> {
+      await db.update(outbox).set({ status: 'sent', sentAt: now, lastError: null }).where(eq(outbox.id, id))
+    },
+
+    async markFailed(id: number, error: string, retryAt: Date | null): Promise<void> {
+      await db.update(outbox).set(retryAt
+        ? { lastError: error.slice(0, 1000), nextAttemptAt: retryAt }
+        : { lastError: error.slice(0, 1000), status: 'failed' }).where(eq(outbox.id, id))
+    },
+
+    async pendingCount(): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(eq(outbox.status, 'pending'))
+      return row?.n ?? 0
+    },
+
+    async to(email: string): Promise<OutboxRow[]> {
+      return db.select().from(outbox).where(sql`lower(${outbox.toEmail}) = lower(${email})`).orderBy(asc(outbox.id))
+    },
+
+    async due(now: Date): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(outbox)
+        .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now)))
+      return row?.n ?? 0
+    },
+  }
+}
+
+export type OutboxRepo = ReturnType<typeof createOutboxRepo>
