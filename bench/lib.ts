@@ -36,7 +36,7 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', '--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

@@ -6,6 +6,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { demoContentDir } from '../src/seed/demo.js'
 import { runHelpCenterBench } from './helpcenter.bench.js'
+import { runIdentityBench } from './identity.bench.js'
+import os from 'node:os'
 import { machine } from './lib.js'
 
 const docs = 'docs/benchmarks.md'
@@ -46,4 +48,27 @@ Errors: article ${r.article.errors + r.article.non2xx}, search ${r.searchLoad.er
 `
   console.log(markdown)
   await record('helpcenter', markdown)
+}
+
+if (!only || only === 'identity') {
+  const r = await runIdentityBench(log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const markdown = `
+## Identity (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}. PostgreSQL 15 on the same machine.
+Command: \`npm run bench identity\` (argon2id m=19456 KiB, t=2, p=1; sign-ins: autocannon, 8 connections, 10 s, the real form post with its CSRF token, each creating a session; timings: 240 sign-ins one at a time).
+
+| Measure | Result | Goal |
+|---|---|---|
+| Raw argon2id verifications, ${os.availableParallelism()} in flight | ${r.rawVerifiesPerSecond} /s | baseline |
+| Password sign-ins through HTTP (session created, audit and activity written) | ${r.signIns.rps} /s (p50 ${r.signIns.p50} ms, p99 ${r.signIns.p99} ms) = **${r.signInRatio} %** of raw | ≥ 85 % — ${verdict(r.signInRatio >= 85)} |
+| Sign-in time, unknown user ID | ${r.unknownMs} ms | — |
+| Sign-in time, known user, wrong password | ${r.knownWrongMs} ms (difference to unknown: **${r.differencePercent} %**) | < 10 % — ${verdict(r.differencePercent < 10)} |
+| Sign-in time, known user, right password | ${r.knownRightMs} ms | — |
+
+Errors: ${r.signIns.errors}, non-redirect answers: ${r.signIns.non2xx} (a successful sign-in answers 303, counted here as non-2xx by autocannon).
+`
+  console.log(markdown)
+  await record('identity', markdown)
 }

@@ -19,7 +19,7 @@ import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
 import { createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AuthService } from './modules/identity/index.js'
 import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
-import { createMailer, type Mailer } from './shared/mail/mailer.js'
+import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 
@@ -116,10 +116,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   })
   app.decorate('services', services)
   app.decorate('database', database)
-  app.decorate('mailer', createMailer({
-    database, smtpUrl: config.smtpUrl, mailDir: path.join(config.dataDir, 'mail'),
-    from: `${config.brandName} <no-reply@${new URL(config.publicUrl).hostname}>`, log: app.log,
-  }))
+  app.decorate('mailer', mailerFromConfig(config, database, app.log))
   app.addHook('onClose', () => app.mailer.stop())
   app.decorate('metrics', metrics)
   const routeList: { method: string; url: string }[] = []
@@ -162,6 +159,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(systemRoutes, { database, metrics })
   await app.register(helpCenterRoutes, { help: services.help, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
-  await app.register(identityRoutes, { auth: services.auth })
+  await app.register(identityRoutes, { auth: services.auth, rateLimitPerMinute: config.authRateLimit })
   return app
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'
 import { ContentError } from './modules/helpcenter/index.js'
 import { seedDemo } from './seed/demo.js'
+import { mailerFromConfig } from './shared/mail/mailer.js'
 
 const usage = `Usage: sportello <command>
 
@@ -15,6 +16,7 @@ Commands:
   content import <dir>      make the help center hold exactly the articles in <dir>/<locale>/<category>/*.md
   content export <dir>      write the help center as files that import back identically
   content report            feedback per article and branch, and searches without results
+  outbox drain              send every queued email now (SMTP_URL, or .eml files in DATA_DIR/mail)
 
 Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
 
@@ -65,6 +67,19 @@ export async function runCli(argv: string[]): Promise<number> {
       for (const f of report.feedback) console.log(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
       console.log('Searches without results (count, locale, query)')
       for (const m of report.misses) console.log(`  ${m.count} ${m.locale} ${JSON.stringify(m.query)}`)
+      return 0
+    }
+    case 'outbox drain': {
+      const config = loadConfig()
+      const sent = await withDatabase(async (database) => {
+        const mailer = mailerFromConfig(config, database)
+        try {
+          return await mailer.drain()
+        } finally {
+          await mailer.stop()
+        }
+      })
+      console.log(`Sent ${sent} email(s).`)
       return 0
     }
     default:

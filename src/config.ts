@@ -21,6 +21,7 @@ const EnvSchema = Type.Object({
   DEMO: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   BRAND_NAME: Type.String({ minLength: 1, maxLength: 60, default: 'Demo Motors' }),
   TRUST_PROXY: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
+  AUTH_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
 })
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -39,6 +40,8 @@ export interface Config {
   demo: boolean | undefined
   brandName: string
   trustProxy: boolean
+  /** Sign-in, reset and sign-out form posts per minute per client address. */
+  authRateLimit: number
 }
 
 export class ConfigError extends Error {
@@ -60,6 +63,7 @@ const hints: Record<string, string> = {
   DEMO: 'true or false',
   BRAND_NAME: 'a name of 1 to 60 characters',
   TRUST_PROXY: 'true or false',
+  AUTH_RATE_LIMIT: 'an integer from 1 to 1000000',
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -88,5 +92,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo: value.DEMO === undefined ? undefined : value.DEMO === 'true',
     brandName: value.BRAND_NAME,
     trustProxy: value.TRUST_PROXY === 'true',
+    authRateLimit: value.AUTH_RATE_LIMIT,
   }
 }

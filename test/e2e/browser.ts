@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { buildTestApp, type TestApp } from '../helpers.js'
+import { buildTestApp, type TestApp, type TestAppOptions } from '../helpers.js'
 
 const require = createRequire(import.meta.url)
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -18,7 +18,7 @@ export interface BrowserFixture {
 }
 
 /** One app listening on a free port and one headless Chromium for a test file. */
-export function useBrowser(options: { demo?: boolean } = { demo: true }): () => BrowserFixture {
+export function useBrowser(options: TestAppOptions = { demo: true }): () => BrowserFixture {
   const cleanups: (() => Promise<void> | void)[] = []
   let fixture: BrowserFixture | undefined
   before(async () => {

@@ -46,8 +46,7 @@ function actorRef(actor: Actor): { type: string; id: number | null } {
 }
 
 export function createAuthService(repo: IdentityRepo) {
-  async function lockIfTooManyFailures(user: UserRow, now: Date, ctx: RequestContext, locale: string): Promise<void> {
-    const failures = await repo.failuresSince(user.id, new Date(now.getTime() - FAILURE_WINDOW_MS))
+  async function lockAfterFailures(user: UserRow, failures: number, now: Date, ctx: RequestContext, locale: string): Promise<void> {
     if (failures < LOCK_AFTER_FAILURES) return
     const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
     const lockedUntil = new Date(now.getTime() + lockMs)
@@ -75,8 +74,8 @@ export function createAuthService(repo: IdentityRepo) {
       const locked = user?.lockedUntil && user.lockedUntil > now
       const valid = await verifyPassword(user?.passwordHash && !locked ? user.passwordHash : await dummyHash(), input.password)
       if (!user || !user.passwordHash || locked || !valid) {
-        await repo.recordAttempt({ realm: input.realm, userId: user?.id ?? null, success: false, ip: ctx.ip, at: now })
-        if (user && !locked) await lockIfTooManyFailures(user, now, ctx, input.locale)
+        const failures = await repo.recordFailure({ realm: input.realm, userId: user?.id ?? null, ip: ctx.ip, at: now }, new Date(now.getTime() - FAILURE_WINDOW_MS))
+        if (user && !locked) await lockAfterFailures(user, failures, now, ctx, input.locale)
         throw new AppError('SIGN_IN_FAILED')
       }
       if (!CAN_SIGN_IN.has(user.status)) {

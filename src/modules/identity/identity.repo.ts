@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
+import { rows } from '../../db/query.js'
 import {
   auditEvents, companies, credentialTokens, sessions, signInAttempts, userRoles, users,
   type AccountStatus, type Role, type TokenPurpose,
@@ -36,6 +37,21 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     },
     async recordAttempt(attempt: { realm: string; userId: number | null; success: boolean; ip: string | undefined; at: Date }): Promise<void> {
       await tx.insert(signInAttempts).values(attempt)
+    },
+    /**
+     * Records a failed sign-in and returns the account's failures since `since`, this one included.
+     * One statement whether or not an account matched, so both take the same time.
+     */
+    async recordFailure(attempt: { realm: string; userId: number | null; ip: string | undefined; at: Date }, since: Date): Promise<number> {
+      const [row] = await rows<{ n: number }>(tx, sql`
+        with added as (
+          insert into sign_in_attempts (realm, user_id, success, ip, at)
+          values (${attempt.realm}, ${attempt.userId}, false, ${attempt.ip ?? null}, ${attempt.at.toISOString()}::timestamptz)
+          returning user_id
+        )
+        select 1 + (select count(*)::int from sign_in_attempts a, added
+          where a.user_id = added.user_id and a.success = false and a.at > ${since.toISOString()}::timestamptz) as n`)
+      return row?.n ?? 1
     },
     async setLock(userId: number, lockedUntil: Date | null, lockouts: number): Promise<void> {
       await tx.update(users).set({ lockedUntil, lockouts }).where(eq(users.id, userId))
@@ -113,12 +129,6 @@ export function createIdentityRepo(db: Db) {
 
     async rolesOf(userId: number) {
       return db.select({ role: userRoles.role, marketId: userRoles.marketId, companyId: userRoles.companyId }).from(userRoles).where(eq(userRoles.userId, userId))
-    },
-
-    async failuresSince(userId: number, since: Date): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(signInAttempts)
-        .where(and(eq(signInAttempts.userId, userId), eq(signInAttempts.success, false), gt(signInAttempts.at, since)))
-      return row?.n ?? 0
     },
 
     async recentAttempts(userId: number, limit: number) {

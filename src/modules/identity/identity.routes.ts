@@ -25,8 +25,6 @@ const ResetBody = Type.Object({
 })
 const TokenParams = Type.Object({ locale: Locale, token: Type.String({ minLength: 1, maxLength: 200 }) })
 
-/** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
-const authRateLimit = { rateLimit: { max: 20, timeWindow: 60_000 } }
 
 export function sessionCookieName(https: boolean): string {
   return https ? '__Host-sp_session' : 'sp_session'
@@ -55,9 +53,11 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
   })
 }
 
-export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService }): Promise<void> {
+export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService; rateLimitPerMinute: number }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth } = opts
+  /** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
+  const authRateLimit = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 } }
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
   const hide = { hide: true }
 

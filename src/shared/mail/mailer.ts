@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import nodemailer, { type Transporter } from 'nodemailer'
+import type { Config } from '../../config.js'
 import type { Database } from '../../db/client.js'
 import { clock } from '../clock.js'
 import { createOutboxRepo, type OutboxRepo } from './outbox.repo.js'
@@ -102,3 +103,11 @@ export function createMailer(options: MailerOptions) {
 }
 
 export type Mailer = ReturnType<typeof createMailer>
+
+/** The mailer as the configuration describes it: SMTP_URL, else .eml files in DATA_DIR/mail. */
+export function mailerFromConfig(config: Config, database: Database, log?: MailerOptions['log']): Mailer {
+  return createMailer({
+    database, smtpUrl: config.smtpUrl, mailDir: path.join(config.dataDir, 'mail'),
+    from: `${config.brandName} <no-reply@${new URL(config.publicUrl).hostname}>`, ...(log ? { log } : {}),
+  })
+}
