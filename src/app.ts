@@ -18,7 +18,7 @@ import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
 import { createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AuthService } from './modules/identity/index.js'
-import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
+import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
@@ -157,8 +157,9 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(fastifyStatic, { root: publicDir, prefix: '/assets/', immutable: true, maxAge: '365d', index: false })
 
   await app.register(systemRoutes, { database, metrics })
-  await app.register(helpCenterRoutes, { help: services.help, metrics })
+  await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
+  await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(identityRoutes, { auth: services.auth, rateLimitPerMinute: config.authRateLimit })
   return app
 }

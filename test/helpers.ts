@@ -101,3 +101,37 @@ export function useTestApp(options: TestAppOptions = {}): () => TestApp {
     return current
   }
 }
+
+export interface Browser {
+  jar: Record<string, string>
+  get(url: string): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
+  post(url: string, form: Record<string, string>, options?: { fromPage?: string; csrf?: boolean }): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
+}
+
+let clients = 0
+
+/** A cookie-keeping client, with an address of its own, that fills forms the way a browser does, CSRF token included. */
+export function testBrowser(app: () => FastifyInstance): Browser {
+  const jar: Record<string, string> = {}
+  const remoteAddress = `10.0.${Math.floor(++clients / 250)}.${clients % 250}`
+  const b: Browser = {
+    jar,
+    async get(url) {
+      const res = await app().inject({ url, remoteAddress, headers: { cookie: cookieHeader(jar) } })
+      cookieJar(jar, res.headers['set-cookie'])
+      return res
+    },
+    async post(url, form, options = {}) {
+      const page = await b.get(options.fromPage ?? url)
+      const body = options.csrf === false ? form : { _csrf: csrfFrom(page.body), ...form }
+      const res = await app().inject({
+        method: 'POST', url, remoteAddress, payload: new URLSearchParams(body).toString(),
+        headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+      })
+      cookieJar(jar, res.headers['set-cookie'])
+      return res
+    },
+  }
+  return b
+}
+

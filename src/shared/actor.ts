@@ -4,7 +4,7 @@
  */
 export type Actor =
   | { kind: 'guest' }
-  | { kind: 'user'; userId: number; realm: string; displayName: string }
+  | { kind: 'user'; userId: number; realm: string; displayName: string; companyId: number | null; sessionIdHash?: string }
   | { kind: 'system'; name: string }
 
 export const guest: Actor = { kind: 'guest' }

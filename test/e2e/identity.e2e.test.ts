@@ -49,6 +49,9 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   await page.waitForURL(/\/en\/help$/)
   assert.match(await page.locator('header').innerText(), /Signed in as James Hartley/)
   await assertAccessible(page, 'help home signed in')
+  await page.goto(`${baseUrl}/en/partners`)
+  assert.match(await page.locator('.mine').innerText(), /Demo Motors Manchester Ltd/)
+  await assertAccessible(page, 'partners page signed in')
 
   await page.click('a[href="/en/logout"]')
   await assertAccessible(page, 'sign-out page')

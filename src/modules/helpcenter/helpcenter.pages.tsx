@@ -4,6 +4,7 @@ import { Page, type PageContext } from '../../shared/layout/Page.js'
 import { branchFeedbackMarker } from './content.js'
 import type { ArticleRow, ArticleSummaryRow, CategoryRow } from './helpcenter.repo.js'
 import type { SearchResult, Segment } from './helpcenter.service.js'
+import { PartnerContact, type PartnerListing } from '../organizations/index.js'
 
 export function articlePath(locale: string, slug: string): string {
   return `/${locale}/help/articles/${slug}`
@@ -45,20 +46,30 @@ function Breadcrumbs({ ctx, trail }: { ctx: PageContext; trail: { href?: string;
   )
 }
 
-function StillNeedHelp({ ctx, topic, article }: { ctx: PageContext; topic?: string; article?: string }) {
+function StillNeedHelp({ ctx, topic, article, partner }: { ctx: PageContext; topic?: string; article?: string; partner?: PartnerListing | null | undefined }) {
   const { t, locale } = ctx
   return (
     <aside class="still-need-help" aria-labelledby="still-need-help-title">
       <h2 id="still-need-help-title">{t('help.stillNeedHelp.title')}</h2>
-      <p>{ctx.signedIn ? t('help.stillNeedHelp.partnerSignedIn') : t('help.stillNeedHelp.partnerGuest')}</p>
+      {partner ? (
+        <>
+          <p>{t('help.stillNeedHelp.yourPartner', { name: partner.name })}</p>
+          <PartnerContact ctx={ctx} partner={partner} />
+        </>
+      ) : ctx.signedIn ? (
+        <p>{t('help.stillNeedHelp.partnerSignedIn')} <a href={`/${locale}/partners`}>{t('partners.title')}</a></p>
+      ) : (
+        <p>{t('help.stillNeedHelp.partnerGuest')} <a href={`/${locale}/login`}>{t('nav.signIn')}</a></p>
+      )}
       <p>{t('help.stillNeedHelp.askText')}</p>
       <p><a class="button" href={supportLink(locale, { topic, article })}>{t('nav.askForHelp')}</a></p>
     </aside>
   )
 }
 
-export function HelpHomePage({ ctx, categories }: {
+export function HelpHomePage({ ctx, categories, partner }: {
   ctx: PageContext
+  partner?: PartnerListing | null
   categories: (CategoryRow & { articleCount: number; articles: ArticleSummaryRow[] })[]
 }): VNode {
   const { t, locale } = ctx
@@ -84,12 +95,12 @@ export function HelpHomePage({ ctx, categories }: {
           </li>
         ))}
       </ul>
-      <StillNeedHelp ctx={ctx} />
+      <StillNeedHelp ctx={ctx} partner={partner} />
     </Page>
   )
 }
 
-export function CategoryPage({ ctx, category, articles }: { ctx: PageContext; category: CategoryRow; articles: ArticleSummaryRow[] }): VNode {
+export function CategoryPage({ ctx, category, articles, partner }: { ctx: PageContext; category: CategoryRow; articles: ArticleSummaryRow[]; partner?: PartnerListing | null }): VNode {
   const { t, locale } = ctx
   return (
     <Page ctx={ctx} title={category.title} description={category.description}>
@@ -104,7 +115,7 @@ export function CategoryPage({ ctx, category, articles }: { ctx: PageContext; ca
           </li>
         ))}
       </ul>
-      <StillNeedHelp ctx={ctx} topic={category.key} />
+      <StillNeedHelp ctx={ctx} topic={category.key} partner={partner} />
     </Page>
   )
 }
@@ -153,8 +164,8 @@ function highlight(segments: Segment[]) {
   return segments.map((s, i) => (s.highlight ? <mark key={i}>{s.text}</mark> : s.text))
 }
 
-export function ArticlePage({ ctx, article, siblings, csrfToken, feedback }: {
-  ctx: PageContext; article: ArticleRow; siblings: ArticleSummaryRow[]; csrfToken: string; feedback: FeedbackState
+export function ArticlePage({ ctx, article, siblings, csrfToken, feedback, partner }: {
+  ctx: PageContext; article: ArticleRow; siblings: ArticleSummaryRow[]; csrfToken: string; feedback: FeedbackState; partner?: PartnerListing | null
 }): VNode {
   const { t, locale } = ctx
   const topic = article.category.key
@@ -192,7 +203,7 @@ export function ArticlePage({ ctx, article, siblings, csrfToken, feedback }: {
           <FeedbackForm ctx={ctx} slug={article.slug} branch="" csrfToken={csrfToken} state={feedback} topic={topic} articleKey={article.key} />
         </section>
       </article>
-      <StillNeedHelp ctx={ctx} topic={topic} article={article.key} />
+      <StillNeedHelp ctx={ctx} topic={topic} article={article.key} partner={partner} />
       {siblings.length > 0 ? (
         <nav class="related" aria-labelledby="related-title">
           <h2 id="related-title">{t('help.article.related', { category: article.category.title })}</h2>
@@ -205,8 +216,8 @@ export function ArticlePage({ ctx, article, siblings, csrfToken, feedback }: {
   )
 }
 
-export function SearchPage({ ctx, query, result, categories }: {
-  ctx: PageContext; query: string; result: SearchResult | null; categories: CategoryRow[]
+export function SearchPage({ ctx, query, result, categories, partner }: {
+  ctx: PageContext; query: string; result: SearchResult | null; categories: CategoryRow[]; partner?: PartnerListing | null
 }): VNode {
   const { t, locale } = ctx
   const title = query ? t('help.search.resultsTitle', { query }) : t('help.search.title')
@@ -246,7 +257,7 @@ export function SearchPage({ ctx, query, result, categories }: {
           <ul>{categories.map((c) => <li key={c.id}><a href={categoryPath(locale, c.slug)}>{c.title}</a></li>)}</ul>
         </section>
       ) : null}
-      <StillNeedHelp ctx={ctx} />
+      <StillNeedHelp ctx={ctx} partner={partner} />
     </Page>
   )
 }

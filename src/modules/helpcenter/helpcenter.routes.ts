@@ -8,6 +8,7 @@ import { RevisionCache } from '../../shared/cache.js'
 import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
 import type { HelpCenterService } from './helpcenter.service.js'
+import type { OrganizationsService, PartnerListing } from '../organizations/index.js'
 import {
   ArticlePage, CategoryPage, HelpHomePage, SearchPage, articlePath, categoryPath, type FeedbackState,
 } from './helpcenter.pages.js'
@@ -33,9 +34,9 @@ function apiLocale(req: FastifyRequest, locale: string | undefined): string {
   return locale ?? req.locale
 }
 
-export async function helpCenterRoutes(root: FastifyInstance, opts: { help: HelpCenterService; metrics: Metrics }): Promise<void> {
+export async function helpCenterRoutes(root: FastifyInstance, opts: { help: HelpCenterService; organizations: OrganizationsService; metrics: Metrics }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { help, metrics } = opts
+  const { help, metrics, organizations } = opts
   const guestPages = new RevisionCache<Buffer[]>(2000)
 
   /**
@@ -57,7 +58,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     const categories = await help.overview(req.actor, req.params.locale)
     issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help`]))
-    return sendPage(reply, HelpHomePage({ ctx: pageContext(req, alternates), categories }))
+    return sendPage(reply, HelpHomePage({ ctx: pageContext(req, alternates), categories, partner: await organizations.myPartner(req.actor) }))
   })
 
   app.get('/:locale/help/search', { schema: { ...hide, params: LocaleParams, querystring: SearchQuery } }, async (req, reply) => {
@@ -65,10 +66,11 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     const categories = await help.listCategories(req.actor, locale)
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help/search`]))
     const ctx = pageContext(req, alternates)
-    if (req.query.q === undefined) return sendPage(reply, SearchPage({ ctx, query: '', result: null, categories }))
+    const partner = await organizations.myPartner(req.actor)
+    if (req.query.q === undefined) return sendPage(reply, SearchPage({ ctx, query: '', result: null, categories, partner }))
     const result = await help.search(req.actor, { locale, query: req.query.q, limit: 20 })
     void reply.header('cache-control', 'private, no-cache')
-    return sendPage(reply, SearchPage({ ctx, query: result.query, result, categories }))
+    return sendPage(reply, SearchPage({ ctx, query: result.query, result, categories, partner }))
   })
 
   app.get('/:locale/help/articles/:slug', { schema: { ...hide, params: ArticleParams } }, async (req, reply) => {
@@ -81,8 +83,8 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     const branch = typeof query.branch === 'string' && article.branches.some((b) => b.id === query.branch) ? query.branch : ''
     const feedback: FeedbackState = { status, branch: status ? branch : '' }
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, articlePath(l, slug)]))
-    const render = (token: string) => renderDocument(ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken: token, feedback }))
-    if (req.actor.kind !== 'guest') return sendHtml(reply, render(csrfToken))
+    const render = (token: string, partner: PartnerListing | null = null) => renderDocument(ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken: token, feedback, partner }))
+    if (req.actor.kind !== 'guest') return sendHtml(reply, render(csrfToken, await organizations.myPartner(req.actor)))
     // Every guest sees the same page but for the form token: render once per revision (kept as
     // UTF-8 bytes split where the token goes), and join the parts around this visitor's token.
     const key = `${req.params.locale}/${article.slug}/${status ?? ''}/${feedback.branch}`
@@ -118,7 +120,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     const { category, articles, translations } = await help.category(req.actor, req.params.locale, req.params.category)
     issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, categoryPath(l, slug)]))
-    return sendPage(reply, CategoryPage({ ctx: pageContext(req, alternates), category, articles }))
+    return sendPage(reply, CategoryPage({ ctx: pageContext(req, alternates), category, articles, partner: await organizations.myPartner(req.actor) }))
   })
 
   // ---- JSON API ----

@@ -37,8 +37,8 @@ function displayName(user: UserRow): string {
   return `${user.firstName} ${user.lastName}`.trim() || user.userId
 }
 
-export function actorOf(user: UserRow): Actor {
-  return { kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user) }
+export function actorOf(user: UserRow, sessionIdHash?: string): Actor {
+  return { kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user), companyId: user.companyId, ...(sessionIdHash ? { sessionIdHash } : {}) }
 }
 
 function actorRef(actor: Actor): { type: string; id: number | null } {

@@ -2,44 +2,13 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
 import { DEMO_PASSWORD } from '../../seed/users.js'
-import { cookieHeader, cookieJar, csrfFrom, useTestApp } from '../../../test/helpers.js'
+import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
 const mailbox = useMailbox()
 const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
 
-interface Browser {
-  jar: Record<string, string>
-  get(url: string): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
-  post(url: string, form: Record<string, string>, options?: { fromPage?: string; csrf?: boolean }): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>
-}
-
-let clients = 0
-
-/** A cookie-keeping client, with an address of its own, that fills forms the way a browser does, CSRF token included. */
-function browser(): Browser {
-  const jar: Record<string, string> = {}
-  const remoteAddress = `10.0.${Math.floor(++clients / 250)}.${clients % 250}`
-  const b: Browser = {
-    jar,
-    async get(url) {
-      const res = await testApp().app.inject({ url, remoteAddress, headers: { cookie: cookieHeader(jar) } })
-      cookieJar(jar, res.headers['set-cookie'])
-      return res
-    },
-    async post(url, form, options = {}) {
-      const page = await b.get(options.fromPage ?? url)
-      const body = options.csrf === false ? form : { _csrf: csrfFrom(page.body), ...form }
-      const res = await testApp().app.inject({
-        method: 'POST', url, remoteAddress, payload: new URLSearchParams(body).toString(),
-        headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
-      })
-      cookieJar(jar, res.headers['set-cookie'])
-      return res
-    },
-  }
-  return b
-}
+const browser = () => testBrowser(() => testApp().app)
 
 /** The page body without what legitimately differs between two answers (form tokens, request ids). */
 function comparable(body: string): string {

@@ -6,7 +6,7 @@ import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
-import { actorOf, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
+import { actorOf, hashToken, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
 import { BlockedPage, ForgotPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
 
 const Locale = Type.String({ minLength: 1, maxLength: 20 })
@@ -49,7 +49,7 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
     const token = req.cookies[sessionCookieName(req.server.site.https)]
     if (!token) return
     const user = await auth.resolveSession(token)
-    if (user) req.actor = actorOf(user)
+    if (user) req.actor = actorOf(user, hashToken(token))
   })
 }
 

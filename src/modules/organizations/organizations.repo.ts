@@ -1,8 +1,9 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client.js'
 import { companies, markets } from '../../db/schema/index.js'
 
 export type MarketRow = typeof markets.$inferSelect
+
 export type MarketInput = typeof markets.$inferInsert
 export type CompanyRow = typeof companies.$inferSelect
 export type CompanyInput = typeof companies.$inferInsert
@@ -21,10 +22,37 @@ export function createOrganizationsRepo(db: Db) {
     async upsertCompany(input: CompanyInput): Promise<CompanyRow> {
       const [row] = await db.insert(companies).values(input).onConflictDoUpdate({
         target: companies.companyNumber,
-        set: { name: sql`excluded.name`, street: sql`excluded.street`, postalCode: sql`excluded.postal_code`, city: sql`excluded.city`, marketId: sql`excluded.market_id` },
+        set: {
+          name: sql`excluded.name`, street: sql`excluded.street`, postalCode: sql`excluded.postal_code`, city: sql`excluded.city`,
+          marketId: sql`excluded.market_id`, isPartner: sql`excluded.is_partner`, contactPhone: sql`excluded.contact_phone`,
+          contactEmail: sql`excluded.contact_email`, openingHours: sql`excluded.opening_hours`,
+        },
       }).returning()
       if (!row) throw new Error(`company ${input.companyNumber} not written`)
       return row
+    },
+
+    async partnersOf(marketCode: string): Promise<(CompanyRow & { marketCode: string })[]> {
+      const rows = await db.select({ company: companies, marketCode: markets.code }).from(companies)
+        .innerJoin(markets, eq(markets.id, companies.marketId))
+        .where(and(eq(markets.code, marketCode), eq(companies.isPartner, true)))
+        .orderBy(asc(companies.city), asc(companies.name))
+      return rows.map((r) => ({ ...r.company, marketCode: r.marketCode }))
+    },
+
+    async companyByNumber(companyNumber: string): Promise<CompanyRow | undefined> {
+      const [row] = await db.select().from(companies).where(eq(companies.companyNumber, companyNumber))
+      return row
+    },
+
+    async company(id: number): Promise<(CompanyRow & { marketCode: string }) | undefined> {
+      const [row] = await db.select({ company: companies, marketCode: markets.code }).from(companies)
+        .innerJoin(markets, eq(markets.id, companies.marketId)).where(eq(companies.id, id))
+      return row ? { ...row.company, marketCode: row.marketCode } : undefined
+    },
+
+    async setAftersalesPartner(companyId: number, partnerId: number | null): Promise<void> {
+      await db.update(companies).set({ aftersalesPartnerId: partnerId }).where(eq(companies.id, companyId))
     },
 
     async upsertMarket(input: MarketInput): Promise<void> {

@@ -1,6 +1,25 @@
 import type { Actor } from '../../shared/actor.js'
+import type { BusinessHours } from '../../db/schema/index.js'
 import { AppError } from '../../shared/errors.js'
 import type { CompanyInput, CompanyRow, MarketInput, MarketRow, OrganizationsRepo } from './organizations.repo.js'
+
+export interface PartnerListing {
+  id: number
+  name: string
+  city: string
+  street: string
+  postalCode: string
+  marketCode: string
+  /** Present only for signed-in users. */
+  contact: { phone: string | null; email: string | null; openingHours: BusinessHours | null } | null
+}
+
+function listing(actor: Actor, p: CompanyRow & { marketCode: string }): PartnerListing {
+  return {
+    id: p.id, name: p.name, city: p.city, street: p.street, postalCode: p.postalCode, marketCode: p.marketCode,
+    contact: actor.kind === 'user' ? { phone: p.contactPhone, email: p.contactEmail, openingHours: p.openingHours } : null,
+  }
+}
 
 export function createOrganizationsService(repo: OrganizationsRepo) {
   return {
@@ -19,6 +38,34 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
 
     async market(_actor: Actor, code: string): Promise<MarketRow | undefined> {
       return repo.marketByCode(code)
+    },
+
+    /**
+     * Partner companies of a market. Name and city are public; phone, email and opening hours
+     * only for signed-in users.
+     */
+    async partnerDirectory(actor: Actor, marketCode: string): Promise<PartnerListing[]> {
+      const partners = await repo.partnersOf(marketCode)
+      return partners.map((p) => listing(actor, p))
+    },
+
+    /** The signed-in user's own aftersales partner, with its contact details; null for guests or when none is chosen. */
+    async myPartner(actor: Actor): Promise<PartnerListing | null> {
+      if (actor.kind !== 'user' || actor.companyId === null) return null
+      const company = await repo.company(actor.companyId)
+      const partner = company?.aftersalesPartnerId ? await repo.company(company.aftersalesPartnerId) : undefined
+      return partner ? listing(actor, partner) : null
+    },
+
+    async company(_actor: Actor, id: number) {
+      return repo.company(id)
+    },
+
+    /** Sets a company's aftersales partner (demo seed; the organization console builds on it). */
+    async chooseAftersalesPartner(_actor: Actor, companyNumber: string, partnerNumber: string): Promise<void> {
+      const [company, partner] = await Promise.all([repo.companyByNumber(companyNumber), repo.companyByNumber(partnerNumber)])
+      if (!company || !partner?.isPartner || partner.marketId !== company.marketId) throw new AppError('RULE_BROKEN')
+      await repo.setAftersalesPartner(company.id, partner.id)
     },
 
     /** Used by the demo seed and the CLI; the platform console comes with the administration issue. */
