@@ -17,7 +17,7 @@ import { createMetrics, registerRequestMetrics, type Metrics } from './shared/ht
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
-import { createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AuthService } from './modules/identity/index.js'
+import { createAccountService, createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AccountService, type AuthService } from './modules/identity/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
@@ -29,6 +29,7 @@ export interface Services {
   help: HelpCenterService
   organizations: OrganizationsService
   auth: AuthService
+  account: AccountService
 }
 
 declare module 'fastify' {
@@ -51,12 +52,14 @@ export interface BuildOptions {
 /** Builds every service on one database; the CLI uses this without HTTP. */
 export function createServices(database: Database, metrics?: Metrics): Services {
   const helpRepo = createHelpRepo(database.db)
+  const identityRepo = createIdentityRepo(database.db)
   return {
     help: createHelpCenterService(helpRepo, {
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
     }),
     organizations: createOrganizationsService(createOrganizationsRepo(database.db)),
-    auth: createAuthService(createIdentityRepo(database.db)),
+    auth: createAuthService(identityRepo),
+    account: createAccountService(identityRepo),
   }
 }
 
@@ -160,6 +163,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
   await app.register(organizationsRoutes, { organizations: services.organizations })
-  await app.register(identityRoutes, { auth: services.auth, rateLimitPerMinute: config.authRateLimit })
+  await app.register(identityRoutes, { auth: services.auth, account: services.account, rateLimitPerMinute: config.authRateLimit })
   return app
 }

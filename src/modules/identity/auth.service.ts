@@ -3,7 +3,7 @@ import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
-import { dummyHash, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js'
+import { dummyHash, hashPassword, needsRehash, passwordError, passwordProblem, verifyPassword } from './password.js'
 
 export const SESSION_IDLE_MS = 30 * 60 * 1000
 export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000
@@ -161,7 +161,7 @@ export function createAuthService(repo: IdentityRepo) {
       const user = await this.checkResetToken(input.token)
       if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
       const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
-      if (problem) throw new AppError(problem === 'too_short' ? 'PASSWORD_TOO_SHORT' : problem === 'too_long' ? 'PASSWORD_TOO_LONG' : 'PASSWORD_TOO_COMMON', { min: 12, max: 128 })
+      if (problem) throw passwordError(problem)
       const row = await repo.findToken(hashToken(input.token))
       if (!row) throw new AppError('TOKEN_INVALID')
       const passwordHash = await hashPassword(input.password)

@@ -2,7 +2,7 @@ import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm
 import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import {
-  auditEvents, companies, credentialTokens, sessions, signInAttempts, userRoles, users,
+  auditEvents, companies, credentialTokens, realms, sessions, signInAttempts, userRoles, users,
   type AccountStatus, type Role, type TokenPurpose,
 } from '../../db/schema/index.js'
 import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
@@ -133,6 +133,28 @@ export function createIdentityRepo(db: Db) {
 
     async recentAttempts(userId: number, limit: number) {
       return db.select().from(signInAttempts).where(eq(signInAttempts.userId, userId)).orderBy(desc(signInAttempts.at)).limit(limit)
+    },
+
+    async sessionsOf(userId: number): Promise<SessionRow[]> {
+      return db.select().from(sessions).where(eq(sessions.userId, userId)).orderBy(desc(sessions.lastSeenAt))
+    },
+
+    /** Ends one of a user's own sessions, named by the start of its hash (what the account page shows). */
+    async deleteSessionByRef(userId: number, ref: string): Promise<number> {
+      const removed = await db.delete(sessions)
+        .where(and(eq(sessions.userId, userId), sql`left(${sessions.idHash}, 16) = ${ref}`)).returning({ id: sessions.idHash })
+      return removed.length
+    },
+
+    async realm(key: string) {
+      const [row] = await db.select().from(realms).where(eq(realms.key, key))
+      return row
+    },
+
+    /** The person's accounts in every realm, found by their verified email address. */
+    async accountsWithEmail(email: string): Promise<{ realm: string; userId: string; status: string }[]> {
+      return db.select({ realm: users.realm, userId: users.userId, status: users.status }).from(users)
+        .where(and(sql`lower(${users.email}) = ${email.toLowerCase()}`, sql`${users.emailVerifiedAt} is not null`, ne(users.status, 'deleted')))
     },
 
     async findSession(idHash: string): Promise<(SessionRow & { user: UserRow }) | undefined> {

@@ -7,6 +7,8 @@ import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { actorOf, hashToken, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
+import type { AccountService } from './account.service.js'
+import { AccountPage } from './account.pages.js'
 import { BlockedPage, ForgotPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
 
 const Locale = Type.String({ minLength: 1, maxLength: 20 })
@@ -53,9 +55,9 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
   })
 }
 
-export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService; rateLimitPerMinute: number }): Promise<void> {
+export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService; account: AccountService; rateLimitPerMinute: number }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { auth } = opts
+  const { auth, account } = opts
   /** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
   const authRateLimit = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 } }
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
@@ -163,5 +165,43 @@ export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthSe
     if (token) await auth.signOut(req.actor, token, requestContext(req))
     void reply.clearCookie(name, { path: '/' })
     return reply.redirect(`/${req.params.locale}/help`, 303)
+  })
+
+  // ---- Identity and access management (self-service) ----
+
+  const renderAccount = async (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: string, error?: string) =>
+    sendPage(reply, AccountPage({ ctx: pageContext(req, samePathAlternates(req, locales)), data: await account.overview(req.actor), csrfToken: issueCsrfToken(req, reply), notice, error }), status)
+  const accountForm = {
+    preValidation: (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => { app.csrfProtection(req, reply, done) },
+    config: {
+      ...authRateLimit,
+      formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.code === 'NOT_SIGNED_IN'
+        ? reply.redirect(`/${req.locale}/login?next=/${req.locale}/account`, 303)
+        : renderAccount(req, reply, error.status, undefined, t(req.locale, `errors.${error.code}`, error.params)),
+    },
+  }
+  const done = (req: FastifyRequest, reply: FastifyReply, what: string) => reply.redirect(`/${req.locale}/account?done=${what}`, 303)
+
+  app.get('/:locale/account', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 40 })) }) } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    if (req.actor.kind !== 'user') return reply.redirect(`/${req.params.locale}/login?next=/${req.params.locale}/account`, 303)
+    void reply.header('cache-control', 'no-store')
+    const notice = req.query.done && ['password', 'session', 'sessions'].includes(req.query.done) ? t(req.locale, `account.done.${req.query.done}`) : undefined
+    return renderAccount(req, reply, 200, notice)
+  })
+
+  app.post('/:locale/account/password', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ current: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 128 }), confirm: Type.String({ minLength: 1, maxLength: 128 }), _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
+    await account.changePassword(req.actor, { current: req.body.current, password: req.body.password, confirm: req.body.confirm }, requestContext(req))
+    return done(req, reply, 'password')
+  })
+
+  app.post('/:locale/account/sessions/revoke', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ session: Type.String({ pattern: '^[0-9a-f]{16}$' }), _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
+    await account.revokeSession(req.actor, req.body.session, requestContext(req))
+    return done(req, reply, 'session')
+  })
+
+  app.post('/:locale/account/sessions/revoke-others', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
+    await account.revokeOtherSessions(req.actor, requestContext(req))
+    return done(req, reply, 'sessions')
   })
 }

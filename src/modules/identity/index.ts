@@ -2,3 +2,4 @@ export { identityRoutes, registerSessions, sessionCookieName } from './identity.
 export { actorOf, createAuthService, hashToken, type AuthService } from './auth.service.js'
 export { createIdentityRepo } from './identity.repo.js'
 export { passwordProblem } from './password.js'
+export { createAccountService, type AccountService } from './account.service.js'

@@ -1,5 +1,6 @@
 import { hash, verify } from '@node-rs/argon2'
 import { dictionary } from '@zxcvbn-ts/language-common'
+import { AppError } from '../../shared/errors.js'
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
@@ -41,4 +42,9 @@ let dummy: Promise<string> | undefined
 export function dummyHash(): Promise<string> {
   dummy ??= hashPassword('sportello-dummy-password-for-timing')
   return dummy
+}
+
+export function passwordError(problem: PasswordProblem): AppError {
+  const code = problem === 'too_short' ? 'PASSWORD_TOO_SHORT' : problem === 'too_long' ? 'PASSWORD_TOO_LONG' : 'PASSWORD_TOO_COMMON'
+  return new AppError(code, { min: PASSWORD_MIN, max: PASSWORD_MAX })
 }

@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** For form routes: shows the form again with the error instead of the generic error page. */
-    formError?: (req: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply
+    formError?: (req: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply | Promise<FastifyReply>
   }
 }
 

@@ -101,14 +101,14 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppEr
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, req, reply) => {
+  app.setErrorHandler(async (error, req, reply) => {
     const appError = toAppError(error, req.locale)
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed')
     else req.log.info({ code: appError.code }, 'request refused')
     const formError = req.routeOptions.config.formError
     if (formError && appError.status < 500 && !wantsJson(req)) {
       try {
-        return formError(req, reply, appError)
+        return await formError(req, reply, appError)
       } catch (renderError) {
         req.log.error({ err: renderError }, 'form error page failed; answering with the plain error page')
       }

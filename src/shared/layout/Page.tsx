@@ -82,6 +82,7 @@ export function Page({ ctx, title, description, headerSearch = true, children }:
                 {ctx.signedIn ? (
                   <>
                     <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
+                    <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>
                     <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
                   </>
                 ) : (

@@ -1,0 +1,116 @@
+import type { VNode } from 'preact'
+import { formatDate } from '../../shared/i18n/index.js'
+import { Page, type PageContext } from '../../shared/layout/Page.js'
+import type { AccountService } from './account.service.js'
+
+type Overview = Awaited<ReturnType<AccountService['overview']>>
+
+function dateTime(locale: string, date: Date): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date)
+}
+
+export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: PageContext; data: Overview; csrfToken: string; notice?: string | undefined; error?: string | undefined }): VNode {
+  const { t, locale } = ctx
+  const { user, company, lifecycle } = data
+  const prefix = user.realm === 'shop' ? `/${locale}/shop` : `/${locale}`
+  return (
+    <Page ctx={ctx} title={t('account.title')} headerSearch={false}>
+      <h1>{t('account.title')}</h1>
+      {notice ? <p class="notice" role="status">{notice}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+
+      <section aria-labelledby="profile-title" class="card">
+        <h2 id="profile-title">{t('account.profile')}</h2>
+        <dl>
+          <dt>{t('account.userId')}</dt><dd>{user.userId}</dd>
+          <dt>{t('account.name')}</dt><dd>{user.firstName} {user.lastName}</dd>
+          <dt>{t('account.email')}</dt><dd>{user.email ?? '—'} {user.email ? (user.emailVerifiedAt ? `(${t('account.verified')})` : `(${t('account.notVerified')})`) : null}</dd>
+          <dt>{t('account.company')}</dt><dd>{company ? `${company.name}, ${company.street}, ${company.postalCode} ${company.city}` : '—'}</dd>
+          <dt>{t('account.status')}</dt><dd>{t(`account.statuses.${user.status}`)}</dd>
+        </dl>
+      </section>
+
+      <section aria-labelledby="activity-title" class="card">
+        <h2 id="activity-title">{t('account.activity')}</h2>
+        <p>{t('account.lastActivity', { date: formatDate(locale, lifecycle.lastActivity) })}</p>
+        {lifecycle.warnAt && lifecycle.blockAt ? (
+          <p>{t('account.lifecycle', { warn: formatDate(locale, lifecycle.warnAt), block: formatDate(locale, lifecycle.blockAt) })}</p>
+        ) : null}
+      </section>
+
+      <section aria-labelledby="apps-title" class="card">
+        <h2 id="apps-title">{t('account.apps')}</h2>
+        <ul>
+          {data.realms.map((r) => (
+            <li key={`${r.realm}/${r.userId}`}>
+              <strong>{t(`account.realms.${r.realm}`)}</strong> ({r.userId}): {r.apps.join(', ')}
+            </li>
+          ))}
+        </ul>
+      </section>
+
+      <section aria-labelledby="sessions-title" class="card">
+        <h2 id="sessions-title">{t('account.sessions')}</h2>
+        <table>
+          <caption class="visually-hidden">{t('account.sessions')}</caption>
+          <thead><tr><th scope="col">{t('account.device')}</th><th scope="col">{t('account.lastSeen')}</th><th scope="col"><span class="visually-hidden">{t('account.actions')}</span></th></tr></thead>
+          <tbody>
+            {data.sessions.map((s) => (
+              <tr key={s.ref}>
+                <td>{s.userAgent ?? t('account.unknownDevice')}{s.ip ? ` · ${s.ip}` : ''}{s.current ? ` · ${t('account.thisDevice')}` : ''}</td>
+                <td>{dateTime(locale, s.lastSeenAt)}</td>
+                <td>
+                  {s.current ? null : (
+                    <form method="post" action={`/${locale}/account/sessions/revoke`}>
+                      <input type="hidden" name="_csrf" value={csrfToken} />
+                      <input type="hidden" name="session" value={s.ref} />
+                      <button type="submit">{t('account.revoke')}</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form method="post" action={`/${locale}/account/sessions/revoke-others`}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <button type="submit">{t('account.revokeOthers')}</button>
+        </form>
+      </section>
+
+      <section aria-labelledby="signins-title" class="card">
+        <h2 id="signins-title">{t('account.recentSignIns')}</h2>
+        <ul>
+          {data.attempts.map((a) => (
+            <li key={a.id}>{dateTime(locale, a.at)} · {a.ip ?? '—'} · {t(a.success ? 'account.signInOk' : 'account.signInFailed')}</li>
+          ))}
+        </ul>
+      </section>
+
+      <section aria-labelledby="password-title" class="card">
+        <h2 id="password-title">{t('account.changePassword')}</h2>
+        <form class="stack-form" method="post" action={`/${locale}/account/password`}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <label for="current">{t('account.currentPassword')}</label>
+          <input id="current" name="current" type="password" autocomplete="current-password" required maxLength={128} />
+          <label for="password">{t('auth.reset.password')}</label>
+          <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
+          <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
+          <label for="confirm">{t('auth.reset.confirm')}</label>
+          <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
+          <button type="submit">{t('auth.reset.submit')}</button>
+        </form>
+      </section>
+
+      <section aria-labelledby="repair-title" class="card">
+        <h2 id="repair-title">{t('account.repair.title')}</h2>
+        <ul>
+          <li>{t('account.repair.password')} <a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
+          <li>{t('account.repair.shop')} <a href={user.realm === 'shop' ? `/${locale}/login` : `/${locale}/shop/login`}>{t(user.realm === 'shop' ? 'auth.login.toPartner' : 'auth.login.toShop')}</a></li>
+          <li>{t('account.repair.noAccess')}</li>
+          <li>{t('account.repair.blocked')} <a href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></li>
+        </ul>
+      </section>
+    </Page>
+  )
+}

@@ -1,0 +1,94 @@
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { RequestContext } from './auth.service.js'
+import type { IdentityRepo, UserRow } from './identity.repo.js'
+import { hashPassword, passwordError, passwordProblem, verifyPassword } from './password.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** The apps that sign users in through each realm (the SSO issue registers them as clients). */
+export const connectedApps: Record<string, string[]> = {
+  partner: ['Sportello', 'Service Manual', 'Warranty Claims', 'Vehicle Diagnostics', 'Training Campus'],
+  shop: ['Parts Shop'],
+}
+
+function signedInUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
+  if (actor.kind !== 'user') throw new AppError('NOT_SIGNED_IN')
+  return actor
+}
+
+/** The self-service "Identity and access management" page: what a user sees and repairs alone. */
+export function createAccountService(repo: IdentityRepo) {
+  async function me(actor: Actor): Promise<UserRow> {
+    const user = await repo.findUser(signedInUser(actor).userId)
+    if (!user) throw new AppError('NOT_SIGNED_IN')
+    return user
+  }
+
+  return {
+    async overview(actor: Actor) {
+      const current = signedInUser(actor)
+      const user = await me(actor)
+      const [realm, sessions, attempts, company, accounts] = await Promise.all([
+        repo.realm(user.realm),
+        repo.sessionsOf(user.id),
+        repo.recentAttempts(user.id, 10),
+        user.companyId ? repo.companyOf(user.companyId) : Promise.resolve(undefined),
+        user.email && user.emailVerifiedAt ? repo.accountsWithEmail(user.email) : Promise.resolve([]),
+      ])
+      const lastActivity = user.lastActivityAt ?? user.createdAt
+      const at = (days: number | undefined) => (days === undefined ? null : new Date(lastActivity.getTime() + days * DAY_MS))
+      return {
+        user,
+        company: company ?? null,
+        lifecycle: { lastActivity, warnAt: at(realm?.warnBlockDays), blockAt: at(realm?.blockDays) },
+        sessions: sessions.map((s) => ({ ref: s.idHash.slice(0, 16), current: s.idHash === current.sessionIdHash, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, ip: s.ip, userAgent: s.userAgent })),
+        attempts,
+        realms: (accounts.length > 0 ? accounts : [{ realm: user.realm, userId: user.userId, status: user.status }])
+          .map((a) => ({ ...a, apps: connectedApps[a.realm] ?? [] })),
+      }
+    },
+
+    /** Changes the password after checking the current one; other sessions end, reset links die, the owner is told. */
+    async changePassword(actor: Actor, input: { current: string; password: string; confirm: string }, ctx: RequestContext): Promise<void> {
+      const current = signedInUser(actor)
+      const user = await me(actor)
+      if (!user.passwordHash || !(await verifyPassword(user.passwordHash, input.current))) throw new AppError('CURRENT_PASSWORD_WRONG')
+      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
+      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
+      if (problem) throw passwordError(problem)
+      const passwordHash = await hashPassword(input.password)
+      const now = clock.now()
+      await repo.transaction(async (tx) => {
+        await tx.setPassword(user.id, passwordHash, now)
+        await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
+        await tx.deleteSessions(user.id, current.sessionIdHash)
+        if (user.email) {
+          await tx.enqueueMail({
+            key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
+            data: { name: user.firstName, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
+          }, now)
+        }
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'password.changed', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** Ends one of the user's own sessions (a lost phone, a shared computer). */
+    async revokeSession(actor: Actor, ref: string, ctx: RequestContext): Promise<void> {
+      const current = signedInUser(actor)
+      const removed = await repo.deleteSessionByRef(current.userId, ref)
+      if (removed === 0) throw new AppError('NOT_FOUND')
+      await repo.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked', target: { type: 'user', id: current.userId }, requestId: ctx.requestId, ip: ctx.ip })
+    },
+
+    async revokeOtherSessions(actor: Actor, ctx: RequestContext): Promise<number> {
+      const current = signedInUser(actor)
+      const removed = await repo.deleteSessions(current.userId, current.sessionIdHash)
+      await repo.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked_others', target: { type: 'user', id: current.userId }, data: { count: removed }, requestId: ctx.requestId, ip: ctx.ip })
+      return removed
+    },
+  }
+}
+
+export type AccountService = ReturnType<typeof createAccountService>
