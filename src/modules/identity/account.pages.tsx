@@ -2,6 +2,7 @@ import type { VNode } from 'preact'
 import { formatDate } from '../../shared/i18n/index.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { AccountService } from './account.service.js'
+import { NewPasswordFields } from './identity.pages.js'
 
 type Overview = Awaited<ReturnType<AccountService['overview']>>
 
@@ -93,12 +94,7 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
           <input type="hidden" name="_csrf" value={csrfToken} />
           <label for="current">{t('account.currentPassword')}</label>
           <input id="current" name="current" type="password" autocomplete="current-password" required maxLength={128} />
-          <label for="password">{t('auth.reset.password')}</label>
-          <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
-          <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
-          <label for="confirm">{t('auth.reset.confirm')}</label>
-          <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
-          <button type="submit">{t('auth.reset.submit')}</button>
+          <NewPasswordFields ctx={ctx} />
         </form>
       </section>
 

@@ -76,6 +76,21 @@ export function ForgotPage({ ctx, realm, csrfToken, sent, error }: { ctx: PageCo
   )
 }
 
+/** The new password twice, with its rules, and the submit button: the reset page and the account page. */
+export function NewPasswordFields({ ctx }: { ctx: PageContext }) {
+  const { t } = ctx
+  return (
+    <>
+      <label for="password">{t('auth.reset.password')}</label>
+      <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
+      <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
+      <label for="confirm">{t('auth.reset.confirm')}</label>
+      <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
+      <button type="submit">{t('auth.reset.submit')}</button>
+    </>
+  )
+}
+
 export function ResetPage({ ctx, token, csrfToken, error }: { ctx: PageContext; token: string; csrfToken: string; error?: string }): VNode {
   const { t, locale } = ctx
   return (
@@ -85,12 +100,7 @@ export function ResetPage({ ctx, token, csrfToken, error }: { ctx: PageContext; 
       <FormError message={error} />
       <form class="stack-form" method="post" action={`/${locale}/password/reset/${token}`}>
         <input type="hidden" name="_csrf" value={csrfToken} />
-        <label for="password">{t('auth.reset.password')}</label>
-        <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
-        <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
-        <label for="confirm">{t('auth.reset.confirm')}</label>
-        <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
-        <button type="submit">{t('auth.reset.submit')}</button>
+        <NewPasswordFields ctx={ctx} />
       </form>
     </Page>
   )
