@@ -13,7 +13,7 @@ import { AppError } from './shared/errors.js'
 import { isLocale, negotiateLocale } from './shared/i18n/index.js'
 import './shared/http/context.js'
 import { registerErrorHandling, sendError, toAppError } from './shared/http/errors.js'
-import { createMetrics, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
+import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
@@ -58,7 +58,7 @@ export function createServices(database: Database, metrics?: Metrics): Services 
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
     }),
     organizations: createOrganizationsService(createOrganizationsRepo(database.db)),
-    auth: createAuthService(identityRepo),
+    auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account: createAccountService(identityRepo),
   }
 }
@@ -120,6 +120,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   app.decorate('services', services)
   app.decorate('database', database)
   app.decorate('mailer', mailerFromConfig(config, database, app.log))
+  registerOutboxGauge(metrics, () => app.mailer.repo.pendingCount())
   app.addHook('onClose', () => app.mailer.stop())
   app.decorate('metrics', metrics)
   const routeList: { method: string; url: string }[] = []

@@ -45,7 +45,7 @@ function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
 }
 
-export function createAuthService(repo: IdentityRepo) {
+export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void } = {}) {
   async function lockAfterFailures(user: UserRow, failures: number, now: Date, ctx: RequestContext, locale: string): Promise<void> {
     if (failures < LOCK_AFTER_FAILURES) return
     const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
@@ -76,11 +76,13 @@ export function createAuthService(repo: IdentityRepo) {
       if (!user || !user.passwordHash || locked || !valid) {
         const failures = await repo.recordFailure({ realm: input.realm, userId: user?.id ?? null, ip: ctx.ip, at: now }, new Date(now.getTime() - FAILURE_WINDOW_MS))
         if (user && !locked) await lockAfterFailures(user, failures, now, ctx, input.locale)
+        options.onSignIn?.(input.realm, 'failed')
         throw new AppError('SIGN_IN_FAILED')
       }
       if (!CAN_SIGN_IN.has(user.status)) {
         await repo.recordAttempt({ realm: input.realm, userId: user.id, success: false, ip: ctx.ip, at: now })
         await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in.refused', target: { type: 'user', id: user.id }, data: { status: user.status }, requestId: ctx.requestId, ip: ctx.ip })
+        options.onSignIn?.(input.realm, 'blocked')
         throw new AppError('ACCOUNT_BLOCKED')
       }
       const token = newToken()
@@ -96,6 +98,7 @@ export function createAuthService(repo: IdentityRepo) {
         await tx.recordAttempt({ realm: input.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
         await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: input.realm }, requestId: ctx.requestId, ip: ctx.ip })
       })
+      options.onSignIn?.(input.realm, 'success')
       return { token, user: { ...user, status } }
     },
 

@@ -59,6 +59,9 @@ describe('sign-in and sessions', () => {
     assert.match(blockedRight.body, /your account is blocked/)
     assert.match(blockedRight.body, /href="\/en\/support\/new\?topic=account-status"/)
     assert.doesNotMatch(JSON.stringify(blockedRight.headers['set-cookie'] ?? ''), /sp_session/)
+    const metrics = (await app.inject('/metrics')).body
+    assert.match(metrics, /sportello_sign_ins_total\{realm="partner",result="blocked"\} 1/)
+    assert.match(metrics, /sportello_sign_ins_total\{realm="partner",result="failed"\} [1-9]/)
   })
 
   test('the Parts Shop is a separate realm: partner credentials do not open it, shop credentials do', async () => {

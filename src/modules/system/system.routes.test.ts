@@ -18,6 +18,7 @@ test('healthz, readyz and metrics on a migrated database', async (t) => {
   assert.match(metrics.body, /sportello_help_searches_total\{locale="en",outcome="hit"\} 1/)
   assert.match(metrics.body, /sportello_help_searches_total\{locale="en",outcome="miss"\} 1/)
   assert.match(metrics.body, /process_resident_memory_bytes/)
+  assert.match(metrics.body, /sportello_outbox_pending 0/)
 })
 
 test('readyz answers 503 while migrations are pending', async (t) => {

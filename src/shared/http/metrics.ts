@@ -1,10 +1,19 @@
 import type { FastifyInstance } from 'fastify'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
   helpSearches: Counter<'locale' | 'outcome'>
   helpFeedback: Counter<'locale' | 'helpful'>
+  signIns: Counter<'realm' | 'result'>
+}
+
+/** Emails waiting in the outbox, read from the database when Prometheus scrapes. */
+export function registerOutboxGauge(metrics: Metrics, pendingCount: () => Promise<number>): void {
+  new Gauge({
+    name: 'sportello_outbox_pending', help: 'Emails queued and not yet sent', registers: [metrics.registry],
+    async collect() { this.set(await pendingCount()) },
+  })
 }
 
 /** One registry per app instance, so tests that build several apps do not collide. */
@@ -16,6 +25,10 @@ export function createMetrics(): Metrics {
     helpSearches: new Counter({
       name: 'sportello_help_searches_total', help: 'Help searches by outcome (hit, corrected, miss)',
       labelNames: ['locale', 'outcome'], registers: [registry],
+    }),
+    signIns: new Counter({
+      name: 'sportello_sign_ins_total', help: 'Sign-in attempts by realm and result (success, failed, blocked)',
+      labelNames: ['realm', 'result'], registers: [registry],
     }),
     helpFeedback: new Counter({
       name: 'sportello_help_feedback_total', help: 'Was-this-helpful votes', labelNames: ['locale', 'helpful'], registers: [registry],
