@@ -32,7 +32,7 @@ if (!only || only === 'help') {
 ## Help center (${new Date().toISOString().slice(0, 10)})
 
 Machine: ${machine()}. PostgreSQL 15 on the same machine; server, baseline and load generator share the cores.
-Command: \`npm run bench help\` (autocannon, 20 connections, 10 s per run after a 3 s warm-up; search latency timed per request).
+Command: \`npm run bench help\` (autocannon, 20 connections; the baseline and the page alternate in 3 rounds of 6 s after a 3 s warm-up and the median round's ratio is reported; search latency timed per request).
 
 | Measure | Result | Goal |
 |---|---|---|

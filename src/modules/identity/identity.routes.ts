@@ -47,11 +47,17 @@ function safeNext(next: string | undefined, locale: string): string {
 
 /** Reads the session cookie on every request and makes its user the request's actor. */
 export function registerSessions(app: FastifyInstance, auth: AuthService): void {
-  app.addHook('onRequest', async (req) => {
+  // Callback style: most requests carry no session, and those should not pay for a promise.
+  app.addHook('onRequest', (req, _reply, done) => {
     const token = req.cookies[sessionCookieName(req.server.site.https)]
-    if (!token) return
-    const user = await auth.resolveSession(token)
-    if (user) req.actor = actorOf(user, hashToken(token))
+    if (!token) {
+      done()
+      return
+    }
+    auth.resolveSession(token).then((user) => {
+      if (user) req.actor = actorOf(user, hashToken(token))
+      done()
+    }, (error: unknown) => { done(error instanceof Error ? error : new Error(String(error))) })
   })
 }
 
