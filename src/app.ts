@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
-import { guest, type Actor } from './shared/actor.js'
+import { guest, systemActor, type Actor } from './shared/actor.js'
 import { AppError } from './shared/errors.js'
 import { isLocale, negotiateLocale } from './shared/i18n/index.js'
 import './shared/http/context.js'
@@ -17,7 +17,7 @@ import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metric
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
-import { createAccountService, createAuthService, createIdentityRepo, identityRoutes, registerSessions, type AccountService, type AuthService } from './modules/identity/index.js'
+import { createAccountService, createAuthService, createIdentityRepo, createRegistrationService, identityRoutes, registerSessions, type AccountService, type AuthService, type RegistrationService } from './modules/identity/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
@@ -30,6 +30,7 @@ export interface Services {
   organizations: OrganizationsService
   auth: AuthService
   account: AccountService
+  registration: RegistrationService
 }
 
 declare module 'fastify' {
@@ -53,13 +54,18 @@ export interface BuildOptions {
 export function createServices(database: Database, metrics?: Metrics): Services {
   const helpRepo = createHelpRepo(database.db)
   const identityRepo = createIdentityRepo(database.db)
+  const organizations = createOrganizationsService(createOrganizationsRepo(database.db))
   return {
     help: createHelpCenterService(helpRepo, {
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
     }),
-    organizations: createOrganizationsService(createOrganizationsRepo(database.db)),
+    organizations,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account: createAccountService(identityRepo),
+    registration: createRegistrationService(identityRepo, {
+      findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
+      createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),
+    }),
   }
 }
 
@@ -164,6 +170,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
   await app.register(organizationsRoutes, { organizations: services.organizations })
-  await app.register(identityRoutes, { auth: services.auth, account: services.account, rateLimitPerMinute: config.authRateLimit })
+  await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

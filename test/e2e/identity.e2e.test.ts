@@ -12,6 +12,8 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
 
+  await page.goto(`${baseUrl}/en/register`)
+  await assertAccessible(page, 'registration page')
   await page.goto(`${baseUrl}/en/login`)
   await assertAccessible(page, 'sign-in page')
   await page.fill('#identifier', 'jhartley')

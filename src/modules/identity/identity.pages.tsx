@@ -77,7 +77,7 @@ export function ForgotPage({ ctx, realm, csrfToken, sent, error }: { ctx: PageCo
 }
 
 /** The new password twice, with its rules, and the submit button: the reset page and the account page. */
-export function NewPasswordFields({ ctx }: { ctx: PageContext }) {
+export function NewPasswordFields({ ctx, submit = true }: { ctx: PageContext; submit?: boolean }) {
   const { t } = ctx
   return (
     <>
@@ -86,7 +86,7 @@ export function NewPasswordFields({ ctx }: { ctx: PageContext }) {
       <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
       <label for="confirm">{t('auth.reset.confirm')}</label>
       <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
-      <button type="submit">{t('auth.reset.submit')}</button>
+      {submit ? <button type="submit">{t('auth.reset.submit')}</button> : null}
     </>
   )
 }

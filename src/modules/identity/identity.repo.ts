@@ -60,6 +60,9 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     async markSignedIn(userId: number, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ lastActivityAt: at, status, lockedUntil: null, lockouts: 0, updatedAt: at }).where(eq(users.id, userId))
     },
+    async setEmailVerified(userId: number, email: string, at: Date, status: AccountStatus): Promise<void> {
+      await tx.update(users).set({ email, emailVerifiedAt: at, status, updatedAt: at }).where(eq(users.id, userId))
+    },
     async setPassword(userId: number, passwordHash: string, at: Date): Promise<void> {
       await tx.update(users).set({ passwordHash, passwordChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
     },
@@ -111,6 +114,28 @@ export function createIdentityRepo(db: Db) {
         or(sql`lower(${users.userId}) = ${lowered}`, sql`lower(${users.email}) = ${lowered}`),
       )).orderBy(sql`lower(${users.userId}) = ${lowered} desc`).limit(1)
       return row
+    },
+
+    async userIdTaken(realm: string, userId: string): Promise<boolean> {
+      const [row] = await db.select({ id: users.id }).from(users).where(and(eq(users.realm, realm), sql`lower(${users.userId}) = ${userId.toLowerCase()}`))
+      return row !== undefined
+    },
+
+    async findByEmail(realm: string, email: string): Promise<UserRow | undefined> {
+      const [row] = await db.select().from(users).where(and(eq(users.realm, realm), sql`lower(${users.email}) = ${email.toLowerCase()}`))
+      return row
+    },
+
+    async companyIsPending(companyId: number): Promise<boolean> {
+      const [row] = await db.select({ status: companies.status }).from(companies).where(eq(companies.id, companyId))
+      return row?.status === 'pending_approval'
+    },
+
+    /** Wrong verification codes typed for an account in the last day. */
+    async countFailedCodes(userId: number): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents)
+        .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, 'email.code_wrong'), sql`${auditEvents.at} > now() - interval '1 day'`))
+      return row?.n ?? 0
     },
 
     async findUser(id: number): Promise<UserRow | undefined> {

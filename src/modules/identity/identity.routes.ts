@@ -7,7 +7,10 @@ import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { actorOf, hashToken, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
+import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { AccountService } from './account.service.js'
+import type { RegistrationService } from './registration.service.js'
+import { CheckEmailPage, RegisterPage, VerifiedPage, type RegisterValues } from './registration.pages.js'
 import { AccountPage } from './account.pages.js'
 import { BlockedPage, ForgotPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
 
@@ -23,6 +26,24 @@ const ForgotBody = Type.Object({ identifier: Type.String({ minLength: 1, maxLeng
 const ResetBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 128 }),
   confirm: Type.String({ minLength: 1, maxLength: 128 }),
+  _csrf: Csrf,
+})
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max })
+const Optional = (max: number) => Type.Optional(Type.String({ maxLength: max }))
+const RegisterBody = Type.Object({
+  userId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$' }),
+  firstName: Text(100),
+  lastName: Text(100),
+  email: Type.String({ format: 'email', maxLength: 256 }),
+  password: Text(128),
+  confirm: Text(128),
+  companyKind: Type.Union([Type.Literal('existing'), Type.Literal('new')]),
+  companyNumber: Optional(40),
+  companyName: Optional(200),
+  street: Optional(200),
+  postalCode: Optional(20),
+  city: Optional(100),
+  market: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
   _csrf: Csrf,
 })
 const TokenParams = Type.Object({ locale: Locale, token: Type.String({ minLength: 1, maxLength: 200 }) })
@@ -61,9 +82,11 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
   })
 }
 
-export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthService; account: AccountService; rateLimitPerMinute: number }): Promise<void> {
+export async function identityRoutes(root: FastifyInstance, opts: {
+  auth: AuthService; account: AccountService; registration: RegistrationService; organizations: OrganizationsService; rateLimitPerMinute: number
+}): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { auth, account } = opts
+  const { auth, account, registration, organizations } = opts
   /** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
   const authRateLimit = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 } }
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
@@ -102,6 +125,55 @@ export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthSe
         path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SESSION_ABSOLUTE_MS / 1000,
       })
       return reply.redirect(safeNext(req.body.next, req.params.locale), 303)
+    })
+
+    // ---- Self-registration and email verification ----
+
+    const renderRegister = async (req: FastifyRequest, reply: FastifyReply, status: number, values: RegisterValues, error?: string) => {
+      const markets = (await organizations.listMarkets(req.actor)).map((m) => ({ code: m.code, name: m.names[req.locale] ?? m.code }))
+      return sendPage(reply, RegisterPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), markets, values, error }), status)
+    }
+    const renderCheckEmail = (req: FastifyRequest, reply: FastifyReply, status: number, userId?: string, error?: string) =>
+      sendPage(reply, CheckEmailPage({ ctx: pageContext(req), realm, csrfToken: issueCsrfToken(req, reply), ...(userId ? { userId } : {}), error }), status)
+
+    app.get(`${base}/register`, { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      return renderRegister(req, reply, 200, { market: marketOfLocale[req.params.locale] ?? 'IT' })
+    })
+
+    app.post(`${base}/register`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: RegisterBody },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: {
+        ...authRateLimit,
+        formError: (req, reply, error) => {
+          const body = (req.body ?? {}) as Record<string, unknown>
+          const values = Object.fromEntries(Object.entries(body).filter(([k, v]) => typeof v === 'string' && !['password', 'confirm', '_csrf'].includes(k)).map(([k, v]) => [k, String(v).slice(0, 256)]))
+          return renderRegister(req, reply, error.status, values, t(req.locale, `errors.${error.code}`, error.params))
+        },
+      },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const b = req.body
+      const company = b.companyKind === 'new'
+        ? { kind: 'new' as const, name: b.companyName ?? '', street: b.street ?? '', postalCode: b.postalCode ?? '', city: b.city ?? '', marketCode: b.market ?? '' }
+        : { kind: 'existing' as const, companyNumber: b.companyNumber ?? '' }
+      if (company.kind === 'new' && (!company.name.trim() || !company.city.trim() || !company.marketCode)) throw new AppError('INVALID_INPUT', { field: t(req.locale, 'register.companyName'), reason: t(req.locale, 'validation.required') })
+      if (company.kind === 'existing' && !company.companyNumber.trim()) throw new AppError('INVALID_INPUT', { field: t(req.locale, 'register.companyNumber'), reason: t(req.locale, 'validation.required') })
+      await registration.register(req.actor, {
+        realm, userId: b.userId, firstName: b.firstName, lastName: b.lastName, email: b.email, password: b.password, confirm: b.confirm, locale: req.params.locale, company,
+      }, requestContext(req))
+      return renderCheckEmail(req, reply, 200, b.userId)
+    })
+
+    app.post(`${base}/verify`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }), code: Type.String({ pattern: '^\\s*\\d{6}\\s*$' }), _csrf: Csrf }) },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: { ...authRateLimit, formError: (req, reply, error) => renderCheckEmail(req, reply, error.status, undefined, t(req.locale, `errors.${error.code}`, error.params)) },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const { approver } = await registration.verifyCode(req.actor, { realm, userId: req.body.userId, code: req.body.code.trim() }, requestContext(req))
+      return sendPage(reply, VerifiedPage({ ctx: pageContext(req), approver, realm }))
     })
 
     const renderForgot = (req: FastifyRequest, reply: FastifyReply, sent: boolean, status = 200, error?: string) =>
@@ -152,6 +224,13 @@ export async function identityRoutes(root: FastifyInstance, opts: { auth: AuthSe
       ctx: pageContext(req), title: t(req.locale, 'auth.reset.doneTitle'), message: t(req.locale, 'auth.reset.done'),
       link: { href: `${prefix}/login`, label: t(req.locale, 'auth.login.submit') },
     }))
+  })
+
+  app.get('/:locale/verify/:token', { schema: { ...hide, params: TokenParams } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const { user, approver } = await registration.verifyLink(req.actor, req.params.token, requestContext(req))
+    void reply.header('referrer-policy', 'no-referrer')
+    return sendPage(reply, VerifiedPage({ ctx: pageContext(req), approver, realm: user.realm === 'shop' ? 'shop' : 'partner' }))
   })
 
   app.get('/:locale/logout', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {

@@ -3,3 +3,4 @@ export { actorOf, createAuthService, hashToken, type AuthService } from './auth.
 export { createIdentityRepo } from './identity.repo.js'
 export { passwordProblem } from './password.js'
 export { createAccountService, type AccountService } from './account.service.js'
+export { createRegistrationService, type RegistrationService } from './registration.service.js'

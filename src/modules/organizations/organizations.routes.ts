@@ -8,7 +8,7 @@ import { PartnersPage } from './organizations.pages.js'
 import type { OrganizationsService } from './organizations.service.js'
 
 /** The market a visitor most likely means: their company's, else the one whose language the page is in. */
-const marketOfLocale: Record<string, string> = { it: 'IT', de: 'DE', en: 'GB' }
+export const marketOfLocale: Record<string, string> = { it: 'IT', de: 'DE', en: 'GB' }
 
 export async function organizationsRoutes(root: FastifyInstance, opts: { organizations: OrganizationsService }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()

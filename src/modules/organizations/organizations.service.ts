@@ -1,4 +1,5 @@
 import type { Actor } from '../../shared/actor.js'
+import { randomUUID } from 'node:crypto'
 import type { BusinessHours } from '../../db/schema/index.js'
 import { AppError } from '../../shared/errors.js'
 import type { CompanyInput, CompanyRow, MarketInput, MarketRow, OrganizationsRepo } from './organizations.repo.js'
@@ -55,6 +56,17 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
       const company = await repo.company(actor.companyId)
       const partner = company?.aftersalesPartnerId ? await repo.company(company.aftersalesPartnerId) : undefined
       return partner ? listing(actor, partner) : null
+    },
+
+    async findCompanyByNumber(_actor: Actor, companyNumber: string) {
+      return repo.companyByNumber(companyNumber.trim().toUpperCase())
+    },
+
+    /** A new independent workshop registered by its first user: it waits for the market administrator. */
+    async createPendingCompany(_actor: Actor, input: { name: string; street: string; postalCode: string; city: string; marketCode: string }): Promise<CompanyRow> {
+      const market = await repo.marketByCode(input.marketCode)
+      if (!market) throw new AppError('INVALID_INPUT', { field: 'market', reason: '' })
+      return repo.upsertCompany({ ...input, marketId: market.id, companyNumber: `NEW-${randomUUID().slice(0, 8).toUpperCase()}`, status: 'pending_approval', isPartner: false })
     },
 
     async company(_actor: Actor, id: number) {

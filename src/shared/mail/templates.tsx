@@ -10,6 +10,8 @@ export const mailTemplates = {
   'password-reset': { action: true },
   'password-changed': { action: false },
   'account-locked': { action: true },
+  'verify-email': { action: true },
+  'email-in-use': { action: true },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates
