@@ -176,6 +176,16 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return sendPage(reply, VerifiedPage({ ctx: pageContext(req), approver, realm }))
     })
 
+    app.post(`${base}/verify/resend`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }), _csrf: Csrf }) },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: { ...authRateLimit, formError: (req, reply, error) => renderCheckEmail(req, reply, error.status, undefined, t(req.locale, `errors.${error.code}`, error.params)) },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      await registration.resendVerification(req.actor, { realm, userId: req.body.userId }, requestContext(req))
+      return renderCheckEmail(req, reply, 200, req.body.userId)
+    })
+
     const renderForgot = (req: FastifyRequest, reply: FastifyReply, sent: boolean, status = 200, error?: string) =>
       sendPage(reply, ForgotPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), sent, error }), status)
 

@@ -82,6 +82,13 @@ export function CheckEmailPage({ ctx, realm, csrfToken, userId, error }: { ctx: 
         <Field id="code" label={t('register.code')} autocomplete="one-time-code" maxLength={6} />
         <button type="submit">{t('register.verify')}</button>
       </form>
+      <h2>{t('register.resendTitle')}</h2>
+      <form class="stack-form" method="post" action={`${realmPrefix(locale, realm)}/verify/resend`}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <label for="resend-userId">{t('register.userId')}</label>
+        <input id="resend-userId" name="userId" type="text" value={userId ?? ''} autocomplete="username" required maxLength={64} />
+        <button type="submit">{t('register.resend')}</button>
+      </form>
     </Page>
   )
 }

@@ -105,3 +105,20 @@ test('bad registrations are refused in the user\'s language and create nothing',
     assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', id), undefined, id)
   }
 })
+
+test('a new link and code can be sent; the old ones stop working; unknown user IDs get the same answer', async () => {
+  const b = browser()
+  await b.post('/en/register', { ...person, userId: 'resender', email: 'resend@example.com' })
+  const first = await lastMail('resend@example.com')
+  const firstLink = new URL(mailbox().linkIn(first, `${testApp().config.publicUrl}/en/verify/`)).pathname
+  const again = await b.post('/en/verify/resend', { userId: 'resender' }, { fromPage: '/en/register' })
+  assert.equal(again.statusCode, 200)
+  const unknown = await b.post('/en/verify/resend', { userId: 'nobody-like-this' }, { fromPage: '/en/register' })
+  assert.equal(unknown.statusCode, 200)
+  assert.equal(unknown.body.replace(/value="[^"]*"/g, ''), again.body.replace(/value="[^"]*"/g, ''))
+  const second = await lastMail('resend@example.com')
+  assert.notEqual(second?.messageId, first?.messageId)
+  assert.equal((await b.get(firstLink)).statusCode, 400, 'the first link died with the new one')
+  const secondLink = new URL(mailbox().linkIn(second, `${testApp().config.publicUrl}/en/verify/`)).pathname
+  assert.equal((await b.get(secondLink)).statusCode, 200)
+})

@@ -93,6 +93,16 @@ export function createRegistrationService(repo: IdentityRepo, deps: Registration
       await sendVerification(user, input.email, ctx, now)
     },
 
+    /**
+     * Sends a fresh link and code to an account still waiting for verification. The caller answers
+     * the same whatever happens, so nobody learns whether the user ID exists.
+     */
+    async resendVerification(_actor: Actor, input: { realm: string; userId: string }, ctx: RequestContext): Promise<void> {
+      const user = await repo.findByLogin(input.realm, input.userId)
+      if (!user?.email || user.status !== 'pending_verification') return
+      await sendVerification(user, user.email, ctx, clock.now())
+    },
+
     /** Verifies by the emailed link. */
     async verifyLink(_actor: Actor, token: string, ctx: RequestContext): Promise<{ user: UserRow; approver: Approver | null }> {
       const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
