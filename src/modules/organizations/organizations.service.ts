@@ -31,10 +31,10 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
 
     /** Creates or updates a company by its company number (demo seed, import). */
     async saveCompany(_actor: Actor, input: Omit<CompanyInput, 'marketId'> & { marketCode: string }): Promise<CompanyRow> {
-      const market = await repo.marketByCode(input.marketCode)
-      if (!market) throw new AppError('NOT_FOUND')
       const { marketCode, ...company } = input
-      return repo.upsertCompany({ ...company, marketId: market.id, status: marketCode === market.code ? 'active' : 'active' })
+      const market = await repo.marketByCode(marketCode)
+      if (!market) throw new AppError('NOT_FOUND')
+      return repo.upsertCompany({ ...company, marketId: market.id })
     },
 
     async market(_actor: Actor, code: string): Promise<MarketRow | undefined> {
