@@ -17,7 +17,10 @@ import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metric
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
-import { createAccountService, createAuthService, createIdentityRepo, createRegistrationService, identityRoutes, registerSessions, type AccountService, type AuthService, type RegistrationService } from './modules/identity/index.js'
+import {
+  createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
+  identityRoutes, registerSessions, type AccountService, type AdministrationService, type AuthService, type RegistrationService,
+} from './modules/identity/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
@@ -31,6 +34,7 @@ export interface Services {
   auth: AuthService
   account: AccountService
   registration: RegistrationService
+  administration: AdministrationService
 }
 
 declare module 'fastify' {
@@ -55,16 +59,21 @@ export function createServices(database: Database, metrics?: Metrics): Services 
   const helpRepo = createHelpRepo(database.db)
   const identityRepo = createIdentityRepo(database.db)
   const organizations = createOrganizationsService(createOrganizationsRepo(database.db))
+  const emailVerifier = createEmailVerifier(identityRepo)
   return {
     help: createHelpCenterService(helpRepo, {
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
     }),
     organizations,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
-    account: createAccountService(identityRepo),
-    registration: createRegistrationService(identityRepo, {
+    account: createAccountService(identityRepo, emailVerifier),
+    registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
       createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),
+    }),
+    administration: createAdministrationService(identityRepo, {
+      findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
+      isLocale,
     }),
   }
 }

@@ -48,6 +48,16 @@ test('sportello migrate, seed demo, content export and import, content report', 
   assert.equal(reimported.status, 0, reimported.stderr)
   assert.match(reimported.stdout, /articles: 0 created, 0 updated, 96 unchanged, 0 deleted/)
 
+  const invite = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', 'IT-10001', '--locale', 'it')
+  assert.equal(invite.status, 0, invite.stderr)
+  assert.match(invite.stdout, /Single-use link, valid 7 days: http:\/\/\S+\/it\/invite\/[\w-]{43}\n/)
+  const again = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', 'IT-10001')
+  assert.equal(again.status, 1)
+  assert.match(again.stderr, /USER_ID_TAKEN: This user ID is already taken/)
+  const badRole = sportello(env, 'users', 'invite', '--user-id', 'cli.other', '--first-name', 'C', '--last-name', 'R', '--company', 'IT-10001', '--role', 'god')
+  assert.equal(badRole.status, 1)
+  assert.match(badRole.stderr, /INVALID_INPUT: The value of “role”/)
+
   const report = sportello(env, 'content', 'report')
   assert.equal(report.status, 0, report.stderr)
   assert.match(report.stdout, /Searches without results/)

@@ -5,7 +5,11 @@ import { openConfiguredDatabase } from './bootstrap.js'
 import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'
 import { ContentError } from './modules/helpcenter/index.js'
+import type { InviteInput } from './modules/identity/index.js'
 import { seedDemo } from './seed/demo.js'
+import { systemActor } from './shared/actor.js'
+import { AppError } from './shared/errors.js'
+import { t } from './shared/i18n/index.js'
 import { mailerFromConfig } from './shared/mail/mailer.js'
 
 const usage = `Usage: sportello <command>
@@ -17,6 +21,11 @@ Commands:
   content export <dir>      write the help center as files that import back identically
   content report            feedback per article and branch, and searches without results
   outbox drain              send every queued email now (SMTP_URL, or .eml files in DATA_DIR/mail)
+  users invite --user-id <id> --first-name <name> --last-name <name> --company <number>
+               [--email <address>] [--realm partner|shop] [--locale it|en|de] [--role user|org_admin]
+                            create an active account and print its single-use link (valid 7 days);
+                            with --email the link is also emailed. At first sign-in the user
+                            confirms an email address.
 
 Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
 
@@ -31,7 +40,20 @@ async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } })
+  const { positionals, values } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      realm: { type: 'string', default: 'partner' },
+      'user-id': { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+      email: { type: 'string' },
+      company: { type: 'string' },
+      locale: { type: 'string', default: 'en' },
+      role: { type: 'string', default: 'user' },
+    },
+  })
   const [command, sub, arg] = positionals
   if (values.help || !command) {
     console.log(usage)
@@ -82,6 +104,18 @@ export async function runCli(argv: string[]): Promise<number> {
       console.log(`Sent ${sent} email(s).`)
       return 0
     }
+    case 'users invite': {
+      const config = loadConfig()
+      const input = {
+        realm: values.realm, userId: values['user-id'] ?? '', firstName: values['first-name'] ?? '', lastName: values['last-name'] ?? '',
+        email: values.email ?? null, companyNumber: values.company ?? '', locale: values.locale, role: values.role,
+      }
+      // The service validates every field (realm, role and locale included) and answers INVALID_INPUT.
+      const { user, link } = await withDatabase((db) => createServices(db).administration.invite(systemActor('cli'), input as InviteInput, { publicUrl: config.publicUrl }))
+      console.log(`Invited ${user.userId} (${user.realm})${user.email ? `; the link was emailed to ${user.email} (sent by the server, or by \`sportello outbox drain\`)` : ''}.`)
+      console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
+      return 0
+    }
     default:
       break
   }
@@ -93,6 +127,7 @@ runCli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError || error instanceof ContentError) console.error(error.message)
+    else if (error instanceof AppError) console.error(`${error.code}: ${t('en', `errors.${error.code}`, error.params)}`)
     else console.error(error)
     process.exit(1)
   },

@@ -4,7 +4,12 @@
  */
 export type Actor =
   | { kind: 'guest' }
-  | { kind: 'user'; userId: number; realm: string; displayName: string; companyId: number | null; sessionIdHash?: string }
+  | {
+    kind: 'user'; userId: number; realm: string; displayName: string; companyId: number | null
+    /** False until the account has an address only it uses, proven by a link or code: most of the portal waits for it. */
+    emailVerified: boolean
+    sessionIdHash?: string
+  }
   | { kind: 'system'; name: string }
 
 export const guest: Actor = { kind: 'guest' }

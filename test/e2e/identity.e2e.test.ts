@@ -7,6 +7,95 @@ import { assertAccessible, useBrowser } from './browser.js'
 const mailbox = useMailbox()
 const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
 
+/** The newest email to an address, once the outbox has sent it. */
+async function mailTo(address: string) {
+  for (let i = 0; i < 50; i++) {
+    await fixture().app.app.mailer.drain()
+    const mail = mailbox().to(address).at(-1)
+    if (mail) return mail
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`no email to ${address}`)
+}
+
+function codeIn(text: string | undefined): string {
+  const code = /\b(\d{6})\b/.exec(text ?? '')?.[1]
+  if (!code) throw new Error('no code in the email')
+  return code
+}
+
+test('a workshop employee registers, types the emailed code, and sees whom the account waits for', async () => {
+  const { browser, baseUrl } = fixture()
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}/it/register`)
+  await page.fill('#userId', 'pverdi')
+  await page.fill('#firstName', 'Paolo')
+  await page.fill('#lastName', 'Verdi')
+  await page.fill('#email', 'paolo.verdi@autofficina-rossi.example')
+  await page.fill('#password', 'granite pepper violin cloud')
+  await page.fill('#confirm', 'granite pepper violin cloud')
+  await page.check('#kind-existing')
+  await page.fill('#companyNumber', 'IT-10001')
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForSelector('h1:has-text("Controlla la tua email")')
+  await assertAccessible(page, 'check your email page')
+
+  const mail = await mailTo('paolo.verdi@autofficina-rossi.example')
+  assert.equal(await page.inputValue('#userId'), 'pverdi', 'the user ID is filled in')
+  await page.fill('#code', codeIn(mail.text))
+  await page.keyboard.press('Enter')
+  await page.waitForSelector('h1:has-text("verificato")')
+  assert.match(await page.locator('[role=status]').innerText(), /l'amministratore della tua organizzazione approva/)
+  await assertAccessible(page, 'verified page')
+
+  await page.click('a.button')
+  await page.fill('#identifier', 'pverdi')
+  await page.fill('#password', 'granite pepper violin cloud')
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/it\/help$/)
+  await page.goto(`${baseUrl}/it/account`)
+  assert.match(await page.locator('.notice').first().innerText(), /attende l'approvazione dell'amministratore della tua azienda: Giulia Bianchi/)
+  await assertAccessible(page, 'account page waiting for approval')
+  await context.close()
+})
+
+test('an invited user opens the emailed link, chooses a password and confirms an email before anything else', async () => {
+  const { browser, baseUrl, app } = fixture()
+  await app.app.services.administration.invite({ kind: 'system', name: 'test' }, {
+    realm: 'partner', userId: 'ewright', firstName: 'Emma', lastName: 'Wright', email: 'emma@hartley-motors.example',
+    companyNumber: 'GB-10001', locale: 'en', role: 'user',
+  }, { publicUrl: app.config.publicUrl })
+  const invitation = await mailTo('emma@hartley-motors.example')
+  const link = mailbox().linkIn(invitation, `${app.config.publicUrl}/en/invite/`)
+
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}${new URL(link).pathname}`)
+  assert.match(await page.locator('.lead').innerText(), /Your user ID is ewright/)
+  await assertAccessible(page, 'invitation page')
+  await page.fill('#password', 'harbour lemon bicycle frost')
+  await page.fill('#confirm', 'harbour lemon bicycle frost')
+  await page.keyboard.press('Enter')
+  await page.waitForURL(/\/en\/account\/email$/)
+  await assertAccessible(page, 'confirm email page')
+
+  await page.goto(`${baseUrl}/en/partners`)
+  await page.waitForURL(/\/en\/account\/email$/)
+  assert.equal(await page.inputValue('#email'), 'emma@hartley-motors.example')
+  await page.click('button:has-text("Send the code")')
+  await page.waitForSelector('#code')
+  await assertAccessible(page, 'confirm email page with the code field')
+  const codeMail = await mailTo('emma@hartley-motors.example')
+  await page.fill('#code', codeIn(codeMail.text))
+  await page.keyboard.press('Enter')
+  await page.waitForURL(/\/en\/account\?done=email$/)
+  assert.match(await page.locator('[role=status]').innerText(), /Your email address is confirmed/)
+  await page.goto(`${baseUrl}/en/partners`)
+  assert.match(await page.locator('.mine').innerText(), /Demo Motors Manchester Ltd/)
+  await context.close()
+})
+
 test('a partner forgets the password, follows the emailed link, chooses a new one and signs in', async () => {
   const { browser, baseUrl, app } = fixture()
   const context = await browser.newContext({ locale: 'en-GB' })

@@ -2,7 +2,8 @@ import type { VNode } from 'preact'
 import { formatDate } from '../../shared/i18n/index.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { AccountService } from './account.service.js'
-import { NewPasswordFields } from './identity.pages.js'
+import { Field, FormError, NewPasswordFields } from './identity.pages.js'
+import { localeName, locales } from '../../shared/i18n/index.js'
 
 type Overview = Awaited<ReturnType<AccountService['overview']>>
 
@@ -25,10 +26,25 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
         <dl>
           <dt>{t('account.userId')}</dt><dd>{user.userId}</dd>
           <dt>{t('account.name')}</dt><dd>{user.firstName} {user.lastName}</dd>
-          <dt>{t('account.email')}</dt><dd>{user.email ?? '—'} {user.email ? (user.emailVerifiedAt ? `(${t('account.verified')})` : `(${t('account.notVerified')})`) : null}</dd>
+          <dt>{t('account.email')}</dt>
+          <dd>{user.email ?? '—'} {user.email ? (user.emailVerifiedAt ? `(${t('account.verified')})` : `(${t('account.notVerified')})`) : null} <a href={`/${locale}/account/email`}>{t('account.changeEmail')}</a></dd>
           <dt>{t('account.company')}</dt><dd>{company ? `${company.name}, ${company.street}, ${company.postalCode} ${company.city}` : '—'}</dd>
           <dt>{t('account.status')}</dt><dd>{t(`account.statuses.${user.status}`)}</dd>
         </dl>
+        {data.approver ? <p class="notice">{t(`account.approval.${data.approver.kind}`, { names: data.approver.names.join(', ') || '—' })}</p> : null}
+        <details>
+          <summary>{t('account.editProfile')}</summary>
+          <form class="stack-form" method="post" action={`/${locale}/account/profile`}>
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <Field id="firstName" label={t('register.firstName')} value={user.firstName} autocomplete="given-name" maxLength={100} />
+            <Field id="lastName" label={t('register.lastName')} value={user.lastName} autocomplete="family-name" maxLength={100} />
+            <label for="profile-locale">{t('account.language')}</label>
+            <select id="profile-locale" name="locale">
+              {locales.map((l) => <option key={l} value={l} selected={l === user.locale}>{localeName(l)}</option>)}
+            </select>
+            <button type="submit">{t('account.saveProfile')}</button>
+          </form>
+        </details>
       </section>
 
       <section aria-labelledby="activity-title" class="card">
@@ -107,6 +123,56 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
           <li>{t('account.repair.blocked')} <a href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></li>
         </ul>
       </section>
+    </Page>
+  )
+}
+
+type EmailStatus = Awaited<ReturnType<AccountService['emailStatus']>>
+
+/**
+ * Giving and proving an email address: the page every other page sends an account without a
+ * verified address to, and where a verified address is changed.
+ */
+export function EmailPage({ ctx, status, csrfToken, error }: { ctx: PageContext; status: EmailStatus; csrfToken: string; error?: string | undefined }): VNode {
+  const { t, locale } = ctx
+  const { user, verified, pending } = status
+  const title = t(verified ? 'email.changeTitle' : 'email.confirmTitle')
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <h1>{title}</h1>
+      <p class="lead">{verified ? t('email.changeLead', { email: user.email ?? '' }) : t('email.confirmLead')}</p>
+      <FormError message={error} />
+      {pending ? (
+        <section aria-labelledby="code-title" class="card">
+          <h2 id="code-title">{t('email.codeTitle')}</h2>
+          <p role="status">{t('email.sent', { email: pending })}</p>
+          <form class="stack-form" method="post" action={`/${locale}/account/email/code`}>
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <label for="code">{t('register.code')}</label>
+            <input id="code" name="code" type="text" inputMode="numeric" autocomplete="one-time-code" required maxLength={6} pattern="[0-9]{6}" />
+            <button type="submit">{t('register.verify')}</button>
+          </form>
+        </section>
+      ) : null}
+      <section aria-labelledby="address-title" class="card">
+        <h2 id="address-title">{t(pending ? 'email.otherAddress' : 'email.addressTitle')}</h2>
+        <form class="stack-form" method="post" action={`/${locale}/account/email`}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <Field id="email" type="email" label={t('register.email')} value={verified ? '' : pending ?? user.email ?? ''} autocomplete="email" hint={t('register.emailHint')} />
+          {verified ? (
+            <>
+              <label for="password">{t('account.currentPassword')}</label>
+              <input id="password" name="password" type="password" autocomplete="current-password" required maxLength={128} />
+            </>
+          ) : null}
+          <button type="submit">{t(pending ? 'email.sendAgain' : 'email.send')}</button>
+        </form>
+      </section>
+      <ul class="form-links">
+        {verified ? <li><a href={`/${locale}/account`}>{t('email.back')}</a></li> : null}
+        <li><a href={`/${locale}/help`}>{t('auth.login.help')}</a></li>
+        <li><a href={`/${locale}/logout`}>{t('auth.logout.submit')}</a></li>
+      </ul>
     </Page>
   )
 }

@@ -2,6 +2,7 @@ import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { RequestContext } from './auth.service.js'
+import type { EmailVerifier } from './email-verification.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { hashPassword, passwordError, passwordProblem, verifyPassword } from './password.js'
 
@@ -19,7 +20,7 @@ function signedInUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
 }
 
 /** The self-service "Identity and access management" page: what a user sees and repairs alone. */
-export function createAccountService(repo: IdentityRepo) {
+export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier) {
   async function me(actor: Actor): Promise<UserRow> {
     const user = await repo.findUser(signedInUser(actor).userId)
     if (!user) throw new AppError('NOT_SIGNED_IN')
@@ -37,11 +38,18 @@ export function createAccountService(repo: IdentityRepo) {
         user.companyId ? repo.companyOf(user.companyId) : Promise.resolve(undefined),
         user.email && user.emailVerifiedAt ? repo.accountsWithEmail(user.email) : Promise.resolve([]),
       ])
+      const approver = user.status === 'pending_approval' && company
+        ? (company.status === 'pending_approval'
+            ? { kind: 'market_admin' as const, names: await repo.adminNames('market_admin', { marketId: company.marketId }) }
+            : { kind: 'org_admin' as const, names: await repo.adminNames('org_admin', { companyId: company.id }) })
+        : null
       const lastActivity = user.lastActivityAt ?? user.createdAt
       const at = (days: number | undefined) => (days === undefined ? null : new Date(lastActivity.getTime() + days * DAY_MS))
       return {
         user,
         company: company ?? null,
+        /** Who approves an account still waiting, by name, so the user knows whom to ask. */
+        approver,
         lifecycle: { lastActivity, warnAt: at(realm?.warnBlockDays), blockAt: at(realm?.blockDays) },
         sessions: sessions.map((s) => ({ ref: s.idHash.slice(0, 16), current: s.idHash === current.sessionIdHash, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, ip: s.ip, userAgent: s.userAgent })),
         attempts,
@@ -71,6 +79,46 @@ export function createAccountService(repo: IdentityRepo) {
           }, now)
         }
         await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'password.changed', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** The address the user must verify or is changing to: the account's own when unverified, else the one last sent a code. */
+    async emailStatus(actor: Actor): Promise<{ user: UserRow; verified: boolean; pending: string | null }> {
+      const user = await me(actor)
+      const pending = await repo.pendingVerificationEmail(user.id, clock.now())
+      return { user, verified: user.emailVerifiedAt !== null, pending: pending ?? null }
+    },
+
+    /**
+     * Sends a link and code to a new address. Changing a verified address needs the password (a
+     * session left open must not be enough to take the account over); giving a first address after
+     * an invitation or an administrator's reset does not, the user has just signed in.
+     */
+    async requestEmailChange(actor: Actor, input: { email: string; password?: string | undefined }, ctx: RequestContext): Promise<void> {
+      const user = await me(actor)
+      if (user.emailVerifiedAt) {
+        if (!user.passwordHash || !input.password || !(await verifyPassword(user.passwordHash, input.password))) throw new AppError('CURRENT_PASSWORD_WRONG')
+        if (user.email?.toLowerCase() === input.email.toLowerCase()) throw new AppError('EMAIL_UNCHANGED')
+      }
+      const owner = await repo.findByEmail(user.realm, input.email)
+      if (owner && owner.id !== user.id) throw new AppError('EMAIL_IN_USE')
+      await verifier.send(user, input.email, ctx)
+    },
+
+    /** Verifies the pending address with the code the user typed on their own account page. */
+    async verifyOwnCode(actor: Actor, code: string, ctx: RequestContext): Promise<void> {
+      const user = await me(actor)
+      const token = await verifier.findCode(user, code, ctx)
+      await verifier.markVerified(user, token.email, token.id, ctx)
+    },
+
+    async updateProfile(actor: Actor, input: { firstName: string; lastName: string; locale: string }, ctx: RequestContext): Promise<void> {
+      const user = await me(actor)
+      const now = clock.now()
+      const before = { firstName: user.firstName, lastName: user.lastName, locale: user.locale }
+      await repo.transaction(async (tx) => {
+        await tx.updateProfile(user.id, input, now)
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'profile.updated', target: { type: 'user', id: user.id }, data: { before, after: input }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 

@@ -12,7 +12,6 @@ export const LOCK_AFTER_FAILURES = 10
 const FAILURE_WINDOW_MS = 15 * 60 * 1000
 const LOCK_BASE_MS = 15 * 60 * 1000
 const RESET_TTL_MS = 30 * 60 * 1000
-const ADMIN_RESET_TTL_MS = 24 * 60 * 60 * 1000
 
 /** States in which an account may sign in; warned accounts become active again by signing in. */
 const CAN_SIGN_IN = new Set(['active', 'block_warned', 'delete_warned', 'pending_approval', 'pending_verification'])
@@ -38,11 +37,21 @@ function displayName(user: UserRow): string {
 }
 
 export function actorOf(user: UserRow, sessionIdHash?: string): Actor {
-  return { kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user), companyId: user.companyId, ...(sessionIdHash ? { sessionIdHash } : {}) }
+  return {
+    kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user), companyId: user.companyId,
+    emailVerified: user.emailVerifiedAt !== null, ...(sessionIdHash ? { sessionIdHash } : {}),
+  }
 }
 
 function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+function newSession(token: string, userId: number, now: Date, ctx: RequestContext) {
+  return {
+    idHash: hashToken(token), userId, createdAt: now, lastSeenAt: now,
+    expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS), ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 300) ?? null,
+  }
 }
 
 export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void } = {}) {
@@ -89,10 +98,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const status = user.status === 'block_warned' || user.status === 'delete_warned' ? 'active' : user.status
       const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
       await repo.transaction(async (tx) => {
-        await tx.createSession({
-          idHash: hashToken(token), userId: user.id, createdAt: now, lastSeenAt: now,
-          expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS), ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 300) ?? null,
-        })
+        await tx.createSession(newSession(token, user.id, now, ctx))
         await tx.markSignedIn(user.id, now, status)
         if (rehash) await tx.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
         await tx.recordAttempt({ realm: input.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
@@ -186,20 +192,40 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       return user
     },
 
-    /** Administrator-issued reset (the consoles call this): a link valid 24 hours; the administrator never sees it. */
-    async issueAdminReset(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
-      const user = await repo.findUser(userId)
-      if (!user?.email) throw new AppError('NOT_FOUND')
+    /** Checks that an invitation link is still good before showing its form. */
+    async checkInvitation(token: string): Promise<UserRow> {
       const now = clock.now()
-      const token = newToken()
+      const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
+      if (!row || row.usedAt || row.expiresAt <= now || row.purpose !== 'invite') throw new AppError('TOKEN_INVALID')
+      const user = await repo.findUser(row.userId)
+      if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
+      return user
+    },
+
+    /**
+     * An invited user chooses a password with the single-use link and is signed in. The account has
+     * no verified email yet, so the next page asks for one.
+     */
+    async acceptInvitation(_actor: Actor, input: { token: string; password: string; confirm: string }, ctx: RequestContext): Promise<{ token: string; user: UserRow }> {
+      const user = await this.checkInvitation(input.token)
+      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
+      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
+      if (problem) throw passwordError(problem)
+      const row = await repo.findToken(hashToken(input.token))
+      if (!row) throw new AppError('TOKEN_INVALID')
+      const passwordHash = await hashPassword(input.password)
+      const now = clock.now()
+      const session = newToken()
       await repo.transaction(async (tx) => {
-        await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
-        await tx.enqueueMail({
-          key: `admin-reset:${user.id}:${hashToken(token).slice(0, 16)}`, to: user.email ?? '', locale: user.locale, template: 'password-reset',
-          data: { name: user.firstName, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
-        }, now)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+        if (!(await tx.useToken(row.id, now))) throw new AppError('TOKEN_INVALID')
+        await tx.setPassword(user.id, passwordHash, now)
+        await tx.createSession(newSession(session, user.id, now, ctx))
+        await tx.markSignedIn(user.id, now, user.status)
+        await tx.recordAttempt({ realm: user.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'invitation.accepted', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
       })
+      options.onSignIn?.(user.realm, 'success')
+      return { token: session, user }
     },
 
     async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {

@@ -7,7 +7,22 @@ export function realmPrefix(locale: string, realm: Realm): string {
   return realm === 'shop' ? `/${locale}/shop` : `/${locale}`
 }
 
-function FormError({ message }: { message: string | undefined }) {
+/** A labelled text or email input with an optional hint. */
+export function Field({ id, label, value, type = 'text', autocomplete, required = true, maxLength = 256, hint }: {
+  id: string; label: string; value?: string | undefined; type?: 'text' | 'email'; autocomplete?: string; required?: boolean; maxLength?: number; hint?: string
+}) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      {type === 'email'
+        ? <input id={id} name={id} type="email" value={value ?? ''} autocomplete={autocomplete} required={required} maxLength={maxLength} aria-describedby={hint ? `${id}-hint` : undefined} />
+        : <input id={id} name={id} type="text" value={value ?? ''} autocomplete={autocomplete} required={required} maxLength={maxLength} aria-describedby={hint ? `${id}-hint` : undefined} />}
+      {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
+    </>
+  )
+}
+
+export function FormError({ message }: { message: string | undefined }) {
   return message ? <p class="error-message" role="alert" id="form-error">{message}</p> : null
 }
 
@@ -125,6 +140,26 @@ export function SignOutPage({ ctx, csrfToken }: { ctx: PageContext; csrfToken: s
         <input type="hidden" name="_csrf" value={csrfToken} />
         <button type="submit">{t('auth.logout.submit')}</button>
       </form>
+    </Page>
+  )
+}
+
+export function InvitationPage({ ctx, token, csrfToken, user, error }: {
+  ctx: PageContext; token: string; csrfToken: string; user: { userId: string; firstName: string; realm: string }; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('invite.title')} headerSearch={false}>
+      <h1>{t('invite.title')}</h1>
+      <p class="lead">{t('invite.lead', { name: user.firstName, userId: user.userId })}</p>
+      <p>{t(user.realm === 'shop' ? 'invite.realmShop' : 'invite.realmPartner')}</p>
+      <FormError message={error} />
+      <form class="stack-form" method="post" action={`/${locale}/invite/${token}`}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <input type="text" name="username" value={user.userId} autocomplete="username" readOnly hidden />
+        <NewPasswordFields ctx={ctx} />
+      </form>
+      <p>{t('invite.next')}</p>
     </Page>
   )
 }

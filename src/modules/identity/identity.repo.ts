@@ -63,6 +63,16 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     async setEmailVerified(userId: number, email: string, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ email, emailVerifiedAt: at, status, updatedAt: at }).where(eq(users.id, userId))
     },
+    /** An administrator gives access back: active, no lockout, and the inactivity clock starts again. */
+    async restore(userId: number, at: Date): Promise<void> {
+      await tx.update(users).set({ status: 'active', lockedUntil: null, lockouts: 0, lastActivityAt: at, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async setUnverifiedEmail(userId: number, email: string, at: Date): Promise<void> {
+      await tx.update(users).set({ email, emailVerifiedAt: null, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async updateProfile(userId: number, profile: { firstName: string; lastName: string; locale: string }, at: Date): Promise<void> {
+      await tx.update(users).set({ ...profile, updatedAt: at }).where(eq(users.id, userId))
+    },
     async setPassword(userId: number, passwordHash: string, at: Date): Promise<void> {
       await tx.update(users).set({ passwordHash, passwordChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
     },
@@ -203,6 +213,29 @@ export function createIdentityRepo(db: Db) {
     async findToken(tokenHash: string) {
       const [row] = await db.select().from(credentialTokens).where(eq(credentialTokens.tokenHash, tokenHash))
       return row
+    },
+
+    /** The address of the newest verification still waiting to be used. */
+    async pendingVerificationEmail(userId: number, now: Date): Promise<string | undefined> {
+      const [row] = await db.select({ email: credentialTokens.email }).from(credentialTokens)
+        .where(and(eq(credentialTokens.userId, userId), eq(credentialTokens.purpose, 'verify_email'), isNull(credentialTokens.usedAt), gt(credentialTokens.expiresAt, now)))
+        .orderBy(desc(credentialTokens.id)).limit(1)
+      return row?.email ?? undefined
+    },
+
+    /** Names of the active administrators of a company or a market, to tell a waiting user whom to ask. */
+    async adminNames(role: 'org_admin' | 'market_admin', scope: { companyId?: number; marketId?: number }): Promise<string[]> {
+      const found = await db.selectDistinct({ firstName: users.firstName, lastName: users.lastName }).from(userRoles)
+        .innerJoin(users, eq(users.id, userRoles.userId))
+        .where(and(eq(userRoles.role, role), eq(users.status, 'active'),
+          scope.companyId !== undefined ? eq(userRoles.companyId, scope.companyId) : eq(userRoles.marketId, scope.marketId ?? -1)))
+        .orderBy(users.lastName, users.firstName).limit(5)
+      return found.map((u) => `${u.firstName} ${u.lastName}`)
+    },
+
+    async auditOf(userId: number, limit: number) {
+      return db.select().from(auditEvents).where(and(eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, userId)))
+        .orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(limit)
     },
 
     async companyOf(companyId: number) {

@@ -3,19 +3,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError } from '../../shared/errors.js'
-import { isLocale, locales, t } from '../../shared/i18n/index.js'
+import { locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
-import { actorOf, hashToken, SESSION_ABSOLUTE_MS, type AuthService, type RequestContext } from './auth.service.js'
+import { actorOf, hashToken, type AuthService } from './auth.service.js'
+import { accountRoutes } from './account.routes.js'
+import { assertLocale, Csrf, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, sessionCookieName, setSessionCookie, TokenParams } from './identity.http.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { AccountService } from './account.service.js'
 import type { RegistrationService } from './registration.service.js'
+import { UserIdPattern } from './identity.schemas.js'
 import { CheckEmailPage, RegisterPage, VerifiedPage, type RegisterValues } from './registration.pages.js'
-import { AccountPage } from './account.pages.js'
-import { BlockedPage, ForgotPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
+import { BlockedPage, ForgotPage, InvitationPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
 
-const Locale = Type.String({ minLength: 1, maxLength: 20 })
-const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
 const LoginBody = Type.Object({
   identifier: Type.String({ minLength: 1, maxLength: 256 }),
   password: Type.String({ minLength: 1, maxLength: 128 }),
@@ -31,7 +31,7 @@ const ResetBody = Type.Object({
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max })
 const Optional = (max: number) => Type.Optional(Type.String({ maxLength: max }))
 const RegisterBody = Type.Object({
-  userId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$' }),
+  userId: Type.String({ pattern: UserIdPattern }),
   firstName: Text(100),
   lastName: Text(100),
   email: Type.String({ format: 'email', maxLength: 256 }),
@@ -46,30 +46,12 @@ const RegisterBody = Type.Object({
   market: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
   _csrf: Csrf,
 })
-const TokenParams = Type.Object({ locale: Locale, token: Type.String({ minLength: 1, maxLength: 200 }) })
 
-
-export function sessionCookieName(https: boolean): string {
-  return https ? '__Host-sp_session' : 'sp_session'
-}
-
-function requestContext(req: FastifyRequest): RequestContext {
-  return { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: req.server.site.publicUrl }
-}
-
-function assertLocale(locale: string): void {
-  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
-}
-
-/** Only paths of this site: "/x", never "//host" or "https://…". */
-function safeNext(next: string | undefined, locale: string): string {
-  return next && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : `/${locale}/help`
-}
 
 /** Reads the session cookie on every request and makes its user the request's actor. */
 export function registerSessions(app: FastifyInstance, auth: AuthService): void {
   // Callback style: most requests carry no session, and those should not pay for a promise.
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     const token = req.cookies[sessionCookieName(req.server.site.https)]
     if (!token) {
       done()
@@ -77,6 +59,10 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
     }
     auth.resolveSession(token).then((user) => {
       if (user) req.actor = actorOf(user, hashToken(token))
+      if (user && !user.emailVerifiedAt && needsVerifiedEmail(req.url)) {
+        void reply.redirect(`/${localeOfPath(req.url, user.locale)}/account/email`, 303)
+        return
+      }
       done()
     }, (error: unknown) => { done(error instanceof Error ? error : new Error(String(error))) })
   })
@@ -121,9 +107,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
     }, async (req, reply) => {
       assertLocale(req.params.locale)
       const { token } = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
-      void reply.setCookie(sessionCookieName(req.server.site.https), token, {
-        path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SESSION_ABSOLUTE_MS / 1000,
-      })
+      setSessionCookie(req, reply, token)
       return reply.redirect(safeNext(req.body.next, req.params.locale), 303)
     })
 
@@ -262,41 +246,43 @@ export async function identityRoutes(root: FastifyInstance, opts: {
     return reply.redirect(`/${req.params.locale}/help`, 303)
   })
 
-  // ---- Identity and access management (self-service) ----
+  await accountRoutes(app, { account, authRateLimit })
 
-  const renderAccount = async (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: string, error?: string) =>
-    sendPage(reply, AccountPage({ ctx: pageContext(req, samePathAlternates(req, locales)), data: await account.overview(req.actor), csrfToken: issueCsrfToken(req, reply), notice, error }), status)
-  const accountForm = {
-    preValidation: (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => { app.csrfProtection(req, reply, done) },
+  // ---- Invitations ----
+
+  const renderInvitation = async (req: FastifyRequest<{ Params: { locale: string; token: string } }>, reply: FastifyReply, status = 200, error?: string) => {
+    const user = await auth.checkInvitation(req.params.token)
+    return sendPage(reply, InvitationPage({ ctx: pageContext(req), token: req.params.token, csrfToken: issueCsrfToken(req, reply), user, error }), status)
+  }
+  const invalidLink = (req: FastifyRequest, reply: FastifyReply, status: number, title: string) =>
+    sendPage(reply, MessagePage({ ctx: pageContext(req), title: t(req.locale, title), message: t(req.locale, 'errors.TOKEN_INVALID'), link: { href: `/${req.locale}/help`, label: t(req.locale, 'errors.backToHelp') } }), status)
+
+  app.get('/:locale/invite/:token', { schema: { ...hide, params: TokenParams }, config: { formError: (req, reply, error) => invalidLink(req, reply, error.status, 'invite.title') } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    void reply.header('referrer-policy', 'no-referrer')
+    return renderInvitation(req, reply)
+  })
+
+  app.post('/:locale/invite/:token', {
+    schema: { ...hide, params: TokenParams, body: ResetBody },
+    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
     config: {
       ...authRateLimit,
-      formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.code === 'NOT_SIGNED_IN'
-        ? reply.redirect(`/${req.locale}/login?next=/${req.locale}/account`, 303)
-        : renderAccount(req, reply, error.status, undefined, t(req.locale, `errors.${error.code}`, error.params)),
+      formError: async (req, reply, error) => {
+        const token = (req.params as { token?: unknown }).token
+        const stillValid = typeof token === 'string' && error.code !== 'TOKEN_INVALID' && await auth.checkInvitation(token).then(() => true, (e: unknown) => {
+          if (e instanceof AppError) return false
+          throw e
+        })
+        return stillValid
+          ? renderInvitation(req as FastifyRequest<{ Params: { locale: string; token: string } }>, reply, error.status, t(req.locale, `errors.${error.code}`, error.params))
+          : invalidLink(req, reply, 400, 'invite.title')
+      },
     },
-  }
-  const done = (req: FastifyRequest, reply: FastifyReply, what: string) => reply.redirect(`/${req.locale}/account?done=${what}`, 303)
-
-  app.get('/:locale/account', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 40 })) }) } }, async (req, reply) => {
+  }, async (req, reply) => {
     assertLocale(req.params.locale)
-    if (req.actor.kind !== 'user') return reply.redirect(`/${req.params.locale}/login?next=/${req.params.locale}/account`, 303)
-    void reply.header('cache-control', 'no-store')
-    const notice = req.query.done && ['password', 'session', 'sessions'].includes(req.query.done) ? t(req.locale, `account.done.${req.query.done}`) : undefined
-    return renderAccount(req, reply, 200, notice)
-  })
-
-  app.post('/:locale/account/password', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ current: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 128 }), confirm: Type.String({ minLength: 1, maxLength: 128 }), _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
-    await account.changePassword(req.actor, { current: req.body.current, password: req.body.password, confirm: req.body.confirm }, requestContext(req))
-    return done(req, reply, 'password')
-  })
-
-  app.post('/:locale/account/sessions/revoke', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ session: Type.String({ pattern: '^[0-9a-f]{16}$' }), _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
-    await account.revokeSession(req.actor, req.body.session, requestContext(req))
-    return done(req, reply, 'session')
-  })
-
-  app.post('/:locale/account/sessions/revoke-others', { schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ _csrf: Csrf }) }, ...accountForm }, async (req, reply) => {
-    await account.revokeOtherSessions(req.actor, requestContext(req))
-    return done(req, reply, 'sessions')
+    const { token } = await auth.acceptInvitation(req.actor, { token: req.params.token, password: req.body.password, confirm: req.body.confirm }, requestContext(req))
+    setSessionCookie(req, reply, token)
+    return reply.redirect(`/${req.params.locale}/account/email`, 303)
   })
 }

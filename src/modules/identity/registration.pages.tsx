@@ -1,6 +1,6 @@
 import type { VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
-import { NewPasswordFields, realmPrefix, type Realm } from './identity.pages.js'
+import { Field, NewPasswordFields, realmPrefix, type Realm } from './identity.pages.js'
 
 export interface RegisterValues {
   userId?: string
@@ -16,19 +16,6 @@ export interface RegisterValues {
   market?: string
 }
 
-function Field({ id, label, value, type = 'text', autocomplete, required = true, maxLength = 256, hint }: {
-  id: string; label: string; value?: string | undefined; type?: 'text' | 'email'; autocomplete?: string; required?: boolean; maxLength?: number; hint?: string
-}) {
-  return (
-    <>
-      <label for={id}>{label}</label>
-      {type === 'email'
-        ? <input id={id} name={id} type="email" value={value ?? ''} autocomplete={autocomplete} required={required} maxLength={maxLength} aria-describedby={hint ? `${id}-hint` : undefined} />
-        : <input id={id} name={id} type="text" value={value ?? ''} autocomplete={autocomplete} required={required} maxLength={maxLength} aria-describedby={hint ? `${id}-hint` : undefined} />}
-      {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
-    </>
-  )
-}
 
 export function RegisterPage({ ctx, realm, csrfToken, markets, values, error }: {
   ctx: PageContext; realm: Realm; csrfToken: string; markets: { code: string; name: string }[]; values: RegisterValues; error?: string | undefined

@@ -1,13 +1,10 @@
-import { randomBytes, randomInt } from 'node:crypto'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import { hashToken, type RequestContext } from './auth.service.js'
+import type { RequestContext } from './auth.service.js'
+import type { Approver, EmailVerifier } from './email-verification.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { hashPassword, passwordError, passwordProblem } from './password.js'
-
-const VERIFY_TTL_MS = 24 * 60 * 60 * 1000
-const MAX_CODE_TRIES = 5
 
 export interface RegistrationInput {
   realm: string
@@ -27,40 +24,7 @@ export interface RegistrationDeps {
   createPendingCompany(input: { name: string; street: string; postalCode: string; city: string; marketCode: string }): Promise<{ id: number }>
 }
 
-/** Who approves a verified account: the company's organization administrator, or for a new workshop the market administrator. */
-export type Approver = 'org_admin' | 'market_admin'
-
-function codeHash(userId: number, code: string): string {
-  return hashToken(`code:${userId}:${code}`)
-}
-
-export function createRegistrationService(repo: IdentityRepo, deps: RegistrationDeps) {
-  async function sendVerification(user: UserRow, email: string, ctx: RequestContext, now: Date): Promise<void> {
-    const token = randomBytes(32).toString('base64url')
-    const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
-    await repo.transaction(async (tx) => {
-      await tx.killTokens(user.id, ['verify_email'], now)
-      await tx.createToken({ userId: user.id, purpose: 'verify_email', tokenHash: hashToken(token), email, expiresAt: new Date(now.getTime() + VERIFY_TTL_MS), createdAt: now })
-      await tx.createToken({ userId: user.id, purpose: 'verify_email', tokenHash: codeHash(user.id, code), email, expiresAt: new Date(now.getTime() + VERIFY_TTL_MS), createdAt: now })
-      await tx.enqueueMail({
-        key: `verify:${user.id}:${hashToken(token).slice(0, 16)}`, to: email, locale: user.locale, template: 'verify-email',
-        data: { name: user.firstName, code, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}/verify/${token}` },
-      }, now)
-    })
-  }
-
-  async function markVerified(user: UserRow, email: string, tokenId: number, ctx: RequestContext): Promise<Approver | null> {
-    const now = clock.now()
-    const approver: Approver | null = user.status === 'pending_verification' ? (user.companyId && await repo.companyIsPending(user.companyId) ? 'market_admin' : 'org_admin') : null
-    await repo.transaction(async (tx) => {
-      if (!(await tx.useToken(tokenId, now))) throw new AppError('TOKEN_INVALID')
-      await tx.killTokens(user.id, ['verify_email'], now)
-      await tx.setEmailVerified(user.id, email, now, approver ? 'pending_approval' : user.status)
-      await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'email.verified', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
-    })
-    return approver
-  }
-
+export function createRegistrationService(repo: IdentityRepo, verifier: EmailVerifier, deps: RegistrationDeps) {
   return {
     /**
      * Self-registration. A user ID already taken is said so (the person must choose another); an
@@ -90,7 +54,7 @@ export function createRegistrationService(repo: IdentityRepo, deps: Registration
         status: 'pending_verification', lastActivityAt: now, createdAt: now, updatedAt: now,
       }, [{ role: 'user' }])
       await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'account.registered', target: { type: 'user', id: user.id }, data: { realm: input.realm, newCompany: input.company.kind === 'new' }, requestId: ctx.requestId, ip: ctx.ip })
-      await sendVerification(user, input.email, ctx, now)
+      await verifier.send(user, input.email, ctx)
     },
 
     /**
@@ -100,28 +64,21 @@ export function createRegistrationService(repo: IdentityRepo, deps: Registration
     async resendVerification(_actor: Actor, input: { realm: string; userId: string }, ctx: RequestContext): Promise<void> {
       const user = await repo.findByLogin(input.realm, input.userId)
       if (!user?.email || user.status !== 'pending_verification') return
-      await sendVerification(user, user.email, ctx, clock.now())
+      await verifier.send(user, user.email, ctx)
     },
 
-    /** Verifies by the emailed link. */
+    /** Verifies by the emailed link (signed in or not: the link is the proof). */
     async verifyLink(_actor: Actor, token: string, ctx: RequestContext): Promise<{ user: UserRow; approver: Approver | null }> {
-      const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
-      if (!row || row.purpose !== 'verify_email' || row.usedAt || row.expiresAt <= clock.now() || !row.email) throw new AppError('TOKEN_INVALID')
-      const user = await repo.findUser(row.userId)
-      if (!user) throw new AppError('TOKEN_INVALID')
-      return { user, approver: await markVerified(user, row.email, row.id, ctx) }
+      const link = await verifier.findLink(token)
+      return { user: link.user, approver: await verifier.markVerified(link.user, link.email, link.id, ctx) }
     },
 
     /** Verifies by the 6-digit code, typed with the account's user ID; five wrong codes end that code. */
     async verifyCode(_actor: Actor, input: { realm: string; userId: string; code: string }, ctx: RequestContext): Promise<{ user: UserRow; approver: Approver | null }> {
       const user = await repo.findByLogin(input.realm, input.userId)
-      const row = user ? await repo.findToken(codeHash(user.id, input.code)) : undefined
-      if (!user || !row || row.purpose !== 'verify_email' || row.usedAt || row.expiresAt <= clock.now() || !row.email) {
-        if (user && (await repo.countFailedCodes(user.id)) >= MAX_CODE_TRIES) await repo.killTokens(user.id, ['verify_email'], clock.now())
-        else if (user) await repo.audit({ at: clock.now(), actor: { type: 'user', id: user.id }, action: 'email.code_wrong', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
-        throw new AppError('TOKEN_INVALID')
-      }
-      return { user, approver: await markVerified(user, row.email, row.id, ctx) }
+      if (!user) throw new AppError('TOKEN_INVALID')
+      const code = await verifier.findCode(user, input.code, ctx)
+      return { user, approver: await verifier.markVerified(user, code.email, code.id, ctx) }
     },
   }
 }

@@ -12,6 +12,8 @@ export const mailTemplates = {
   'account-locked': { action: true },
   'verify-email': { action: true },
   'email-in-use': { action: true },
+  'invitation': { action: true },
+  'email-changed': { action: true },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates

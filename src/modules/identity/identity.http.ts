@@ -1,0 +1,51 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { AppError } from '../../shared/errors.js'
+import { isLocale } from '../../shared/i18n/index.js'
+import { SESSION_ABSOLUTE_MS, type RequestContext } from './auth.service.js'
+
+/** HTTP helpers shared by the identity module's route files. */
+
+export const Locale = Type.String({ minLength: 1, maxLength: 20 })
+export const LocaleParams = Type.Object({ locale: Locale })
+export const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
+export const TokenParams = Type.Object({ locale: Locale, token: Type.String({ minLength: 1, maxLength: 200 }) })
+
+export function sessionCookieName(https: boolean): string {
+  return https ? '__Host-sp_session' : 'sp_session'
+}
+
+export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string): void {
+  void reply.setCookie(sessionCookieName(req.server.site.https), token, {
+    path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SESSION_ABSOLUTE_MS / 1000,
+  })
+}
+
+export function requestContext(req: FastifyRequest): RequestContext {
+  return { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: req.server.site.publicUrl }
+}
+
+export function assertLocale(locale: string): void {
+  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
+}
+
+/** Only paths of this site: "/x", never "//host" or "https://…". */
+export function safeNext(next: string | undefined, locale: string): string {
+  return next && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : `/${locale}/help`
+}
+
+/** The first path segment when it is a locale: where a redirect should keep the user's language. */
+export function localeOfPath(url: string, fallback: string): string {
+  const first = url.split(/[/?#]/)[1] ?? ''
+  return isLocale(first) ? first : fallback
+}
+
+/**
+ * What an account without a verified email may still open: help, the verification pages,
+ * sign-in and sign-out, static files and probes. Everything else sends it to /{l}/account/email.
+ */
+const OPEN_WITHOUT_VERIFIED_EMAIL = /^\/(?:$|\?|assets\/|favicon|healthz|readyz|metrics|api\/v1\/help|[\w-]+(?:$|[?#]|\/(?:help|verify|logout|login|shop\/login|password|invite|account\/email)(?:$|[/?#])))/
+
+export function needsVerifiedEmail(url: string): boolean {
+  return !OPEN_WITHOUT_VERIFIED_EMAIL.test(url)
+}
