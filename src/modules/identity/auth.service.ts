@@ -97,13 +97,8 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const token = newToken()
       const status = user.status === 'block_warned' || user.status === 'delete_warned' ? 'active' : user.status
       const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
-      await repo.transaction(async (tx) => {
-        await tx.createSession(newSession(token, user.id, now, ctx))
-        await tx.markSignedIn(user.id, now, status)
-        if (rehash) await tx.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
-        await tx.recordAttempt({ realm: input.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
-        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: input.realm }, requestId: ctx.requestId, ip: ctx.ip })
-      })
+      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
+      if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
       options.onSignIn?.(input.realm, 'success')
       return { token, user: { ...user, status } }
     },

@@ -53,6 +53,29 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
           where a.user_id = added.user_id and a.success = false and a.at > ${since.toISOString()}::timestamptz) as n`)
       return row?.n ?? 1
     },
+    /**
+     * A successful sign-in in one statement (one round trip, atomic without a transaction): the
+     * session, activity now and warned accounts active again, the attempt, and the audit event.
+     * Sign-ins are the hot path that the argon2 budget leaves little room for.
+     */
+    async recordSignIn(input: {
+      session: typeof sessions.$inferInsert; status: AccountStatus; realm: string; ip: string | undefined; requestId: string | undefined
+    }): Promise<void> {
+      const { session } = input
+      const at = session.createdAt.toISOString()
+      await tx.execute(sql`
+        with new_session as (
+          insert into sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
+          values (${session.idHash}, ${session.userId}, ${at}::timestamptz, ${at}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz, ${session.ip ?? null}, ${session.userAgent ?? null})
+        ), activity as (
+          update users set last_activity_at = ${at}::timestamptz, status = ${input.status}, locked_until = null, lockouts = 0, updated_at = ${at}::timestamptz
+          where id = ${session.userId}
+        ), attempt as (
+          insert into sign_in_attempts (realm, user_id, success, ip, at) values (${input.realm}, ${session.userId}, true, ${input.ip ?? null}, ${at}::timestamptz)
+        )
+        insert into audit_events (at, actor_type, actor_id, action, target_type, target_id, data, request_id, ip)
+        values (${at}::timestamptz, 'user', ${session.userId}, 'sign_in', 'user', ${session.userId}, ${JSON.stringify({ realm: input.realm })}::jsonb, ${input.requestId ?? null}, ${input.ip ?? null})`)
+    },
     async setLock(userId: number, lockedUntil: Date | null, lockouts: number): Promise<void> {
       await tx.update(users).set({ lockedUntil, lockouts }).where(eq(users.id, userId))
     },
