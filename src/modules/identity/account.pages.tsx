@@ -118,6 +118,7 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
         <h2 id="repair-title">{t('account.repair.title')}</h2>
         <ul>
           <li>{t('account.repair.password')} <a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
+          <li>{t('account.repair.email')} <a href={`/${locale}/account/email`}>{t(user.emailVerifiedAt ? 'email.changeTitle' : 'email.confirmTitle')}</a></li>
           <li>{t('account.repair.shop')} <a href={user.realm === 'shop' ? `/${locale}/login` : `/${locale}/shop/login`}>{t(user.realm === 'shop' ? 'auth.login.toPartner' : 'auth.login.toShop')}</a></li>
           <li>{t('account.repair.noAccess')}</li>
           <li>{t('account.repair.blocked')} <a href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></li>

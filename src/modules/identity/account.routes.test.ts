@@ -192,3 +192,17 @@ describe('administrator services', () => {
     assert.match((await b.get('/it/account/email')).body, /value="mario@rossi-nuovo.example"/)
   })
 })
+
+test('the audit trail records failed and successful sign-ins and cannot be changed afterwards', async () => {
+  const { app } = testApp()
+  await browser().post('/en/login', { identifier: 'jhartley', password: 'not-the-password-1' })
+  await browser().post('/en/login', { identifier: 'jhartley', password: DEMO_PASSWORD })
+  const platform = { kind: 'user' as const, userId: (await account('platform')).id, realm: 'partner', displayName: 'Paula Platform', companyId: null, emailVerified: true }
+  const actions = (await app.services.administration.timeline(platform, (await account('jhartley')).id)).map((e) => e.action)
+  assert.ok(actions.includes('sign_in.failed') && actions.includes('sign_in'), actions.join(', '))
+  const refused = (error: unknown) => error instanceof Error && /append-only/.test(String(error.cause))
+  await assert.rejects(app.database.db.execute('update audit_events set action = \'x\''), refused)
+  await assert.rejects(app.database.db.execute('delete from audit_events'), refused)
+  const mrossi = { ...platform, userId: (await account('mrossi')).id }
+  await assert.rejects(app.services.administration.timeline(mrossi, (await account('jhartley')).id), { code: 'FORBIDDEN_SCOPE' })
+})

@@ -115,10 +115,11 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
     async updateProfile(actor: Actor, input: { firstName: string; lastName: string; locale: string }, ctx: RequestContext): Promise<void> {
       const user = await me(actor)
       const now = clock.now()
-      const before = { firstName: user.firstName, lastName: user.lastName, locale: user.locale }
+      // Names stay out of the audit trail (it outlives a deleted account): only which fields changed.
+      const changed = (['firstName', 'lastName', 'locale'] as const).filter((field) => user[field] !== input[field])
       await repo.transaction(async (tx) => {
         await tx.updateProfile(user.id, input, now)
-        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'profile.updated', target: { type: 'user', id: user.id }, data: { before, after: input }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'profile.updated', target: { type: 'user', id: user.id }, data: { changed }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 

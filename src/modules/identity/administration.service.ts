@@ -160,7 +160,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         }, now)
         await tx.audit({
           at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id },
-          ...(newEmail ? { data: { emailReplaced: { from: user.email, to: newEmail } } } : {}), requestId: ctx.requestId, ip: ctx.ip,
+          data: { emailReplaced: newEmail !== undefined }, requestId: ctx.requestId, ip: ctx.ip,
         })
       })
     },

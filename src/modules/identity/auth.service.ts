@@ -83,7 +83,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const locked = user?.lockedUntil && user.lockedUntil > now
       const valid = await verifyPassword(user?.passwordHash && !locked ? user.passwordHash : await dummyHash(), input.password)
       if (!user || !user.passwordHash || locked || !valid) {
-        const failures = await repo.recordFailure({ realm: input.realm, userId: user?.id ?? null, ip: ctx.ip, at: now }, new Date(now.getTime() - FAILURE_WINDOW_MS))
+        const failures = await repo.recordFailure({ realm: input.realm, userId: user?.id ?? null, ip: ctx.ip, at: now, requestId: ctx.requestId }, new Date(now.getTime() - FAILURE_WINDOW_MS))
         if (user && !locked) await lockAfterFailures(user, failures, now, ctx, input.locale)
         options.onSignIn?.(input.realm, 'failed')
         throw new AppError('SIGN_IN_FAILED')

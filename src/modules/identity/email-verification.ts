@@ -82,7 +82,7 @@ export function createEmailVerifier(repo: IdentityRepo) {
         }
         await tx.audit({
           at: now, actor: { type: 'user', id: user.id }, action: previous ? 'email.changed' : 'email.verified', target: { type: 'user', id: user.id },
-          ...(previous ? { data: { from: previous, to: email } } : {}), requestId: ctx.requestId, ip: ctx.ip,
+          requestId: ctx.requestId, ip: ctx.ip,
         })
       })
       return approver

@@ -39,15 +39,19 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
       await tx.insert(signInAttempts).values(attempt)
     },
     /**
-     * Records a failed sign-in and returns the account's failures since `since`, this one included.
-     * One statement whether or not an account matched, so both take the same time.
+     * Records a failed sign-in (attempt and audit event) and returns the account's failures since
+     * `since`, this one included. One statement whether or not an account matched, so both take the same time.
      */
-    async recordFailure(attempt: { realm: string; userId: number | null; ip: string | undefined; at: Date }, since: Date): Promise<number> {
+    async recordFailure(attempt: { realm: string; userId: number | null; ip: string | undefined; at: Date; requestId: string | undefined }, since: Date): Promise<number> {
       const [row] = await rows<{ n: number }>(tx, sql`
         with added as (
           insert into sign_in_attempts (realm, user_id, success, ip, at)
           values (${attempt.realm}, ${attempt.userId}, false, ${attempt.ip ?? null}, ${attempt.at.toISOString()}::timestamptz)
           returning user_id
+        ), audited as (
+          insert into audit_events (at, actor_type, action, target_type, target_id, data, request_id, ip)
+          values (${attempt.at.toISOString()}::timestamptz, 'guest', 'sign_in.failed', ${attempt.userId === null ? null : 'user'}, ${attempt.userId},
+            ${JSON.stringify({ realm: attempt.realm })}::jsonb, ${attempt.requestId ?? null}, ${attempt.ip ?? null})
         )
         select 1 + (select count(*)::int from sign_in_attempts a, added
           where a.user_id = added.user_id and a.success = false and a.at > ${since.toISOString()}::timestamptz) as n`)
