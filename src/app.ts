@@ -21,6 +21,7 @@ import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
   identityRoutes, registerSessions, type AccountService, type AdministrationService, type AuthService, type RegistrationService,
 } from './modules/identity/index.js'
+import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { supportRoutes } from './modules/support/index.js'
@@ -35,6 +36,7 @@ export interface Services {
   account: AccountService
   registration: RegistrationService
   administration: AdministrationService
+  lifecycle: LifecycleService
 }
 
 declare module 'fastify' {
@@ -60,6 +62,10 @@ export function createServices(database: Database, metrics?: Metrics): Services 
   const identityRepo = createIdentityRepo(database.db)
   const organizations = createOrganizationsService(createOrganizationsRepo(database.db))
   const emailVerifier = createEmailVerifier(identityRepo)
+  const administration = createAdministrationService(identityRepo, {
+    findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
+    isLocale,
+  })
   return {
     help: createHelpCenterService(helpRepo, {
       onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
@@ -71,9 +77,10 @@ export function createServices(database: Database, metrics?: Metrics): Services 
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
       createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),
     }),
-    administration: createAdministrationService(identityRepo, {
-      findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
-      isLocale,
+    administration,
+    lifecycle: createLifecycleService(createLifecycleRepo(database.db), {
+      isPlatformAdmin: async (actor) => (await administration.scopeOf(actor)).all,
+      withExclusiveLock: (name, work) => database.withExclusiveLock(name, work),
     }),
   }
 }

@@ -58,6 +58,16 @@ test('sportello migrate, seed demo, content export and import, content report', 
   assert.equal(badRole.status, 1)
   assert.match(badRole.stderr, /INVALID_INPUT: The value of “role”/)
 
+  const dry = sportello(env, 'lifecycle', 'sweep', '--dry-run', '--now', '2040-01-01T00:00:00Z')
+  assert.equal(dry.status, 0, dry.stderr)
+  assert.match(dry.stdout, /Dry run \(nothing changed\): due at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 8, blocked 0, delete_warned 0, deleted 0\n {2}shop: block_warned 1,/)
+  const swept = sportello(env, 'lifecycle', 'sweep', '--now', '2040-01-01T00:00:00Z')
+  assert.match(swept.stdout, /Moved at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 8,/)
+  assert.match(sportello(env, 'lifecycle', 'sweep', '--now', '2040-01-01T00:00:00Z').stdout, /partner: block_warned 0, blocked 0, delete_warned 0, deleted 0/)
+  const badNow = sportello(env, 'lifecycle', 'sweep', '--now', 'yesterday')
+  assert.equal(badNow.status, 2)
+  assert.match(badNow.stderr, /--now "yesterday" is not a date and time/)
+
   const report = sportello(env, 'content', 'report')
   assert.equal(report.status, 0, report.stderr)
   assert.match(report.stdout, /Searches without results/)

@@ -21,6 +21,9 @@ Commands:
   content export <dir>      write the help center as files that import back identically
   content report            feedback per article and branch, and searches without results
   outbox drain              send every queued email now (SMTP_URL, or .eml files in DATA_DIR/mail)
+  lifecycle sweep [--now <iso time>] [--dry-run]
+                            move inactive accounts through warned, blocked, delete-warned, deleted
+                            (per realm policy); --dry-run prints the counts and changes nothing
   users invite --user-id <id> --first-name <name> --last-name <name> --company <number>
                [--email <address>] [--realm partner|shop] [--locale it|en|de] [--role user|org_admin]
                             create an active account and print its single-use link (valid 7 days);
@@ -52,6 +55,8 @@ export async function runCli(argv: string[]): Promise<number> {
       company: { type: 'string' },
       locale: { type: 'string', default: 'en' },
       role: { type: 'string', default: 'user' },
+      now: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
     },
   })
   const [command, sub, arg] = positionals
@@ -102,6 +107,24 @@ export async function runCli(argv: string[]): Promise<number> {
         }
       })
       console.log(`Sent ${sent} email(s).`)
+      return 0
+    }
+    case 'lifecycle sweep': {
+      const config = loadConfig()
+      const now = values.now === undefined ? undefined : new Date(values.now)
+      if (now && Number.isNaN(now.getTime())) {
+        console.error(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
+        return 2
+      }
+      const report = await withDatabase((db) => createServices(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
+      if (!report.ran) {
+        console.log('Another process is sweeping right now; nothing done.')
+        return 0
+      }
+      console.log(`${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()}`)
+      for (const [realm, counts] of Object.entries(report.realms)) {
+        console.log(`  ${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`)
+      }
       return 0
     }
     case 'users invite': {

@@ -22,6 +22,7 @@ const EnvSchema = Type.Object({
   BRAND_NAME: Type.String({ minLength: 1, maxLength: 60, default: 'Demo Motors' }),
   TRUST_PROXY: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
+  LIFECYCLE_SWEEP_MINUTES: Type.Integer({ minimum: 0, maximum: 10_080, default: 60 }),
 })
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -42,6 +43,8 @@ export interface Config {
   trustProxy: boolean
   /** Sign-in, reset and sign-out form posts per minute per client address. */
   authRateLimit: number
+  /** Minutes between inactivity sweeps inside the server; 0: only `sportello lifecycle sweep` runs them. */
+  lifecycleSweepMinutes: number
 }
 
 export class ConfigError extends Error {
@@ -64,6 +67,7 @@ const hints: Record<string, string> = {
   BRAND_NAME: 'a name of 1 to 60 characters',
   TRUST_PROXY: 'true or false',
   AUTH_RATE_LIMIT: 'an integer from 1 to 1000000',
+  LIFECYCLE_SWEEP_MINUTES: 'an integer from 0 (off) to 10080',
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -93,5 +97,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     brandName: value.BRAND_NAME,
     trustProxy: value.TRUST_PROXY === 'true',
     authRateLimit: value.AUTH_RATE_LIMIT,
+    lifecycleSweepMinutes: value.LIFECYCLE_SWEEP_MINUTES,
   }
 }

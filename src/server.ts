@@ -1,6 +1,7 @@
 import { buildApp, createServices } from './app.js'
 import { openConfiguredDatabase, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { startSweepSchedule } from './modules/lifecycle/index.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
 import { DEMO_PASSWORD } from './seed/users.js'
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const app = await buildApp(config, database)
   await app.listen({ port: config.port, host: config.host })
   app.mailer.start()
+  const stopSweeps = startSweepSchedule(app.services.lifecycle, { minutes: config.lifecycleSweepMinutes, publicUrl: config.publicUrl, log: app.log })
   console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
 
   let closing = false
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
+    stopSweeps()
     app.close()
       .then(() => database.close())
       .then(() => process.exit(0))

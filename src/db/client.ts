@@ -43,6 +43,11 @@ export interface Database {
   /** Migrations in the code that the database has not applied yet. */
   pendingMigrations(): Promise<number>
   ping(): Promise<void>
+  /**
+   * Runs `work` only if no other process holds the lock `name` (a PostgreSQL advisory lock held on
+   * one connection for the whole run); answers undefined without running it otherwise.
+   */
+  withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
   close(): Promise<void>
 }
 
@@ -69,6 +74,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {
+  const heldLocks = new Set<string>()
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
   const client = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm, unaccent, fuzzystrmatch } })
   const db = drizzlePglite({ client, schema }) as unknown as Db
@@ -80,6 +86,16 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     pendingMigrations: () => countPending(db, migrationsSchema),
     ping: async () => {
       await client.query('select 1')
+    },
+    // One embedded database belongs to one process: an in-process flag is the whole lock.
+    withExclusiveLock: async (name, work) => {
+      if (heldLocks.has(name)) return undefined
+      heldLocks.add(name)
+      try {
+        return await work()
+      } finally {
+        heldLocks.delete(name)
+      }
     },
     close: () => client.close(),
   }
@@ -109,6 +125,22 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     pendingMigrations: () => countPending(db, migrationsSchema),
     ping: async () => {
       await client`select 1`
+    },
+    withExclusiveLock: async (name, work) => {
+      // Named per schema, so test files sharing a server do not take each other's locks.
+      const key = `${options.schemaName ?? 'public'}:${name}`
+      const reserved = await client.reserve()
+      try {
+        const [row] = await reserved<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${key})) as locked`
+        if (!row?.locked) return undefined
+        try {
+          return await work()
+        } finally {
+          await reserved`select pg_advisory_unlock(hashtext(${key}))`
+        }
+      } finally {
+        reserved.release()
+      }
     },
     close: () => client.end({ timeout: 5 }),
   }

@@ -31,6 +31,8 @@ export const users = pgTable('users', {
   passwordHash: text('password_hash'),
   passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }),
   lastActivityAt: timestamp('last_activity_at', { withTimezone: true }),
+  /** When the lifecycle last moved the account (warned, blocked…): each warning gets its full notice period. */
+  statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
   /** Lockouts in a row: each one lasts twice as long as the previous. */
   lockouts: integer('lockouts').notNull().default(0),
@@ -40,6 +42,7 @@ export const users = pgTable('users', {
   uniqueIndex('users_realm_user_id').on(t.realm, sql`lower(${t.userId})`),
   uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`),
   index('users_company').on(t.companyId),
+  index('users_lifecycle').on(t.realm, t.status, t.lastActivityAt),
 ])
 
 export type Role = 'user' | 'org_admin' | 'market_admin' | 'support_agent' | 'platform_admin'

@@ -67,6 +67,9 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
   }
 
   return {
+    /** What the actor may administer (the consoles build their navigation and queries on it). */
+    scopeOf,
+
     /**
      * Creates an active account (an invitation needs no approval) without a password, and a
      * single-use link valid 7 days to choose one. At first sign-in the user confirms an email

@@ -9,17 +9,41 @@ export interface AdminScope {
   companyIds: ReadonlySet<number>
 }
 
-export type AdminAction =
-  /** Create an account with a single-use link: organization administrators for their company, market administrators for their market. */
-  | 'invite'
-  /** See the account's record and timeline: organization administrators for their company, market administrators for their market. */
-  | 'view'
-  /** Blocked or locked → active again, after an identity check: market administrators only. */
-  | 'restore'
-  /** Email a reset link valid 24 hours: market administrators only. */
-  | 'reset_password'
+/**
+ * Every administrative action, with who may take it. Organization administrators act inside their
+ * company; market administrators inside their market (which includes its companies); platform
+ * administrators everywhere.
+ */
+export const adminActions = {
+  /** See an account, its timeline and the emails it was sent. */
+  view: 'company',
+  /** Create an account with a single-use link. */
+  invite: 'company',
+  /** Approve or refuse an account registered for the company. */
+  approve: 'company',
+  /** Switch an account off (someone left the company); a market administrator can restore it. */
+  deactivate: 'company',
+  /** Make a user of the company an organization administrator, or stop that. */
+  grant_org_admin: 'company',
+  /** Company details and its aftersales business partner. */
+  edit_company: 'company',
+  /** Compare what a requester says with the record before restoring access. */
+  check_identity: 'market',
+  /** Blocked or locked → active again, after an identity check. */
+  restore: 'market',
+  /** Email a reset link valid 24 hours, after an identity check. */
+  reset_password: 'market',
+  /** Approve or refuse a new independent company; create and edit the market's companies. */
+  manage_companies: 'market',
+  /** Import accounts from CSV; reports. */
+  import_users: 'market',
+  /** Markets, realms and their policies, market administrators. */
+  manage_platform: 'platform',
+} as const satisfies Record<string, 'company' | 'market' | 'platform'>
 
-/** Whose account it is: the company the user belongs to and that company's market (both null for staff without a company). */
+export type AdminAction = keyof typeof adminActions
+
+/** Whose account or company it is: the company and its market (both null for staff without a company). */
 export interface AdminTarget {
   companyId: number | null
   marketId: number | null
@@ -37,10 +61,16 @@ export function scopeFromRoles(actor: Actor, roles: { role: Role; marketId: numb
   }
 }
 
+export function isAdministrator(scope: AdminScope): boolean {
+  return scope.all || scope.marketIds.size > 0 || scope.companyIds.size > 0
+}
+
 export function mayAdminister(scope: AdminScope, action: AdminAction, target: AdminTarget): boolean {
   if (scope.all) return true
+  const level = adminActions[action]
+  if (level === 'platform') return false
   if (target.marketId !== null && scope.marketIds.has(target.marketId)) return true
-  return (action === 'invite' || action === 'view') && target.companyId !== null && scope.companyIds.has(target.companyId)
+  return level === 'company' && target.companyId !== null && scope.companyIds.has(target.companyId)
 }
 
 export function assertMayAdminister(scope: AdminScope, action: AdminAction, target: AdminTarget): void {

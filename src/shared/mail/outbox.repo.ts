@@ -1,4 +1,4 @@
-import { and, asc, eq, lte, sql } from 'drizzle-orm'
+import { and, asc, eq, like, lte, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import { outbox } from '../../db/schema/index.js'
@@ -22,6 +22,26 @@ export function createOutboxRepo(db: Db) {
         key: mail.key, toEmail: mail.to, locale: mail.locale, template: mail.template, data: mail.data,
         nextAttemptAt: now, createdAt: now,
       }).onConflictDoNothing({ target: outbox.key })
+    },
+
+    /** Several emails in one statement, inside the caller's transaction (the lifecycle sweep's batches). */
+    async enqueueMany(tx: Db | Tx, mails: OutgoingMail[], now: Date): Promise<void> {
+      if (mails.length === 0) return
+      await tx.insert(outbox).values(mails.map((mail) => ({
+        key: mail.key, toEmail: mail.to, locale: mail.locale, template: mail.template, data: mail.data, nextAttemptAt: now, createdAt: now,
+      }))).onConflictDoNothing({ target: outbox.key })
+    },
+
+    /**
+     * Forgets sent emails: all of them after the retention period, and at once those whose key
+     * starts with one of `erasePrefixes` (the notice to an erased account must not keep its address).
+     */
+    async purgeSent(sentBefore: Date, erasePrefixes: string[]): Promise<number> {
+      const removed = await db.delete(outbox).where(and(eq(outbox.status, 'sent'), or(
+        lte(outbox.sentAt, sentBefore),
+        ...erasePrefixes.map((prefix) => like(outbox.key, `${prefix}%`)),
+      ))).returning({ id: outbox.id })
+      return removed.length
     },
 
     /**

@@ -14,6 +14,10 @@ export const mailTemplates = {
   'email-in-use': { action: true },
   'invitation': { action: true },
   'email-changed': { action: true },
+  'lifecycle-block_warned': { action: true },
+  'lifecycle-blocked': { action: true },
+  'lifecycle-delete_warned': { action: true },
+  'lifecycle-deleted': { action: false },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates

@@ -1,0 +1,4 @@
+export { createLifecycleRepo } from './lifecycle.repo.js'
+export { createLifecycleService, PolicyInput, type LifecycleService, type SweepReport } from './lifecycle.service.js'
+export { stages, type Stage } from './lifecycle.repo.js'
+export { startSweepSchedule } from './lifecycle.schedule.js'

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { setClock } from '../../shared/clock.js'
+import { DEMO_PASSWORD } from '../../seed/users.js'
+import { testBrowser, useTestApp } from '../../../test/helpers.js'
+
+const testApp = useTestApp({ demo: true })
+const system = { kind: 'system', name: 'test' } as const
+const DAY = 24 * 60 * 60 * 1000
+const ctx = () => ({ publicUrl: testApp().config.publicUrl })
+/** Day 0 of these tests: years before the demo accounts' activity (today), so sweeps never reach them. */
+const T0 = new Date('2019-01-05T09:00:00Z')
+const day = (n: number) => new Date(T0.getTime() + n * DAY)
+
+let serial = 0
+
+/** An account whose last activity is `at`, in a realm of its own choosing. */
+async function accountLastActiveAt(at: Date, realm = 'partner', name = `life${++serial}`) {
+  const restore = setClock(at)
+  try {
+    return await testApp().app.services.auth.createUser({
+      realm, userId: name, firstName: 'Lia', lastName: 'Life', email: `${name}@${realm}.example`, emailVerified: true, locale: 'it', companyId: null, password: DEMO_PASSWORD,
+    })
+  } finally {
+    restore()
+  }
+}
+
+async function statusOf(id: number) {
+  return { user: await testApp().app.database.db.query.users.findFirst({ where: (u, { eq }) => eq(u.id, id) }) }
+}
+
+function sweep(now: Date, options: { dryRun?: boolean; batchSize?: number; afterBatch?: () => void } = {}) {
+  return testApp().app.services.lifecycle.sweep(system, { now, ...options }, ctx())
+}
+
+async function mailsTo(address: string) {
+  return (await testApp().app.mailer.repo.to(address)).map((m) => m.template)
+}
+
+async function signIn(userId: string, at: Date, realm = 'partner') {
+  const restore = setClock(at)
+  try {
+    return (await testBrowser(() => testApp().app).post(realm === 'shop' ? '/it/shop/login' : '/it/login', { identifier: userId, password: DEMO_PASSWORD })).statusCode
+  } finally {
+    restore()
+  }
+}
+
+describe('the inactivity lifecycle', () => {
+  test('from day 0 to deletion: each step on its day, one email per step, a second sweep changes nothing', async () => {
+    const user = await accountLastActiveAt(T0)
+    const email = user.email ?? ''
+    const expect = async (at: Date, status: string, templates: string[]) => {
+      await sweep(at)
+      const again = await sweep(at)
+      assert.equal(again.realms.partner?.[status as 'blocked'] ?? 0, 0, 'a second sweep moves nobody')
+      assert.equal((await statusOf(user.id)).user?.status, status, at.toISOString())
+      assert.deepEqual(await mailsTo(email), templates)
+    }
+    await expect(day(149), 'active', [])
+    await expect(day(150), 'block_warned', ['lifecycle-block_warned'])
+    await expect(day(179), 'block_warned', ['lifecycle-block_warned'])
+    await expect(day(180), 'blocked', ['lifecycle-block_warned', 'lifecycle-blocked'])
+    assert.equal(await signIn(user.userId, day(181)), 403, 'a blocked account cannot sign in')
+    await expect(day(335), 'delete_warned', ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned'])
+    await expect(day(365), 'deleted', ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned', 'lifecycle-deleted'])
+
+    const { user: tombstone } = await statusOf(user.id)
+    assert.equal(tombstone?.userId, `deleted-${String(user.id)}`)
+    assert.equal(tombstone.email, null)
+    assert.equal(tombstone.firstName, '')
+    assert.equal(tombstone.passwordHash, null)
+    assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', user.userId), undefined)
+    assert.equal(await signIn(user.userId, day(366)), 401)
+
+    await testApp().app.mailer.drain()
+    await sweep(day(366))
+    assert.deepEqual(await mailsTo(email), ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned'], 'the sent deletion notice does not keep the address')
+  })
+
+  test('a sign-in while warned makes the account active and starts a new period with its own warnings', async () => {
+    const user = await accountLastActiveAt(T0)
+    await sweep(day(150))
+    assert.equal((await statusOf(user.id)).user?.status, 'block_warned')
+    assert.equal(await signIn(user.userId, day(160)), 303)
+    assert.equal((await statusOf(user.id)).user?.status, 'active')
+    await sweep(day(180))
+    assert.equal((await statusOf(user.id)).user?.status, 'active', 'the clock started again at the sign-in')
+    await sweep(day(310))
+    assert.equal((await statusOf(user.id)).user?.status, 'block_warned')
+    assert.deepEqual(await mailsTo(user.email ?? ''), ['lifecycle-block_warned', 'lifecycle-block_warned'], 'one warning per inactivity period')
+
+    const late = await accountLastActiveAt(T0)
+    await sweep(day(500))
+    assert.equal((await statusOf(late.id)).user?.status, 'block_warned', 'found long inactive: warned before anything else')
+    await sweep(day(501))
+    assert.equal((await statusOf(late.id)).user?.status, 'block_warned', 'the warning gets its full notice period')
+    await sweep(day(530))
+    assert.equal((await statusOf(late.id)).user?.status, 'blocked')
+    await sweep(day(684))
+    assert.equal((await statusOf(late.id)).user?.status, 'blocked', 'blocked for the policy\'s full time before the deletion warning')
+    await sweep(day(685))
+    assert.equal((await statusOf(late.id)).user?.status, 'delete_warned')
+  })
+
+  test('activity in one realm resets only that realm: the shop account of the same person goes on', async () => {
+    const partner = await accountLastActiveAt(T0, 'partner', 'twin.person')
+    const shop = await accountLastActiveAt(T0, 'shop', 'twin.person')
+    assert.equal(await signIn('twin.person', day(100), 'shop'), 303)
+    await sweep(day(160))
+    assert.equal((await statusOf(partner.id)).user?.status, 'block_warned')
+    assert.equal((await statusOf(shop.id)).user?.status, 'active')
+  })
+
+  test('a sweep stopped half-way resumes where it stopped; nobody gets an email twice; dry runs change nothing', async () => {
+    const at = new Date(T0.getTime() - 400 * DAY)
+    const users = await Promise.all(Array.from({ length: 5 }, () => accountLastActiveAt(at)))
+    const dry = await sweep(day(-100), { dryRun: true })
+    assert.equal(dry.realms.partner?.block_warned, 5)
+    for (const u of users) assert.equal((await statusOf(u.id)).user?.status, 'active')
+
+    let batches = 0
+    await assert.rejects(sweep(day(-100), { batchSize: 2, afterBatch: () => { if (++batches === 1) throw new Error('power cut') } }), /power cut/)
+    const moved = await Promise.all(users.map(async (u) => (await statusOf(u.id)).user?.status))
+    assert.equal(moved.filter((s) => s === 'block_warned').length, 2, 'the first batch committed, the rest did not start')
+    await sweep(day(-100), { batchSize: 2 })
+    for (const u of users) {
+      assert.equal((await statusOf(u.id)).user?.status, 'block_warned')
+      assert.deepEqual(await mailsTo(u.email ?? ''), ['lifecycle-block_warned'])
+    }
+  })
+
+  test('only one sweep runs at a time', async () => {
+    const [a, b] = await Promise.all([sweep(day(1)), sweep(day(1))])
+    assert.deepEqual([a.ran, b.ran].sort(), [false, true])
+  })
+
+  test('a platform administrator changes a realm\'s policy; steps out of order or outsiders change nothing', async () => {
+    const { app } = testApp()
+    const actorOf = async (userId: string) => ({ kind: 'user' as const, userId: (await app.services.auth.findAccount(system, 'partner', userId))?.id ?? 0, realm: 'partner', displayName: userId, companyId: null, emailVerified: true })
+    const shorter = { warnBlockDays: 60, blockDays: 90, warnDeleteDays: 200, deleteDays: 230 }
+    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('admin.it'), 'shop', shorter, {}), { code: 'FORBIDDEN_SCOPE' })
+    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', { ...shorter, blockDays: 50 }, {}), { code: 'POLICY_ORDER' })
+    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', { ...shorter, deleteDays: 0 }, {}), { code: 'INVALID_INPUT' })
+    assert.equal((await app.services.lifecycle.policies(system)).find((p) => p.key === 'shop')?.blockDays, 180)
+    await app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', shorter, {})
+    assert.equal((await app.services.lifecycle.policies(system)).find((p) => p.key === 'shop')?.blockDays, 90)
+  })
+})

@@ -1,0 +1,137 @@
+import Type from 'typebox'
+import Value from 'typebox/value'
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { OutgoingMail } from '../../shared/mail/outbox.repo.js'
+import { stages, type LifecycleRepo, type MovedAccount, type RealmPolicy, type Stage } from './lifecycle.repo.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+/** Sent emails are kept this long (for the administrator's timeline), then forgotten. */
+const MAIL_RETENTION_DAYS = 90
+export const SWEEP_LOCK = 'lifecycle-sweep'
+
+export const PolicyInput = Type.Object({
+  warnBlockDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  blockDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  warnDeleteDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  deleteDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+})
+export type PolicyInput = Type.Static<typeof PolicyInput>
+
+export interface SweepOptions {
+  dryRun?: boolean
+  /** Accounts moved per transaction. */
+  batchSize?: number
+  /** Called after each committed batch; tests use it to stop a sweep half-way. */
+  afterBatch?: (stage: Stage, moved: number) => void | Promise<void>
+}
+
+export interface SweepReport {
+  /** False when another process was already sweeping: nothing was done. */
+  ran: boolean
+  dryRun: boolean
+  at: Date
+  /** Accounts moved (or, in a dry run, due) per realm and step. */
+  realms: Record<string, Record<Stage, number>>
+}
+
+export interface LifecycleDeps {
+  isPlatformAdmin(actor: Actor): Promise<boolean>
+  withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
+}
+
+function mailDate(locale: string, date: Date): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(date)
+}
+
+/**
+ * The inactivity lifecycle: accounts unused for a while are warned, blocked, warned again and
+ * deleted, per their realm's policy, with one email per step and inactivity period.
+ */
+export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps) {
+  /** The email of a step, in the user's language; null when the account has no address. */
+  function notice(stage: Stage, policy: RealmPolicy, now: Date, publicUrl: string) {
+    return (account: MovedAccount): OutgoingMail | null => {
+      if (!account.email) return null
+      const last = new Date(account.last_activity)
+      const locale = account.locale
+      const login = `${publicUrl}/${locale}${policy.key === 'shop' ? '/shop' : ''}/login`
+      const help = `${publicUrl}/${locale}/support/new?topic=account-status`
+      // The date promised in a warning: the policy's, but never sooner than a full notice period from now.
+      const after = (stepDays: number, warnDays: number) => mailDate(locale, new Date(Math.max(last.getTime() + stepDays * DAY_MS, now.getTime() + (stepDays - warnDays) * DAY_MS)))
+      const data: Record<Stage, Record<string, string | number>> = {
+        block_warned: { date: after(policy.blockDays, policy.warnBlockDays), url: login },
+        blocked: { url: help },
+        delete_warned: { date: after(policy.deleteDays, policy.warnDeleteDays), url: help },
+        deleted: {},
+      }
+      return {
+        key: `lifecycle:${stage}:${account.id}:${last.toISOString()}`, to: account.email, locale, template: `lifecycle-${stage}`,
+        data: { name: account.first_name, userId: account.user_id, ...data[stage] },
+      }
+    }
+  }
+
+  async function sweepRealm(policy: RealmPolicy, now: Date, options: SweepOptions, publicUrl: string): Promise<Record<Stage, number>> {
+    if (options.dryRun) return repo.countDue(policy, now)
+    const counts = Object.fromEntries(stages.map((s) => [s, 0])) as Record<Stage, number>
+    const batchSize = options.batchSize ?? 500
+    for (const stage of stages) {
+      for (;;) {
+        const moved = await repo.advance(stage, policy, now, batchSize, notice(stage, policy, now, publicUrl))
+        counts[stage] += moved.length
+        if (moved.length > 0) await options.afterBatch?.(stage, moved.length)
+        if (moved.length < batchSize) break
+      }
+    }
+    return counts
+  }
+
+  return {
+    async policies(_actor: Actor): Promise<RealmPolicy[]> {
+      return repo.policies()
+    },
+
+    /** A platform administrator sets a realm's days; each step must come after the previous one. */
+    async updatePolicy(actor: Actor, realm: string, input: PolicyInput, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<RealmPolicy> {
+      if (!(await deps.isPlatformAdmin(actor))) throw new AppError('FORBIDDEN_SCOPE')
+      if (!Value.Check(PolicyInput, input)) {
+        const [first] = Value.Errors(PolicyInput, input)
+        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'policy', reason: first?.message ?? '' })
+      }
+      if (!(input.warnBlockDays < input.blockDays && input.blockDays < input.warnDeleteDays && input.warnDeleteDays < input.deleteDays)) throw new AppError('POLICY_ORDER')
+      const before = await repo.policy(realm)
+      if (!before) throw new AppError('NOT_FOUND')
+      await repo.updatePolicy(realm, input, {
+        at: clock.now(), actorType: actor.kind, actorId: actor.kind === 'user' ? actor.userId : null, action: 'lifecycle.policy_changed',
+        scope: { realm }, data: {
+          before: { warnBlockDays: before.warnBlockDays, blockDays: before.blockDays, warnDeleteDays: before.warnDeleteDays, deleteDays: before.deleteDays },
+          after: input,
+        },
+        requestId: ctx.requestId, ip: ctx.ip,
+      })
+      return { ...before, ...input }
+    },
+
+    /**
+     * One sweep over every realm, by one process at a time (an advisory lock), in batches that each
+     * commit with their emails: stopped half-way, the next sweep goes on where this one stopped and
+     * no one gets an email twice. A second sweep at the same time moves nothing.
+     */
+    async sweep(actor: Actor, options: SweepOptions & { now?: Date }, ctx: { publicUrl: string }): Promise<SweepReport> {
+      if (actor.kind !== 'system' && !(await deps.isPlatformAdmin(actor))) throw new AppError('FORBIDDEN_SCOPE')
+      const now = options.now ?? clock.now()
+      const dryRun = options.dryRun ?? false
+      const result = await deps.withExclusiveLock(SWEEP_LOCK, async () => {
+        const realms: Record<string, Record<Stage, number>> = {}
+        for (const policy of await repo.policies()) realms[policy.key] = await sweepRealm(policy, now, options, ctx.publicUrl)
+        if (!dryRun) await repo.purgeSentMail(new Date(now.getTime() - MAIL_RETENTION_DAYS * DAY_MS), ['lifecycle:deleted:'])
+        return realms
+      })
+      return { ran: result !== undefined, dryRun, at: now, realms: result ?? {} }
+    },
+  }
+}
+
+export type LifecycleService = ReturnType<typeof createLifecycleService>
