@@ -60,11 +60,13 @@ export interface BuildOptions {
 export function createServices(database: Database, metrics?: Metrics): Services {
   const helpRepo = createHelpRepo(database.db)
   const identityRepo = createIdentityRepo(database.db)
-  const organizations = createOrganizationsService(createOrganizationsRepo(database.db))
+  // Roles live in identity; the organizations service asks it what an actor administers.
+  const organizations = createOrganizationsService(createOrganizationsRepo(database.db), { scopeOf: (actor) => administration.scopeOf(actor) })
   const emailVerifier = createEmailVerifier(identityRepo)
   const administration = createAdministrationService(identityRepo, {
     findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
     isLocale,
+    setCompanyStatus: (companyId, status) => organizations.setCompanyStatus(systemActor('administration'), companyId, status),
   })
   return {
     help: createHelpCenterService(helpRepo, {

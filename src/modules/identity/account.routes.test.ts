@@ -166,6 +166,12 @@ describe('administrator services', () => {
     const company = await app.services.organizations.findCompanyByNumber(system, 'IT-10001')
     const blocked = await app.services.auth.createUser({ realm: 'partner', userId: 'blocked.it', firstName: 'Bruno', lastName: 'Blu', email: 'bruno@autofficina-rossi.example', emailVerified: true, locale: 'it', companyId: company?.id ?? null, password: DEMO_PASSWORD, status: 'blocked' })
     assert.equal((await browser().post('/it/login', { identifier: 'blocked.it', password: DEMO_PASSWORD })).statusCode, 403)
+    await assert.rejects(app.services.administration.restoreAccess(await adminIt(), blocked.id, ctx()), { code: 'IDENTITY_CHECK_REQUIRED' })
+    const claims = { userId: 'BLOCKED.IT', firstName: 'bruno', lastName: 'Bianchi', email: 'bruno@autofficina-rossi.example', companyName: 'Autofficina Rossi srl', companyAddress: 'Via Emilia 120, 40133 Bologna' }
+    const wrongName = await app.services.administration.checkIdentity(await adminIt(), blocked.id, claims, ctx())
+    assert.deepEqual(wrongName, { passed: false, fields: { userId: true, firstName: true, lastName: false, email: true, companyName: true, companyAddress: true } })
+    await assert.rejects(app.services.administration.restoreAccess(await adminIt(), blocked.id, ctx()), { code: 'IDENTITY_CHECK_REQUIRED' })
+    assert.equal((await app.services.administration.checkIdentity(await adminIt(), blocked.id, { ...claims, lastName: 'Blu', email: 'old@mailbox.example' }, ctx())).passed, true)
     await app.services.administration.restoreAccess(await adminIt(), blocked.id, { ...ctx(), requestId: 'req-restore-1' })
     assert.equal((await account('blocked.it')).status, 'active')
     assert.equal((await browser().post('/it/login', { identifier: 'blocked.it', password: DEMO_PASSWORD })).statusCode, 303)
@@ -179,7 +185,9 @@ describe('administrator services', () => {
 
   test('an administrator reset to a new address leaves it unverified: the user resets, signs in and confirms it first', async () => {
     const { app, config } = testApp()
-    await assert.rejects(app.services.administration.issueAdminReset(await adminIt(), (await account('mrossi')).id, { newEmail: 'james@hartley-motors.example' }, ctx()), { code: 'EMAIL_IN_USE' })
+    const mrossi = (await account('mrossi')).id
+    await app.services.administration.checkIdentity(await adminIt(), mrossi, { userId: 'mrossi', firstName: 'Mario', lastName: 'Rossi', email: 'lost@example.com', companyName: 'Autofficina Rossi S.r.l.', companyAddress: 'Via Emilia 120 40133 Bologna' }, ctx())
+    await assert.rejects(app.services.administration.issueAdminReset(await adminIt(), mrossi, { newEmail: 'james@hartley-motors.example' }, ctx()), { code: 'EMAIL_IN_USE' })
     await app.services.administration.issueAdminReset(await adminIt(), (await account('mrossi')).id, { newEmail: 'mario@rossi-nuovo.example' }, ctx())
     const mail = await lastMail('mario@rossi-nuovo.example')
     assert.equal(mail?.subject, 'Scegli una nuova password')

@@ -6,7 +6,7 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { hashToken, type RequestContext } from './auth.service.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
-import { assertMayAdminister, scopeFromRoles, type AdminAction, type AdminScope } from './identity.policy.js'
+import { assertMayAdminister, isAdministrator, mayAdminister, scopeFromRoles, type AdminAction, type AdminScope, type AdminTarget } from './identity.policy.js'
 import { UserIdPattern } from './identity.schemas.js'
 
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -33,6 +33,30 @@ export type InviteInput = Type.Static<typeof InviteInput>
 export interface AdministrationDeps {
   findCompany(companyNumber: string): Promise<{ id: number; marketId: number } | undefined>
   isLocale(locale: string): boolean
+  /** A new independent company is approved (or refused) together with its first account. */
+  setCompanyStatus(companyId: number, status: 'active' | 'refused'): Promise<void>
+}
+
+/** How long a recorded identity check allows restoring access or sending a reset link. */
+export const IDENTITY_CHECK_VALID_MS = 30 * 60 * 1000
+
+/** What a requester says about themselves, compared field by field with the record. */
+export const IdentityClaims = Type.Object({
+  userId: Type.String({ maxLength: 256 }),
+  firstName: Type.String({ maxLength: 100 }),
+  lastName: Type.String({ maxLength: 100 }),
+  email: Type.String({ maxLength: 256 }),
+  companyName: Type.String({ maxLength: 200 }),
+  companyAddress: Type.String({ maxLength: 400 }),
+})
+export type IdentityClaims = Type.Static<typeof IdentityClaims>
+export type IdentityField = keyof IdentityClaims
+
+const collator = new Intl.Collator('en', { sensitivity: 'base', ignorePunctuation: true })
+/** Same text for a person checking by eye: case, accents, punctuation and spacing do not count. */
+function sameText(a: string, b: string): boolean {
+  const tidy = (s: string) => s.replace(/[\s,.;:/-]+/g, ' ').trim()
+  return tidy(a) !== '' && collator.compare(tidy(a), tidy(b)) === 0
 }
 
 function actorRef(actor: Actor): { type: string; id: number | null } {
@@ -66,9 +90,173 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     return user
   }
 
+  async function targetOf(user: UserRow): Promise<AdminTarget> {
+    const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
+    return { companyId: user.companyId, marketId: company?.marketId ?? null }
+  }
+
+  /** Restoring access and reset links need a passed identity check by the same administrator in the last 30 minutes. */
+  async function assertRecentCheck(actor: Actor, userId: number): Promise<void> {
+    if (actor.kind === 'system') return
+    const since = new Date(clock.now().getTime() - IDENTITY_CHECK_VALID_MS)
+    const check = await repo.lastIdentityCheck(actor.kind === 'user' ? actor.userId : null, userId, since)
+    if (check?.data?.passed !== true) throw new AppError('IDENTITY_CHECK_REQUIRED')
+  }
+
+  function mailOf(user: UserRow, template: string, ctx: RequestContext, now: Date, data: Record<string, string | number> = {}) {
+    return {
+      key: `${template}:${user.id}:${now.toISOString()}`, to: user.email ?? '', locale: user.locale, template,
+      data: { name: user.firstName, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/login`, ...data },
+    }
+  }
+
   return {
     /** What the actor may administer (the consoles build their navigation and queries on it). */
     scopeOf,
+
+    /** Accounts in the actor's scope, searched by user ID, name, email or company; 50 a page. */
+    async findUsers(actor: Actor, filter: { q?: string | undefined; status?: UserRow['status'] | undefined; companyId?: number | undefined; page?: number | undefined }) {
+      const scope = await scopeOf(actor)
+      if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+      if (filter.companyId !== undefined) {
+        const company = await repo.companyOf(filter.companyId)
+        if (!company) throw new AppError('NOT_FOUND')
+        assertMayAdminister(scope, 'view', { companyId: company.id, marketId: company.marketId })
+      }
+      const page = Math.max(1, filter.page ?? 1)
+      return repo.findUsers({
+        scope: scope.all ? null : { companyIds: [...scope.companyIds], marketIds: [...scope.marketIds] },
+        q: filter.q?.trim() || undefined, status: filter.status, companyId: filter.companyId, limit: 50, offset: (page - 1) * 50,
+      })
+    },
+
+    /** One account as its administrator sees it: record, roles, what the actor may do, timeline and emails sent. */
+    async userRecord(actor: Actor, userId: number) {
+      const user = await targetFor(actor, 'view', userId)
+      const scope = await scopeOf(actor)
+      const target = await targetOf(user)
+      const since = new Date(clock.now().getTime() - IDENTITY_CHECK_VALID_MS)
+      const [company, roles, timeline, mails, check] = await Promise.all([
+        user.companyId ? repo.companyOf(user.companyId) : Promise.resolve(undefined),
+        repo.rolesOf(user.id),
+        repo.auditOf(user.id, 50),
+        user.email ? repo.mailsTo(user.email) : Promise.resolve([]),
+        repo.lastIdentityCheck(actor.kind === 'user' ? actor.userId : null, user.id, since),
+      ])
+      const may = (action: AdminAction) => mayAdminister(scope, action, target)
+      return {
+        user, company: company ?? null, roles, timeline,
+        mails: mails.map((m) => ({ template: m.template, status: m.status, createdAt: m.createdAt, sentAt: m.sentAt })).reverse(),
+        check: check ? { at: check.at, data: check.data } : null,
+        may: {
+          checkIdentity: may('check_identity'), restore: may('restore'), resetPassword: may('reset_password'), approve: may('approve'),
+          deactivate: may('deactivate') && actor.kind === 'user' && actor.userId !== user.id, grantOrgAdmin: may('grant_org_admin') && user.companyId !== null,
+        },
+      }
+    },
+
+    /**
+     * Compares what a requester gave with the record and records the result (which fields matched,
+     * never the values). It passes when user ID, first and last name and company name match and
+     * so does the email or the company address (the mailbox may be the thing that was lost).
+     */
+    async checkIdentity(actor: Actor, userId: number, claims: IdentityClaims, ctx: RequestContext) {
+      const user = await targetFor(actor, 'check_identity', userId)
+      if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
+      const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
+      const address = company ? `${company.street} ${company.postalCode} ${company.city}` : ''
+      const fields: Record<IdentityField, boolean> = {
+        userId: sameText(claims.userId, user.userId),
+        firstName: sameText(claims.firstName, user.firstName),
+        lastName: sameText(claims.lastName, user.lastName),
+        email: sameText(claims.email, user.email ?? ''),
+        companyName: sameText(claims.companyName, company?.name ?? ''),
+        companyAddress: sameText(claims.companyAddress, address),
+      }
+      const passed = fields.userId && fields.firstName && fields.lastName && fields.companyName && (fields.email || fields.companyAddress)
+      const entries = Object.entries(fields)
+      await repo.audit({
+        at: clock.now(), actor: actorRef(actor), action: 'identity.checked', target: { type: 'user', id: user.id },
+        scope: { companyId: user.companyId, marketId: company?.marketId ?? null },
+        data: { passed, matched: entries.filter(([, ok]) => ok).map(([f]) => f), mismatched: entries.filter(([, ok]) => !ok).map(([f]) => f) },
+        requestId: ctx.requestId, ip: ctx.ip,
+      })
+      return { fields, passed }
+    },
+
+    /** Approves an account registered for a company; for a new independent company, the company too (market administrators). */
+    async approve(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
+      const user = await targetFor(actor, 'approve', userId)
+      if (user.status !== 'pending_approval') throw new AppError('CONFLICT')
+      const newCompany = user.companyId !== null && await repo.companyIsPending(user.companyId)
+      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', await targetOf(user))
+      const now = clock.now()
+      if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active')
+      await repo.transaction(async (tx) => {
+        await tx.setStatus(user.id, 'active', now)
+        if (user.email) await tx.enqueueMail(mailOf(user, 'account-approved', ctx, now), now)
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** Refuses an account waiting for approval: the person is told, then erased. */
+    async refuse(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
+      const user = await targetFor(actor, 'approve', userId)
+      if (user.status !== 'pending_approval') throw new AppError('CONFLICT')
+      const target = await targetOf(user)
+      const newCompany = user.companyId !== null && await repo.companyIsPending(user.companyId)
+      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', target)
+      const now = clock.now()
+      if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'refused')
+      await repo.transaction(async (tx) => {
+        if (user.email) await tx.enqueueMail({ ...mailOf(user, 'account-refused', ctx, now), key: `account-refused:${user.id}` }, now)
+        await tx.erase([user.id], now)
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.refused', target: { type: 'user', id: user.id }, scope: { ...target }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** Switches an account off (the person left the company): signed out everywhere, cannot sign in until restored. */
+    async deactivate(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
+      const user = await targetFor(actor, 'deactivate', userId)
+      if (actor.kind === 'user' && actor.userId === user.id) throw new AppError('RULE_BROKEN')
+      if (!['active', 'block_warned', 'delete_warned', 'pending_approval'].includes(user.status)) throw new AppError('CONFLICT')
+      const now = clock.now()
+      await repo.transaction(async (tx) => {
+        await tx.setStatus(user.id, 'deactivated', now)
+        await tx.deleteSessions(user.id)
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** Makes a user an organization administrator of their company, or stops that (never oneself). */
+    async setOrgAdmin(actor: Actor, userId: number, grant: boolean, ctx: RequestContext): Promise<void> {
+      const user = await targetFor(actor, 'grant_org_admin', userId)
+      if (user.companyId === null || (actor.kind === 'user' && actor.userId === user.id)) throw new AppError('RULE_BROKEN')
+      const companyId = user.companyId
+      const holders = await repo.roleHolders('org_admin', { companyId })
+      if (grant === holders.includes(user.id)) return
+      const now = clock.now()
+      await repo.transaction(async (tx) => {
+        if (grant) await tx.grantRole(user.id, 'org_admin', { companyId })
+        else await tx.revokeRole(user.id, 'org_admin', { companyId })
+        await tx.audit({ at: now, actor: actorRef(actor), action: grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { role: 'org_admin' }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
+
+    /** Platform administrators name and remove market administrators. */
+    async setMarketAdmin(actor: Actor, input: { realm: string; userId: string; marketId: number; grant: boolean }, ctx: RequestContext): Promise<void> {
+      assertMayAdminister(await scopeOf(actor), 'manage_platform', { companyId: null, marketId: input.marketId })
+      const user = await repo.findByLogin(input.realm, input.userId)
+      if (!user) throw new AppError('NOT_FOUND')
+      const holders = await repo.roleHolders('market_admin', { marketId: input.marketId })
+      if (input.grant === holders.includes(user.id)) return
+      const now = clock.now()
+      await repo.transaction(async (tx) => {
+        if (input.grant) await tx.grantRole(user.id, 'market_admin', { marketId: input.marketId })
+        else await tx.revokeRole(user.id, 'market_admin', { marketId: input.marketId })
+        await tx.audit({ at: now, actor: actorRef(actor), action: input.grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { marketId: input.marketId }, data: { role: 'market_admin' }, requestId: ctx.requestId, ip: ctx.ip })
+      })
+    },
 
     /**
      * Creates an active account (an invitation needs no approval) without a password, and a
@@ -124,6 +312,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     async restoreAccess(actor: Actor, userId: number, ctx: RequestContext): Promise<UserRow> {
       const user = await targetFor(actor, 'restore', userId)
       if (!RESTORABLE.has(user.status)) throw new AppError('RULE_BROKEN')
+      await assertRecentCheck(actor, user.id)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         await tx.restore(user.id, now)
@@ -143,6 +332,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      */
     async issueAdminReset(actor: Actor, userId: number, options: { newEmail?: string | undefined }, ctx: RequestContext): Promise<void> {
       const user = await targetFor(actor, 'reset_password', userId)
+      await assertRecentCheck(actor, user.id)
       const newEmail = options.newEmail?.trim()
       if (newEmail !== undefined && !Value.Check(Email, newEmail)) throw new AppError('INVALID_INPUT', { field: 'email', reason: String(options.newEmail).slice(0, 256) })
       if (newEmail) {

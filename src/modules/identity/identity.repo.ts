@@ -1,36 +1,23 @@
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
+import { eraseAccounts } from '../../db/erasure.js'
 import { rows } from '../../db/query.js'
 import {
   auditEvents, companies, credentialTokens, realms, sessions, signInAttempts, userRoles, users,
   type AccountStatus, type Role, type TokenPurpose,
 } from '../../db/schema/index.js'
 import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
+import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
 
 export type UserRow = typeof users.$inferSelect
 export type NewUser = typeof users.$inferInsert
 export type SessionRow = typeof sessions.$inferSelect
 
-export interface AuditInput {
-  at: Date
-  actor: { type: string; id: number | null }
-  action: string
-  target?: { type: string; id: number }
-  scope?: Record<string, unknown>
-  data?: Record<string, unknown>
-  requestId?: string | undefined
-  ip?: string | undefined
-}
-
 /** The writes a use case makes together: each transaction gets these, bound to it. */
 function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
   return {
-    async audit(event: AuditInput): Promise<void> {
-      await tx.insert(auditEvents).values({
-        at: event.at, actorType: event.actor.type, actorId: event.actor.id, action: event.action,
-        targetType: event.target?.type, targetId: event.target?.id, scope: event.scope, data: event.data,
-        requestId: event.requestId, ip: event.ip,
-      })
+    audit(event: AuditInput): Promise<void> {
+      return recordAudit(tx, event)
     },
     enqueueMail(mail: OutgoingMail, now: Date): Promise<void> {
       return outbox.enqueue(tx, mail, now)
@@ -89,6 +76,23 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     },
     async setEmailVerified(userId: number, email: string, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ email, emailVerifiedAt: at, status, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async setStatus(userId: number, status: AccountStatus, at: Date): Promise<void> {
+      await tx.update(users).set({ status, statusChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
+    },
+    async grantRole(userId: number, role: Role, scope: { marketId?: number; companyId?: number }): Promise<void> {
+      await tx.insert(userRoles).values({ userId, role, ...scope })
+    },
+    async revokeRole(userId: number, role: Role, scope: { marketId?: number; companyId?: number }): Promise<number> {
+      const removed = await tx.delete(userRoles).where(and(
+        eq(userRoles.userId, userId), eq(userRoles.role, role),
+        scope.marketId !== undefined ? eq(userRoles.marketId, scope.marketId) : sql`true`,
+        scope.companyId !== undefined ? eq(userRoles.companyId, scope.companyId) : sql`true`,
+      )).returning({ id: userRoles.id })
+      return removed.length
+    },
+    erase(ids: number[], at: Date): Promise<void> {
+      return eraseAccounts(tx, ids, at)
     },
     /** An administrator gives access back: active, no lockout, and the inactivity clock starts again. */
     async restore(userId: number, at: Date): Promise<void> {
@@ -259,6 +263,55 @@ export function createIdentityRepo(db: Db) {
         .orderBy(users.lastName, users.firstName).limit(5)
       return found.map((u) => `${u.firstName} ${u.lastName}`)
     },
+
+    /**
+     * Accounts an administrator may see, newest activity first: `scope` limits them to companies
+     * and markets (absent: all). `q` matches user ID, name, email or company name, in part.
+     */
+    async findUsers(filter: {
+      scope: { companyIds: number[]; marketIds: number[] } | null; q?: string | undefined; status?: AccountStatus | undefined
+      companyId?: number | undefined; limit: number; offset: number
+    }) {
+      const like = filter.q ? `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
+      const inScope = filter.scope
+        ? or(
+            filter.scope.companyIds.length > 0 ? inArray(users.companyId, filter.scope.companyIds) : sql`false`,
+            filter.scope.marketIds.length > 0 ? inArray(companies.marketId, filter.scope.marketIds) : sql`false`,
+          )
+        : undefined
+      return db.select({
+        id: users.id, realm: users.realm, userId: users.userId, firstName: users.firstName, lastName: users.lastName, email: users.email,
+        status: users.status, lastActivityAt: users.lastActivityAt, lockedUntil: users.lockedUntil, companyId: users.companyId,
+        companyName: companies.name, companyNumber: companies.companyNumber, marketId: companies.marketId,
+      }).from(users).leftJoin(companies, eq(companies.id, users.companyId)).where(and(
+        ne(users.status, 'deleted'),
+        inScope,
+        filter.status ? eq(users.status, filter.status) : undefined,
+        filter.companyId !== undefined ? eq(users.companyId, filter.companyId) : undefined,
+        like ? or(
+          sql`lower(${users.userId}) like ${like}`, sql`lower(${users.firstName} || ' ' || ${users.lastName}) like ${like}`,
+          sql`lower(${users.email}) like ${like}`, sql`lower(${companies.name}) like ${like}`,
+        ) : undefined,
+      )).orderBy(sql`${users.lastActivityAt} desc nulls last`, users.id).limit(filter.limit).offset(filter.offset)
+    },
+
+    /** The user IDs holding a role in a company or market (to show who administers what). */
+    async roleHolders(role: Role, scope: { companyId?: number; marketId?: number }): Promise<number[]> {
+      const found = await db.select({ userId: userRoles.userId }).from(userRoles).where(and(eq(userRoles.role, role),
+        scope.companyId !== undefined ? eq(userRoles.companyId, scope.companyId) : eq(userRoles.marketId, scope.marketId ?? -1)))
+      return found.map((r) => r.userId)
+    },
+
+    /** The newest identity check an administrator recorded on an account since `since`. */
+    async lastIdentityCheck(actorId: number | null, userId: number, since: Date) {
+      const [row] = await db.select().from(auditEvents).where(and(
+        eq(auditEvents.action, 'identity.checked'), eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, userId),
+        actorId === null ? sql`${auditEvents.actorId} is null` : eq(auditEvents.actorId, actorId), gt(auditEvents.at, since),
+      )).orderBy(desc(auditEvents.at)).limit(1)
+      return row
+    },
+
+    mailsTo: (email: string) => outbox.to(email),
 
     async auditOf(userId: number, limit: number) {
       return db.select().from(auditEvents).where(and(eq(auditEvents.targetType, 'user'), eq(auditEvents.targetId, userId)))

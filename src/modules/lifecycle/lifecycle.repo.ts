@@ -1,5 +1,6 @@
 import { eq, sql, type SQL } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client.js'
+import type { Db } from '../../db/client.js'
+import { eraseAccounts } from '../../db/erasure.js'
 import { rows } from '../../db/query.js'
 import { auditEvents, realms } from '../../db/schema/index.js'
 import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
@@ -81,27 +82,22 @@ export function createLifecycleRepo(db: Db) {
      * Moves up to `limit` due accounts one step, in one transaction with their emails (the outbox
      * key names the user, the step and the inactivity period, so an email can never be queued
      * twice) and audit events. Rows are locked with SKIP LOCKED: two sweepers never take the same.
-     * A deletion erases the person in the same statement and leaves an anonymous tombstone.
+     * A deletion erases the person in the same transaction and leaves an anonymous tombstone.
      */
     async advance(stage: Stage, policy: RealmPolicy, now: Date, limit: number, notice: (account: MovedAccount) => OutgoingMail | null): Promise<MovedAccount[]> {
       return db.transaction(async (tx) => {
         const at = sql`${now.toISOString()}::timestamptz`
-        const erase = stage === 'deleted'
-          ? sql`, user_id = 'deleted-' || u.id, first_name = '', last_name = '', email = null, email_verified_at = null,
-                password_hash = null, locked_until = null, lockouts = 0`
-          : sql``
         const moved = await rows<MovedAccount>(tx, sql`
           with picked as (
             select id, user_id, first_name, email, locale, coalesce(last_activity_at, created_at) as last_activity
             from users where realm = ${policy.key} and ${due(stage, policy, now)}
             order by id limit ${limit} for update skip locked
           )
-          update users u set status = ${stage}, status_changed_at = ${at}, updated_at = ${at} ${erase}
+          update users u set status = ${stage}, status_changed_at = ${at}, updated_at = ${at}
           from picked where u.id = picked.id
           returning picked.id, picked.user_id, picked.first_name, picked.email, picked.locale, picked.last_activity`)
         if (moved.length === 0) return moved
-        const ids = moved.map((m) => m.id)
-        if (stage === 'deleted') await eraseTraces(tx, ids)
+        if (stage === 'deleted') await eraseAccounts(tx, moved.map((m) => m.id), now)
         await outbox.enqueueMany(tx, moved.flatMap((m) => notice(m) ?? []), now)
         await tx.insert(auditEvents).values(moved.map((m) => ({
           at: now, actorType: 'system', action: `lifecycle.${stage}`, targetType: 'user', targetId: m.id,
@@ -113,15 +109,6 @@ export function createLifecycleRepo(db: Db) {
 
     purgeSentMail: (sentBefore: Date, erasePrefixes: string[]) => outbox.purgeSent(sentBefore, erasePrefixes),
   }
-}
-
-/** What else names an erased person: sessions, tokens (with addresses), sign-in attempts (with IPs), roles. */
-async function eraseTraces(tx: Tx, ids: number[]): Promise<void> {
-  const list = sql.join(ids.map((id) => sql`${id}`), sql`, `)
-  await tx.execute(sql`delete from sessions where user_id in (${list})`)
-  await tx.execute(sql`delete from credential_tokens where user_id in (${list})`)
-  await tx.execute(sql`delete from sign_in_attempts where user_id in (${list})`)
-  await tx.execute(sql`delete from user_roles where user_id in (${list})`)
 }
 
 export type LifecycleRepo = ReturnType<typeof createLifecycleRepo>

@@ -1,4 +1,5 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, or, sql } from 'drizzle-orm'
+import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
 import type { Db } from '../../db/client.js'
 import { companies, markets } from '../../db/schema/index.js'
 
@@ -49,6 +50,32 @@ export function createOrganizationsRepo(db: Db) {
       const [row] = await db.select({ company: companies, marketCode: markets.code }).from(companies)
         .innerJoin(markets, eq(markets.id, companies.marketId)).where(eq(companies.id, id))
       return row ? { ...row.company, marketCode: row.marketCode } : undefined
+    },
+
+    /** Companies of some markets (all when null), searched by number, name or city. */
+    async searchCompanies(filter: { marketIds: number[] | null; q?: string | undefined; status?: string | undefined; partnersOnly?: boolean; limit: number }) {
+      const like = filter.q ? `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
+      const rows = await db.select({ company: companies, marketCode: markets.code }).from(companies)
+        .innerJoin(markets, eq(markets.id, companies.marketId))
+        .where(and(
+          filter.marketIds ? (filter.marketIds.length > 0 ? inArray(companies.marketId, filter.marketIds) : sql`false`) : undefined,
+          filter.status ? eq(companies.status, filter.status) : undefined,
+          filter.partnersOnly ? eq(companies.isPartner, true) : undefined,
+          like ? or(sql`lower(${companies.name}) like ${like}`, sql`lower(${companies.city}) like ${like}`, sql`lower(${companies.companyNumber}) like ${like}`) : undefined,
+        ))
+        .orderBy(asc(markets.code), asc(companies.name)).limit(filter.limit)
+      return rows.map((r) => ({ ...r.company, marketCode: r.marketCode }))
+    },
+
+    async updateCompany(id: number, fields: Partial<CompanyInput>, audit: AuditInput): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.update(companies).set(fields).where(eq(companies.id, id))
+        await recordAudit(tx, audit)
+      })
+    },
+
+    async setCompanyStatus(id: number, status: string): Promise<void> {
+      await db.update(companies).set({ status }).where(eq(companies.id, id))
     },
 
     async setAftersalesPartner(companyId: number, partnerId: number | null): Promise<void> {

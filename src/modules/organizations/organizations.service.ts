@@ -1,7 +1,11 @@
 import type { Actor } from '../../shared/actor.js'
 import { randomUUID } from 'node:crypto'
 import type { BusinessHours } from '../../db/schema/index.js'
+import Type from 'typebox'
+import Value from 'typebox/value'
+import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
+import { assertMayAdminister, isAdministrator, mayAdminister, type AdminAction, type AdminScope } from '../identity/index.js'
 import type { CompanyInput, CompanyRow, MarketInput, MarketRow, OrganizationsRepo } from './organizations.repo.js'
 
 export interface PartnerListing {
@@ -22,8 +26,87 @@ function listing(actor: Actor, p: CompanyRow & { marketCode: string }): PartnerL
   }
 }
 
-export function createOrganizationsService(repo: OrganizationsRepo) {
+/** What an actor administers, from the identity module (roles live there). */
+export interface OrganizationsDeps {
+  scopeOf(actor: Actor): Promise<AdminScope>
+}
+
+export const CompanyDetails = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  street: Type.String({ maxLength: 200 }),
+  postalCode: Type.String({ maxLength: 20 }),
+  city: Type.String({ minLength: 1, maxLength: 100 }),
+  contactPhone: Type.String({ maxLength: 40 }),
+  contactEmail: Type.Union([Type.Literal(''), Type.String({ format: 'email', maxLength: 256 })]),
+})
+export type CompanyDetails = Type.Static<typeof CompanyDetails>
+
+function actorRef(actor: Actor): { type: string; id: number | null } {
+  return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+export function createOrganizationsService(repo: OrganizationsRepo, deps: OrganizationsDeps) {
+  /** The company, once the actor may take `action` on it; 403 before anything else is revealed. */
+  async function companyFor(actor: Actor, action: AdminAction, companyId: number) {
+    const scope = await deps.scopeOf(actor)
+    if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+    const company = await repo.company(companyId)
+    if (!company) throw new AppError('NOT_FOUND')
+    assertMayAdminister(scope, action, { companyId: company.id, marketId: company.marketId })
+    return company
+  }
+
   return {
+    /** A company as its administrators see it, with its chosen aftersales partner. */
+    async companyForAdmin(actor: Actor, companyId: number) {
+      const company = await companyFor(actor, 'view', companyId)
+      const partner = company.aftersalesPartnerId ? await repo.company(company.aftersalesPartnerId) : undefined
+      const scope = await deps.scopeOf(actor)
+      return { company, partner: partner ?? null, mayEdit: mayAdminister(scope, 'edit_company', { companyId: company.id, marketId: company.marketId }) }
+    },
+
+    async updateCompanyDetails(actor: Actor, companyId: number, input: CompanyDetails, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
+      const company = await companyFor(actor, 'edit_company', companyId)
+      if (!Value.Check(CompanyDetails, input)) {
+        const [first] = Value.Errors(CompanyDetails, input)
+        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'company', reason: first?.message ?? '' })
+      }
+      const fields = { name: input.name.trim(), street: input.street.trim(), postalCode: input.postalCode.trim(), city: input.city.trim(), contactPhone: input.contactPhone.trim() || null, contactEmail: input.contactEmail.trim() || null }
+      const changed = (Object.keys(fields) as (keyof typeof fields)[]).filter((k) => company[k] !== fields[k])
+      if (changed.length === 0) return
+      await repo.updateCompany(company.id, fields, {
+        at: clock.now(), actor: actorRef(actor), action: 'company.updated', target: { type: 'company', id: company.id },
+        scope: { companyId: company.id, marketId: company.marketId }, data: { changed }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+    },
+
+    /** Partner companies of the company's own market that it may choose, found by name or city. */
+    async partnerChoices(actor: Actor, companyId: number, q: string | undefined) {
+      const company = await companyFor(actor, 'edit_company', companyId)
+      return repo.searchCompanies({ marketIds: [company.marketId], q, partnersOnly: true, status: 'active', limit: 20 })
+    },
+
+    /** The company's aftersales business partner: a partner company of the same market. */
+    async chooseAftersalesPartnerFor(actor: Actor, companyId: number, partnerId: number, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
+      const company = await companyFor(actor, 'edit_company', companyId)
+      const partner = await repo.company(partnerId)
+      if (!partner?.isPartner || partner.marketId !== company.marketId || partner.id === company.id) throw new AppError('RULE_BROKEN')
+      if (company.aftersalesPartnerId === partner.id) return
+      await repo.updateCompany(company.id, { aftersalesPartnerId: partner.id }, {
+        at: clock.now(), actor: actorRef(actor), action: 'company.partner_chosen', target: { type: 'company', id: company.id },
+        scope: { companyId: company.id, marketId: company.marketId }, data: { before: company.aftersalesPartnerId, after: partner.id }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+    },
+
+    /** Companies the actor administers: a market administrator's market, an organization administrator's own. */
+    async companiesForAdmin(actor: Actor, filter: { q?: string | undefined; status?: string | undefined }) {
+      const scope = await deps.scopeOf(actor)
+      if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+      const found = await repo.searchCompanies({ marketIds: scope.all ? null : [...scope.marketIds], q: filter.q?.trim() || undefined, status: filter.status, limit: 100 })
+      if (scope.all || scope.marketIds.size > 0) return found
+      return (await Promise.all([...scope.companyIds].map((id) => repo.company(id)))).flatMap((c) => (c ? [c] : []))
+    },
+
     /** Markets with their public support channels: anyone may see them. */
     async listMarkets(_actor: Actor): Promise<MarketRow[]> {
       return repo.listMarkets()
@@ -67,6 +150,11 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
       const market = await repo.marketByCode(input.marketCode)
       if (!market) throw new AppError('INVALID_INPUT', { field: 'market', reason: '' })
       return repo.upsertCompany({ ...input, marketId: market.id, companyNumber: `NEW-${randomUUID().slice(0, 8).toUpperCase()}`, status: 'pending_approval', isPartner: false })
+    },
+
+    /** A new independent company approved or refused with its first account (the identity module decides, after its policy check). */
+    async setCompanyStatus(_actor: Actor, companyId: number, status: 'active' | 'refused'): Promise<void> {
+      await repo.setCompanyStatus(companyId, status)
     },
 
     async company(_actor: Actor, id: number) {
