@@ -19,8 +19,9 @@ import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  identityRoutes, registerSessions, type AccountService, type AdministrationService, type AuthService, type RegistrationService,
+  createImportService, identityRoutes, registerSessions, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
+import { adminRoutes, createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
@@ -37,6 +38,8 @@ export interface Services {
   registration: RegistrationService
   administration: AdministrationService
   lifecycle: LifecycleService
+  imports: ImportService
+  admin: AdminService
 }
 
 declare module 'fastify' {
@@ -80,6 +83,11 @@ export function createServices(database: Database, metrics?: Metrics): Services 
       createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),
     }),
     administration,
+    imports: createImportService(identityRepo, administration, {
+      findCompany: (number) => organizations.findCompanyByNumber(systemActor('import'), number),
+      defaultLocaleOfMarket: async (marketId) => (await organizations.marketById(systemActor('import'), marketId))?.defaultLocale ?? 'en',
+    }),
+    admin: createAdminService(createAdminRepo(database.db), { scopeOf: (actor) => administration.scopeOf(actor) }),
     lifecycle: createLifecycleService(createLifecycleRepo(database.db), {
       isPlatformAdmin: async (actor) => (await administration.scopeOf(actor)).all,
       withExclusiveLock: (name, work) => database.withExclusiveLock(name, work),
@@ -188,6 +196,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, { organizations: services.organizations })
   await app.register(organizationsRoutes, { organizations: services.organizations })
+  await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, readdir } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
@@ -67,6 +67,22 @@ test('sportello migrate, seed demo, content export and import, content report', 
   const badNow = sportello(env, 'lifecycle', 'sweep', '--now', 'yesterday')
   assert.equal(badNow.status, 2)
   assert.match(badNow.stderr, /--now "yesterday" is not a date and time/)
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'sportello-import-'))
+  const header = 'user_id,first_name,last_name,email,company_number,realm,role,last_activity'
+  await writeFile(path.join(dir, 'bad.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,IT-10001,partner,user,\ncli.imp2,"@SUM(1)",Due,,IT-10001,partner,user,\n`)
+  const refused = sportello(env, 'users', 'import', path.join(dir, 'bad.csv'))
+  assert.equal(refused.status, 1)
+  assert.match(refused.stderr, /Nothing imported: 1 problem\(s\)\.\n {2}line 3, first_name: starts like a spreadsheet formula/)
+  await writeFile(path.join(dir, 'good.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,IT-10001,partner,user,2026-02-01\n`)
+  const imported = sportello(env, 'users', 'import', path.join(dir, 'good.csv'), '--invite')
+  assert.equal(imported.status, 0, imported.stderr)
+  assert.match(imported.stdout, /Imported 1 account\(s\); 1 invitation\(s\) queued/)
+
+  const admin = sportello(env, 'admin', 'create', 'ops.lead@demo-motors.example', '--role', 'platform_admin')
+  assert.equal(admin.status, 0, admin.stderr)
+  assert.match(admin.stdout, /Created platform_admin ops\.lead \(ops\.lead@demo-motors\.example\)\.\nSingle-use link to choose a password, valid 7 days: http\S+\/en\/invite\//)
+  assert.equal(sportello(env, 'admin', 'create', 'x@example.com', '--role', 'king').status, 2)
 
   const report = sportello(env, 'content', 'report')
   assert.equal(report.status, 0, report.stderr)

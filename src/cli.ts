@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createServices } from './app.js'
@@ -5,6 +6,7 @@ import { openConfiguredDatabase } from './bootstrap.js'
 import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'
 import { ContentError } from './modules/helpcenter/index.js'
+import { MAX_IMPORT_BYTES, parseUsersCsv } from './modules/admin/index.js'
 import type { InviteInput } from './modules/identity/index.js'
 import { seedDemo } from './seed/demo.js'
 import { systemActor } from './shared/actor.js'
@@ -24,6 +26,12 @@ Commands:
   lifecycle sweep [--now <iso time>] [--dry-run]
                             move inactive accounts through warned, blocked, delete-warned, deleted
                             (per realm policy); --dry-run prints the counts and changes nothing
+  users import <file.csv> [--invite]
+                            import accounts (columns: user_id, first_name, last_name, email,
+                            company_number, realm, role, last_activity); all rows are checked
+                            first and nothing is imported when any is wrong
+  admin create <email> --role platform_admin|market_admin [--market IT]
+                            create an administrator and print the single-use link to set a password
   users invite --user-id <id> --first-name <name> --last-name <name> --company <number>
                [--email <address>] [--realm partner|shop] [--locale it|en|de] [--role user|org_admin]
                             create an active account and print its single-use link (valid 7 days);
@@ -57,6 +65,8 @@ export async function runCli(argv: string[]): Promise<number> {
       role: { type: 'string', default: 'user' },
       now: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      invite: { type: 'boolean', default: false },
+      market: { type: 'string' },
     },
   })
   const [command, sub, arg] = positionals
@@ -125,6 +135,45 @@ export async function runCli(argv: string[]): Promise<number> {
       for (const [realm, counts] of Object.entries(report.realms)) {
         console.log(`  ${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`)
       }
+      return 0
+    }
+    case 'users import': {
+      if (!arg) break
+      const config = loadConfig()
+      const file = path.resolve(arg)
+      const size = (await stat(file)).size
+      if (size > MAX_IMPORT_BYTES) {
+        console.error(`${file} is ${String(Math.round(size / 1024 / 1024))} MB; import at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MB (10,000 rows) at a time.`)
+        return 1
+      }
+      const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
+      const result = parsed.problems.length > 0
+        ? { ok: false as const, problems: parsed.problems }
+        : await withDatabase((db) => createServices(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
+      if (result.ok) {
+        console.log(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`)
+        return 0
+      }
+      console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
+      for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
+      return 1
+    }
+    case 'admin create': {
+      if (!arg) break
+      const config = loadConfig()
+      const role = values.role === 'market_admin' ? 'market_admin' : values.role === 'platform_admin' ? 'platform_admin' : null
+      if (!role) {
+        console.error('--role must be platform_admin or market_admin')
+        return 2
+      }
+      const created = await withDatabase(async (db) => {
+        const services = createServices(db)
+        const market = values.market ? await services.organizations.market(systemActor('cli'), values.market.toUpperCase()) : undefined
+        if (values.market && !market) throw new AppError('NOT_FOUND')
+        return services.administration.createAdministrator(systemActor('cli'), { email: arg, role, marketId: market?.id, locale: values.locale }, { publicUrl: config.publicUrl })
+      })
+      console.log(`Created ${role} ${created.user.userId} (${arg}).`)
+      console.log(`Single-use link to choose a password, valid 7 days: ${created.link ?? ''}`)
       return 0
     }
     case 'users invite': {

@@ -31,12 +31,13 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
     async overview(actor: Actor) {
       const current = signedInUser(actor)
       const user = await me(actor)
-      const [realm, sessions, attempts, company, accounts] = await Promise.all([
+      const [realm, sessions, attempts, company, accounts, roles] = await Promise.all([
         repo.realm(user.realm),
         repo.sessionsOf(user.id),
         repo.recentAttempts(user.id, 10),
         user.companyId ? repo.companyOf(user.companyId) : Promise.resolve(undefined),
         user.email && user.emailVerifiedAt ? repo.accountsWithEmail(user.email) : Promise.resolve([]),
+        repo.rolesOf(user.id),
       ])
       const approver = user.status === 'pending_approval' && company
         ? (company.status === 'pending_approval'
@@ -48,6 +49,8 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
       return {
         user,
         company: company ?? null,
+        /** Administrators find their console from their own page. */
+        administers: roles.some((r) => r.role === 'org_admin' || r.role === 'market_admin' || r.role === 'platform_admin'),
         /** Who approves an account still waiting, by name, so the user knows whom to ask. */
         approver,
         lifecycle: { lastActivity, warnAt: at(realm?.warnBlockDays), blockAt: at(realm?.blockDays) },

@@ -6,6 +6,7 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { hashToken, type RequestContext } from './auth.service.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
+import type { Role } from '../../db/schema/index.js'
 import { assertMayAdminister, isAdministrator, mayAdminister, scopeFromRoles, type AdminAction, type AdminScope, type AdminTarget } from './identity.policy.js'
 import { UserIdPattern } from './identity.schemas.js'
 
@@ -90,6 +91,36 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     return user
   }
 
+  /** An active account without a password, and a single-use link valid 7 days to choose one. */
+  async function createInvited(actor: Actor, input: {
+    realm: string; userId: string; firstName: string; lastName: string; email: string | null; locale: string; companyId: number | null
+    roles: { role: Role; companyId?: number; marketId?: number }[]; scope: Record<string, unknown>; auditData: Record<string, unknown>
+  }, ctx: RequestContext): Promise<{ user: UserRow; link: string | null }> {
+    if (await repo.userIdTaken(input.realm, input.userId)) throw new AppError('USER_ID_TAKEN')
+    if (input.email && await repo.findByEmail(input.realm, input.email)) throw new AppError('EMAIL_IN_USE')
+    const now = clock.now()
+    const token = randomBytes(32).toString('base64url')
+    const link = `${ctx.publicUrl}/${input.locale}/invite/${token}`
+    const user = await repo.insertUser({
+      realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
+      locale: input.locale, companyId: input.companyId, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
+    }, input.roles)
+    await repo.transaction(async (tx) => {
+      await tx.createToken({ userId: user.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
+      if (input.email) {
+        await tx.enqueueMail({
+          key: `invite:${user.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',
+          data: { name: user.firstName, userId: user.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
+        }, now)
+      }
+      await tx.audit({
+        at: now, actor: actorRef(actor), action: 'account.invited', target: { type: 'user', id: user.id },
+        scope: input.scope, data: { ...input.auditData, emailed: input.email !== null }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+    })
+    return { user, link: actor.kind === 'system' ? link : null }
+  }
+
   async function targetOf(user: UserRow): Promise<AdminTarget> {
     const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
     return { companyId: user.companyId, marketId: company?.marketId ?? null }
@@ -155,6 +186,9 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       }
     },
 
+    // Inside repo.transaction only `tx` may be used: the embedded database has one connection, and a
+    // query on it from outside the transaction would wait for the transaction forever.
+
     /**
      * Compares what a requester gave with the record and records the result (which fields matched,
      * never the values). It passes when user ID, first and last name and company name match and
@@ -189,13 +223,14 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       const user = await targetFor(actor, 'approve', userId)
       if (user.status !== 'pending_approval') throw new AppError('CONFLICT')
       const newCompany = user.companyId !== null && await repo.companyIsPending(user.companyId)
-      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', await targetOf(user))
+      const target = await targetOf(user)
+      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', target)
       const now = clock.now()
       if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active')
       await repo.transaction(async (tx) => {
         await tx.setStatus(user.id, 'active', now)
         if (user.email) await tx.enqueueMail(mailOf(user, 'account-approved', ctx, now), now)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { ...target }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
@@ -220,11 +255,12 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       const user = await targetFor(actor, 'deactivate', userId)
       if (actor.kind === 'user' && actor.userId === user.id) throw new AppError('RULE_BROKEN')
       if (!['active', 'block_warned', 'delete_warned', 'pending_approval'].includes(user.status)) throw new AppError('CONFLICT')
+      const target = await targetOf(user)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         await tx.setStatus(user.id, 'deactivated', now)
         await tx.deleteSessions(user.id)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { ...target }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
@@ -235,11 +271,12 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       const companyId = user.companyId
       const holders = await repo.roleHolders('org_admin', { companyId })
       if (grant === holders.includes(user.id)) return
+      const target = await targetOf(user)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         if (grant) await tx.grantRole(user.id, 'org_admin', { companyId })
         else await tx.revokeRole(user.id, 'org_admin', { companyId })
-        await tx.audit({ at: now, actor: actorRef(actor), action: grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { ...(await targetOf(user)) }, data: { role: 'org_admin' }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { ...target }, data: { role: 'org_admin' }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
@@ -274,30 +311,31 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         throw new AppError('COMPANY_NOT_FOUND')
       }
       assertMayAdminister(scope, 'invite', { companyId: company.id, marketId: company.marketId })
-      if (await repo.userIdTaken(input.realm, input.userId)) throw new AppError('USER_ID_TAKEN')
-      if (input.email && await repo.findByEmail(input.realm, input.email)) throw new AppError('EMAIL_IN_USE')
-      const now = clock.now()
-      const token = randomBytes(32).toString('base64url')
-      const link = `${ctx.publicUrl}/${input.locale}/invite/${token}`
-      const user = await repo.insertUser({
-        realm: input.realm, userId: input.userId, firstName: input.firstName.trim(), lastName: input.lastName.trim(), email: input.email,
-        locale: input.locale, companyId: company.id, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
-      }, [{ role: 'user' }, ...(input.role === 'org_admin' ? [{ role: 'org_admin' as const, companyId: company.id }] : [])])
-      await repo.transaction(async (tx) => {
-        await tx.createToken({ userId: user.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
-        if (input.email) {
-          await tx.enqueueMail({
-            key: `invite:${user.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',
-            data: { name: user.firstName, userId: user.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
-          }, now)
-        }
-        await tx.audit({
-          at: now, actor: actorRef(actor), action: 'account.invited', target: { type: 'user', id: user.id },
-          scope: { companyId: company.id, marketId: company.marketId }, data: { realm: input.realm, role: input.role, emailed: input.email !== null }, requestId: ctx.requestId, ip: ctx.ip,
-        })
-      })
-      return { user, link: actor.kind === 'system' ? link : null }
+      return createInvited(actor, {
+        realm: input.realm, userId: input.userId, firstName: input.firstName.trim(), lastName: input.lastName.trim(), email: input.email, locale: input.locale,
+        companyId: company.id, roles: [{ role: 'user' }, ...(input.role === 'org_admin' ? [{ role: 'org_admin' as const, companyId: company.id }] : [])],
+        scope: { companyId: company.id, marketId: company.marketId }, auditData: { realm: input.realm, role: input.role },
+      }, ctx)
     },
+
+    /**
+     * `sportello admin create`: the first platform administrator (or a market administrator) of a new
+     * installation, invited like anyone else; the link is printed for the operator.
+     */
+    async createAdministrator(actor: Actor, input: { email: string; role: 'platform_admin' | 'market_admin'; marketId?: number | undefined; locale: string }, ctx: RequestContext) {
+      assertMayAdminister(await scopeOf(actor), 'manage_platform', { companyId: null, marketId: null })
+      if (!Value.Check(Email, input.email)) throw new AppError('INVALID_INPUT', { field: 'email', reason: String(input.email).slice(0, 256) })
+      if (input.role === 'market_admin' && input.marketId === undefined) throw new AppError('INVALID_INPUT', { field: 'market', reason: '' })
+      const local = input.email.split('@')[0]?.toLowerCase().replace(/[^a-z0-9._-]/g, '') ?? ''
+      let userId = /^[a-z0-9]/.test(local) && local.length >= 3 ? local.slice(0, 60) : `admin.${local}`.slice(0, 60)
+      for (let n = 2; await repo.userIdTaken('partner', userId); n++) userId = `${userId.replace(/-\d+$/, '')}-${String(n)}`
+      return createInvited(actor, {
+        realm: 'partner', userId, firstName: local || 'Admin', lastName: '', email: input.email, locale: input.locale, companyId: null,
+        roles: [{ role: input.role, ...(input.marketId !== undefined ? { marketId: input.marketId } : {}) }],
+        scope: input.marketId !== undefined ? { marketId: input.marketId } : {}, auditData: { role: input.role },
+      }, ctx)
+    },
+
 
     /** What happened to an account, newest first: sign-ins, lockouts, changes and who made them. */
     async timeline(actor: Actor, userId: number, limit = 50) {

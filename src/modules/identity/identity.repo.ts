@@ -77,6 +77,14 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     async setEmailVerified(userId: number, email: string, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ email, emailVerifiedAt: at, status, updatedAt: at }).where(eq(users.id, userId))
     },
+    /** Many accounts at once with their roles (an import), inside the caller's transaction. */
+    async insertUsers(rows: { user: NewUser; roles: { role: Role; companyId?: number }[] }[]): Promise<UserRow[]> {
+      if (rows.length === 0) return []
+      const inserted = await tx.insert(users).values(rows.map((r) => r.user)).returning()
+      const roles = inserted.flatMap((u, i) => (rows[i]?.roles ?? []).map((r) => ({ userId: u.id, ...r })))
+      if (roles.length > 0) await tx.insert(userRoles).values(roles)
+      return inserted
+    },
     async setStatus(userId: number, status: AccountStatus, at: Date): Promise<void> {
       await tx.update(users).set({ status, statusChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
     },
@@ -155,6 +163,20 @@ export function createIdentityRepo(db: Db) {
         or(sql`lower(${users.userId}) = ${lowered}`, sql`lower(${users.email}) = ${lowered}`),
       )).orderBy(sql`lower(${users.userId}) = ${lowered} desc`).limit(1)
       return row
+    },
+
+    /** Which of these user IDs and emails a realm already has (case-insensitive), for an import's check. */
+    async takenInRealm(realm: string, userIds: string[], emails: string[]): Promise<{ userIds: Set<string>; emails: Set<string> }> {
+      const lowerIds = userIds.map((u) => u.toLowerCase())
+      const lowerEmails = emails.map((e) => e.toLowerCase())
+      const found = lowerIds.length + lowerEmails.length === 0 ? [] : await db.select({ userId: users.userId, email: users.email }).from(users).where(and(eq(users.realm, realm), or(
+        lowerIds.length > 0 ? inArray(sql`lower(${users.userId})`, lowerIds) : sql`false`,
+        lowerEmails.length > 0 ? inArray(sql`lower(${users.email})`, lowerEmails) : sql`false`,
+      )))
+      return {
+        userIds: new Set(found.map((f) => f.userId.toLowerCase()).filter((u) => lowerIds.includes(u))),
+        emails: new Set(found.flatMap((f) => (f.email ? [f.email.toLowerCase()] : [])).filter((e) => lowerEmails.includes(e))),
+      }
     },
 
     async userIdTaken(realm: string, userId: string): Promise<boolean> {

@@ -8,3 +8,4 @@ export { createRegistrationService, type RegistrationService } from './registrat
 export { createAdministrationService, IdentityClaims, type AdministrationService, type InviteInput } from './administration.service.js'
 export { createEmailVerifier } from './email-verification.js'
 export { assertMayAdminister, isAdministrator, mayAdminister, type AdminAction, type AdminScope } from './identity.policy.js'
+export { createImportService, importColumns, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult, type ImportService } from './import.service.js'

@@ -15,6 +15,11 @@ export function createOrganizationsRepo(db: Db) {
       return db.select().from(markets).orderBy(asc(markets.code))
     },
 
+    async marketById(id: number): Promise<MarketRow | undefined> {
+      const [row] = await db.select().from(markets).where(eq(markets.id, id))
+      return row
+    },
+
     async marketByCode(code: string): Promise<MarketRow | undefined> {
       const [row] = await db.select().from(markets).where(eq(markets.code, code))
       return row

@@ -120,6 +120,10 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
       return repo.upsertCompany({ ...company, marketId: market.id })
     },
 
+    async marketById(_actor: Actor, id: number): Promise<MarketRow | undefined> {
+      return repo.marketById(id)
+    },
+
     async market(_actor: Actor, code: string): Promise<MarketRow | undefined> {
       return repo.marketByCode(code)
     },

@@ -13,7 +13,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** For form routes: shows the form again with the error instead of the generic error page. */
-    formError?: (req: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply | Promise<FastifyReply>
+    /** May answer null to leave the error to the generic page (a 403 or 404 that the form cannot show). */
+    formError?: (req: FastifyRequest, reply: FastifyReply, error: AppError) => FastifyReply | null | Promise<FastifyReply | null>
   }
 }
 

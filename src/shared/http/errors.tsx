@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, errorCodes, type ErrorCode } from '../errors.js'
+import { AppError, errorCodes, isAppError, type ErrorCode } from '../errors.js'
 import { t } from '../i18n/index.js'
 import { Page } from '../layout/Page.js'
 import { pageContext, sendPage } from './render.js'
@@ -107,11 +107,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
     else req.log.info({ code: appError.code }, 'request refused')
     const formError = req.routeOptions.config.formError
     if (formError && appError.status < 500 && !wantsJson(req)) {
+      let handled = false
       try {
-        return await formError(req, reply, appError)
+        // A reply is thenable: awaiting it waits for the page to be sent. null means "not handled here".
+        const answered: unknown = await formError(req, reply, appError)
+        handled = answered !== null
       } catch (renderError) {
+        // The form's page itself may be out of reach (a 403 or 404 while re-rendering it): that answer stands.
+        if (isAppError(renderError) && renderError.status < 500) return sendError(req, reply, renderError)
         req.log.error({ err: renderError }, 'form error page failed; answering with the plain error page')
       }
+      if (handled) return reply
     }
     return sendError(req, reply, appError)
   })

@@ -18,6 +18,8 @@ export const mailTemplates = {
   'lifecycle-blocked': { action: true },
   'lifecycle-delete_warned': { action: true },
   'lifecycle-deleted': { action: false },
+  'account-approved': { action: true },
+  'account-refused': { action: false },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates

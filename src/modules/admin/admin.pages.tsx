@@ -1,0 +1,547 @@
+import type { ComponentChildren, VNode } from 'preact'
+import { Page, type PageContext } from '../../shared/layout/Page.js'
+import type { AdministrationService, ImportProblem } from '../identity/index.js'
+import type { CompanyRow, MarketRow } from '../organizations/index.js'
+import type { AuditRow } from './admin.repo.js'
+
+type UserList = Awaited<ReturnType<AdministrationService['findUsers']>>
+type UserRecord = Awaited<ReturnType<AdministrationService['userRecord']>>
+type Company = CompanyRow & { marketCode: string }
+
+export const accountStatuses = ['pending_verification', 'pending_approval', 'active', 'block_warned', 'blocked', 'delete_warned', 'deactivated'] as const
+
+function when(locale: string, date: Date | string | null): string {
+  return date ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(date)) : '—'
+}
+
+function Hidden({ csrfToken }: { csrfToken: string }) {
+  return <input type="hidden" name="_csrf" value={csrfToken} />
+}
+
+function Messages({ notice, error }: { notice?: string | undefined; error?: string | undefined }) {
+  return (
+    <>
+      {notice ? <p class="notice" role="status">{notice}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+    </>
+  )
+}
+
+/** Every console page: the shell, the console's own navigation, and the page's messages. */
+function ConsolePage({ ctx, title, notice, error, children }: { ctx: PageContext; title: string; notice?: string | undefined; error?: string | undefined; children: ComponentChildren }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <nav class="console-nav" aria-label={t('admin.nav')}>
+        <ul>
+          <li><a href={`/${locale}/admin`}>{t('admin.home')}</a></li>
+          <li><a href={`/${locale}/admin/users`}>{t('admin.users.title')}</a></li>
+          <li><a href={`/${locale}/admin/companies`}>{t('admin.companies.title')}</a></li>
+          <li><a href={`/${locale}/admin/audit`}>{t('admin.audit.title')}</a></li>
+        </ul>
+      </nav>
+      <h1>{title}</h1>
+      <Messages notice={notice} error={error} />
+      {children}
+    </Page>
+  )
+}
+
+export function AdminHomePage({ ctx, companies, markets, platform }: { ctx: PageContext; companies: Company[]; markets: MarketRow[]; platform: boolean }): VNode {
+  const { t, locale } = ctx
+  return (
+    <ConsolePage ctx={ctx} title={t('admin.title')}>
+      <p class="lead">{t('admin.lead')}</p>
+      {companies.length > 0 ? (
+        <section class="card" aria-labelledby="my-companies">
+          <h2 id="my-companies">{t('admin.myCompanies')}</h2>
+          <ul>{companies.map((c) => <li key={c.id}><a href={`/${locale}/admin/companies/${String(c.id)}`}>{c.name}</a> ({c.companyNumber})</li>)}</ul>
+        </section>
+      ) : null}
+      {markets.length > 0 ? (
+        <section class="card" aria-labelledby="my-markets">
+          <h2 id="my-markets">{t('admin.myMarkets')}</h2>
+          <ul>
+            {markets.map((m) => (
+              <li key={m.code}>
+                <strong>{m.names[locale] ?? m.code}</strong>: <a href={`/${locale}/admin/users?market=${m.code}`}>{t('admin.users.title')}</a> · <a href={`/${locale}/admin/companies?status=pending_approval`}>{t('admin.companies.pending')}</a> · <a href={`/${locale}/admin/markets/${m.code}/report`}>{t('admin.report.title')}</a> · <a href={`/${locale}/admin/markets/${m.code}/import`}>{t('admin.import.title')}</a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      {platform ? (
+        <section class="card" aria-labelledby="platform">
+          <h2 id="platform">{t('admin.platform.title')}</h2>
+          <p><a href={`/${locale}/admin/platform`}>{t('admin.platform.link')}</a></p>
+        </section>
+      ) : null}
+    </ConsolePage>
+  )
+}
+
+export function UsersPage({ ctx, users, query, notice }: { ctx: PageContext; users: UserList; query: { q?: string | undefined; status?: string | undefined; page: number }; notice?: string | undefined }): VNode {
+  const { t, locale } = ctx
+  return (
+    <ConsolePage ctx={ctx} title={t('admin.users.title')} notice={notice}>
+      <form class="inline-form" method="get" action={`/${locale}/admin/users`} role="search">
+        <label for="q">{t('admin.users.search')}</label>
+        <input id="q" name="q" type="search" value={query.q ?? ''} maxLength={200} />
+        <label for="status">{t('admin.users.status')}</label>
+        <select id="status" name="status">
+          <option value="">{t('admin.users.anyStatus')}</option>
+          {accountStatuses.map((s) => <option key={s} value={s} selected={s === query.status}>{t(`account.statuses.${s}`)}</option>)}
+        </select>
+        <button type="submit">{t('admin.users.find')}</button>
+      </form>
+      <UserTable ctx={ctx} users={users} />
+      <Pager ctx={ctx} base={`/${locale}/admin/users`} params={{ q: query.q, status: query.status }} page={query.page} more={users.length === 50} />
+    </ConsolePage>
+  )
+}
+
+function UserTable({ ctx, users }: { ctx: PageContext; users: UserList }) {
+  const { t, locale } = ctx
+  if (users.length === 0) return <p>{t('admin.users.none')}</p>
+  return (
+    <table>
+      <caption class="visually-hidden">{t('admin.users.title')}</caption>
+      <thead><tr><th scope="col">{t('account.userId')}</th><th scope="col">{t('account.name')}</th><th scope="col">{t('account.company')}</th><th scope="col">{t('account.status')}</th><th scope="col">{t('admin.users.lastActivity')}</th></tr></thead>
+      <tbody>
+        {users.map((u) => (
+          <tr key={u.id}>
+            <td><a href={`/${locale}/admin/users/${String(u.id)}`}>{u.userId}</a>{u.realm === 'shop' ? ` (${t('account.realms.shop')})` : ''}</td>
+            <td>{u.firstName} {u.lastName}<br /><span class="hint">{u.email ?? '—'}</span></td>
+            <td>{u.companyName ?? '—'}</td>
+            <td>{t(`account.statuses.${u.status}`)}{u.lockedUntil && new Date(u.lockedUntil) > new Date() ? ` · ${t('admin.users.locked')}` : ''}</td>
+            <td>{when(locale, u.lastActivityAt)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function Pager({ ctx, base, params, page, more }: { ctx: PageContext; base: string; params: Record<string, string | undefined>; page: number; more: boolean }) {
+  const query = (p: number) => {
+    const search = new URLSearchParams(Object.entries({ ...params, page: String(p) }).flatMap(([k, v]) => (v ? [[k, v]] : [])))
+    return `${base}?${search.toString()}`
+  }
+  if (page <= 1 && !more) return null
+  return (
+    <nav aria-label={ctx.t('admin.pages')}>
+      <ul class="inline-list">
+        {page > 1 ? <li><a href={query(page - 1)} rel="prev">{ctx.t('admin.previous')}</a></li> : null}
+        {more ? <li><a href={query(page + 1)} rel="next">{ctx.t('admin.next')}</a></li> : null}
+      </ul>
+    </nav>
+  )
+}
+
+const identityFields = ['userId', 'firstName', 'lastName', 'email', 'companyName', 'companyAddress'] as const
+
+export interface CheckResult {
+  fields: Record<(typeof identityFields)[number], boolean>
+  passed: boolean
+  claims: Record<string, string>
+}
+
+export function UserRecordPage({ ctx, record, csrfToken, check, notice, error }: {
+  ctx: PageContext; record: UserRecord; csrfToken: string; check?: CheckResult | undefined; notice?: string | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const { user, company, may } = record
+  const base = `/${locale}/admin/users/${String(user.id)}`
+  const isOrgAdmin = record.roles.some((r) => r.role === 'org_admin' && r.companyId === user.companyId)
+  const checkedRecently = record.check?.data?.passed === true
+  return (
+    <ConsolePage ctx={ctx} title={`${user.firstName} ${user.lastName} (${user.userId})`} notice={notice} error={error}>
+      <section class="card" aria-labelledby="record">
+        <h2 id="record">{t('admin.user.record')}</h2>
+        <dl>
+          <dt>{t('account.userId')}</dt><dd>{user.userId} · {t(`account.realms.${user.realm}`)}</dd>
+          <dt>{t('account.name')}</dt><dd>{user.firstName} {user.lastName}</dd>
+          <dt>{t('account.email')}</dt><dd>{user.email ?? '—'} ({t(user.emailVerifiedAt ? 'account.verified' : 'account.notVerified')})</dd>
+          <dt>{t('account.company')}</dt><dd>{company ? <a href={`/${locale}/admin/companies/${String(company.id)}`}>{company.name}</a> : '—'}{company ? `, ${company.street}, ${company.postalCode} ${company.city}` : ''}</dd>
+          <dt>{t('account.status')}</dt><dd>{t(`account.statuses.${user.status}`)}{user.lockedUntil && user.lockedUntil > new Date() ? ` · ${t('admin.user.lockedUntil', { date: when(locale, user.lockedUntil) })}` : ''}</dd>
+          <dt>{t('admin.users.lastActivity')}</dt><dd>{when(locale, user.lastActivityAt)}</dd>
+          <dt>{t('admin.user.roles')}</dt><dd>{record.roles.map((r) => t(`admin.roles.${r.role}`)).join(', ')}</dd>
+        </dl>
+      </section>
+
+      {user.status === 'pending_approval' && may.approve ? (
+        <section class="card" aria-labelledby="approval">
+          <h2 id="approval">{t('admin.user.approval')}</h2>
+          <p>{t('admin.user.approvalText')}</p>
+          <div class="inline-form">
+            <form method="post" action={`${base}/approve`}><Hidden csrfToken={csrfToken} /><button type="submit">{t('admin.user.approve')}</button></form>
+            <form method="post" action={`${base}/refuse`}><Hidden csrfToken={csrfToken} /><button type="submit" class="secondary">{t('admin.user.refuse')}</button></form>
+          </div>
+        </section>
+      ) : null}
+
+      {may.checkIdentity ? (
+        <section class="card" aria-labelledby="identity">
+          <h2 id="identity">{t('admin.check.title')}</h2>
+          <p>{t('admin.check.lead')}</p>
+          <form class="stack-form" method="post" action={`${base}/check`}>
+            <Hidden csrfToken={csrfToken} />
+            {identityFields.map((f) => (
+              <div key={f}>
+                <label for={`claim-${f}`}>{t(`admin.check.fields.${f}`)}{check ? ` — ${t(check.fields[f] ? 'admin.check.matches' : 'admin.check.differs')}` : ''}</label>
+                <input id={`claim-${f}`} name={f} type="text" value={check?.claims[f] ?? ''} maxLength={f === 'companyAddress' ? 400 : 200} autocomplete="off" />
+              </div>
+            ))}
+            <button type="submit">{t('admin.check.submit')}</button>
+          </form>
+          {check ? <p class={check.passed ? 'notice' : 'error-message'} role="status">{t(check.passed ? 'admin.check.passed' : 'admin.check.failed')}</p> : null}
+          {!check && record.check ? <p class="hint">{t(checkedRecently ? 'admin.check.recentPassed' : 'admin.check.recentFailed', { date: when(locale, record.check.at) })}</p> : null}
+        </section>
+      ) : null}
+
+      {may.restore || may.resetPassword ? (
+        <section class="card" aria-labelledby="access">
+          <h2 id="access">{t('admin.access.title')}</h2>
+          {checkedRecently ? null : <p class="hint">{t('admin.access.needsCheck')}</p>}
+          {may.restore ? (
+            <form method="post" action={`${base}/restore`} class="inline-form">
+              <Hidden csrfToken={csrfToken} />
+              <button type="submit" disabled={!checkedRecently}>{t('admin.access.restore')}</button>
+              <span class="hint">{t('admin.access.restoreHint')}</span>
+            </form>
+          ) : null}
+          {may.resetPassword ? (
+            <form method="post" action={`${base}/reset`} class="stack-form">
+              <Hidden csrfToken={csrfToken} />
+              <label for="newEmail">{t('admin.access.newEmail')}</label>
+              <input id="newEmail" name="newEmail" type="email" maxLength={256} aria-describedby="newEmail-hint" />
+              <p id="newEmail-hint" class="hint">{t('admin.access.newEmailHint')}</p>
+              <button type="submit" disabled={!checkedRecently}>{t('admin.access.reset')}</button>
+            </form>
+          ) : null}
+        </section>
+      ) : null}
+
+      {may.deactivate || may.grantOrgAdmin ? (
+        <section class="card" aria-labelledby="manage">
+          <h2 id="manage">{t('admin.user.manage')}</h2>
+          <div class="inline-form">
+            {may.grantOrgAdmin ? (
+              <form method="post" action={`${base}/org-admin`}>
+                <Hidden csrfToken={csrfToken} />
+                <input type="hidden" name="grant" value={isOrgAdmin ? 'false' : 'true'} />
+                <button type="submit">{t(isOrgAdmin ? 'admin.user.revokeOrgAdmin' : 'admin.user.grantOrgAdmin')}</button>
+              </form>
+            ) : null}
+            {may.deactivate && user.status !== 'deactivated' ? (
+              <form method="post" action={`${base}/deactivate`}>
+                <Hidden csrfToken={csrfToken} />
+                <button type="submit" class="secondary">{t('admin.user.deactivate')}</button>
+              </form>
+            ) : null}
+          </div>
+        </section>
+      ) : null}
+
+      <section class="card" aria-labelledby="timeline">
+        <h2 id="timeline">{t('admin.user.timeline')}</h2>
+        <AuditTable ctx={ctx} events={record.timeline.map((e) => ({ at: e.at, action: e.action, actor: e.actorType === 'user' && e.actorId === user.id ? user.userId : e.actorType, details: e.data, ip: e.ip }))} caption={t('admin.user.timeline')} />
+      </section>
+
+      <section class="card" aria-labelledby="mails">
+        <h2 id="mails">{t('admin.user.mails')}</h2>
+        {record.mails.length === 0 ? <p>{t('admin.user.noMails')}</p> : (
+          <table>
+            <caption class="visually-hidden">{t('admin.user.mails')}</caption>
+            <thead><tr><th scope="col">{t('admin.user.mailWhat')}</th><th scope="col">{t('admin.user.mailQueued')}</th><th scope="col">{t('admin.user.mailSent')}</th></tr></thead>
+            <tbody>{record.mails.map((m, i) => <tr key={i}><td>{t(`mail.${m.template}.subject`)}</td><td>{when(locale, m.createdAt)}</td><td>{m.status === 'sent' ? when(locale, m.sentAt) : t(`admin.user.mailStatus.${m.status}`)}</td></tr>)}</tbody>
+          </table>
+        )}
+      </section>
+    </ConsolePage>
+  )
+}
+
+function AuditTable({ ctx, events, caption }: { ctx: PageContext; events: { at: Date | string; action: string; actor: string; target?: string | null; details: unknown; ip: string | null }[]; caption: string }) {
+  const { t, locale } = ctx
+  if (events.length === 0) return <p>{t('admin.audit.none')}</p>
+  const showTarget = events.some((e) => e.target !== undefined)
+  return (
+    <table>
+      <caption class="visually-hidden">{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t('admin.audit.when')}</th><th scope="col">{t('admin.audit.action')}</th><th scope="col">{t('admin.audit.actor')}</th>
+          {showTarget ? <th scope="col">{t('admin.audit.target')}</th> : null}
+          <th scope="col">{t('admin.audit.details')}</th><th scope="col">IP</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.map((e, i) => (
+          <tr key={i}>
+            <td>{when(locale, e.at)}</td><td>{e.action}</td><td>{e.actor}</td>
+            {showTarget ? <td>{e.target ?? '—'}</td> : null}
+            <td><code>{e.details ? JSON.stringify(e.details) : ''}</code></td><td>{e.ip ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+export function AuditPage({ ctx, events, query }: { ctx: PageContext; events: AuditRow[]; query: { action?: string | undefined; from?: string | undefined; to?: string | undefined; page: number } }): VNode {
+  const { t, locale } = ctx
+  const params = { action: query.action, from: query.from, to: query.to }
+  const csv = new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v ? [[k, v]] : []))).toString()
+  return (
+    <ConsolePage ctx={ctx} title={t('admin.audit.title')}>
+      <p class="lead">{t('admin.audit.lead')}</p>
+      <form class="inline-form" method="get" action={`/${locale}/admin/audit`}>
+        <label for="action">{t('admin.audit.action')}</label>
+        <input id="action" name="action" type="text" value={query.action ?? ''} maxLength={60} placeholder="account." />
+        <label for="from">{t('admin.audit.from')}</label>
+        <input id="from" name="from" type="date" value={query.from ?? ''} />
+        <label for="to">{t('admin.audit.to')}</label>
+        <input id="to" name="to" type="date" value={query.to ?? ''} />
+        <button type="submit">{t('admin.audit.filter')}</button>
+      </form>
+      <p><a href={`/${locale}/admin/audit.csv${csv ? `?${csv}` : ''}`} download="audit.csv">{t('admin.audit.export')}</a></p>
+      <AuditTable ctx={ctx} caption={t('admin.audit.title')} events={events.map((e) => ({ at: e.at, action: e.action, actor: e.actor_name ?? e.actor_type, target: e.target_name, details: e.data, ip: e.ip }))} />
+      <Pager ctx={ctx} base={`/${locale}/admin/audit`} params={params} page={query.page} more={events.length === 100} />
+    </ConsolePage>
+  )
+}
+
+export function CompaniesPage({ ctx, companies, query }: { ctx: PageContext; companies: Company[]; query: { q?: string | undefined; status?: string | undefined } }): VNode {
+  const { t, locale } = ctx
+  return (
+    <ConsolePage ctx={ctx} title={t('admin.companies.title')}>
+      <form class="inline-form" method="get" action={`/${locale}/admin/companies`} role="search">
+        <label for="q">{t('admin.companies.search')}</label>
+        <input id="q" name="q" type="search" value={query.q ?? ''} maxLength={200} />
+        <label for="status">{t('account.status')}</label>
+        <select id="status" name="status">
+          <option value="">{t('admin.users.anyStatus')}</option>
+          {['active', 'pending_approval', 'refused'].map((s) => <option key={s} value={s} selected={s === query.status}>{t(`admin.companies.statuses.${s}`)}</option>)}
+        </select>
+        <button type="submit">{t('admin.users.find')}</button>
+      </form>
+      {companies.length === 0 ? <p>{t('admin.companies.none')}</p> : (
+        <table>
+          <caption class="visually-hidden">{t('admin.companies.title')}</caption>
+          <thead><tr><th scope="col">{t('admin.companies.name')}</th><th scope="col">{t('admin.companies.number')}</th><th scope="col">{t('register.city')}</th><th scope="col">{t('account.status')}</th></tr></thead>
+          <tbody>
+            {companies.map((c) => (
+              <tr key={c.id}>
+                <td><a href={`/${locale}/admin/companies/${String(c.id)}`}>{c.name}</a>{c.isPartner ? ` · ${t('admin.companies.partner')}` : ''}</td>
+                <td>{c.companyNumber}</td><td>{c.city} ({c.marketCode})</td><td>{t(`admin.companies.statuses.${c.status}`)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </ConsolePage>
+  )
+}
+
+export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, partnerQuery, csrfToken, notice, error }: {
+  ctx: PageContext; company: Company; partner: Company | null; mayEdit: boolean; users: UserList; choices: Company[] | null; partnerQuery?: string | undefined
+  csrfToken: string; notice?: string | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const base = `/${locale}/admin/companies/${String(company.id)}`
+  const field = (id: 'name' | 'street' | 'postalCode' | 'city' | 'contactPhone', label: string, max: number, required = false) => (
+    <>
+      <label for={`company-${id}`}>{label}</label>
+      <input id={`company-${id}`} name={id} type="text" value={company[id] ?? ''} maxLength={max} required={required} disabled={!mayEdit} />
+    </>
+  )
+  return (
+    <ConsolePage ctx={ctx} title={company.name} notice={notice} error={error}>
+      <p class="lead">{company.companyNumber} · {t(`admin.companies.statuses.${company.status}`)}</p>
+      <section class="card" aria-labelledby="details">
+        <h2 id="details">{t('admin.company.details')}</h2>
+        <form class="stack-form" method="post" action={base}>
+          <Hidden csrfToken={csrfToken} />
+          {field('name', t('admin.companies.name'), 200, true)}
+          {field('street', t('register.street'), 200)}
+          {field('postalCode', t('register.postalCode'), 20)}
+          {field('city', t('register.city'), 100, true)}
+          {field('contactPhone', t('admin.company.phone'), 40)}
+          <label for="company-contactEmail">{t('admin.company.email')}</label>
+          <input id="company-contactEmail" name="contactEmail" type="email" value={company.contactEmail ?? ''} maxLength={256} disabled={!mayEdit} />
+          {mayEdit ? <button type="submit">{t('admin.company.save')}</button> : null}
+        </form>
+      </section>
+
+      {company.isPartner ? null : (
+        <section class="card" aria-labelledby="partner">
+          <h2 id="partner">{t('admin.company.partner')}</h2>
+          <p>{partner ? t('admin.company.partnerIs', { name: partner.name, city: partner.city }) : t('admin.company.noPartner')}</p>
+          {mayEdit ? (
+            <>
+              <form class="inline-form" method="get" action={base} role="search">
+                <label for="partnerQ">{t('admin.company.partnerSearch')}</label>
+                <input id="partnerQ" name="partnerQ" type="search" value={partnerQuery ?? ''} maxLength={100} />
+                <button type="submit">{t('admin.users.find')}</button>
+              </form>
+              {choices ? (
+                choices.length === 0 ? <p>{t('admin.companies.none')}</p> : (
+                  <form class="stack-form" method="post" action={`${base}/partner`}>
+                    <Hidden csrfToken={csrfToken} />
+                    <fieldset>
+                      <legend>{t('admin.company.partnerChoose')}</legend>
+                      {choices.map((c) => (
+                        <span class="choice" key={c.id}>
+                          <input type="radio" id={`partner-${String(c.id)}`} name="partnerId" value={String(c.id)} checked={c.id === company.aftersalesPartnerId} required />
+                          <label for={`partner-${String(c.id)}`}>{c.name}, {c.city}</label>
+                        </span>
+                      ))}
+                    </fieldset>
+                    <button type="submit">{t('admin.company.partnerSave')}</button>
+                  </form>
+                )
+              ) : null}
+            </>
+          ) : null}
+        </section>
+      )}
+
+      <section class="card" aria-labelledby="people">
+        <h2 id="people">{t('admin.company.users')}</h2>
+        <UserTable ctx={ctx} users={users} />
+      </section>
+
+      {mayEdit ? (
+        <section class="card" aria-labelledby="invite">
+          <h2 id="invite">{t('admin.invite.title')}</h2>
+          <p>{t('admin.invite.lead')}</p>
+          <form class="stack-form" method="post" action={`${base}/invite`}>
+            <Hidden csrfToken={csrfToken} />
+            <label for="invite-userId">{t('register.userId')}</label>
+            <input id="invite-userId" name="userId" type="text" required maxLength={64} autocomplete="off" />
+            <label for="invite-firstName">{t('register.firstName')}</label>
+            <input id="invite-firstName" name="firstName" type="text" required maxLength={100} autocomplete="off" />
+            <label for="invite-lastName">{t('register.lastName')}</label>
+            <input id="invite-lastName" name="lastName" type="text" required maxLength={100} autocomplete="off" />
+            <label for="invite-email">{t('register.email')}</label>
+            <input id="invite-email" name="email" type="email" required maxLength={256} autocomplete="off" />
+            <label for="invite-locale">{t('account.language')}</label>
+            <select id="invite-locale" name="locale">
+              {['it', 'en', 'de'].map((l) => <option key={l} value={l} selected={l === locale}>{l}</option>)}
+            </select>
+            <label for="invite-role">{t('admin.invite.role')}</label>
+            <select id="invite-role" name="role">
+              <option value="user">{t('admin.roles.user')}</option>
+              <option value="org_admin">{t('admin.roles.org_admin')}</option>
+            </select>
+            <button type="submit">{t('admin.invite.submit')}</button>
+          </form>
+        </section>
+      ) : null}
+    </ConsolePage>
+  )
+}
+
+export function ReportPage({ ctx, market, report }: { ctx: PageContext; market: MarketRow; report: { byStatus: { status: string; n: number }[]; thisWeek: { warned: number; blocked: number; deleted: number } } }): VNode {
+  const { t, locale } = ctx
+  const max = Math.max(1, ...report.byStatus.map((s) => s.n))
+  const barHeight = 28
+  return (
+    <ConsolePage ctx={ctx} title={`${t('admin.report.title')}: ${market.names[locale] ?? market.code}`}>
+      <p><a href={`/${locale}/admin/markets/${market.code}/report.csv`} download={`report-${market.code}.csv`}>{t('admin.report.csv')}</a></p>
+      <section class="card" aria-labelledby="week">
+        <h2 id="week">{t('admin.report.week')}</h2>
+        <dl>
+          <dt>{t('admin.report.warned')}</dt><dd>{report.thisWeek.warned}</dd>
+          <dt>{t('admin.report.blocked')}</dt><dd>{report.thisWeek.blocked}</dd>
+          <dt>{t('admin.report.deleted')}</dt><dd>{report.thisWeek.deleted}</dd>
+        </dl>
+      </section>
+      <section class="card" aria-labelledby="by-status">
+        <h2 id="by-status">{t('admin.report.byStatus')}</h2>
+        <svg class="chart" role="img" aria-labelledby="chart-title" width="100%" height={report.byStatus.length * barHeight + 4} viewBox={`0 0 600 ${String(report.byStatus.length * barHeight + 4)}`}>
+          <title id="chart-title">{t('admin.report.byStatus')}</title>
+          {report.byStatus.map((s, i) => (
+            <g key={s.status} transform={`translate(0 ${String(i * barHeight)})`}>
+              <text x="0" y="18" font-size="14">{t(`account.statuses.${s.status}`)}</text>
+              <rect x="220" y="4" height="18" width={Math.max(2, (s.n / max) * 320)} fill="#0b4f8a" />
+              <text x={228 + (s.n / max) * 320} y="18" font-size="14">{s.n}</text>
+            </g>
+          ))}
+        </svg>
+        <table>
+          <caption class="visually-hidden">{t('admin.report.byStatus')}</caption>
+          <thead><tr><th scope="col">{t('account.status')}</th><th scope="col">{t('admin.report.count')}</th></tr></thead>
+          <tbody>{report.byStatus.map((s) => <tr key={s.status}><td>{t(`account.statuses.${s.status}`)}</td><td>{s.n}</td></tr>)}</tbody>
+        </table>
+      </section>
+    </ConsolePage>
+  )
+}
+
+export function ImportPage({ ctx, market, csrfToken, result, error }: {
+  ctx: PageContext; market: MarketRow; csrfToken: string; result?: { imported: number; invited: number } | { problems: ImportProblem[] } | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  return (
+    <ConsolePage ctx={ctx} title={`${t('admin.import.title')}: ${market.names[locale] ?? market.code}`} error={error}>
+      <p class="lead">{t('admin.import.lead')}</p>
+      <p><code>user_id,first_name,last_name,email,company_number,realm,role,last_activity</code></p>
+      {result && 'problems' in result ? (
+        <section class="card" aria-labelledby="problems">
+          <h2 id="problems">{t('admin.import.problems', { count: result.problems.length })}</h2>
+          <ul>{result.problems.slice(0, 200).map((p, i) => <li key={i}>{t('admin.import.line', { line: p.line, field: p.field || '—' })}: {t(`import.problem.${p.code}`)}</li>)}</ul>
+        </section>
+      ) : null}
+      {result && 'imported' in result ? <p class="notice" role="status">{t('admin.import.done', { count: result.imported, invited: result.invited })}</p> : null}
+      <form class="stack-form" method="post" action={`/${locale}/admin/markets/${market.code}/import`} enctype="multipart/form-data">
+        <Hidden csrfToken={csrfToken} />
+        <label for="file">{t('admin.import.file')}</label>
+        <input id="file" name="file" type="file" accept=".csv,text/csv" required />
+        <span class="choice"><input type="checkbox" id="invite" name="invite" value="true" /><label for="invite">{t('admin.import.invite')}</label></span>
+        <button type="submit">{t('admin.import.submit')}</button>
+      </form>
+    </ConsolePage>
+  )
+}
+
+export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }: {
+  ctx: PageContext; realms: { key: string; names: Record<string, string>; warnBlockDays: number; blockDays: number; warnDeleteDays: number; deleteDays: number }[]
+  markets: MarketRow[]; csrfToken: string; notice?: string | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const days = ['warnBlockDays', 'blockDays', 'warnDeleteDays', 'deleteDays'] as const
+  return (
+    <ConsolePage ctx={ctx} title={t('admin.platform.title')} notice={notice} error={error}>
+      {realms.map((r) => (
+        <section class="card" key={r.key} aria-labelledby={`realm-${r.key}`}>
+          <h2 id={`realm-${r.key}`}>{t('admin.platform.policy', { realm: r.names[locale] ?? r.key })}</h2>
+          <form class="stack-form" method="post" action={`/${locale}/admin/platform/realms/${r.key}`}>
+            <Hidden csrfToken={csrfToken} />
+            {days.map((d) => (
+              <div key={d}>
+                <label for={`${r.key}-${d}`}>{t(`admin.platform.${d}`)}</label>
+                <input id={`${r.key}-${d}`} name={d} type="number" min={1} max={3650} required value={String(r[d])} />
+              </div>
+            ))}
+            <button type="submit">{t('admin.platform.savePolicy')}</button>
+          </form>
+        </section>
+      ))}
+      <section class="card" aria-labelledby="market-admins">
+        <h2 id="market-admins">{t('admin.platform.marketAdmins')}</h2>
+        <form class="stack-form" method="post" action={`/${locale}/admin/platform/market-admins`}>
+          <Hidden csrfToken={csrfToken} />
+          <label for="ma-userId">{t('register.userId')}</label>
+          <input id="ma-userId" name="userId" type="text" required maxLength={64} />
+          <label for="ma-market">{t('partners.market')}</label>
+          <select id="ma-market" name="market">{markets.map((m) => <option key={m.code} value={m.code}>{m.names[locale] ?? m.code}</option>)}</select>
+          <label for="ma-grant">{t('admin.platform.change')}</label>
+          <select id="ma-grant" name="grant"><option value="true">{t('admin.platform.grant')}</option><option value="false">{t('admin.platform.revoke')}</option></select>
+          <button type="submit">{t('admin.platform.apply')}</button>
+        </form>
+      </section>
+    </ConsolePage>
+  )
+}

@@ -1,0 +1,80 @@
+import { sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../../db/client.js'
+import { rows } from '../../db/query.js'
+
+export interface AuditRow extends Record<string, unknown> {
+  id: number
+  at: Date | string
+  actor_type: string
+  actor_name: string | null
+  action: string
+  target_type: string | null
+  target_id: number | null
+  target_name: string | null
+  data: Record<string, unknown> | null
+  request_id: string | null
+  ip: string | null
+}
+
+export interface AuditFilter {
+  /** null: everything (platform); else events of these markets and companies, or about their users. */
+  scope: { marketIds: number[]; companyIds: number[] } | null
+  /** Start of an action name: "account." or "sign_in". */
+  action?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  limit: number
+  offset: number
+}
+
+function ints(values: number[]): SQL {
+  return values.length > 0 ? sql`array[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::int[]` : sql`array[]::int[]`
+}
+
+export function createAdminRepo(db: Db) {
+  return {
+    /**
+     * Audit events an administrator may read, newest first. An event belongs to a scope by the
+     * scope it recorded or by the company of the user it is about; accounts appear by their user ID
+     * (an erased one by its tombstone).
+     */
+    async auditEvents(filter: AuditFilter): Promise<AuditRow[]> {
+      const scope = filter.scope
+        ? sql`and (
+            (e.scope->>'marketId')::int = any(${ints(filter.scope.marketIds)}) or tc.market_id = any(${ints(filter.scope.marketIds)})
+            or (e.scope->>'companyId')::int = any(${ints(filter.scope.companyIds)}) or tu.company_id = any(${ints(filter.scope.companyIds)}))`
+        : sql``
+      const action = filter.action ? sql`and e.action like ${`${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}` : sql``
+      const from = filter.from ? sql`and e.at >= ${filter.from.toISOString()}::timestamptz` : sql``
+      const to = filter.to ? sql`and e.at < ${filter.to.toISOString()}::timestamptz` : sql``
+      return rows<AuditRow>(db, sql`
+        select e.id, e.at, e.actor_type, au.user_id as actor_name, e.action, e.target_type, e.target_id,
+          coalesce(tu.user_id, tco.company_number) as target_name, e.data, e.request_id, e.ip
+        from audit_events e
+        left join users au on e.actor_type = 'user' and au.id = e.actor_id
+        left join users tu on e.target_type = 'user' and tu.id = e.target_id
+        left join companies tc on tc.id = tu.company_id
+        left join companies tco on e.target_type = 'company' and tco.id = e.target_id
+        where true ${scope} ${action} ${from} ${to}
+        order by e.at desc, e.id desc limit ${filter.limit} offset ${filter.offset}`)
+    },
+
+    /** Accounts of a market's companies by status (tombstones count as deleted). */
+    async accountsByStatus(marketId: number): Promise<{ status: string; n: number }[]> {
+      return rows<{ status: string; n: number }>(db, sql`
+        select u.status, count(*)::int as n from users u join companies c on c.id = u.company_id
+        where c.market_id = ${marketId} group by u.status order by u.status`)
+    },
+
+    /** Lifecycle steps taken in a market since `since`, per step. */
+    async lifecycleSince(marketId: number, since: Date): Promise<{ action: string; n: number }[]> {
+      return rows<{ action: string; n: number }>(db, sql`
+        select e.action, count(*)::int as n from audit_events e
+        join users u on e.target_type = 'user' and u.id = e.target_id join companies c on c.id = u.company_id
+        where c.market_id = ${marketId} and e.action like 'lifecycle.%' and e.at >= ${since.toISOString()}::timestamptz
+        group by e.action`)
+    },
+  }
+}
+
+export type AdminRepo = ReturnType<typeof createAdminRepo>

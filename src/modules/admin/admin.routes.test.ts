@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { DEMO_PASSWORD } from '../../seed/users.js'
+import { cookieHeader, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
+import { useMailbox } from '../../../test/mailbox.js'
+
+const mailbox = useMailbox()
+const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const system = { kind: 'system', name: 'test' } as const
+const ctx = () => ({ publicUrl: testApp().config.publicUrl })
+
+async function account(userId: string, realm = 'partner') {
+  const found = await testApp().app.services.auth.findAccount(system, realm, userId)
+  assert.ok(found, userId)
+  return found
+}
+
+async function signedIn(userId: string): Promise<Browser> {
+  const b = testBrowser(() => testApp().app)
+  assert.equal((await b.post('/en/login', { identifier: userId, password: DEMO_PASSWORD })).statusCode, 303)
+  return b
+}
+
+async function actor(userId: string) {
+  const user = await account(userId)
+  return { kind: 'user' as const, userId: user.id, realm: 'partner', displayName: userId, companyId: user.companyId, emailVerified: true }
+}
+
+async function companyId(number: string): Promise<number> {
+  const company = await testApp().app.services.organizations.findCompanyByNumber(system, number)
+  assert.ok(company, number)
+  return company.id
+}
+
+/** A multipart form post with one CSV file, the way the import form sends it. */
+async function uploadCsv(b: Browser, url: string, csv: string | Buffer, fields: Record<string, string> = {}) {
+  const page = await b.get(url)
+  const boundary = '----sportello-test-boundary'
+  const parts = Object.entries({ _csrf: csrfFrom(page.body), ...fields }).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
+  const payload = Buffer.concat([
+    Buffer.from(parts.join('')),
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="users.csv"\r\nContent-Type: text/csv\r\n\r\n`),
+    Buffer.isBuffer(csv) ? csv : Buffer.from(csv), Buffer.from(`\r\n--${boundary}--\r\n`),
+  ])
+  return testApp().app.inject({ method: 'POST', url, payload, headers: { cookie: cookieHeader(b.jar), 'content-type': `multipart/form-data; boundary=${boundary}` } })
+}
+
+describe('who may do what', () => {
+  test('guests are sent to sign in, users without a scope get 403 in their language', async () => {
+    const guest = await testBrowser(() => testApp().app).get('/en/admin/users')
+    assert.equal(guest.statusCode, 303)
+    assert.equal(guest.headers.location, '/en/login?next=%2Fen%2Fadmin%2Fusers')
+    const user = await (await signedIn('mrossi')).get('/it/admin/users')
+    assert.equal(user.statusCode, 403)
+    assert.match(user.body, /Non sei autorizzato a fare questa operazione/)
+  })
+
+  test('role × action × scope: each administrator acts inside their scope only, and nothing changes outside it', async () => {
+    const { app } = testApp()
+    const itUser = (await account('mrossi')).id
+    const deUser = (await account('kbecker')).id
+    const itCompany = await companyId('IT-10001')
+    const deCompany = await companyId('DE-10001')
+    const it = (await app.services.organizations.market(system, 'IT'))?.id ?? 0
+    const details = { name: 'Autofficina Rossi S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna', contactPhone: '', contactEmail: '' }
+    const claims = { userId: 'x', firstName: 'x', lastName: 'x', email: 'x', companyName: 'x', companyAddress: 'x' }
+    const actions: Record<string, (a: Awaited<ReturnType<typeof actor>>) => Promise<unknown>> = {
+      'view IT user': (a) => app.services.administration.userRecord(a, itUser),
+      'view DE user': (a) => app.services.administration.userRecord(a, deUser),
+      'check identity of IT user': (a) => app.services.administration.checkIdentity(a, itUser, claims, ctx()),
+      'edit IT company': (a) => app.services.organizations.updateCompanyDetails(a, itCompany, details, {}),
+      'edit DE company': (a) => app.services.organizations.updateCompanyDetails(a, deCompany, { ...details, name: 'Werkstatt Becker GmbH', city: 'Köln', street: 'Hauptstraße 45', postalCode: '50667' }, {}),
+      'IT report': (a) => app.services.admin.marketReport(a, it),
+      'lifecycle policy': (a) => app.services.lifecycle.updatePolicy(a, 'partner', { warnBlockDays: 150, blockDays: 180, warnDeleteDays: 335, deleteDays: 365 }, {}),
+    }
+    const allowed: Record<string, string[]> = {
+      mrossi: [],
+      'agent.de': [],
+      gbianchi: ['view IT user', 'edit IT company'],
+      'admin.it': ['view IT user', 'check identity of IT user', 'edit IT company', 'IT report'],
+      platform: Object.keys(actions),
+    }
+    for (const [who, permitted] of Object.entries(allowed)) {
+      const a = await actor(who)
+      for (const [name, run] of Object.entries(actions)) {
+        if (permitted.includes(name)) await run(a)
+        else await assert.rejects(run(a), { code: 'FORBIDDEN_SCOPE' }, `${who} must not ${name}`)
+      }
+    }
+    const timeline = await app.services.administration.timeline(system, itUser)
+    assert.equal(timeline.filter((e) => e.action === 'identity.checked').length, 2, 'only the allowed checks were recorded')
+  })
+})
+
+describe('organization administrator', () => {
+  test('sees only the company\'s users, edits its details and chooses a partner of its market', async () => {
+    const b = await signedIn('gbianchi')
+    const list = await b.get('/it/admin/users')
+    assert.equal(list.statusCode, 200)
+    assert.match(list.body, /mrossi/)
+    assert.doesNotMatch(list.body, /kbecker|jhartley/)
+    assert.equal((await b.get(`/it/admin/users/${String((await account('kbecker')).id)}`)).statusCode, 403)
+
+    const id = await companyId('IT-10001')
+    const page = await b.get(`/it/admin/companies/${String(id)}?partnerQ=milano`)
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /Demo Motors Milano Service S\.r\.l\./)
+    assert.doesNotMatch(page.body, /Autohaus Köln/)
+    const milano = await companyId('IT-20002')
+    const chosen = await b.post(`/it/admin/companies/${String(id)}/partner`, { partnerId: String(milano) }, { fromPage: `/it/admin/companies/${String(id)}` })
+    assert.equal(chosen.statusCode, 303)
+    assert.match((await b.get(`/it/admin/companies/${String(id)}`)).body, /Il vostro partner per l&#39;assistenza è Demo Motors Milano Service|Il vostro partner per l'assistenza è Demo Motors Milano Service/)
+    const foreign = await b.post(`/it/admin/companies/${String(id)}/partner`, { partnerId: String(await companyId('DE-20001')) }, { fromPage: `/it/admin/companies/${String(id)}` })
+    assert.equal(foreign.statusCode, 422)
+
+    const saved = await b.post(`/it/admin/companies/${String(id)}`, { name: 'Autofficina Rossi S.r.l.', street: 'Via Emilia 122', postalCode: '40133', city: 'Bologna', contactPhone: '+39 051 111', contactEmail: '' })
+    assert.equal(saved.statusCode, 303)
+    assert.equal((await testApp().app.services.organizations.findCompanyByNumber(system, 'IT-10001'))?.street, 'Via Emilia 122')
+    const bad = await b.post(`/it/admin/companies/${String(id)}`, { name: '', street: '', postalCode: '', city: 'Bologna' })
+    assert.equal(bad.statusCode, 400)
+
+    const invited = await b.post(`/it/admin/companies/${String(id)}/invite`, { userId: 'nuovo.collega', firstName: 'Nina', lastName: 'Nuovi', email: 'nina@autofficina-rossi.example', locale: 'it', role: 'user' }, { fromPage: `/it/admin/companies/${String(id)}` })
+    assert.equal(invited.statusCode, 303)
+    await testApp().app.mailer.drain()
+    assert.equal(mailbox().to('nina@autofficina-rossi.example').at(-1)?.subject, 'Il tuo account sul portale partner Demo Motors')
+  })
+
+  test('approves a registration once (a second click changes nothing), refuses another, and both people are told', async () => {
+    const { app } = testApp()
+    const register = async (userId: string, email: string) => {
+      const b = testBrowser(() => app)
+      await b.post('/it/register', { userId, firstName: 'Rita', lastName: 'Registro', email, password: 'pebble orchard mango sail', confirm: 'pebble orchard mango sail', companyKind: 'existing', companyNumber: 'IT-10001' })
+      await app.mailer.drain()
+      const link = mailbox().linkIn(mailbox().to(email).at(-1), `${testApp().config.publicUrl}/it/verify/`)
+      await b.get(new URL(link).pathname)
+      return (await account(userId)).id
+    }
+    const waiting = await register('rita.reg', 'rita@autofficina-rossi.example')
+    const stranger = await register('not.ours', 'stranger@elsewhere.example')
+    const b = await signedIn('gbianchi')
+    const page = await b.get(`/it/admin/users/${String(waiting)}`)
+    assert.match(page.body, /In attesa di approvazione/)
+    assert.equal((await b.post(`/it/admin/users/${String(waiting)}/approve`, {}, { fromPage: `/it/admin/users/${String(waiting)}` })).statusCode, 303)
+    assert.equal((await b.post(`/it/admin/users/${String(waiting)}/approve`, {}, { fromPage: `/it/admin/users/${String(waiting)}` })).statusCode, 409)
+    assert.equal((await account('rita.reg')).status, 'active')
+    assert.equal((await b.post(`/it/admin/users/${String(stranger)}/refuse`, {}, { fromPage: `/it/admin/users/${String(stranger)}` })).statusCode, 303)
+    assert.equal(await app.services.auth.findAccount(system, 'partner', 'not.ours'), undefined)
+    await app.mailer.drain()
+    assert.equal(mailbox().to('rita@autofficina-rossi.example').at(-1)?.subject, 'Il tuo account partner è approvato')
+    assert.equal(mailbox().to('stranger@elsewhere.example').at(-1)?.subject, 'La tua registrazione al portale partner non è stata approvata')
+  })
+})
+
+describe('market administrator', () => {
+  test('restores a blocked user only after a passed identity check, then sends a reset link', async () => {
+    const { app } = testApp()
+    const blocked = await app.services.auth.createUser({ realm: 'partner', userId: 'fermo.it', firstName: 'Franco', lastName: 'Fermo', email: 'franco@autofficina-rossi.example', emailVerified: true, locale: 'it', companyId: await companyId('IT-10001'), password: DEMO_PASSWORD, status: 'blocked' })
+    const b = await signedIn('admin.it')
+    const url = `/it/admin/users/${String(blocked.id)}`
+    const found = await b.get('/it/admin/users?q=fermo')
+    assert.match(found.body, new RegExp(`href="${url}"`))
+    const early = await b.post(`${url}/restore`, {}, { fromPage: url })
+    assert.equal(early.statusCode, 422)
+    assert.match(early.body, /Prima verifica l&#39;identità|Prima verifica l'identità/)
+    const claims = { userId: 'fermo.it', firstName: 'Franco', lastName: 'Fermo', email: 'franco@autofficina-rossi.example', companyName: 'Autofficina Rossi', companyAddress: '' }
+    const failed = await b.post(`${url}/check`, claims, { fromPage: url })
+    assert.match(failed.body, /Identità non confermata/)
+    const passed = await b.post(`${url}/check`, { ...claims, companyName: 'Autofficina Rossi S.r.l.' }, { fromPage: url })
+    assert.match(passed.body, /Identità confermata/)
+    assert.equal((await b.post(`${url}/restore`, {}, { fromPage: url })).statusCode, 303)
+    assert.equal((await account('fermo.it')).status, 'active')
+    assert.equal((await b.post(`${url}/reset`, { newEmail: '' }, { fromPage: url })).statusCode, 303)
+    await app.mailer.drain()
+    assert.equal(mailbox().to('franco@autofficina-rossi.example').at(-1)?.subject, 'Scegli una nuova password')
+    const record = await b.get(url)
+    assert.match(record.body, /account.restored/)
+    assert.match(record.body, /Scegli una nuova password/, 'the emails sent are listed')
+  })
+
+  test('the audit log shows the market\'s events only and exports CSV', async () => {
+    const b = await signedIn('admin.it')
+    const page = await b.get('/it/admin/audit?action=sign_in')
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /<td>mrossi<\/td>/)
+    assert.doesNotMatch(page.body, /<td>kbecker<\/td>/)
+    const csv = await b.get('/it/admin/audit.csv?action=account.')
+    assert.equal(csv.statusCode, 200)
+    assert.match(String(csv.headers['content-type']), /^text\/csv/)
+    assert.match(csv.body, /^time,actor,action,target,details,request_id,ip\n/)
+    assert.equal((await b.get('/it/admin/audit?from=not-a-date')).statusCode, 400)
+  })
+
+  test('imports a CSV all or nothing, with a report of each bad row', async () => {
+    const b = await signedIn('admin.it')
+    const url = '/it/admin/markets/IT/import'
+    const header = 'user_id,first_name,last_name,email,company_number,realm,role,last_activity'
+    const bad = [
+      header,
+      'imp.one,Ugo,Uno,ugo@import.example,IT-10001,partner,user,2026-01-10',
+      'imp.two,"=HYPERLINK(""http://evil.example"")",Due,due@import.example,IT-10001,partner,user,',
+      'imp.three,Tea,Tre,ugo@import.example,IT-10001,partner,user,',
+      'imp.four,Quinto,Quattro,q@import.example,DE-10001,partner,user,',
+      'imp.five,Cinzia,Cinque,c@import.example,XX-0,partner,admin,',
+    ].join('\n')
+    const refused = await uploadCsv(b, url, bad)
+    assert.equal(refused.statusCode, 422)
+    assert.match(refused.body, /Riga 3, first_name: inizia come una formula/)
+    assert.match(refused.body, /Riga 4, email: compare due volte nel file/)
+    assert.match(refused.body, /Riga 5, company_number: questa azienda è fuori dai mercati che amministri/)
+    assert.match(refused.body, /Riga 6, role: valore non valido/)
+    assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', 'imp.one'), undefined, 'nothing imported')
+
+    assert.equal((await uploadCsv(b, url, 'user,name\nx,y\n')).statusCode, 422)
+    const broken = await uploadCsv(b, url, `${header}\nimp.x,"unclosed,quote,,IT-10001,partner,user,\n`)
+    assert.equal(broken.statusCode, 422)
+    assert.match(broken.body, /non è un CSV valido/)
+    assert.equal((await uploadCsv(b, url, Buffer.alloc(6 * 1024 * 1024, 'a'))).statusCode, 413)
+
+    const good = `${header}\nimp.one,Ugo,Uno,ugo@import.example,IT-10001,partner,user,2026-01-10\nimp.two;;;\n`.replace('imp.two;;;\n', 'imp.two,Dora,Due,,IT-20001,partner,org_admin,\n')
+    const imported = await uploadCsv(b, url, good, { invite: 'true' })
+    assert.equal(imported.statusCode, 200)
+    assert.match(imported.body, /2 account importati, 1 inviti inviati/)
+    const one = await account('imp.one')
+    assert.equal(one.status, 'active')
+    assert.equal(one.emailVerifiedAt, null)
+    assert.equal(one.lastActivityAt?.toISOString(), '2026-01-10T00:00:00.000Z')
+    assert.equal((await uploadCsv(b, url, good)).statusCode, 422, 'importing the same file twice is refused: the user IDs exist')
+  })
+
+  test('the market report counts accounts by status as a page with a chart and as CSV', async () => {
+    const b = await signedIn('admin.it')
+    const page = await b.get('/it/admin/markets/IT/report')
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /<svg class="chart" role="img"/)
+    const csv = await b.get('/it/admin/markets/IT/report.csv')
+    assert.match(csv.body, /^measure,count\naccounts_active,\d+/)
+    assert.equal((await b.get('/it/admin/markets/DE/report')).statusCode, 403)
+  })
+})
+
+describe('platform administrator', () => {
+  test('changes a realm policy (steps in order only) and names a market administrator', async () => {
+    const b = await signedIn('platform')
+    const page = await b.get('/en/admin/platform')
+    assert.equal(page.statusCode, 200)
+    const wrong = await b.post('/en/admin/platform/realms/shop', { warnBlockDays: '200', blockDays: '180', warnDeleteDays: '335', deleteDays: '365' }, { fromPage: '/en/admin/platform' })
+    assert.equal(wrong.statusCode, 422)
+    assert.match(wrong.body, /Each step must come after the previous one/)
+    assert.equal((await b.post('/en/admin/platform/realms/shop', { warnBlockDays: '60', blockDays: '90', warnDeleteDays: '300', deleteDays: '330' }, { fromPage: '/en/admin/platform' })).statusCode, 303)
+    assert.equal((await testApp().app.services.lifecycle.policies(system)).find((p) => p.key === 'shop')?.blockDays, 90)
+    assert.equal((await b.post('/en/admin/platform/market-admins', { userId: 'jhartley', market: 'GB', grant: 'true' }, { fromPage: '/en/admin/platform' })).statusCode, 303)
+    const james = await signedIn('jhartley')
+    assert.equal((await james.get('/en/admin/markets/GB/report')).statusCode, 200)
+    assert.equal((await (await signedIn('admin.it')).get('/en/admin/platform')).statusCode, 403)
+  })
+})

@@ -1,0 +1,312 @@
+import multipart from '@fastify/multipart'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { AppError } from '../../shared/errors.js'
+import { isLocale, locales, t } from '../../shared/i18n/index.js'
+import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
+import { issueCsrfToken } from '../../shared/http/security.js'
+import type { Services } from '../../app.js'
+import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ImportPage, PlatformPage, ReportPage, UserRecordPage, UsersPage, type CheckResult } from './admin.pages.js'
+import type { AdminService } from './admin.service.js'
+import { MAX_IMPORT_BYTES, parseUsersCsv } from './csv.js'
+
+const Locale = Type.String({ minLength: 1, maxLength: 20 })
+const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
+const Id = Type.String({ pattern: '^[1-9][0-9]{0,8}$' })
+const Page = Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,4}$' }))
+const Day = Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })]))
+const Status = Type.Optional(Type.Union([
+  Type.Literal(''), Type.Literal('pending_verification'), Type.Literal('pending_approval'), Type.Literal('active'), Type.Literal('block_warned'),
+  Type.Literal('blocked'), Type.Literal('delete_warned'), Type.Literal('deactivated'),
+]))
+const CompanyStatus = Type.Optional(Type.Union([Type.Literal(''), Type.Literal('active'), Type.Literal('pending_approval'), Type.Literal('refused')]))
+const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 60, pattern: '^[a-z_.]*$' })), from: Day, to: Day, page: Page })
+const doneCodes = ['approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin']
+
+export interface AdminRoutesOptions {
+  services: Pick<Services, 'administration' | 'organizations' | 'lifecycle' | 'imports'>
+  admin: AdminService
+}
+
+function dayStart(value: string | undefined, plusDays = 0): Date | undefined {
+  if (!value) return undefined
+  const date = new Date(`${value}T00:00:00Z`)
+  if (Number.isNaN(date.getTime())) throw new AppError('INVALID_INPUT', { field: 'date', reason: value })
+  return new Date(date.getTime() + plusDays * 86_400_000)
+}
+
+/** The administration consoles under /{l}/admin: what an administrator may do depends on their scope, checked by each service. */
+export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { administration, organizations, lifecycle, imports } = opts.services
+  const { admin } = opts
+  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 5, fieldSize: 1000, parts: 6 } })
+  const hide = { hide: true }
+  const ctxOf = (req: FastifyRequest) => ({ ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: req.server.site.publicUrl })
+  const csrf = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => { app.csrfProtection(req, reply, done) }
+  const notice = (req: FastifyRequest) => {
+    const done = (req.query as { done?: unknown } | undefined)?.done
+    return typeof done === 'string' && doneCodes.includes(done) ? t(req.locale, `admin.done.${done}`) : undefined
+  }
+  const message = (req: FastifyRequest, error: AppError) => t(req.locale, `errors.${error.code}`, error.params)
+
+  // Guests go to the sign-in page and come back; signed-in people without a scope get a 403 from the services.
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.actor.kind !== 'user') {
+      const path = req.url.split('?')[0] ?? ''
+      return reply.redirect(`/${req.locale}/login?next=${encodeURIComponent(req.method === 'GET' ? path : `/${req.locale}/admin`)}`, 303)
+    }
+    const locale = (req.params as { locale?: unknown }).locale
+    if (typeof locale !== 'string' || !isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
+    void reply.header('cache-control', 'no-store')
+    return undefined
+  })
+
+  app.get('/:locale/admin', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+    const scope = await administration.scopeOf(req.actor)
+    const [companies, allMarkets] = await Promise.all([organizations.companiesForAdmin(req.actor, {}), organizations.listMarkets(req.actor)])
+    const markets = allMarkets.filter((m) => scope.all || scope.marketIds.has(m.id))
+    return sendPage(reply, AdminHomePage({
+      ctx: pageContext(req, samePathAlternates(req, locales)), markets, platform: scope.all,
+      companies: scope.all || scope.marketIds.size > 0 ? companies.filter((c) => scope.companyIds.has(c.id)) : companies,
+    }))
+  })
+
+  // ---- Users ----
+
+  app.get('/:locale/admin/users', {
+    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), status: Status, market: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })), page: Page, done: Type.Optional(Type.String({ maxLength: 40 })) }) },
+  }, async (req, reply) => {
+    const page = Number(req.query.page ?? 1)
+    const users = await administration.findUsers(req.actor, { q: req.query.q, status: req.query.status || undefined, page })
+    return sendPage(reply, UsersPage({ ctx: pageContext(req), users, query: { q: req.query.q, status: req.query.status, page }, notice: notice(req) }))
+  })
+
+  const UserParams = Type.Object({ locale: Locale, id: Id })
+  const renderUser = async (req: FastifyRequest, reply: FastifyReply, status = 200, extra: { check?: CheckResult; error?: string } = {}) => {
+    const id = Number((req.params as { id: string }).id)
+    const record = await administration.userRecord(req.actor, id)
+    return sendPage(reply, UserRecordPage({ ctx: pageContext(req), record, csrfToken: issueCsrfToken(req, reply), check: extra.check, notice: notice(req), error: extra.error }), status)
+  }
+  /** Forms on a user's page show their error there (a 403 or 404 gets the error page instead). */
+  const userForm = {
+    preValidation: csrf,
+    config: {
+      formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.status === 403 || error.status === 404
+        ? null
+        : renderUser(req, reply, error.status, { error: message(req, error) }),
+    },
+  }
+  const backToUser = (req: FastifyRequest<{ Params: { locale: string; id: string } }>, reply: FastifyReply, done: string) =>
+    reply.redirect(`/${req.params.locale}/admin/users/${req.params.id}?done=${done}`, 303)
+
+  app.get('/:locale/admin/users/:id', { schema: { ...hide, params: UserParams, querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 40 })) }) } }, async (req, reply) => renderUser(req, reply))
+
+  const Claims = Type.Object({
+    userId: Type.String({ maxLength: 256 }), firstName: Type.String({ maxLength: 100 }), lastName: Type.String({ maxLength: 100 }),
+    email: Type.String({ maxLength: 256 }), companyName: Type.String({ maxLength: 200 }), companyAddress: Type.String({ maxLength: 400 }), _csrf: Csrf,
+  })
+  app.post('/:locale/admin/users/:id/check', { schema: { ...hide, params: UserParams, body: Claims }, ...userForm }, async (req, reply) => {
+    const b = req.body
+    const claims = { userId: b.userId, firstName: b.firstName, lastName: b.lastName, email: b.email, companyName: b.companyName, companyAddress: b.companyAddress }
+    const result = await administration.checkIdentity(req.actor, Number(req.params.id), claims, ctxOf(req))
+    return renderUser(req, reply, 200, { check: { ...result, claims } })
+  })
+
+  const Empty = Type.Object({ _csrf: Csrf })
+  app.post('/:locale/admin/users/:id/restore', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+    await administration.restoreAccess(req.actor, Number(req.params.id), ctxOf(req))
+    return backToUser(req, reply, 'restored')
+  })
+  app.post('/:locale/admin/users/:id/reset', {
+    schema: { ...hide, params: UserParams, body: Type.Object({ newEmail: Type.Optional(Type.Union([Type.Literal(''), Type.String({ format: 'email', maxLength: 256 })])), _csrf: Csrf }) },
+    ...userForm,
+  }, async (req, reply) => {
+    await administration.issueAdminReset(req.actor, Number(req.params.id), { newEmail: req.body.newEmail || undefined }, ctxOf(req))
+    return backToUser(req, reply, 'reset')
+  })
+  app.post('/:locale/admin/users/:id/approve', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+    await administration.approve(req.actor, Number(req.params.id), ctxOf(req))
+    return backToUser(req, reply, 'approved')
+  })
+  app.post('/:locale/admin/users/:id/refuse', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+    await administration.refuse(req.actor, Number(req.params.id), ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/users?done=refused`, 303)
+  })
+  app.post('/:locale/admin/users/:id/deactivate', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+    await administration.deactivate(req.actor, Number(req.params.id), ctxOf(req))
+    return backToUser(req, reply, 'deactivated')
+  })
+  app.post('/:locale/admin/users/:id/org-admin', { schema: { ...hide, params: UserParams, body: Type.Object({ grant: Type.Union([Type.Literal('true'), Type.Literal('false')]), _csrf: Csrf }) }, ...userForm }, async (req, reply) => {
+    await administration.setOrgAdmin(req.actor, Number(req.params.id), req.body.grant === 'true', ctxOf(req))
+    return backToUser(req, reply, 'role')
+  })
+
+  // ---- Companies ----
+
+  app.get('/:locale/admin/companies', {
+    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), status: CompanyStatus }) },
+  }, async (req, reply) => {
+    const companies = await organizations.companiesForAdmin(req.actor, { q: req.query.q, status: req.query.status || undefined })
+    return sendPage(reply, CompaniesPage({ ctx: pageContext(req), companies, query: req.query }))
+  })
+
+  const CompanyParams = Type.Object({ locale: Locale, id: Id })
+  const renderCompany = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
+    const id = Number((req.params as { id: string }).id)
+    const partnerQuery = (req.query as { partnerQ?: string } | undefined)?.partnerQ
+    const { company, partner, mayEdit } = await organizations.companyForAdmin(req.actor, id)
+    const [users, choices] = await Promise.all([
+      administration.findUsers(req.actor, { companyId: id }),
+      mayEdit && partnerQuery !== undefined ? organizations.partnerChoices(req.actor, id, partnerQuery) : Promise.resolve(null),
+    ])
+    return sendPage(reply, CompanyPage({ ctx: pageContext(req), company, partner, mayEdit, users, choices, partnerQuery, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
+  }
+  const companyForm = {
+    preValidation: csrf,
+    config: {
+      formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.status === 403 || error.status === 404
+        ? null
+        : renderCompany(req, reply, error.status, message(req, error)),
+    },
+  }
+  const backToCompany = (req: FastifyRequest<{ Params: { locale: string; id: string } }>, reply: FastifyReply, done: string) =>
+    reply.redirect(`/${req.params.locale}/admin/companies/${req.params.id}?done=${done}`, 303)
+
+  app.get('/:locale/admin/companies/:id', {
+    schema: { ...hide, params: CompanyParams, querystring: Type.Object({ partnerQ: Type.Optional(Type.String({ maxLength: 100 })), done: Type.Optional(Type.String({ maxLength: 40 })) }) },
+  }, async (req, reply) => renderCompany(req, reply))
+
+  app.post('/:locale/admin/companies/:id', {
+    schema: {
+      ...hide, params: CompanyParams,
+      body: Type.Object({
+        name: Type.String({ maxLength: 200 }), street: Type.String({ maxLength: 200 }), postalCode: Type.String({ maxLength: 20 }), city: Type.String({ maxLength: 100 }),
+        contactPhone: Type.Optional(Type.String({ maxLength: 40 })), contactEmail: Type.Optional(Type.String({ maxLength: 256 })), _csrf: Csrf,
+      }),
+    },
+    ...companyForm,
+  }, async (req, reply) => {
+    const b = req.body
+    await organizations.updateCompanyDetails(req.actor, Number(req.params.id), { name: b.name, street: b.street, postalCode: b.postalCode, city: b.city, contactPhone: b.contactPhone ?? '', contactEmail: b.contactEmail ?? '' }, ctxOf(req))
+    return backToCompany(req, reply, 'saved')
+  })
+
+  app.post('/:locale/admin/companies/:id/partner', { schema: { ...hide, params: CompanyParams, body: Type.Object({ partnerId: Id, _csrf: Csrf }) }, ...companyForm }, async (req, reply) => {
+    await organizations.chooseAftersalesPartnerFor(req.actor, Number(req.params.id), Number(req.body.partnerId), ctxOf(req))
+    return backToCompany(req, reply, 'partner')
+  })
+
+  app.post('/:locale/admin/companies/:id/invite', {
+    schema: {
+      ...hide, params: CompanyParams,
+      body: Type.Object({
+        userId: Type.String({ maxLength: 64 }), firstName: Type.String({ maxLength: 100 }), lastName: Type.String({ maxLength: 100 }),
+        email: Type.String({ format: 'email', maxLength: 256 }), locale: Type.String({ maxLength: 20 }), role: Type.Union([Type.Literal('user'), Type.Literal('org_admin')]), _csrf: Csrf,
+      }),
+    },
+    ...companyForm,
+  }, async (req, reply) => {
+    const { company } = await organizations.companyForAdmin(req.actor, Number(req.params.id))
+    const b = req.body
+    await administration.invite(req.actor, {
+      realm: 'partner', userId: b.userId.trim(), firstName: b.firstName, lastName: b.lastName, email: b.email.trim(), companyNumber: company.companyNumber, locale: b.locale, role: b.role,
+    }, ctxOf(req))
+    return backToCompany(req, reply, 'invited')
+  })
+
+  // ---- Audit ----
+
+  app.get('/:locale/admin/audit', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: AuditQuery } }, async (req, reply) => {
+    const page = Number(req.query.page ?? 1)
+    const events = await admin.auditTrail(req.actor, { action: req.query.action || undefined, from: dayStart(req.query.from), to: dayStart(req.query.to, 1), page })
+    return sendPage(reply, AuditPage({ ctx: pageContext(req), events, query: { action: req.query.action, from: req.query.from, to: req.query.to, page } }))
+  })
+
+  app.get('/:locale/admin/audit.csv', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: AuditQuery } }, async (req, reply) => {
+    const csv = await admin.auditCsv(req.actor, { action: req.query.action || undefined, from: dayStart(req.query.from), to: dayStart(req.query.to, 1) })
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(csv)
+  })
+
+  // ---- Market reports and import ----
+
+  const MarketParams = Type.Object({ locale: Locale, code: Type.String({ pattern: '^[A-Z]{2}$' }) })
+  const marketOf = async (req: FastifyRequest<{ Params: { code: string } }>) => {
+    const market = await organizations.market(req.actor, req.params.code)
+    if (!market) throw new AppError('NOT_FOUND')
+    return market
+  }
+
+  app.get('/:locale/admin/markets/:code/report', { schema: { ...hide, params: MarketParams } }, async (req, reply) => {
+    const market = await marketOf(req)
+    return sendPage(reply, ReportPage({ ctx: pageContext(req, samePathAlternates(req, locales)), market, report: await admin.marketReport(req.actor, market.id) }))
+  })
+
+  app.get('/:locale/admin/markets/:code/report.csv', { schema: { ...hide, params: MarketParams } }, async (req, reply) => {
+    const market = await marketOf(req)
+    const csv = await admin.marketReportCsv(req.actor, market.id)
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="report-${market.code}.csv"`).send(csv)
+  })
+
+  const renderImport = async (req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply, status = 200, result?: Parameters<typeof ImportPage>[0]['result'], error?: string) => {
+    const market = await marketOf(req)
+    await admin.marketReport(req.actor, market.id) // the same market scope as imports; a 403 before the form shows
+    return sendPage(reply, ImportPage({ ctx: pageContext(req), market, csrfToken: issueCsrfToken(req, reply), result, error }), status)
+  }
+
+  app.get('/:locale/admin/markets/:code/import', { schema: { ...hide, params: MarketParams } }, async (req, reply) => renderImport(req, reply))
+
+  app.post('/:locale/admin/markets/:code/import', {
+    schema: { ...hide, params: MarketParams },
+    preValidation: csrf,
+    config: {
+      formError: (req, reply, error) => error.status === 403 || error.status === 404
+        ? null
+        : renderImport(req as FastifyRequest<{ Params: { code: string } }>, reply, error.status, undefined, message(req, error)),
+    },
+  }, async (req, reply) => {
+    const body = req.body as { file?: unknown; invite?: unknown } | undefined
+    if (!req.isMultipart() || !Buffer.isBuffer(body?.file)) throw new AppError('INVALID_INPUT', { field: t(req.locale, 'admin.import.file'), reason: t(req.locale, 'validation.required') })
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(body.file)
+    const parsed = parseUsersCsv(text)
+    const result = parsed.problems.length > 0
+      ? { ok: false as const, problems: parsed.problems }
+      : await imports.importUsers(req.actor, parsed.records, { invite: body.invite === 'true' }, ctxOf(req))
+    return renderImport(req, reply, result.ok ? 200 : 422, result.ok ? { imported: result.imported, invited: result.invited } : { problems: result.problems })
+  })
+
+  // ---- Platform ----
+
+  const renderPlatform = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
+    if (!(await administration.scopeOf(req.actor)).all) throw new AppError('FORBIDDEN_SCOPE')
+    const [realms, markets] = await Promise.all([lifecycle.policies(req.actor), organizations.listMarkets(req.actor)])
+    return sendPage(reply, PlatformPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realms, markets, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
+  }
+  const platformForm = {
+    preValidation: csrf,
+    config: { formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.status === 403 ? null : renderPlatform(req, reply, error.status, message(req, error)) },
+  }
+
+  app.get('/:locale/admin/platform', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 40 })) }) } }, async (req, reply) => renderPlatform(req, reply))
+
+  const DayCount = Type.String({ pattern: '^[0-9]{1,4}$' })
+  app.post('/:locale/admin/platform/realms/:realm', {
+    schema: { ...hide, params: Type.Object({ locale: Locale, realm: Type.String({ pattern: '^[a-z]{1,20}$' }) }), body: Type.Object({ warnBlockDays: DayCount, blockDays: DayCount, warnDeleteDays: DayCount, deleteDays: DayCount, _csrf: Csrf }) },
+    ...platformForm,
+  }, async (req, reply) => {
+    const b = req.body
+    await lifecycle.updatePolicy(req.actor, req.params.realm, { warnBlockDays: Number(b.warnBlockDays), blockDays: Number(b.blockDays), warnDeleteDays: Number(b.warnDeleteDays), deleteDays: Number(b.deleteDays) }, ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/platform?done=policy`, 303)
+  })
+
+  app.post('/:locale/admin/platform/market-admins', {
+    schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }), market: Type.String({ pattern: '^[A-Z]{2}$' }), grant: Type.Union([Type.Literal('true'), Type.Literal('false')]), _csrf: Csrf }) },
+    ...platformForm,
+  }, async (req, reply) => {
+    const market = await organizations.market(req.actor, req.body.market)
+    if (!market) throw new AppError('NOT_FOUND')
+    await administration.setMarketAdmin(req.actor, { realm: 'partner', userId: req.body.userId.trim(), marketId: market.id, grant: req.body.grant === 'true' }, ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/platform?done=market_admin`, 303)
+  })
+}

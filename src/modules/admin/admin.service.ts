@@ -1,0 +1,68 @@
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import { assertMayAdminister, isAdministrator, type AdminScope } from '../identity/index.js'
+import type { AdminRepo, AuditRow } from './admin.repo.js'
+import { toCsv } from './csv.js'
+
+const WEEK_MS = 7 * 24 * 60 * 60 * 1000
+export const AUDIT_PAGE = 100
+/** An export is one file of at most this many events; narrow the filter for more. */
+export const AUDIT_EXPORT_MAX = 50_000
+
+export interface AdminDeps {
+  scopeOf(actor: Actor): Promise<AdminScope>
+}
+
+export interface AuditQuery {
+  action?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  page?: number | undefined
+}
+
+/** The console's own use cases: the audit log of a scope, and market reports. */
+export function createAdminService(repo: AdminRepo, deps: AdminDeps) {
+  async function auditScope(actor: Actor) {
+    const scope = await deps.scopeOf(actor)
+    if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+    return scope.all ? null : { marketIds: [...scope.marketIds], companyIds: [...scope.companyIds] }
+  }
+
+  return {
+    async auditTrail(actor: Actor, query: AuditQuery): Promise<AuditRow[]> {
+      const page = Math.max(1, query.page ?? 1)
+      return repo.auditEvents({ scope: await auditScope(actor), action: query.action, from: query.from, to: query.to, limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE })
+    },
+
+    /** The same events as CSV (cells that a spreadsheet would run as formulas are neutralised). */
+    async auditCsv(actor: Actor, query: AuditQuery): Promise<string> {
+      const events = await repo.auditEvents({ scope: await auditScope(actor), action: query.action, from: query.from, to: query.to, limit: AUDIT_EXPORT_MAX, offset: 0 })
+      return toCsv(['time', 'actor', 'action', 'target', 'details', 'request_id', 'ip'], events.map((e) => [
+        new Date(e.at).toISOString(), e.actor_name ?? e.actor_type, e.action, e.target_name ?? (e.target_id === null ? '' : `${e.target_type ?? ''}#${String(e.target_id)}`),
+        e.data ? JSON.stringify(e.data) : '', e.request_id, e.ip,
+      ]))
+    },
+
+    /** Accounts by status and this week's lifecycle steps in a market. */
+    async marketReport(actor: Actor, marketId: number) {
+      assertMayAdminister(await deps.scopeOf(actor), 'import_users', { companyId: null, marketId })
+      const [byStatus, week] = await Promise.all([repo.accountsByStatus(marketId), repo.lifecycleSince(marketId, new Date(clock.now().getTime() - WEEK_MS))])
+      const steps = Object.fromEntries(week.map((w) => [w.action.replace('lifecycle.', ''), w.n]))
+      return {
+        byStatus,
+        thisWeek: { warned: (steps.block_warned ?? 0) + (steps.delete_warned ?? 0), blocked: steps.blocked ?? 0, deleted: steps.deleted ?? 0 },
+      }
+    },
+
+    async marketReportCsv(actor: Actor, marketId: number): Promise<string> {
+      const report = await this.marketReport(actor, marketId)
+      return toCsv(['measure', 'count'], [
+        ...report.byStatus.map((s) => [`accounts_${s.status}`, s.n]),
+        ['warned_this_week', report.thisWeek.warned], ['blocked_this_week', report.thisWeek.blocked], ['deleted_this_week', report.thisWeek.deleted],
+      ])
+    },
+  }
+}
+
+export type AdminService = ReturnType<typeof createAdminService>
