@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEMO_PASSWORD } from '../../src/seed/users.js'
+import { assertAccessible, useBrowser } from './browser.js'
+
+const fixture = useBrowser({ demo: true })
+
+async function signIn(page: import('playwright-core').Page, baseUrl: string, userId: string, password = DEMO_PASSWORD) {
+  await page.goto(`${baseUrl}/it/login`)
+  await page.fill('#identifier', userId)
+  await page.fill('#password', password)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/it\/help$/)
+}
+
+test('a market administrator checks a blocked user\'s identity, restores access, and the user signs in again', async () => {
+  const { browser, baseUrl, app } = fixture()
+  const company = await app.app.services.organizations.findCompanyByNumber({ kind: 'system', name: 'test' }, 'IT-10001')
+  await app.app.services.auth.createUser({
+    realm: 'partner', userId: 'sara.ferma', firstName: 'Sara', lastName: 'Ferma', email: 'sara@autofficina-rossi.example', emailVerified: true,
+    locale: 'it', companyId: company?.id ?? null, password: DEMO_PASSWORD, status: 'blocked',
+  })
+
+  const userContext = await browser.newContext({ locale: 'it-IT' })
+  const userPage = await userContext.newPage()
+  await userPage.goto(`${baseUrl}/it/login`)
+  await userPage.fill('#identifier', 'sara.ferma')
+  await userPage.fill('#password', DEMO_PASSWORD)
+  await userPage.click('form.stack-form button[type=submit]')
+  assert.match(await userPage.locator('[role=alert]').innerText(), /il tuo account è bloccato|account è bloccato/i)
+
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+  await signIn(page, baseUrl, 'admin.it')
+  await page.goto(`${baseUrl}/it/account`)
+  await page.click('a[href="/it/admin"]')
+  await assertAccessible(page, 'administration home')
+  await page.click('nav.console-nav a[href="/it/admin/users"]')
+  await page.fill('#q', 'ferma')
+  await page.keyboard.press('Enter')
+  await page.waitForURL(/q=ferma/)
+  await assertAccessible(page, 'user search')
+  await page.click('text=sara.ferma')
+  await assertAccessible(page, 'user record')
+  assert.ok(await page.locator('button:has-text("Ripristina l\'accesso")').isDisabled(), 'restoring waits for the identity check')
+
+  await page.fill('#claim-userId', 'sara.ferma')
+  await page.fill('#claim-firstName', 'Sara')
+  await page.fill('#claim-lastName', 'Ferma')
+  await page.fill('#claim-email', 'sara@autofficina-rossi.example')
+  await page.fill('#claim-companyName', 'Autofficina Rossi S.r.l.')
+  await page.fill('#claim-companyAddress', 'Via Emilia 120, 40133 Bologna')
+  await page.click('button:has-text("Confronta con la scheda")')
+  assert.match(await page.locator('section[aria-labelledby=identity] [role=status]').innerText(), /Identità confermata/)
+  await assertAccessible(page, 'user record after the identity check')
+  await page.click('button:has-text("Ripristina l\'accesso")')
+  assert.match(await page.locator('[role=status]').first().innerText(), /L'accesso è ripristinato/)
+
+  for (const path of ['/it/admin/companies', '/it/admin/audit', '/it/admin/markets/IT/report', '/it/admin/markets/IT/import']) {
+    await page.goto(`${baseUrl}${path}`)
+    await assertAccessible(page, path)
+  }
+  await page.goto(`${baseUrl}/it/admin/companies/${String(company?.id ?? 0)}?partnerQ=bologna`)
+  await assertAccessible(page, 'company page with partner choices')
+
+  await signIn(userPage, baseUrl, 'sara.ferma')
+  assert.match(await userPage.locator('header').innerText(), /Accesso come Sara Ferma/)
+  await userContext.close()
+  await context.close()
+})
+
+test('the platform console is keyboard and axe clean', async () => {
+  const { browser, baseUrl } = fixture()
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await signIn(page, baseUrl, 'platform')
+  await page.goto(`${baseUrl}/en/admin/platform`)
+  await assertAccessible(page, 'platform console')
+  await page.focus('#shop-blockDays')
+  await page.keyboard.press('Control+A')
+  await page.keyboard.type('100')
+  await page.keyboard.press('Enter')
+  await page.waitForSelector('[role=alert]')
+  assert.match(await page.locator('[role=alert]').innerText(), /Each step must come after the previous one/)
+  await assertAccessible(page, 'platform console with an error')
+  await context.close()
+})
