@@ -12,7 +12,7 @@ test('import files: semicolons, a BOM and columns in any order are read; unknown
   const { records, problems } = parseUsersCsv(`\uFEFF${header}\n;user;partner;IT-10001;a@b.example;Uno;Ugo;ugo.uno\n`)
   assert.deepEqual(problems, [])
   assert.equal(records[0]?.user_id, 'ugo.uno')
-  assert.equal(records[0]?.first_name, 'Ugo')
+  assert.equal(records[0].first_name, 'Ugo')
   assert.deepEqual(parseUsersCsv('user_id,first_name,nickname\n').problems, [{ line: 1, field: 'last_name, email, company_number, realm, role, last_activity, nickname', code: 'columns' }])
   assert.equal(parseUsersCsv('user_id,"first_name\nx').problems[0]?.code, 'syntax')
 })
