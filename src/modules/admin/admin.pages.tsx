@@ -312,10 +312,14 @@ export function AuditPage({ ctx, events, query }: { ctx: PageContext; events: Au
   )
 }
 
-export function CompaniesPage({ ctx, companies, query }: { ctx: PageContext; companies: Company[]; query: { q?: string | undefined; status?: string | undefined } }): VNode {
+export function CompaniesPage({ ctx, companies, query, markets, csrfToken, notice, error }: {
+  ctx: PageContext; companies: Company[]; query: { q?: string | undefined; status?: string | undefined }
+  /** Markets where the actor may add companies (market and platform administrators). */
+  markets: MarketRow[]; csrfToken: string; notice?: string | undefined; error?: string | undefined
+}): VNode {
   const { t, locale } = ctx
   return (
-    <ConsolePage ctx={ctx} title={t('admin.companies.title')}>
+    <ConsolePage ctx={ctx} title={t('admin.companies.title')} notice={notice} error={error}>
       <form class="inline-form" method="get" action={`/${locale}/admin/companies`} role="search">
         <label for="q">{t('admin.companies.search')}</label>
         <input id="q" name="q" type="search" value={query.q ?? ''} maxLength={200} />
@@ -340,6 +344,28 @@ export function CompaniesPage({ ctx, companies, query }: { ctx: PageContext; com
           </tbody>
         </table>
       )}
+      {markets.length > 0 ? (
+        <section class="card" aria-labelledby="new-company">
+          <h2 id="new-company">{t('admin.companies.create')}</h2>
+          <form class="stack-form" method="post" action={`/${locale}/admin/companies`}>
+            <Hidden csrfToken={csrfToken} />
+            <label for="new-market">{t('partners.market')}</label>
+            <select id="new-market" name="market">{markets.map((m) => <option key={m.code} value={m.code}>{m.names[locale] ?? m.code}</option>)}</select>
+            <label for="new-companyNumber">{t('admin.companies.number')}</label>
+            <input id="new-companyNumber" name="companyNumber" type="text" required maxLength={40} />
+            <label for="new-name">{t('admin.companies.name')}</label>
+            <input id="new-name" name="name" type="text" required maxLength={200} />
+            <label for="new-street">{t('register.street')}</label>
+            <input id="new-street" name="street" type="text" maxLength={200} />
+            <label for="new-postalCode">{t('register.postalCode')}</label>
+            <input id="new-postalCode" name="postalCode" type="text" maxLength={20} />
+            <label for="new-city">{t('register.city')}</label>
+            <input id="new-city" name="city" type="text" required maxLength={100} />
+            <span class="choice"><input type="checkbox" id="new-isPartner" name="isPartner" value="true" /><label for="new-isPartner">{t('admin.companies.isPartner')}</label></span>
+            <button type="submit">{t('admin.companies.createSubmit')}</button>
+          </form>
+        </section>
+      ) : null}
     </ConsolePage>
   )
 }
@@ -529,6 +555,20 @@ export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }:
           </form>
         </section>
       ))}
+      <section class="card" aria-labelledby="markets">
+        <h2 id="markets">{t('admin.platform.markets')}</h2>
+        {markets.map((m) => (
+          <form key={m.code} class="stack-form" method="post" action={`/${locale}/admin/platform/markets/${m.code}`} aria-label={m.names[locale] ?? m.code}>
+            <Hidden csrfToken={csrfToken} />
+            <h3>{m.names[locale] ?? m.code}</h3>
+            <label for={`${m.code}-supportEmail`}>{t('admin.platform.supportEmail')}</label>
+            <input id={`${m.code}-supportEmail`} name="supportEmail" type="email" required maxLength={256} value={m.supportEmail} />
+            <label for={`${m.code}-supportPhone`}>{t('admin.platform.supportPhone')}</label>
+            <input id={`${m.code}-supportPhone`} name="supportPhone" type="text" required maxLength={40} value={m.supportPhone} />
+            <button type="submit">{t('admin.platform.saveMarket')}</button>
+          </form>
+        ))}
+      </section>
       <section class="card" aria-labelledby="market-admins">
         <h2 id="market-admins">{t('admin.platform.marketAdmins')}</h2>
         <form class="stack-form" method="post" action={`/${locale}/admin/platform/market-admins`}>

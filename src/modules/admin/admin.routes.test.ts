@@ -254,3 +254,17 @@ describe('platform administrator', () => {
     assert.equal((await (await signedIn('admin.it')).get('/en/admin/platform')).statusCode, 403)
   })
 })
+
+test('a market administrator adds a company of the market; a duplicate number or another market is refused', async () => {
+  const b = await signedIn('admin.it')
+  const form = { market: 'IT', companyNumber: 'it-30001', name: 'Officina Verdi', street: 'Via Roma 1', postalCode: '10121', city: 'Torino' }
+  const created = await b.post('/it/admin/companies', form)
+  assert.equal(created.statusCode, 303)
+  assert.equal((await testApp().app.services.organizations.findCompanyByNumber(system, 'IT-30001'))?.name, 'Officina Verdi')
+  assert.equal((await b.post('/it/admin/companies', form)).statusCode, 409)
+  assert.equal((await b.post('/it/admin/companies', { ...form, market: 'DE', companyNumber: 'DE-30001' })).statusCode, 403)
+  const platform = await signedIn('platform')
+  assert.equal((await platform.post('/en/admin/platform/markets/DE', { supportEmail: 'hilfe@demo-motors.example', supportPhone: '+49 30 0000' }, { fromPage: '/en/admin/platform' })).statusCode, 303)
+  assert.equal((await testApp().app.services.organizations.market(system, 'DE'))?.supportEmail, 'hilfe@demo-motors.example')
+  assert.equal((await b.post('/en/admin/platform/markets/IT', { supportEmail: 'x@y.example', supportPhone: '123' }, { fromPage: '/en/admin/companies' })).statusCode, 403)
+})

@@ -22,7 +22,7 @@ const Status = Type.Optional(Type.Union([
 ]))
 const CompanyStatus = Type.Optional(Type.Union([Type.Literal(''), Type.Literal('active'), Type.Literal('pending_approval'), Type.Literal('refused')]))
 const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 60, pattern: '^[a-z_.]*$' })), from: Day, to: Day, page: Page })
-const doneCodes = ['approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin']
+const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin']
 
 export interface AdminRoutesOptions {
   services: Pick<Services, 'administration' | 'organizations' | 'lifecycle' | 'imports'>
@@ -145,11 +145,37 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
 
   // ---- Companies ----
 
+  const renderCompanies = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
+    const query = (req.query ?? {}) as { q?: string; status?: '' | 'active' | 'pending_approval' | 'refused' }
+    const scope = await administration.scopeOf(req.actor)
+    const [companies, allMarkets] = await Promise.all([
+      organizations.companiesForAdmin(req.actor, { q: query.q, status: query.status || undefined }), organizations.listMarkets(req.actor),
+    ])
+    const markets = allMarkets.filter((m) => scope.all || scope.marketIds.has(m.id))
+    return sendPage(reply, CompaniesPage({ ctx: pageContext(req), companies, query, markets, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
+  }
+
   app.get('/:locale/admin/companies', {
-    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), status: CompanyStatus }) },
+    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), status: CompanyStatus, done: Type.Optional(Type.String({ maxLength: 40 })) }) },
+  }, async (req, reply) => renderCompanies(req, reply))
+
+  app.post('/:locale/admin/companies', {
+    schema: {
+      ...hide, params: Type.Object({ locale: Locale }),
+      body: Type.Object({
+        market: Type.String({ pattern: '^[A-Z]{2}$' }), companyNumber: Type.String({ maxLength: 40 }), name: Type.String({ maxLength: 200 }), street: Type.String({ maxLength: 200 }),
+        postalCode: Type.String({ maxLength: 20 }), city: Type.String({ maxLength: 100 }), isPartner: Type.Optional(Type.Literal('true')), _csrf: Csrf,
+      }),
+    },
+    preValidation: csrf,
+    config: { formError: (req, reply, error) => (error.status === 403 ? null : renderCompanies(req, reply, error.status, message(req, error))) },
   }, async (req, reply) => {
-    const companies = await organizations.companiesForAdmin(req.actor, { q: req.query.q, status: req.query.status || undefined })
-    return sendPage(reply, CompaniesPage({ ctx: pageContext(req), companies, query: req.query }))
+    const b = req.body
+    const created = await organizations.createCompany(req.actor, {
+      marketCode: b.market, companyNumber: b.companyNumber, name: b.name, street: b.street, postalCode: b.postalCode, city: b.city,
+      isPartner: b.isPartner === 'true', contactPhone: '', contactEmail: '',
+    }, ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/companies/${String(created.id)}?done=created`, 303)
   })
 
   const CompanyParams = Type.Object({ locale: Locale, id: Id })
@@ -298,6 +324,14 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
     const b = req.body
     await lifecycle.updatePolicy(req.actor, req.params.realm, { warnBlockDays: Number(b.warnBlockDays), blockDays: Number(b.blockDays), warnDeleteDays: Number(b.warnDeleteDays), deleteDays: Number(b.deleteDays) }, ctxOf(req))
     return reply.redirect(`/${req.params.locale}/admin/platform?done=policy`, 303)
+  })
+
+  app.post('/:locale/admin/platform/markets/:code', {
+    schema: { ...hide, params: MarketParams, body: Type.Object({ supportEmail: Type.String({ format: 'email', maxLength: 256 }), supportPhone: Type.String({ minLength: 3, maxLength: 40 }), _csrf: Csrf }) },
+    ...platformForm,
+  }, async (req, reply) => {
+    await organizations.updateMarketContacts(req.actor, req.params.code, { supportEmail: req.body.supportEmail.trim(), supportPhone: req.body.supportPhone.trim() }, ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/platform?done=market`, 303)
   })
 
   app.post('/:locale/admin/platform/market-admins', {

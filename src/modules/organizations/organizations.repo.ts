@@ -79,6 +79,21 @@ export function createOrganizationsRepo(db: Db) {
       })
     },
 
+    async insertCompany(input: CompanyInput, audit: (id: number) => AuditInput): Promise<CompanyRow | undefined> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(companies).values(input).onConflictDoNothing({ target: companies.companyNumber }).returning()
+        if (row) await recordAudit(tx, audit(row.id))
+        return row
+      })
+    },
+
+    async updateMarket(code: string, fields: Partial<MarketInput>, audit: AuditInput): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.update(markets).set(fields).where(eq(markets.code, code))
+        await recordAudit(tx, audit)
+      })
+    },
+
     async setCompanyStatus(id: number, status: string): Promise<void> {
       await db.update(companies).set({ status }).where(eq(companies.id, id))
     },

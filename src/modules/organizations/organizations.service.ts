@@ -98,6 +98,41 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
       })
     },
 
+    /** A market administrator adds a company of the market (a dealer, a workshop, a new partner). */
+    async createCompany(actor: Actor, input: CompanyDetails & { companyNumber: string; marketCode: string; isPartner: boolean }, ctx: { requestId?: string | undefined; ip?: string | undefined }) {
+      const market = await repo.marketByCode(input.marketCode)
+      if (!market) throw new AppError('NOT_FOUND')
+      assertMayAdminister(await deps.scopeOf(actor), 'manage_companies', { companyId: null, marketId: market.id })
+      const { companyNumber, isPartner } = input
+      const details = { name: input.name, street: input.street, postalCode: input.postalCode, city: input.city, contactPhone: input.contactPhone, contactEmail: input.contactEmail }
+      if (!Value.Check(CompanyDetails, details) || !/^[A-Z0-9][A-Z0-9-]{1,39}$/.test(companyNumber.trim().toUpperCase())) {
+        const [first] = Value.Errors(CompanyDetails, details)
+        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'companyNumber', reason: first?.message ?? '' })
+      }
+      const created = await repo.insertCompany({
+        companyNumber: companyNumber.trim().toUpperCase(), marketId: market.id, name: details.name.trim(), street: details.street.trim(), postalCode: details.postalCode.trim(),
+        city: details.city.trim(), isPartner, contactPhone: details.contactPhone.trim() || null, contactEmail: details.contactEmail.trim() || null, status: 'active',
+      }, (id) => ({
+        at: clock.now(), actor: actorRef(actor), action: 'company.created', target: { type: 'company', id },
+        scope: { companyId: id, marketId: market.id }, data: { isPartner }, requestId: ctx.requestId, ip: ctx.ip,
+      }))
+      if (!created) throw new AppError('COMPANY_NUMBER_TAKEN')
+      return created
+    },
+
+    /** Platform administrators keep each market's support channels current (shown on "Ask for help"). */
+    async updateMarketContacts(actor: Actor, code: string, input: { supportEmail: string; supportPhone: string }, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
+      const market = await repo.marketByCode(code)
+      if (!market) throw new AppError('NOT_FOUND')
+      assertMayAdminister(await deps.scopeOf(actor), 'manage_platform', { companyId: null, marketId: market.id })
+      const contacts = Type.Object({ supportEmail: Type.String({ format: 'email', maxLength: 256 }), supportPhone: Type.String({ minLength: 3, maxLength: 40 }) })
+      if (!Value.Check(contacts, input)) throw new AppError('INVALID_INPUT', { field: 'support', reason: '' })
+      await repo.updateMarket(code, input, {
+        at: clock.now(), actor: actorRef(actor), action: 'market.updated', scope: { marketId: market.id },
+        data: { before: { supportEmail: market.supportEmail, supportPhone: market.supportPhone }, after: input }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+    },
+
     /** Companies the actor administers: a market administrator's market, an organization administrator's own. */
     async companiesForAdmin(actor: Actor, filter: { q?: string | undefined; status?: string | undefined }) {
       const scope = await deps.scopeOf(actor)
