@@ -25,7 +25,7 @@ import { adminRoutes, createAdminRepo, createAdminService, type AdminService } f
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
-import { supportRoutes } from './modules/support/index.js'
+import { createSupportRepo, createSupportService, supportRoutes, type SupportService } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
@@ -40,6 +40,7 @@ export interface Services {
   lifecycle: LifecycleService
   imports: ImportService
   admin: AdminService
+  support: SupportService
 }
 
 declare module 'fastify' {
@@ -66,18 +67,27 @@ export function createServices(database: Database, metrics?: Metrics): Services 
   // Roles live in identity; the organizations service asks it what an actor administers.
   const organizations = createOrganizationsService(createOrganizationsRepo(database.db), { scopeOf: (actor) => administration.scopeOf(actor) })
   const emailVerifier = createEmailVerifier(identityRepo)
+  const help = createHelpCenterService(helpRepo, {
+    onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
+  })
+  const account = createAccountService(identityRepo, emailVerifier)
   const administration = createAdministrationService(identityRepo, {
     findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
     isLocale,
     setCompanyStatus: (companyId, status) => organizations.setCompanyStatus(systemActor('administration'), companyId, status),
   })
   return {
-    help: createHelpCenterService(helpRepo, {
-      onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
-    }),
+    help,
     organizations,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
-    account: createAccountService(identityRepo, emailVerifier),
+    account,
+    support: createSupportService(createSupportRepo(database.db), {
+      topics: async (locale) => (await help.listCategories(systemActor('support'), locale)).map((c) => c.key),
+      market: (code) => organizations.market(systemActor('support'), code),
+      marketById: (id) => organizations.marketById(systemActor('support'), id),
+      requester: (actor) => account.requesterProfile(actor),
+      myPartner: (actor) => organizations.myPartner(actor),
+    }),
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
       createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),
@@ -194,7 +204,10 @@ export async function buildApp(config: Config, database: Database, options: Buil
 
   await app.register(systemRoutes, { database, metrics })
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
-  await app.register(supportRoutes, { organizations: services.organizations })
+  await app.register(supportRoutes, {
+    support: services.support, organizations: services.organizations, help: services.help,
+    requesterProfile: (req) => services.account.requesterProfile(req.actor), rateLimitPerMinute: config.authRateLimit,
+  })
   await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })

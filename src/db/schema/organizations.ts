@@ -3,6 +3,8 @@ import { boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqu
 /** Opening hours per ISO weekday (1 = Monday … 7 = Sunday), local time of the market. */
 export type BusinessHours = Partial<Record<'1' | '2' | '3' | '4' | '5' | '6' | '7', [string, string]>>
 
+export type MarketSla = Record<'normal' | 'urgent', { firstResponse: number; resolution: number }>
+
 export const markets = pgTable('markets', {
   id: serial('id').primaryKey(),
   /** ISO 3166-1 alpha-2, e.g. IT. */
@@ -14,6 +16,8 @@ export const markets = pgTable('markets', {
   supportEmail: text('support_email').notNull(),
   supportPhone: text('support_phone').notNull(),
   businessHours: jsonb('business_hours').$type<BusinessHours>().notNull(),
+  /** Service levels in working hours, per urgency: first response and resolution. */
+  sla: jsonb('sla').$type<MarketSla>().notNull().default({ normal: { firstResponse: 8, resolution: 40 }, urgent: { firstResponse: 2, resolution: 16 } }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('markets_code').on(t.code)])
 

@@ -61,6 +61,17 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
       }
     },
 
+    /** What a support request needs to know about a signed-in requester; null for guests. */
+    async requesterProfile(actor: Actor) {
+      if (actor.kind !== 'user') return null
+      const user = await me(actor)
+      const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
+      return {
+        userId: user.userId, firstName: user.firstName, lastName: user.lastName, email: user.emailVerifiedAt ? user.email : null,
+        companyName: company?.name ?? '', companyAddress: company ? `${company.street}, ${company.postalCode} ${company.city}` : '', marketId: company?.marketId ?? null,
+      }
+    },
+
     /** Changes the password after checking the current one; other sessions end, reset links die, the owner is told. */
     async changePassword(actor: Actor, input: { current: string; password: string; confirm: string }, ctx: RequestContext): Promise<void> {
       const current = signedInUser(actor)

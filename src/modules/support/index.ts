@@ -1,1 +1,3 @@
 export { supportRoutes } from './support.routes.js'
+export { createSupportRepo } from './support.repo.js'
+export { createSupportService, type SupportService } from './support.service.js'

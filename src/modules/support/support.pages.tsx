@@ -1,49 +1,182 @@
 import type { VNode } from 'preact'
 import { formatBusinessHours } from '../../shared/layout/hours.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
-import type { MarketRow } from '../organizations/index.js'
+import { PartnerContact, type MarketRow, type PartnerListing } from '../organizations/index.js'
+import type { MessageRow, TicketRow } from './support.repo.js'
+import type { WaitEstimate } from './wait-estimate.js'
 
-export interface SupportContext {
+/** What the form shows again after an error, and what a help article's link fills in. */
+export interface TicketFormValues {
   topic?: string | undefined
+  subject?: string | undefined
+  description?: string | undefined
+  urgency?: string | undefined
+  name?: string | undefined
+  email?: string | undefined
+  companyName?: string | undefined
+  companyAddress?: string | undefined
+  marketCode?: string | undefined
   article?: string | undefined
   branch?: string | undefined
+  identity?: Partial<Record<'userId' | 'firstName' | 'lastName' | 'email' | 'companyName' | 'companyAddress', string>> | undefined
 }
 
-function mailto(email: string, subject: string, body: string): string {
-  return `mailto:${email}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`
-}
-
-export function AskForHelpPage({ ctx, markets, context }: { ctx: PageContext; markets: MarketRow[]; context: SupportContext }): VNode {
-  const { t, locale } = ctx
-  const reference = [context.topic, context.article, context.branch].filter(Boolean).join(' / ')
-  const subject = reference ? t('support.interim.mailSubjectWith', { reference }) : t('support.interim.mailSubject')
-  const body = t('support.interim.mailBody')
+function Input({ id, name, label, value, type = 'text', max, required = false, autocomplete, hint }: {
+  id: string; name: string; label: string; value?: string | undefined; type?: 'text' | 'email'; max: number; required?: boolean; autocomplete?: string; hint?: string
+}) {
   return (
-    <Page ctx={ctx} title={t('support.interim.title')}>
-      <h1>{t('support.interim.title')}</h1>
-      <p class="lead">{t('support.interim.lead')}</p>
+    <>
+      <label for={id}>{label}</label>
+      {type === 'email'
+        ? <input id={id} name={name} type="email" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={hint ? `${id}-hint` : undefined} />
+        : <input id={id} name={name} type="text" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={hint ? `${id}-hint` : undefined} />}
+      {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
+    </>
+  )
+}
+
+export function WaitText({ ctx, estimate }: { ctx: PageContext; estimate: WaitEstimate }) {
+  const { t } = ctx
+  if (estimate.kind === 'unknown') return <p>{t('support.wait.unknown', { ahead: estimate.ahead })}</p>
+  return <p>{t('support.wait.range', { low: estimate.low, high: estimate.high, ahead: estimate.ahead })}</p>
+}
+
+export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, partner, estimates, error }: {
+  ctx: PageContext; csrfToken: string; topics: { key: string; title: string }[]; markets: MarketRow[]; values: TicketFormValues
+  signedIn: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const idv = values.identity ?? {}
+  return (
+    <Page ctx={ctx} title={t('support.new.title')}>
+      <h1>{t('support.new.title')}</h1>
+      <p class="lead">{t('support.new.lead')}</p>
       <div class="notice urgent">
         <h2>{t('support.interim.urgentTitle')}</h2>
-        <p>{t('support.interim.urgentText')}</p>
+        {partner ? (
+          <>
+            <p>{t('support.new.urgentPartner', { name: partner.name })}</p>
+            <PartnerContact ctx={ctx} partner={partner} />
+          </>
+        ) : <p>{signedIn ? t('support.new.urgentNoPartner') : t('support.interim.urgentText')} <a href={`/${locale}/partners`}>{t('support.new.findPartner')}</a></p>}
       </div>
-      <h2>{t('support.interim.marketsTitle')}</h2>
-      <p>{t('support.interim.goodRequest')}</p>
-      <ul class="market-list">
-        {markets.map((m) => (
-          <li key={m.code} class="card">
-            <h3>{m.names[locale] ?? m.names.en ?? m.code}</h3>
-            <dl>
-              <dt>{t('support.interim.email')}</dt>
-              <dd><a href={mailto(m.supportEmail, subject, body)}>{m.supportEmail}</a></dd>
-              <dt>{t('support.interim.phone')}</dt>
-              <dd><a href={`tel:${m.supportPhone.replace(/[^+\d]/g, '')}`}>{m.supportPhone}</a></dd>
-              <dt>{t('support.interim.hours')}</dt>
-              <dd>{formatBusinessHours(locale, m.businessHours).map((line) => <span class="hours-line" key={line}>{line}</span>)}</dd>
-            </dl>
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      <form class="stack-form" method="post" action={`/${locale}/support/new`} aria-describedby={error ? 'form-error' : undefined}>
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        {values.article ? <input type="hidden" name="article" value={values.article} /> : null}
+        {values.branch ? <input type="hidden" name="branch" value={values.branch} /> : null}
+        <div class="trap" aria-hidden="true">
+          <label for="website">{t('support.new.trap')}</label>
+          <input id="website" name="website" type="text" tabIndex={-1} autocomplete="off" />
+        </div>
+        <label for="topic">{t('support.new.topic')}</label>
+        <select id="topic" name="topic" required>
+          {topics.map((c) => <option key={c.key} value={c.key} selected={c.key === values.topic}>{c.title}</option>)}
+        </select>
+        <Input id="subject" name="subject" label={t('support.new.subject')} value={values.subject} max={200} required autocomplete="off" hint={t('support.new.subjectHint')} />
+        <label for="description">{t('support.new.description')}</label>
+        <textarea id="description" name="description" rows={8} maxLength={10000} required aria-describedby="description-hint">{values.description ?? ''}</textarea>
+        <p id="description-hint" class="hint">{t('support.new.descriptionHint')}</p>
+        <fieldset>
+          <legend>{t('support.new.urgency')}</legend>
+          <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
+          <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
+        </fieldset>
+        {signedIn ? <p class="hint">{t('support.new.fromAccount')}</p> : (
+          <fieldset>
+            <legend>{t('support.new.aboutYou')}</legend>
+            <Input id="name" name="name" label={t('support.new.name')} value={values.name} max={200} required autocomplete="name" />
+            <Input id="email" name="email" type="email" label={t('register.email')} value={values.email} max={256} required autocomplete="email" />
+            <Input id="companyName" name="companyName" label={t('admin.check.fields.companyName')} value={values.companyName} max={200} required autocomplete="organization" />
+            <Input id="companyAddress" name="companyAddress" label={t('admin.check.fields.companyAddress')} value={values.companyAddress} max={400} required autocomplete="street-address" />
+            <label for="marketCode">{t('partners.market')}</label>
+            <select id="marketCode" name="marketCode">
+              {markets.map((m) => <option key={m.code} value={m.code} selected={m.code === values.marketCode}>{m.names[locale] ?? m.code}</option>)}
+            </select>
+          </fieldset>
+        )}
+        <fieldset>
+          <legend>{t('support.new.identity')}</legend>
+          <p class="hint">{t('support.new.identityHint')}</p>
+          <Input id="identity-userId" name="identity.userId" label={t('admin.check.fields.userId')} value={idv.userId} max={256} autocomplete="username" />
+          <Input id="identity-firstName" name="identity.firstName" label={t('admin.check.fields.firstName')} value={idv.firstName} max={100} autocomplete="given-name" />
+          <Input id="identity-lastName" name="identity.lastName" label={t('admin.check.fields.lastName')} value={idv.lastName} max={100} autocomplete="family-name" />
+          <Input id="identity-email" name="identity.email" label={t('admin.check.fields.email')} value={idv.email} max={256} />
+          <Input id="identity-companyName" name="identity.companyName" label={t('admin.check.fields.companyName')} value={idv.companyName} max={200} />
+          <Input id="identity-companyAddress" name="identity.companyAddress" label={t('admin.check.fields.companyAddress')} value={idv.companyAddress} max={400} />
+        </fieldset>
+        <button type="submit">{t('support.new.submit')}</button>
+      </form>
+      <section aria-labelledby="waits">
+        <h2 id="waits">{t('support.wait.title')}</h2>
+        <ul>
+          {markets.map((m) => {
+            const estimate = estimates[m.code]
+            return estimate ? <li key={m.code}><strong>{m.names[locale] ?? m.code}:</strong> <WaitText ctx={ctx} estimate={estimate} /></li> : null
+          })}
+        </ul>
+      </section>
+    </Page>
+  )
+}
+
+/** Shown when the honeypot was filled: the same words as a success, nothing created. */
+export function TicketReceivedPage({ ctx, reference, estimate, partner, market, email, urgent, followUrl }: {
+  ctx: PageContext; reference: string | null; estimate: WaitEstimate | null; partner: PartnerListing | null; market: MarketRow | null; email: string; urgent: boolean; followUrl: string | null
+}): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('support.received.title')}>
+      <h1>{t('support.received.title')}</h1>
+      <div class="notice" role="status">
+        {reference ? <p>{t('support.received.reference', { reference })}</p> : null}
+        <p>{t('support.received.email', { email })}</p>
+      </div>
+      {estimate && market ? (
+        <>
+          <h2>{t('support.wait.title')}</h2>
+          <WaitText ctx={ctx} estimate={estimate} />
+          <p class="hint">{t('support.received.hours', { hours: formatBusinessHours(locale, market.businessHours).join(', ') })}</p>
+        </>
+      ) : null}
+      {urgent ? (
+        <div class="notice urgent">
+          <h2>{t('support.interim.urgentTitle')}</h2>
+          {partner ? <><p>{t('support.new.urgentPartner', { name: partner.name })}</p><PartnerContact ctx={ctx} partner={partner} /></> : <p>{t('support.interim.urgentText')} <a href={`/${locale}/partners`}>{t('support.new.findPartner')}</a></p>}
+        </div>
+      ) : null}
+      {followUrl ? <p><a class="button" href={followUrl}>{t('support.received.follow')}</a></p> : null}
+    </Page>
+  )
+}
+
+export function TicketPage({ ctx, ticket, messages, csrfToken, error, notice }: {
+  ctx: PageContext; ticket: TicketRow; messages: MessageRow[]; csrfToken: string; error?: string | undefined; notice?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const when = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  return (
+    <Page ctx={ctx} title={`${ticket.reference}: ${ticket.subject}`}>
+      <h1>{ticket.subject}</h1>
+      <p class="lead">{ticket.reference} · {t(`support.states.${ticket.state}`)}</p>
+      {notice ? <p class="notice" role="status">{notice}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      <ol class="messages">
+        {messages.map((m) => (
+          <li key={m.id} class={`message ${m.authorType}`}>
+            <p class="hint">{t(`support.authors.${m.authorType}`)} · {when(m.createdAt)}</p>
+            <div class="message-body">{m.body.split('\n').map((line, i) => <p key={i}>{line}</p>)}</div>
           </li>
         ))}
-      </ul>
-      <p><a href={`/${locale}/help`}>{t('errors.backToHelp')}</a></p>
+      </ol>
+      {ticket.state === 'closed' ? <p>{t('errors.TICKET_CLOSED')}</p> : (
+        <form class="stack-form" method="post" action={`/${locale}/support/tickets/${ticket.reference}/reply`}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <label for="message">{t('support.ticket.reply')}</label>
+          <textarea id="message" name="message" rows={6} maxLength={10000} required />
+          <button type="submit">{t('support.ticket.send')}</button>
+        </form>
+      )}
     </Page>
   )
 }

@@ -20,6 +20,7 @@ export const mailTemplates = {
   'lifecycle-deleted': { action: false },
   'account-approved': { action: true },
   'account-refused': { action: false },
+  'ticket-received': { action: true },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates

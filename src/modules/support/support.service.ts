@@ -1,0 +1,158 @@
+import Type from 'typebox'
+import Value from 'typebox/value'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { MarketRow, PartnerListing } from '../organizations/index.js'
+import type { TicketIdentity } from '../../db/schema/index.js'
+import type { MessageRow, SupportRepo, TicketRow } from './support.repo.js'
+import { estimateWait, WINDOW_DAYS, type WaitEstimate } from './wait-estimate.js'
+import { addWorkingHours } from './working-hours.js'
+
+/** Topics about getting in: a market administrator must be able to check who is asking. */
+export const IDENTITY_TOPICS = new Set(['sign-in', 'password', 'account-status', 'registration'])
+/** More tickets than this from one address in an hour are refused (a loop or a flood, not a person). */
+const MAX_TICKETS_PER_EMAIL_HOUR = 5
+
+const Text = (min: number, max: number) => Type.String({ minLength: min, maxLength: max })
+export const TicketInput = Type.Object({
+  topic: Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 }),
+  subject: Text(3, 200),
+  description: Text(10, 10_000),
+  urgency: Type.Union([Type.Literal('normal'), Type.Literal('urgent')]),
+  locale: Text(2, 20),
+  /** Guests only: signed-in users' come from their account. */
+  name: Type.Optional(Text(0, 200)),
+  email: Type.Optional(Type.Union([Type.Literal(''), Type.String({ format: 'email', maxLength: 256 })])),
+  companyName: Type.Optional(Text(0, 200)),
+  companyAddress: Type.Optional(Text(0, 400)),
+  marketCode: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
+  /** For sign-in and account topics. */
+  identity: Type.Optional(Type.Object({
+    userId: Text(0, 256), firstName: Text(0, 100), lastName: Text(0, 100), email: Text(0, 256), companyName: Text(0, 200), companyAddress: Text(0, 400),
+  })),
+  article: Type.Optional(Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })),
+  branch: Type.Optional(Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })),
+})
+export type TicketInput = Type.Static<typeof TicketInput>
+
+export interface SupportDeps {
+  topics(locale: string): Promise<string[]>
+  market(code: string): Promise<MarketRow | undefined>
+  marketById(id: number): Promise<MarketRow | undefined>
+  /** The signed-in requester's own record, to fill the ticket from. */
+  requester(actor: Actor): Promise<{ userId: string; firstName: string; lastName: string; email: string | null; companyName: string; companyAddress: string; marketId: number | null } | null>
+  myPartner(actor: Actor): Promise<PartnerListing | null>
+}
+
+function hash(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+function required(field: string, value: string | undefined): string {
+  const trimmed = value?.trim() ?? ''
+  if (!trimmed) throw new AppError('INVALID_INPUT', { field, reason: 'required' })
+  return trimmed
+}
+
+export interface CreatedTicket {
+  ticket: TicketRow
+  /** The private link's secret; only its hash is stored. */
+  accessSecret: string
+  estimate: WaitEstimate
+  /** For urgent tickets: the signed-in requester's own partner, who is faster for urgent problems. */
+  partner: PartnerListing | null
+  market: MarketRow
+}
+
+/** "Ask for help": tickets routed to their market's queue, with an honest expected wait. */
+export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
+  async function estimateFor(market: MarketRow, now: Date): Promise<WaitEstimate> {
+    const [ahead, recent] = await Promise.all([
+      repo.queueAhead(market.id, now),
+      repo.recentFirstResponses(market.id, new Date(now.getTime() - WINDOW_DAYS * 86_400_000)),
+    ])
+    return estimateWait({ hours: market.businessHours, timeZone: market.timeZone, now, ahead, recent })
+  }
+
+  return {
+    estimateFor,
+
+    async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }): Promise<CreatedTicket> {
+      if (!Value.Check(TicketInput, input)) {
+        const [first] = Value.Errors(TicketInput, input)
+        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'ticket', reason: first?.message ?? '' })
+      }
+      if (!(await deps.topics(input.locale)).includes(input.topic)) throw new AppError('INVALID_INPUT', { field: 'topic', reason: input.topic })
+      const me = await deps.requester(actor)
+      const requester = me
+        ? { name: `${me.firstName} ${me.lastName}`.trim(), email: me.email ?? '', companyName: me.companyName, companyAddress: me.companyAddress }
+        : { name: required('name', input.name), email: required('email', input.email), companyName: required('companyName', input.companyName), companyAddress: required('companyAddress', input.companyAddress) }
+      if (!requester.email) throw new AppError('INVALID_INPUT', { field: 'email', reason: 'required' })
+      const market = me?.marketId ? await deps.marketById(me.marketId) : await deps.market(required('marketCode', input.marketCode))
+      if (!market) throw new AppError('INVALID_INPUT', { field: 'marketCode', reason: input.marketCode ?? '' })
+      let identity: TicketIdentity | null = null
+      if (IDENTITY_TOPICS.has(input.topic)) {
+        const given = input.identity
+        identity = {
+          userId: required('identity.userId', given?.userId || me?.userId), firstName: required('identity.firstName', given?.firstName || me?.firstName),
+          lastName: required('identity.lastName', given?.lastName || me?.lastName), email: required('identity.email', given?.email || me?.email || undefined),
+          companyName: required('identity.companyName', given?.companyName || me?.companyName), companyAddress: required('identity.companyAddress', given?.companyAddress || me?.companyAddress),
+        }
+      }
+      const now = clock.now()
+      if ((await repo.ticketsFromEmailSince(requester.email, new Date(now.getTime() - 3_600_000))) >= MAX_TICKETS_PER_EMAIL_HOUR) throw new AppError('RATE_LIMITED', { retryAfter: 3600 })
+      const sla = market.sla[input.urgency]
+      const accessSecret = randomBytes(24).toString('base64url')
+      const [estimate, partner] = await Promise.all([estimateFor(market, now), input.urgency === 'urgent' ? deps.myPartner(actor) : Promise.resolve(null)])
+      const ticket = await repo.createTicket({
+        marketId: market.id, topic: input.topic, subject: input.subject.trim(), urgency: input.urgency, state: 'new', locale: input.locale,
+        requesterUserId: actor.kind === 'user' ? actor.userId : null, requesterName: requester.name, requesterEmail: requester.email,
+        companyName: requester.companyName, companyAddress: requester.companyAddress, identity, accessHash: hash(accessSecret),
+        articleKey: input.article ?? null, branch: input.article ? input.branch ?? null : null,
+        firstResponseDue: addWorkingHours(market.businessHours, market.timeZone, now, sla.firstResponse),
+        resolutionDue: addWorkingHours(market.businessHours, market.timeZone, now, sla.resolution), createdAt: now, updatedAt: now,
+      }, input.description.trim(), (reference) => ({
+        key: `ticket-received:${reference}`, to: requester.email, locale: input.locale, template: 'ticket-received',
+        data: {
+          name: requester.name, reference, subject: input.subject.trim(),
+          wait: estimate.kind === 'range' ? `${String(estimate.low)}–${String(estimate.high)}` : '',
+          url: `${ctx.publicUrl}/${input.locale}/support/tickets/${reference}/access/${accessSecret}`,
+        },
+      }), (id, reference) => ({
+        at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'guest', id: null }, action: 'ticket.created',
+        target: { type: 'ticket', id }, scope: { marketId: market.id }, data: { reference, topic: input.topic, urgency: input.urgency }, requestId: ctx.requestId, ip: ctx.ip,
+      }))
+      return { ticket, accessSecret, estimate, partner, market }
+    },
+
+    /**
+     * A ticket as its requester sees it (no internal notes): by the signed-in requester, or with
+     * the private link's secret. Anyone else learns nothing, not even that the reference exists.
+     */
+    async ticketForRequester(actor: Actor, reference: string, secret: string | undefined): Promise<{ ticket: TicketRow; messages: MessageRow[]; market: MarketRow | undefined }> {
+      const ticket = /^SR-\d{4}-\d{6,}$/.test(reference) ? await repo.byReference(reference) : undefined
+      const own = ticket && actor.kind === 'user' && ticket.requesterUserId === actor.userId
+      const byLink = ticket && secret !== undefined && secret.length <= 100 && timingSafeEqual(Buffer.from(hash(secret)), Buffer.from(ticket.accessHash))
+      if (!ticket || (!own && !byLink)) throw new AppError('NOT_FOUND')
+      const [messages, market] = await Promise.all([repo.messages(ticket.id, false), deps.marketById(ticket.marketId)])
+      return { ticket, messages, market }
+    },
+
+    /** The requester answers on the ticket page; a closed ticket takes no more answers. */
+    async reply(actor: Actor, reference: string, secret: string | undefined, body: string): Promise<void> {
+      const { ticket } = await this.ticketForRequester(actor, reference, secret)
+      const text = body.trim()
+      if (text.length < 1 || text.length > 10_000) throw new AppError('INVALID_INPUT', { field: 'message', reason: 'length' })
+      if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      await repo.addRequesterMessage(ticket, text, clock.now())
+    },
+
+    async myTickets(actor: Actor): Promise<TicketRow[]> {
+      return actor.kind === 'user' ? repo.ticketsOf(actor.userId) : []
+    },
+  }
+}
+
+export type SupportService = ReturnType<typeof createSupportService>
