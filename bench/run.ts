@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { demoContentDir } from '../src/seed/demo.js'
 import { runHelpCenterBench } from './helpcenter.bench.js'
 import { runIdentityBench } from './identity.bench.js'
+import { runSupportBench } from './support.bench.js'
 import os from 'node:os'
 import { machine } from './lib.js'
 
@@ -72,3 +73,26 @@ Errors: ${r.signIns.errors}, non-redirect answers: ${r.signIns.non2xx} (a succes
   console.log(markdown)
   await record('identity', markdown)
 }
+
+if (!only || only === 'support') {
+  const r = await runSupportBench(log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const d = r.durability
+  const markdown = `
+## Support intake (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}. PostgreSQL 15 on the same machine; server and load generator share the cores.
+Command: \`npm run bench support\` (autocannon, 16 connections, 10 s after a 3 s warm-up; each request is the real "Ask for help" form post of a guest with its CSRF token and its own email address; the answer is the confirmation page with the reference and the waiting time).
+
+| Measure | Result | Goal |
+|---|---|---|
+| Tickets created through HTTP | **${r.intake.rps} /s** (p50 ${r.intake.p50} ms, p99 ${r.intake.p99} ms; ${r.created} tickets) | ≥ 500 /s — ${verdict(r.intake.rps >= 500)} |
+| SIGKILL after 2.5 s of load from 16 clients, then restart: acknowledged tickets in the database | ${d.found} of ${d.acknowledged}${d.missing.length > 0 ? ` (missing: ${d.missing.join(', ')})` : ''} | all — ${verdict(d.found === d.acknowledged)} |
+| … of which with their confirmation email queued exactly once | ${d.emailsOnce} of ${d.found} | all — ${verdict(d.emailsOnce === d.found)} |
+
+Errors: ${r.intake.errors}; answers other than 2xx: ${r.intake.non2xx}.
+`
+  console.log(markdown)
+  await record('support', markdown)
+}
+
