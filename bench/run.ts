@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { demoContentDir } from '../src/seed/demo.js'
 import { runHelpCenterBench } from './helpcenter.bench.js'
 import { runIdentityBench } from './identity.bench.js'
+import { runLifecycleBench } from './lifecycle.bench.js'
 import { runSupportBench } from './support.bench.js'
 import os from 'node:os'
 import { machine } from './lib.js'
@@ -96,3 +97,27 @@ Errors: ${r.intake.errors}; answers other than 2xx: ${r.intake.non2xx}.
   await record('support', markdown)
 }
 
+
+if (!only || only === 'lifecycle') {
+  const r = await runLifecycleBench(log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const ratio = r.sweepSeconds / r.bareSeconds
+  const s = (n: number) => n.toFixed(2)
+  const markdown = `
+## Lifecycle sweep (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}. PostgreSQL 15 on the same machine.
+Command: \`npm run bench lifecycle\` (${r.accounts.toLocaleString('en')} generated accounts, 40 % recently active and 15 % due for each step, a tenth in the shop realm; one template database cloned for the sweep and for its yardstick; \`sportello lifecycle sweep\` as its own process, whole command timed including start-up, memory sampled every 100 ms).
+
+| Measure | Result | Goal |
+|---|---|---|
+| Dry run (\`--dry-run\`: counts per step, nothing changed) | **${s(r.dryRunSeconds)} s** (due: ${Object.entries(r.due).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}) | < 5 s — ${verdict(r.dryRunSeconds < 5)} |
+| Bare SQL \`UPDATE\` of the same rows (status only: no email, audit or erasure) | ${s(r.bareSeconds)} s, ${r.bareMoved.toLocaleString('en')} rows, ${r.bareWalMb} MB of WAL | yardstick |
+| Sweep (status, one email per account in the outbox, an audit event each, erasure of the deleted) | **${s(r.sweepSeconds)} s** = **${ratio.toFixed(2)}×** the bare update; ${r.sweepMoved.toLocaleString('en')} accounts moved, ${r.emailsQueued.toLocaleString('en')} emails queued, ${r.sweepWalMb} MB of WAL | ≤ 2× — ${verdict(ratio <= 2 && r.sweepMoved === r.bareMoved)} |
+| Sweep process memory (RSS) | ${r.rssMb.start} MB after start-up, ${r.rssMb.max} MB at most, ${r.rssMb.end} MB at the end (${r.rssMb.samples} samples) | flat — ${verdict(r.rssMb.max - r.rssMb.start < 50)} |
+
+Generating the accounts took ${s(r.generateSeconds)} s (not part of any figure).
+`
+  console.log(markdown)
+  await record('lifecycle', markdown)
+}

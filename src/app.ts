@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
@@ -101,6 +102,8 @@ export function createServices(database: Database, metrics?: Metrics): Services 
     lifecycle: createLifecycleService(createLifecycleRepo(database.db), {
       isPlatformAdmin: async (actor) => (await administration.scopeOf(actor)).all,
       withExclusiveLock: (name, work) => database.withExclusiveLock(name, work),
+      // PGlite has one connection; on PostgreSQL a bulk sweep uses the cores, up to four.
+      parallelism: database.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1,
     }),
   }
 }

@@ -1,21 +1,33 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Db, Tx } from './client.js'
 
 /**
- * Erases people and keeps anonymous tombstones: user ID, names, email and password go, and so do
- * everything else that names them (sessions, tokens with addresses, sign-in attempts with IPs,
+ * Erasing a person keeps an anonymous tombstone: user ID, names, email and password go, and so
+ * does everything else that names them (sessions, tokens with addresses, sign-in attempts with IPs,
  * roles). Audit events stay: they name accounts by number only.
  */
+
+/** The SET list that blanks a users row (status and times are the caller's). */
+export const erasedColumns: SQL = sql.raw(`user_id = 'deleted-' || u.id, first_name = '', last_name = '', email = null, email_verified_at = null,
+  password_hash = null, locked_until = null, lockouts = 0`)
+
+/** Data-modifying CTEs that delete the records naming the accounts `ids` selects. */
+export function erasedRecords(ids: SQL): SQL {
+  return sql`
+    erased_sessions as (delete from sessions where user_id in (${ids})),
+    erased_tokens as (delete from credential_tokens where user_id in (${ids})),
+    erased_attempts as (delete from sign_in_attempts where user_id in (${ids})),
+    erased_roles as (delete from user_roles where user_id in (${ids}))`
+}
+
 export async function eraseAccounts(tx: Db | Tx, ids: number[], at: Date): Promise<void> {
   if (ids.length === 0) return
   const list = sql.join(ids.map((id) => sql`${id}`), sql`, `)
+  const when = sql`${at.toISOString()}::timestamptz`
   await tx.execute(sql`
-    update users set user_id = 'deleted-' || id, first_name = '', last_name = '', email = null, email_verified_at = null,
-      password_hash = null, locked_until = null, lockouts = 0, status = 'deleted',
-      status_changed_at = ${at.toISOString()}::timestamptz, updated_at = ${at.toISOString()}::timestamptz
-    where id in (${list})`)
-  await tx.execute(sql`delete from sessions where user_id in (${list})`)
-  await tx.execute(sql`delete from credential_tokens where user_id in (${list})`)
-  await tx.execute(sql`delete from sign_in_attempts where user_id in (${list})`)
-  await tx.execute(sql`delete from user_roles where user_id in (${list})`)
+    with erased as (
+      update users u set ${erasedColumns}, status = 'deleted', status_changed_at = ${when}, updated_at = ${when}
+      where u.id in (${list}) returning u.id
+    ), ${erasedRecords(sql`select id from erased`)}
+    select count(*) from erased`)
 }

@@ -1,9 +1,9 @@
 import { eq, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../db/client.js'
-import { eraseAccounts } from '../../db/erasure.js'
+import { erasedColumns, erasedRecords } from '../../db/erasure.js'
 import { rows } from '../../db/query.js'
 import { auditEvents, realms } from '../../db/schema/index.js'
-import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
+import { createOutboxRepo } from '../../shared/mail/outbox.repo.js'
 
 export type RealmPolicy = typeof realms.$inferSelect
 
@@ -11,14 +11,20 @@ export type RealmPolicy = typeof realms.$inferSelect
 export const stages = ['block_warned', 'blocked', 'delete_warned', 'deleted'] as const
 export type Stage = (typeof stages)[number]
 
-/** An account a sweep step moved, with what it was before (a deleted one's data is gone afterwards). */
-export interface MovedAccount extends Record<string, unknown> {
-  id: number
-  user_id: string
-  first_name: string
-  email: string | null
-  locale: string
-  last_activity: Date | string
+/** Accounts with `after < id <= upTo`. */
+export interface IdRange {
+  after: number
+  upTo: number
+}
+
+/**
+ * What a step's email says beyond the name and user ID: a link (`prefix` + the user's locale +
+ * `path`) and, for a warning, the date it promises: `stepDays` after the last activity, but never
+ * sooner than a full notice period (`stepDays - warnDays`) from now.
+ */
+export interface StepMail {
+  url?: { prefix: string; path: string }
+  promise?: { stepDays: number; warnDays: number }
 }
 
 const DAY = 'interval \'1 day\''
@@ -78,33 +84,53 @@ export function createLifecycleRepo(db: Db) {
       return counts
     },
 
+    /** The realm's accounts lie between these ids: sweepers split the work by id range. */
+    async idRange(realm: string): Promise<IdRange> {
+      const [row] = await rows<{ low: number | null; high: number | null }>(db, sql`select min(id) - 1 as low, max(id) as high from users where realm = ${realm}`)
+      return { after: row?.low ?? 0, upTo: row?.high ?? 0 }
+    },
+
     /**
-     * Moves up to `limit` due accounts one step, in one transaction with their emails (the outbox
-     * key names the user, the step and the inactivity period, so an email can never be queued
-     * twice) and audit events. Rows are locked with SKIP LOCKED: two sweepers never take the same.
-     * A deletion erases the person in the same transaction and leaves an anonymous tombstone.
+     * Moves up to `limit` due accounts of an id range one step, in one statement: the status, the
+     * step's email (its outbox key names the user, the step and the inactivity period by its last
+     * activity in epoch milliseconds, so an email can never be queued twice), an audit event each
+     * and, for a deletion, the erasure of the person (an anonymous tombstone stays). Nothing per
+     * account passes through this process, and walking the range by id keeps a sweep linear.
+     * The UPDATE checks the step again on the row it changes: a sign-in committed meanwhile wins,
+     * and PostgreSQL re-reads a row another transaction holds before moving it.
      */
-    async advance(stage: Stage, policy: RealmPolicy, now: Date, limit: number, notice: (account: MovedAccount) => OutgoingMail | null): Promise<MovedAccount[]> {
-      return db.transaction(async (tx) => {
-        const at = sql`${now.toISOString()}::timestamptz`
-        const moved = await rows<MovedAccount>(tx, sql`
-          with picked as (
-            select id, user_id, first_name, email, locale, coalesce(last_activity_at, created_at) as last_activity
-            from users where realm = ${policy.key} and ${due(stage, policy, now)}
-            order by id limit ${limit} for update skip locked
-          )
+    async advance(stage: Stage, policy: RealmPolicy, now: Date, range: IdRange, limit: number, mail: StepMail): Promise<{ moved: number; lastId: number }> {
+      const at = sql`${now.toISOString()}::timestamptz`
+      const last = sql`coalesce(last_activity_at, created_at)`
+      const erase = stage === 'deleted'
+      const [row] = await rows<{ moved: number; last_id: number | null }>(db, sql`
+        with picked as (
+          select id, user_id, first_name, email, locale, ${last} as last_activity
+          from users where realm = ${policy.key} and id > ${range.after} and id <= ${range.upTo} and ${due(stage, policy, now)}
+          order by id limit ${limit}
+        ), moved as (
           update users u set status = ${stage}, status_changed_at = ${at}, updated_at = ${at}
-          from picked where u.id = picked.id
-          returning picked.id, picked.user_id, picked.first_name, picked.email, picked.locale, picked.last_activity`)
-        if (moved.length === 0) return moved
-        if (stage === 'deleted') await eraseAccounts(tx, moved.map((m) => m.id), now)
-        await outbox.enqueueMany(tx, moved.flatMap((m) => notice(m) ?? []), now)
-        await tx.insert(auditEvents).values(moved.map((m) => ({
-          at: now, actorType: 'system', action: `lifecycle.${stage}`, targetType: 'user', targetId: m.id,
-          data: { realm: policy.key, lastActivity: new Date(m.last_activity).toISOString() },
-        })))
-        return moved
-      })
+            ${erase ? sql`, ${erasedColumns}` : sql``}
+          from picked where u.id = picked.id and ${due(stage, policy, now)}
+          returning picked.*
+        ), mails as (
+          insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
+          select 'lifecycle:' || ${stage}::text || ':' || id || ':' || (extract(epoch from last_activity) * 1000)::bigint,
+            email, locale, ${`lifecycle-${stage}`}::text,
+            jsonb_strip_nulls(jsonb_build_object('name', first_name, 'userId', user_id,
+              'url', ${mail.url ? sql`${mail.url.prefix}::text || locale || ${mail.url.path}::text` : sql`null`},
+              'date', ${mail.promise ? sql`greatest(last_activity + ${days(mail.promise.stepDays)}, ${at} + ${days(mail.promise.stepDays - mail.promise.warnDays)})` : sql`null`})),
+            ${at}, ${at}
+          from moved where email is not null
+          on conflict (key) do nothing
+        ), audit as (
+          insert into audit_events (at, actor_type, action, target_type, target_id, data)
+          select ${at}, 'system', ${`lifecycle.${stage}`}::text, 'user', id,
+            jsonb_build_object('realm', ${policy.key}::text, 'lastActivity', last_activity)
+          from moved
+        )${erase ? sql`, ${erasedRecords(sql`select id from moved`)}` : sql``}
+        select count(*)::int as moved, max(id) as last_id from moved`)
+      return { moved: row?.moved ?? 0, lastId: row?.last_id ?? range.upTo }
     },
 
     purgeSentMail: (sentBefore: Date, erasePrefixes: string[]) => outbox.purgeSent(sentBefore, erasePrefixes),

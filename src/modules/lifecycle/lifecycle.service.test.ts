@@ -3,8 +3,10 @@ import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
 import { DEMO_PASSWORD } from '../../seed/users.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
+import { useMailbox } from '../../../test/mailbox.js'
 
-const testApp = useTestApp({ demo: true })
+const mailbox = useMailbox()
+const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
 const system = { kind: 'system', name: 'test' } as const
 const DAY = 24 * 60 * 60 * 1000
 const ctx = () => ({ publicUrl: testApp().config.publicUrl })
@@ -62,6 +64,10 @@ describe('the inactivity lifecycle', () => {
     await expect(day(150), 'block_warned', ['lifecycle-block_warned'])
     await expect(day(179), 'block_warned', ['lifecycle-block_warned'])
     await expect(day(180), 'blocked', ['lifecycle-block_warned', 'lifecycle-blocked'])
+    await testApp().app.mailer.drain()
+    const [warning, blocked] = mailbox().to(email)
+    assert.match(warning?.text ?? '', /bloccato il 4 luglio 2019/, 'the warning names the day of the block, in Italian')
+    assert.match(blocked?.text ?? '', new RegExp(`${testApp().config.publicUrl}/it/support/new\\?topic=account-status`), 'the blocked account is shown the way to help')
     assert.equal(await signIn(user.userId, day(181)), 403, 'a blocked account cannot sign in')
     await expect(day(335), 'delete_warned', ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned'])
     await expect(day(365), 'deleted', ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned', 'lifecycle-deleted'])
@@ -75,6 +81,7 @@ describe('the inactivity lifecycle', () => {
     assert.equal(await signIn(user.userId, day(366)), 401)
 
     await testApp().app.mailer.drain()
+    assert.match(mailbox().to(email)[2]?.text ?? '', /5 gennaio 2020/, 'the second warning names the day of the deletion')
     await sweep(day(366))
     assert.deepEqual(await mailsTo(email), ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned'], 'the sent deletion notice does not keep the address')
   })

@@ -3,8 +3,7 @@ import Value from 'typebox/value'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import type { OutgoingMail } from '../../shared/mail/outbox.repo.js'
-import { stages, type LifecycleRepo, type MovedAccount, type RealmPolicy, type Stage } from './lifecycle.repo.js'
+import { stages, type LifecycleRepo, type RealmPolicy, type Stage, type StepMail } from './lifecycle.repo.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** Sent emails are kept this long (for the administrator's timeline), then forgotten. */
@@ -38,11 +37,9 @@ export interface SweepReport {
 
 export interface LifecycleDeps {
   isPlatformAdmin(actor: Actor): Promise<boolean>
+  /** How many batches may run at once (connections the database gives the sweep). */
+  parallelism: number
   withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
-}
-
-function mailDate(locale: string, date: Date): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(date)
 }
 
 /**
@@ -50,40 +47,42 @@ function mailDate(locale: string, date: Date): string {
  * deleted, per their realm's policy, with one email per step and inactivity period.
  */
 export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps) {
-  /** The email of a step, in the user's language; null when the account has no address. */
-  function notice(stage: Stage, policy: RealmPolicy, now: Date, publicUrl: string) {
-    return (account: MovedAccount): OutgoingMail | null => {
-      if (!account.email) return null
-      const last = new Date(account.last_activity)
-      const locale = account.locale
-      const login = `${publicUrl}/${locale}${policy.key === 'shop' ? '/shop' : ''}/login`
-      const help = `${publicUrl}/${locale}/support/new?topic=account-status`
-      // The date promised in a warning: the policy's, but never sooner than a full notice period from now.
-      const after = (stepDays: number, warnDays: number) => mailDate(locale, new Date(Math.max(last.getTime() + stepDays * DAY_MS, now.getTime() + (stepDays - warnDays) * DAY_MS)))
-      const data: Record<Stage, Record<string, string | number>> = {
-        block_warned: { date: after(policy.blockDays, policy.warnBlockDays), url: login },
-        blocked: { url: help },
-        delete_warned: { date: after(policy.deleteDays, policy.warnDeleteDays), url: help },
-        deleted: {},
-      }
-      return {
-        key: `lifecycle:${stage}:${account.id}:${last.toISOString()}`, to: account.email, locale, template: `lifecycle-${stage}`,
-        data: { name: account.first_name, userId: account.user_id, ...data[stage] },
-      }
+  /** What each step's email links to and promises (accounts without an address get none). */
+  function stepMail(stage: Stage, policy: RealmPolicy, publicUrl: string): StepMail {
+    const help = { prefix: `${publicUrl}/`, path: '/support/new?topic=account-status' }
+    switch (stage) {
+      case 'block_warned':
+        return { url: { prefix: `${publicUrl}/`, path: policy.key === 'shop' ? '/shop/login' : '/login' }, promise: { stepDays: policy.blockDays, warnDays: policy.warnBlockDays } }
+      case 'blocked':
+        return { url: help }
+      case 'delete_warned':
+        return { url: help, promise: { stepDays: policy.deleteDays, warnDays: policy.warnDeleteDays } }
+      case 'deleted':
+        return {}
     }
   }
 
   async function sweepRealm(policy: RealmPolicy, now: Date, options: SweepOptions, publicUrl: string): Promise<Record<Stage, number>> {
     if (options.dryRun) return repo.countDue(policy, now)
     const counts = Object.fromEntries(stages.map((s) => [s, 0])) as Record<Stage, number>
-    const batchSize = options.batchSize ?? 500
+    const batchSize = options.batchSize ?? 5000
+    // One worker per connection the database can give, each walking its own slice of the ids:
+    // a bulk step is bound by PostgreSQL's CPU, and one statement runs on one core.
+    const whole = await repo.idRange(policy.key)
+    const width = Math.ceil((whole.upTo - whole.after) / deps.parallelism)
+    const slices = Array.from({ length: deps.parallelism }, (_, i) => ({ after: whole.after + i * width, upTo: Math.min(whole.upTo, whole.after + (i + 1) * width) }))
+      .filter((slice) => slice.upTo > slice.after)
     for (const stage of stages) {
-      for (;;) {
-        const moved = await repo.advance(stage, policy, now, batchSize, notice(stage, policy, now, publicUrl))
-        counts[stage] += moved.length
-        if (moved.length > 0) await options.afterBatch?.(stage, moved.length)
-        if (moved.length < batchSize) break
-      }
+      const mail = stepMail(stage, policy, publicUrl)
+      await Promise.all(slices.map(async (slice) => {
+        for (let after = slice.after; ;) {
+          const batch = await repo.advance(stage, policy, now, { after, upTo: slice.upTo }, batchSize, mail)
+          counts[stage] += batch.moved
+          if (batch.moved > 0) await options.afterBatch?.(stage, batch.moved)
+          if (batch.moved < batchSize) break
+          after = batch.lastId
+        }
+      }))
     }
     return counts
   }

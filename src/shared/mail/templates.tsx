@@ -4,7 +4,8 @@ import { t } from '../i18n/index.js'
 /**
  * Every email Sportello sends. Texts live in the catalogues under
  * mail.<template>.subject / .body / .action; `data` fills their placeholders,
- * and data.url is the action link when the template has one.
+ * and data.url is the action link when the template has one. Fields named in `dates` hold
+ * ISO times and are written as dates of the recipient's language when the email is rendered.
  */
 export const mailTemplates = {
   'password-reset': { action: true },
@@ -14,14 +15,14 @@ export const mailTemplates = {
   'email-in-use': { action: true },
   'invitation': { action: true },
   'email-changed': { action: true },
-  'lifecycle-block_warned': { action: true },
+  'lifecycle-block_warned': { action: true, dates: ['date'] },
   'lifecycle-blocked': { action: true },
-  'lifecycle-delete_warned': { action: true },
+  'lifecycle-delete_warned': { action: true, dates: ['date'] },
   'lifecycle-deleted': { action: false },
   'account-approved': { action: true },
   'account-refused': { action: false },
   'ticket-received': { action: true },
-} as const
+} as const satisfies Record<string, { action: boolean; dates?: readonly string[] }>
 
 export type MailTemplate = keyof typeof mailTemplates
 
@@ -35,7 +36,18 @@ export function isMailTemplate(name: string): name is MailTemplate {
   return name in mailTemplates
 }
 
-export function renderMail(template: MailTemplate, locale: string, data: Record<string, string | number>): RenderedMail {
+function localDates(template: MailTemplate, locale: string, data: Record<string, string | number>): Record<string, string | number> {
+  const spec = mailTemplates[template]
+  const dates = Object.fromEntries(('dates' in spec ? spec.dates : []).flatMap((field) => {
+    const value = data[field]
+    const when = typeof value === 'string' ? new Date(value) : undefined
+    return when && !Number.isNaN(when.getTime()) ? [[field, new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(when)]] : []
+  }))
+  return { ...data, ...dates }
+}
+
+export function renderMail(template: MailTemplate, locale: string, rawData: Record<string, string | number>): RenderedMail {
+  const data = localDates(template, locale, rawData)
   const tr = (key: string) => t(locale, key, data)
   const paragraphs = tr(`mail.${template}.body`).split('\n\n')
   const url = typeof data.url === 'string' ? data.url : undefined
