@@ -3,9 +3,8 @@
  * lifecycle stage. One template database is generated once and cloned, so the sweep and its
  * yardstick (a bare SQL UPDATE moving exactly the same rows, nothing else) start from the same data:
  *  1. `sportello lifecycle sweep --dry-run` (the counts per stage): goal under 5 s;
- *  2. the bare UPDATE, on its own clone;
- *  3. `sportello lifecycle sweep` on the other clone, its memory sampled every 100 ms: goal within
- *     2× the bare UPDATE, memory flat.
+ *  2. in three rounds, the bare UPDATE on one clone, then `sportello lifecycle sweep` on another,
+ *     its memory sampled every 100 ms: goal within 2× the bare UPDATE (median round), memory flat.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -33,6 +32,48 @@ export interface LifecycleBenchResult {
   sweepMoved: number
   emailsQueued: number
   rssMb: { start: number; max: number; end: number; samples: number }
+  /** Sweep time over bare time, round by round. */
+  ratios: number[]
+}
+
+interface Round {
+  bareSeconds: number
+  bareMoved: number
+  bareWalMb: number
+  sweepSeconds: number
+  sweepWalMb: number
+  sweepMoved: number
+  emailsQueued: number
+  rss: number[]
+}
+
+const ROUNDS = 3
+
+async function measureRound(templateName: string): Promise<Round> {
+  const bareUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_bare')
+  const sweepUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_sweep')
+  let sql = postgres(bareUrl, { max: 1, onnotice: () => undefined })
+  // Each measured phase starts after a checkpoint: neither pays for the other's dirty pages.
+  await sql.unsafe('checkpoint')
+  const bareWal = await walPosition(sql)
+  const bareStarted = performance.now()
+  const bare = await sql.unsafe(bareUpdate)
+  const bareSeconds = (performance.now() - bareStarted) / 1000
+  const bareWalMb = await walSince(sql, bareWal)
+  await sql.unsafe('checkpoint')
+  const sweepWal = await walPosition(sql)
+  await sql.end()
+
+  const sweep = await timedCli(['lifecycle', 'sweep', '--now', NOW], sweepUrl)
+  sql = postgres(sweepUrl, { max: 1, onnotice: () => undefined })
+  const sweepWalMb = await walSince(sql, sweepWal)
+  const [moved] = await sql<{ n: number }[]>`select count(*)::int as n from users where status_changed_at = ${NOW}::timestamptz`
+  const [emails] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where key like 'lifecycle:%'`
+  await sql.end()
+  return {
+    bareSeconds, bareMoved: bare.count, bareWalMb, sweepSeconds: sweep.seconds, sweepWalMb,
+    sweepMoved: moved?.n ?? 0, emailsQueued: emails?.n ?? 0, rss: sweep.rss,
+  }
 }
 
 /**
@@ -115,45 +156,32 @@ export async function runLifecycleBench(log: (line: string) => void): Promise<Li
 
   log(`generating ${String(ACCOUNTS)} accounts…`)
   const generateStarted = performance.now()
-  let sql = postgres(templateUrl, { max: 1, onnotice: () => undefined })
+  const sql = postgres(templateUrl, { max: 1, onnotice: () => undefined })
   await sql.unsafe(generateAccounts(ACCOUNTS))
   await sql.unsafe('vacuum analyze users')
   await sql.end()
   const generateSeconds = (performance.now() - generateStarted) / 1000
 
-  const bareUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_bare')
-  const sweepUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_sweep')
-
+  const dryUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_dry')
   log('dry run…')
-  const dry = await timedCli(['lifecycle', 'sweep', '--now', NOW, '--dry-run'], sweepUrl)
+  const dry = await timedCli(['lifecycle', 'sweep', '--now', NOW, '--dry-run'], dryUrl)
   const due: Record<string, number> = {}
   for (const match of dry.stdout.matchAll(/(block_warned|blocked|delete_warned|deleted) (\d+)/g)) due[match[1] ?? ''] = (due[match[1] ?? ''] ?? 0) + Number(match[2])
 
-  log('bare SQL update of the same rows…')
-  sql = postgres(bareUrl, { max: 1, onnotice: () => undefined })
-  // Each measured phase starts after a checkpoint: neither pays for the other's dirty pages.
-  await sql.unsafe('checkpoint')
-  const bareWal = await walPosition(sql)
-  const bareStarted = performance.now()
-  const bare = await sql.unsafe(bareUpdate)
-  const bareSeconds = (performance.now() - bareStarted) / 1000
-  const bareWalMb = await walSince(sql, bareWal)
-  await sql.unsafe('checkpoint')
-  const sweepWal = await walPosition(sql)
-  await sql.end()
-
-  log('sweep…')
-  const sweep = await timedCli(['lifecycle', 'sweep', '--now', NOW], sweepUrl)
-  sql = postgres(sweepUrl, { max: 1, onnotice: () => undefined })
-  const sweepWalMb = await walSince(sql, sweepWal)
-  const [moved] = await sql<{ n: number }[]>`select count(*)::int as n from users where status_changed_at = ${NOW}::timestamptz`
-  const [emails] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where key like 'lifecycle:%'`
-  await sql.end()
-
-  const samples = sweep.rss.filter((r) => r > 0)
+  // This machine's speed drifts from minute to minute: the yardstick and the sweep alternate in
+  // rounds, each on fresh clones, and the median round's ratio is the figure.
+  const rounds: Round[] = []
+  for (let i = 1; i <= ROUNDS; i++) {
+    log(`round ${String(i)}: bare SQL update of the same rows, then the sweep…`)
+    rounds.push(await measureRound(templateName))
+  }
+  const median = [...rounds].sort((a, b) => a.sweepSeconds / a.bareSeconds - b.sweepSeconds / b.bareSeconds)[Math.floor(rounds.length / 2)] ?? rounds[0]
+  if (!median) throw new Error('no round ran')
+  const { rss, ...figures } = median
+  const samples = rss.filter((r) => r > 0)
   return {
-    accounts: ACCOUNTS, generateSeconds, due, dryRunSeconds: dry.seconds, bareSeconds, bareMoved: bare.count,
-    bareWalMb, sweepWalMb, sweepSeconds: sweep.seconds, sweepMoved: moved?.n ?? 0, emailsQueued: emails?.n ?? 0,
+    accounts: ACCOUNTS, generateSeconds, due, dryRunSeconds: dry.seconds, ...figures,
+    ratios: rounds.map((r) => Number((r.sweepSeconds / r.bareSeconds).toFixed(2))),
     rssMb: {
       start: Math.round(samples[Math.min(samples.length - 1, 20)] ?? 0), max: Math.round(Math.max(...samples, 0)),
       end: Math.round(samples.at(-1) ?? 0), samples: samples.length,
