@@ -4,7 +4,7 @@ import { AppError } from '../../shared/errors.js'
 import type { RequestContext } from './auth.service.js'
 import type { EmailVerifier } from './email-verification.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
-import { hashPassword, passwordError, passwordProblem, verifyPassword } from './password.js'
+import { acceptNewPassword, verifyPassword } from './password.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -77,10 +77,7 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
       const current = signedInUser(actor)
       const user = await me(actor)
       if (!user.passwordHash || !(await verifyPassword(user.passwordHash, input.current))) throw new AppError('CURRENT_PASSWORD_WRONG')
-      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
-      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
-      if (problem) throw passwordError(problem)
-      const passwordHash = await hashPassword(input.password)
+      const passwordHash = await acceptNewPassword(input, user)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         await tx.setPassword(user.id, passwordHash, now)

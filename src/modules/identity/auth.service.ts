@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
+import type { TokenPurpose } from '../../db/schema/index.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
-import { dummyHash, hashPassword, needsRehash, passwordError, passwordProblem, verifyPassword } from './password.js'
+import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 
 export const SESSION_IDLE_MS = 30 * 60 * 1000
 export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000
@@ -55,6 +56,16 @@ function newSession(token: string, userId: number, now: Date, ctx: RequestContex
 }
 
 export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void } = {}) {
+  /** A single-use token of one of `purposes` that is unused and unexpired, and its account, which may still sign in. */
+  async function liveToken(token: string, purposes: TokenPurpose[]) {
+    const now = clock.now()
+    const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
+    if (!row || row.usedAt || row.expiresAt <= now || !purposes.includes(row.purpose)) throw new AppError('TOKEN_INVALID')
+    const user = await repo.findUser(row.userId)
+    if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
+    return { row, user }
+  }
+
   async function lockAfterFailures(user: UserRow, failures: number, now: Date, ctx: RequestContext, locale: string): Promise<void> {
     if (failures < LOCK_AFTER_FAILURES) return
     const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
@@ -152,23 +163,13 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
 
     /** Checks that a reset link is still good before showing its form. */
     async checkResetToken(token: string): Promise<UserRow> {
-      const now = clock.now()
-      const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
-      if (!row || row.usedAt || row.expiresAt <= now || (row.purpose !== 'reset_password' && row.purpose !== 'admin_reset')) throw new AppError('TOKEN_INVALID')
-      const user = await repo.findUser(row.userId)
-      if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
-      return user
+      return (await liveToken(token, ['reset_password', 'admin_reset'])).user
     },
 
     /** Sets a new password from a reset link: the link dies, every session ends, the owner is told. */
     async resetPassword(actor: Actor, input: { token: string; password: string; confirm: string }, ctx: RequestContext): Promise<UserRow> {
-      const user = await this.checkResetToken(input.token)
-      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
-      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
-      if (problem) throw passwordError(problem)
-      const row = await repo.findToken(hashToken(input.token))
-      if (!row) throw new AppError('TOKEN_INVALID')
-      const passwordHash = await hashPassword(input.password)
+      const { row, user } = await liveToken(input.token, ['reset_password', 'admin_reset'])
+      const passwordHash = await acceptNewPassword(input, user)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         if (!(await tx.useToken(row.id, now))) throw new AppError('TOKEN_INVALID')
@@ -189,12 +190,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
 
     /** Checks that an invitation link is still good before showing its form. */
     async checkInvitation(token: string): Promise<UserRow> {
-      const now = clock.now()
-      const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
-      if (!row || row.usedAt || row.expiresAt <= now || row.purpose !== 'invite') throw new AppError('TOKEN_INVALID')
-      const user = await repo.findUser(row.userId)
-      if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
-      return user
+      return (await liveToken(token, ['invite'])).user
     },
 
     /**
@@ -202,13 +198,8 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
      * no verified email yet, so the next page asks for one.
      */
     async acceptInvitation(_actor: Actor, input: { token: string; password: string; confirm: string }, ctx: RequestContext): Promise<{ token: string; user: UserRow }> {
-      const user = await this.checkInvitation(input.token)
-      if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
-      const problem = passwordProblem(input.password, [user.userId, user.email ?? '', user.firstName, user.lastName])
-      if (problem) throw passwordError(problem)
-      const row = await repo.findToken(hashToken(input.token))
-      if (!row) throw new AppError('TOKEN_INVALID')
-      const passwordHash = await hashPassword(input.password)
+      const { row, user } = await liveToken(input.token, ['invite'])
+      const passwordHash = await acceptNewPassword(input, user)
       const now = clock.now()
       const session = newToken()
       await repo.transaction(async (tx) => {

@@ -23,6 +23,17 @@ export function passwordProblem(password: string, context: string[] = []): Passw
   return null
 }
 
+/**
+ * A new password as the forms take it, typed twice: the same both times, within the rules, not
+ * made of the person's own names or IDs; hashed when it passes.
+ */
+export async function acceptNewPassword(input: { password: string; confirm: string }, person: { userId: string; email: string | null; firstName: string; lastName: string }): Promise<string> {
+  if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
+  const problem = passwordProblem(input.password, [person.userId, person.email ?? '', person.firstName, person.lastName])
+  if (problem) throw passwordError(problem)
+  return hashPassword(input.password)
+}
+
 export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_PARAMS)
 }
