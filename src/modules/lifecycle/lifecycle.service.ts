@@ -74,15 +74,23 @@ export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps)
       .filter((slice) => slice.upTo > slice.after)
     for (const stage of stages) {
       const mail = stepMail(stage, policy, publicUrl)
+      // When one worker fails the others stop after their current batch, and the sweep ends only
+      // once all have: the lock must not be released while a batch is still running.
+      let failure: { error: unknown } | undefined
       await Promise.all(slices.map(async (slice) => {
-        for (let after = slice.after; ;) {
-          const batch = await repo.advance(stage, policy, now, { after, upTo: slice.upTo }, batchSize, mail)
-          counts[stage] += batch.moved
-          if (batch.moved > 0) await options.afterBatch?.(stage, batch.moved)
-          if (batch.moved < batchSize) break
-          after = batch.lastId
+        try {
+          for (let after = slice.after; failure === undefined;) {
+            const batch = await repo.advance(stage, policy, now, { after, upTo: slice.upTo }, batchSize, mail)
+            counts[stage] += batch.moved
+            if (batch.moved > 0) await options.afterBatch?.(stage, batch.moved)
+            if (batch.moved < batchSize) break
+            after = batch.lastId
+          }
+        } catch (error) {
+          failure ??= { error }
         }
       }))
+      if (failure) throw failure.error
     }
     return counts
   }
