@@ -21,6 +21,7 @@ export const mailTemplates = {
   'account-approved': { action: true },
   'account-refused': { action: false },
   'ticket-received': { action: true },
+  'ticket-reply': { action: true },
 } as const
 
 export type MailTemplate = keyof typeof mailTemplates
