@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { bigserial, boolean, customType, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 import { markets } from './organizations.js'
 import { users } from './identity.js'
@@ -51,6 +52,11 @@ export const tickets = pgTable('tickets', {
   uniqueIndex('tickets_reference').on(t.reference),
   index('tickets_queue').on(t.marketId, t.state, t.createdAt),
   index('tickets_requester').on(t.requesterUserId),
+  // The per-address hourly limit counts an address's recent tickets on every new one.
+  index('tickets_requester_email').on(sql`lower(${t.requesterEmail})`, t.createdAt),
+  // Recent handling times (waiting-time estimate) and the solved tickets the auto-close finds.
+  index('tickets_first_response').on(t.marketId, t.firstRespondedAt),
+  index('tickets_solved').on(t.state, t.solvedAt),
 ])
 
 export const ticketMessages = pgTable('ticket_messages', {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
@@ -42,23 +43,75 @@ export const WAITING_STATES: TicketState[] = ['new', 'open']
 
 export function createSupportRepo(db: Db) {
   const outbox = createOutboxRepo(db)
+
+  /**
+   * The intake's hot path: ticket, first message, confirmation email and audit event in one
+   * statement (one round trip, atomic without a transaction). The reference comes from the
+   * sequence inside the statement, so the email and the event are built with a placeholder that
+   * the statement replaces by it.
+   */
+  async function createInOneStatement(ticket: NewTicket, description: string, mail: (reference: string) => OutgoingMail, audit: (id: number, reference: string) => AuditInput, deflectionId: string | undefined): Promise<TicketRow> {
+    const placeholder = `@ref-${randomUUID()}@`
+    const email = mail(placeholder)
+    const event = audit(0, placeholder)
+    const at = ticket.createdAt.toISOString()
+    const ts = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+    const [row] = await rows<{ id: number; reference: string }>(db, sql`
+      with t as (
+        insert into tickets (reference, market_id, topic, subject, urgency, state, locale, requester_user_id, requester_name, requester_email,
+          company_name, company_address, identity, access_hash, article_key, branch, assignee_id, first_response_due, resolution_due,
+          first_responded_at, solved_at, closed_at, created_at, updated_at)
+        values (${`SR-${String(ticket.createdAt.getUTCFullYear())}-`} || lpad(nextval('ticket_number_seq')::text, 6, '0'), ${ticket.marketId}, ${ticket.topic},
+          ${ticket.subject}, ${ticket.urgency}, ${ticket.state ?? 'new'}, ${ticket.locale}, ${ticket.requesterUserId ?? null}, ${ticket.requesterName},
+          ${ticket.requesterEmail}, ${ticket.companyName}, ${ticket.companyAddress}, ${ticket.identity ? JSON.stringify(ticket.identity) : null}::jsonb,
+          ${ticket.accessHash}, ${ticket.articleKey ?? null}, ${ticket.branch ?? null}, ${ticket.assigneeId ?? null},
+          ${ticket.firstResponseDue.toISOString()}::timestamptz, ${ticket.resolutionDue.toISOString()}::timestamptz, ${ts(ticket.firstRespondedAt)}::timestamptz,
+          ${ts(ticket.solvedAt)}::timestamptz, ${ts(ticket.closedAt)}::timestamptz, ${at}::timestamptz, ${ticket.updatedAt.toISOString()}::timestamptz)
+        returning id, reference
+      ), message as (
+        insert into ticket_messages (ticket_id, author_type, author_user_id, body, internal, created_at)
+        select t.id, 'requester', ${ticket.requesterUserId ?? null}::int, ${description}, false, ${at}::timestamptz from t
+      ), mail as (
+        insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
+        select replace(${email.key}, ${placeholder}, t.reference), ${email.to}, ${email.locale}, ${email.template},
+          replace(${JSON.stringify(email.data)}, ${placeholder}, t.reference)::jsonb, ${at}::timestamptz, ${at}::timestamptz from t
+        on conflict (key) do nothing
+      ), deflection as (
+        update support_deflections set ticket_id = (select id from t) where id = ${deflectionId ?? null} and ticket_id is null
+      ), audited as (
+        insert into audit_events (at, actor_type, actor_id, action, target_type, target_id, scope, data, request_id, ip)
+        select ${event.at.toISOString()}::timestamptz, ${event.actor.type}, ${event.actor.id}::int, ${event.action}, 'ticket', t.id,
+          ${event.scope ? JSON.stringify(event.scope) : null}::jsonb, replace(${JSON.stringify(event.data ?? {})}, ${placeholder}, t.reference)::jsonb,
+          ${event.requestId ?? null}, ${event.ip ?? null} from t
+      )
+      select id, reference from t`)
+    if (!row) throw new Error('ticket not created')
+    return {
+      id: row.id, reference: row.reference, marketId: ticket.marketId, topic: ticket.topic, subject: ticket.subject, urgency: ticket.urgency, state: ticket.state ?? 'new',
+      locale: ticket.locale, requesterUserId: ticket.requesterUserId ?? null, requesterName: ticket.requesterName, requesterEmail: ticket.requesterEmail,
+      companyName: ticket.companyName, companyAddress: ticket.companyAddress, identity: ticket.identity ?? null, accessHash: ticket.accessHash,
+      articleKey: ticket.articleKey ?? null, branch: ticket.branch ?? null, assigneeId: ticket.assigneeId ?? null, firstResponseDue: ticket.firstResponseDue,
+      resolutionDue: ticket.resolutionDue, firstRespondedAt: ticket.firstRespondedAt ?? null, solvedAt: ticket.solvedAt ?? null, closedAt: ticket.closedAt ?? null,
+      createdAt: ticket.createdAt, updatedAt: ticket.updatedAt,
+    }
+  }
+
   return {
     /**
      * Creates a ticket, its first message and its confirmation email in one transaction: a ticket
      * the server acknowledged always has its email queued, exactly once (the outbox key).
      */
     async createTicket(ticket: NewTicket, description: string, mail: (reference: string) => OutgoingMail, audit: (id: number, reference: string) => AuditInput, extra: { attachments?: NewAttachment[]; deflectionId?: string | undefined } = {}): Promise<TicketRow> {
+      const files = extra.attachments ?? []
+      const year = ticket.createdAt.getUTCFullYear()
+      if (files.length === 0) return createInOneStatement(ticket, description, mail, audit, extra.deflectionId)
       return db.transaction(async (tx) => {
-        const year = ticket.createdAt.getUTCFullYear()
         const [row] = await tx.insert(tickets).values({
           ...ticket, reference: sql`${`SR-${String(year)}-`} || lpad(nextval('ticket_number_seq')::text, 6, '0')`,
         }).returning()
         if (!row) throw new Error('ticket not created')
-        const files = extra.attachments ?? []
         const [message] = await tx.insert(ticketMessages).values({ ticketId: row.id, authorType: 'requester', authorUserId: ticket.requesterUserId ?? null, body: description, createdAt: ticket.createdAt }).returning({ id: ticketMessages.id })
-        if (files.length > 0) {
-          await tx.insert(ticketAttachments).values(files.map((f) => ({ ticketId: row.id, messageId: message?.id ?? null, fileName: f.fileName, contentType: f.contentType, size: f.content.length, content: f.content, createdAt: ticket.createdAt })))
-        }
+        await tx.insert(ticketAttachments).values(files.map((f) => ({ ticketId: row.id, messageId: message?.id ?? null, fileName: f.fileName, contentType: f.contentType, size: f.content.length, content: f.content, createdAt: ticket.createdAt })))
         if (extra.deflectionId) await tx.update(supportDeflections).set({ ticketId: row.id }).where(and(eq(supportDeflections.id, extra.deflectionId), isNull(supportDeflections.ticketId)))
         await outbox.enqueue(tx, mail(row.reference), ticket.createdAt)
         await recordAudit(tx, audit(row.id, row.reference))

@@ -97,6 +97,17 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
     return value
   }
 
+  /** Markets change rarely (a platform administrator's edit): read at most every few seconds on the intake path. */
+  const marketCache = new Map<string, { at: number; value: Promise<MarketRow | undefined> }>()
+  function cachedMarket(key: string, load: () => Promise<MarketRow | undefined>): Promise<MarketRow | undefined> {
+    const cached = marketCache.get(key)
+    if (cached && Date.now() - cached.at < ESTIMATE_TTL_MS) return cached.value
+    const value = load()
+    marketCache.set(key, { at: Date.now(), value })
+    value.catch(() => { marketCache.delete(key) })
+    return value
+  }
+
   function topics(locale: string): Promise<string[]> {
     const cached = topicCache.get(locale)
     if (cached && Date.now() - cached.at < TOPICS_TTL_MS) return cached.value
@@ -133,7 +144,9 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
         ? { name: `${me.firstName} ${me.lastName}`.trim(), email: me.email ?? '', companyName: me.companyName, companyAddress: me.companyAddress }
         : { name: required('name', input.name), email: required('email', input.email), companyName: required('companyName', input.companyName), companyAddress: required('companyAddress', input.companyAddress) }
       if (!requester.email) throw new AppError('INVALID_INPUT', { field: 'email', reason: 'required' })
-      const market = me?.marketId ? await deps.marketById(me.marketId) : await deps.market(required('marketCode', input.marketCode))
+      const marketId = me?.marketId
+      const code = marketId ? '' : required('marketCode', input.marketCode)
+      const market = marketId ? await cachedMarket(`id:${String(marketId)}`, () => deps.marketById(marketId)) : await cachedMarket(`code:${code}`, () => deps.market(code))
       if (!market) throw new AppError('INVALID_INPUT', { field: 'marketCode', reason: input.marketCode ?? '' })
       let identity: TicketIdentity | null = null
       if (IDENTITY_TOPICS.has(input.topic)) {
