@@ -276,6 +276,8 @@ describe('SLA, waiting time, closing and reports', () => {
     assert.equal((await api({ id: 'a'.repeat(32), locale: 'it', article: 'service-manual-empty' })).statusCode, 204)
     assert.equal((await api({ id: 'b'.repeat(32), locale: 'it', article: 'service-manual-empty' })).statusCode, 204)
     assert.equal((await api({ id: 'short', locale: 'it', article: 'x' })).statusCode, 400)
+    const openapi = (await testApp().app.inject({ url: '/api/v1/openapi.json' })).json<{ paths: Record<string, unknown> }>()
+    assert.ok('/api/v1/support/deflections' in openapi.paths, 'described in the OpenAPI document')
     assert.equal((await api({ id: 'c'.repeat(32), locale: 'xx', article: 'x' })).statusCode, 404)
     assert.equal((await browser().post('/it/support/new', { ...guestTicket('defl@guest.example'), deflection: 'b'.repeat(32) })).statusCode, 201)
     const report = await desk.report(system)
