@@ -54,5 +54,5 @@ export async function seedDemoUsers(services: Services): Promise<{ realm: string
       ],
     })
   }
-  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: u.role }))
+  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: 'alsoAgent' in u ? `${u.role}+agent` : u.role }))
 }

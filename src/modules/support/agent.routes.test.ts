@@ -143,6 +143,13 @@ describe('agent console', () => {
     assert.equal(anonymous.statusCode, 303)
     assert.match(String(anonymous.headers.location), /\/en\/login\?next=/)
 
+    // Staff without a company pick the market like guests.
+    const staffForm = await agentDe.get('/en/support/new')
+    assert.match(staffForm.body, /id="marketCode"/)
+    const staff = await agentDe.post('/en/support/new', { topic: 'apps', subject: 'Viewer broken for staff', description: 'The viewer shows nothing for my staff account since today.', urgency: 'normal', marketCode: 'AT' })
+    assert.equal(staff.statusCode, 201, staff.body.slice(0, 300))
+    assert.equal((await testApp().app.services.desk.ticket(system, referenceIn(staff.body))).market?.code, 'AT')
+
     // Filters: urgency, topic, breaches.
     assert.doesNotMatch((await agentDe.get('/en/agent/tickets?urgency=urgent')).body, new RegExp(deRef))
     assert.match((await agentDe.get('/en/agent/tickets?topic=apps')).body, new RegExp(deRef))

@@ -79,9 +79,20 @@ export function AttachmentList({ ctx, attachments, base }: { ctx: PageContext; a
   )
 }
 
-export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, partner, estimates, error, script }: {
+function MarketSelect({ ctx, markets, value }: { ctx: PageContext; markets: MarketRow[]; value: string | undefined }) {
+  return (
+    <>
+      <label for="marketCode">{ctx.t('partners.market')}</label>
+      <select id="marketCode" name="marketCode">
+        {markets.map((m) => <option key={m.code} value={m.code} selected={m.code === value}>{m.names[ctx.locale] ?? m.code}</option>)}
+      </select>
+    </>
+  )
+}
+
+export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, needsMarket = false, partner, estimates, error, script }: {
   ctx: PageContext; csrfToken: string; topics: { key: string; title: string }[]; markets: MarketRow[]; values: TicketFormValues
-  signedIn: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined; script?: string | undefined
+  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined; script?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const idv = values.identity ?? {}
@@ -128,17 +139,14 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
           <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
         </fieldset>
-        {signedIn ? <p class="hint">{t('support.new.fromAccount')}</p> : (
+        {signedIn ? <><p class="hint">{t('support.new.fromAccount')}</p>{needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}</> : (
           <fieldset>
             <legend>{t('support.new.aboutYou')}</legend>
             <Input id="name" name="name" label={t('support.new.name')} value={values.name} max={200} required autocomplete="name" />
             <Input id="email" name="email" type="email" label={t('register.email')} value={values.email} max={256} required autocomplete="email" />
             <Input id="companyName" name="companyName" label={t('admin.check.fields.companyName')} value={values.companyName} max={200} required autocomplete="organization" />
             <Input id="companyAddress" name="companyAddress" label={t('admin.check.fields.companyAddress')} value={values.companyAddress} max={400} required autocomplete="street-address" />
-            <label for="marketCode">{t('partners.market')}</label>
-            <select id="marketCode" name="marketCode">
-              {markets.map((m) => <option key={m.code} value={m.code} selected={m.code === values.marketCode}>{m.names[locale] ?? m.code}</option>)}
-            </select>
+            <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} />
           </fieldset>
         )}
         <fieldset>

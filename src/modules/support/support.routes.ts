@@ -80,7 +80,7 @@ export interface SupportRoutesOptions {
   support: SupportService
   organizations: OrganizationsService
   help: HelpCenterService
-  requesterProfile: (req: FastifyRequest) => Promise<{ userId: string; firstName: string; lastName: string; email: string | null; companyName: string; companyAddress: string } | null>
+  requesterProfile: (req: FastifyRequest) => Promise<{ userId: string; firstName: string; lastName: string; email: string | null; companyName: string; companyAddress: string; marketId: number | null } | null>
   /** Ticket posts per minute per client address. */
   rateLimitPerMinute: number
 }
@@ -108,7 +108,8 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/support/new${query ? `?${query}` : ''}`]))
     return sendPage(reply, TicketFormPage({
       ctx: pageContext(req, alternates), csrfToken: issueCsrfToken(req, reply), topics: categories.map((c) => ({ key: c.key, title: c.title })), markets,
-      values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', partner, estimates, error, script: deflectScriptUrl,
+      values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', needsMarket: profile !== null && profile.marketId === null,
+      partner, estimates, error, script: deflectScriptUrl,
     }), status)
   }
 
@@ -134,7 +135,8 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     const identityGiven = [b['identity.userId'], b['identity.firstName'], b['identity.lastName'], b['identity.email'], b['identity.companyName'], b['identity.companyAddress']].some((v) => v?.trim())
     const input: TicketInput = {
       topic: b.topic ?? '', subject: b.subject ?? '', description: b.description ?? '', urgency: b.urgency === 'urgent' ? 'urgent' : 'normal', locale: req.params.locale,
-      ...(req.actor.kind === 'user' ? {} : { name: b.name ?? '', email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' }),
+      // A signed-in account's market is its company's; staff without a company pick one like guests.
+      ...(req.actor.kind === 'user' ? (b.marketCode ? { marketCode: b.marketCode } : {}) : { name: b.name ?? '', email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' }),
       ...(identityGiven ? {
         identity: {
           userId: b['identity.userId'] ?? '', firstName: b['identity.firstName'] ?? '', lastName: b['identity.lastName'] ?? '', email: b['identity.email'] ?? '',
