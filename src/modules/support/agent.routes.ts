@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
@@ -67,7 +68,7 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
       topicsOf(req),
     ])
     const params: QueueParams = { state: q.state, topic: q.topic, urgency: q.urgency, age: q.age, breach: q.breach, mine: q.mine }
-    return sendPage(reply, QueuePage({ ctx: pageContext(req, samePathAlternates(req, locales)), queue, topics, params, now: new Date() }))
+    return sendPage(reply, QueuePage({ ctx: pageContext(req, samePathAlternates(req, locales)), queue, topics, params, now: clock.now() }))
   })
 
   const renderTicket = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
@@ -77,7 +78,7 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
     const notice = typeof done === 'string' && doneCodes.includes(done) ? t(req.locale, `agent.done.${done}`) : undefined
     return sendPage(reply, AgentTicketPage({
       ctx: pageContext(req, samePathAlternates(req, locales)), view, topicTitle: topics.find((c) => c.key === view.ticket.topic)?.title ?? view.ticket.topic,
-      csrfToken: issueCsrfToken(req, reply), now: new Date(), notice, error,
+      csrfToken: issueCsrfToken(req, reply), now: clock.now(), notice, error,
     }), status)
   }
   // A refused action shows the ticket again with the reason; out of scope and unknown tickets keep their own error page.
