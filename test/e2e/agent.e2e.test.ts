@@ -63,6 +63,16 @@ test('without script the form still sends a request with a screenshot, and the a
   assert.match(answer?.text ?? '', /update the viewer/)
   assert.doesNotMatch(answer?.text ?? '', /viewer version/, 'the note stays internal')
   await context.close()
+
+  // The requester follows the emailed answer's link: the reply and the screenshot, not the note.
+  const requester = await browser.newContext({ locale: 'en-GB' })
+  const own = await requester.newPage()
+  await own.goto(`${baseUrl}${new URL(mailbox().linkIn(answer, `${app.config.publicUrl}/en/support/tickets/`)).pathname}`)
+  assert.match(await own.locator('.messages').innerText(), /update the viewer/)
+  assert.doesNotMatch(await own.locator('main').innerText(), /viewer version/)
+  assert.match(await own.locator('.attachments').innerText(), /screen\.png/)
+  await assertAccessible(own, 'requester ticket page with an answer and an attachment')
+  await requester.close()
 })
 
 test('while the subject is typed, matching articles appear; opening one and leaving counts as a deflection', async () => {
