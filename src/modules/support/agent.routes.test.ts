@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { DEMO_PASSWORD } from '../../seed/users.js'
 import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
+import { eraseAccounts } from '../../db/erasure.js'
 import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
@@ -296,4 +297,23 @@ describe('SLA, waiting time, closing and reports', () => {
     assert.equal((await (await signedIn('admin.it')).get('/en/agent/report')).statusCode, 200, 'market administrators read it too')
     assert.equal((await (await signedIn('mrossi')).get('/en/agent/report')).statusCode, 403)
   })
+})
+
+test('erasing an account removes the requester\'s details and files from their tickets', async () => {
+  const klaus = await signedIn('kbecker', 'de')
+  const created = await postMultipart(klaus, '/de/support/new', {
+    topic: 'password', subject: 'Passwort vergessen', description: 'Ich habe mein Passwort vergessen und der Link kam nicht an.', urgency: 'normal',
+    'identity.userId': 'kbecker', 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': 'klaus.becker@werkstatt-becker.example',
+    'identity.companyName': 'Werkstatt Becker GmbH', 'identity.companyAddress': 'Hauptstraße 45, 50667 Köln',
+  }, [{ name: 'screen.png', type: 'image/png', content: png }])
+  assert.equal(created.statusCode, 201)
+  const reference = referenceIn(created.body)
+  const account = await testApp().app.services.auth.findAccount(system, 'partner', 'kbecker')
+  assert.ok(account)
+  await eraseAccounts(testApp().database.db, [account.id], new Date())
+  const { ticket, attachments } = await testApp().app.services.desk.ticket(system, reference)
+  assert.equal(ticket.requesterName, '')
+  assert.equal(ticket.requesterEmail, '')
+  assert.equal(ticket.identity, null)
+  assert.deepEqual(attachments, [])
 })
