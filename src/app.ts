@@ -20,13 +20,15 @@ import { loggerOptions } from './shared/logger.js'
 import { createHelpCenterService, createHelpRepo, helpCenterRoutes, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  createImportService, identityRoutes, registerSessions, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
+  createImportService, identityRoutes, mayAdminister, registerSessions, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
 import { adminRoutes, createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, organizationsRoutes, type OrganizationsService } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
-import { createSupportRepo, createSupportService, supportRoutes, type SupportService } from './modules/support/index.js'
+import {
+  agentRoutes, createDeskService, createSupportRepo, createSupportService, registerTicketGauges, supportRoutes, type DeskService, type SupportService,
+} from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
@@ -42,6 +44,7 @@ export interface Services {
   imports: ImportService
   admin: AdminService
   support: SupportService
+  desk: DeskService
 }
 
 declare module 'fastify' {
@@ -77,12 +80,29 @@ export function createServices(database: Database, metrics?: Metrics): Services 
     isLocale,
     setCompanyStatus: (companyId, status) => organizations.setCompanyStatus(systemActor('administration'), companyId, status),
   })
+  const supportRepo = createSupportRepo(database.db)
+  const desk = createDeskService(supportRepo, {
+    rolesOf: (userId) => identityRepo.rolesOf(userId),
+    marketById: (id) => organizations.marketById(systemActor('support'), id),
+    listMarkets: () => organizations.listMarkets(systemActor('support')),
+    identity: {
+      async findAccount(actor, userId) {
+        const found = (await administration.findUsers(actor, { q: userId })).find((u) => u.realm === 'partner' && u.userId.toLowerCase() === userId.trim().toLowerCase())
+        return found ? { id: found.id, userId: found.userId, firstName: found.firstName, lastName: found.lastName, status: found.status, lockedUntil: found.lockedUntil, companyName: found.companyName } : null
+      },
+      checkIdentity: (actor, userId, claims, ctx) => administration.checkIdentity(actor, userId, claims, ctx),
+      restoreAccess: (actor, userId, ctx) => administration.restoreAccess(actor, userId, ctx),
+      issueAdminReset: (actor, userId, ctx) => administration.issueAdminReset(actor, userId, {}, ctx),
+      mayActOnIdentity: async (actor, marketId) => mayAdminister(await administration.scopeOf(actor), 'restore', { companyId: null, marketId }),
+    },
+  })
   return {
     help,
     organizations,
+    desk,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
-    support: createSupportService(createSupportRepo(database.db), {
+    support: createSupportService(supportRepo, {
       topics: async (locale) => (await help.listCategories(systemActor('support'), locale)).map((c) => c.key),
       market: (code) => organizations.market(systemActor('support'), code),
       marketById: (id) => organizations.marketById(systemActor('support'), id),
@@ -166,6 +186,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   app.decorate('database', database)
   app.decorate('mailer', mailerFromConfig(config, database, app.log))
   registerOutboxGauge(metrics, () => app.mailer.repo.pendingCount())
+  registerTicketGauges(metrics.registry, services.desk)
   app.addHook('onClose', () => app.mailer.stop())
   app.decorate('metrics', metrics)
   const routeList: { method: string; url: string }[] = []
@@ -211,6 +232,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     support: services.support, organizations: services.organizations, help: services.help,
     requesterProfile: (req) => services.account.requesterProfile(req.actor), rateLimitPerMinute: config.authRateLimit,
   })
+  await app.register(agentRoutes, { desk: services.desk, help: services.help })
   await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'
 import { ContentError } from './modules/helpcenter/index.js'
 import { MAX_IMPORT_BYTES, parseUsersCsv } from './modules/admin/index.js'
+import { AUTO_CLOSE_DAYS } from './modules/support/index.js'
 import type { InviteInput } from './modules/identity/index.js'
 import { seedDemo } from './seed/demo.js'
 import { systemActor } from './shared/actor.js'
@@ -30,6 +31,11 @@ Commands:
                             import accounts (columns: user_id, first_name, last_name, email,
                             company_number, realm, role, last_activity); all rows are checked
                             first and nothing is imported when any is wrong
+  support close-solved [--now <iso time>]
+                            close solved support requests without an answer for 7 days
+                            (the server also does it on the lifecycle schedule)
+  support report [--days 30]
+                            which help articles and branches led to requests, and deflections
   admin create <email> --role platform_admin|market_admin [--market IT]
                             create an administrator and print the single-use link to set a password
   users invite --user-id <id> --first-name <name> --last-name <name> --company <number>
@@ -67,6 +73,7 @@ export async function runCli(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       invite: { type: 'boolean', default: false },
       market: { type: 'string' },
+      days: { type: 'string', default: '30' },
     },
   })
   const [command, sub, arg] = positionals
@@ -157,6 +164,29 @@ export async function runCli(argv: string[]): Promise<number> {
       console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
       for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
       return 1
+    }
+    case 'support close-solved': {
+      const now = values.now === undefined ? undefined : new Date(values.now)
+      if (now && Number.isNaN(now.getTime())) {
+        console.error(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
+        return 2
+      }
+      const report = await withDatabase((db) => createServices(db).desk.closeSolved(systemActor('cli'), { now }))
+      console.log(`Closed ${String(report.closed)} solved request(s) without an answer since ${new Date(report.at.getTime() - AUTO_CLOSE_DAYS * 86_400_000).toISOString()}.`)
+      return 0
+    }
+    case 'support report': {
+      const days = Number(values.days)
+      if (!Number.isInteger(days) || days < 1 || days > 3650) {
+        console.error('--days must be a whole number of days from 1 to 3650')
+        return 2
+      }
+      const report = await withDatabase((db) => createServices(db).desk.report(systemActor('cli'), { days }))
+      console.log(`Requests sent from a help article, last ${String(report.days)} days (article › branch: requests)`)
+      for (const r of report.fromArticles) console.log(`  ${r.articleKey}${r.branch ? ` › ${r.branch}` : ''}: ${String(r.tickets)}`)
+      console.log('Suggested articles opened from the request form (locale article: opened, requests avoided)')
+      for (const d of report.deflections) console.log(`  ${d.locale} ${d.articleSlug}: ${String(d.opened)}, ${String(d.deflected)}`)
+      return 0
     }
     case 'admin create': {
       if (!arg) break

@@ -2,6 +2,8 @@ import { buildApp, createServices } from './app.js'
 import { openConfiguredDatabase, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
+import { startAutoCloseSchedule } from './modules/support/index.js'
+import { seedDemoTickets } from './seed/tickets.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
 import { DEMO_PASSWORD } from './seed/users.js'
 
@@ -28,11 +30,15 @@ async function main(): Promise<void> {
     console.log(`Demo content loaded: ${seeded.markets} markets, ${seeded.articles} help articles.`)
     console.log(`Demo accounts (password "${DEMO_PASSWORD}"):`)
     for (const a of seeded.accounts) console.log(`  ${a.userId.padEnd(16)} ${a.role.padEnd(15)} ${a.realm === 'shop' ? 'Parts Shop realm (/it/shop/login)' : 'partner realm'}`)
+    const tickets = await seedDemoTickets(services, config.publicUrl)
+    if (tickets > 0) console.log(`Demo support requests: ${String(tickets)} (agent console at /it/agent with agent.it, admin.it or agent.de).`)
   }
   const app = await buildApp(config, database)
   await app.listen({ port: config.port, host: config.host })
   app.mailer.start()
   const stopSweeps = startSweepSchedule(app.services.lifecycle, { minutes: config.lifecycleSweepMinutes, publicUrl: config.publicUrl, log: app.log })
+  // Solved support requests close after 7 days without an answer, on the same schedule as the lifecycle sweep.
+  const stopAutoClose = startAutoCloseSchedule(app.services.desk, { minutes: config.lifecycleSweepMinutes, log: app.log })
   console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
 
   let closing = false
@@ -41,6 +47,7 @@ async function main(): Promise<void> {
     closing = true
     app.log.info({ signal }, 'shutting down')
     stopSweeps()
+    stopAutoClose()
     app.close()
       .then(() => database.close())
       .then(() => process.exit(0))

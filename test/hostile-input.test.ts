@@ -69,3 +69,53 @@ test('bodies that are too large, malformed or of an unknown type are refused wit
   const report = await app.services.help.report()
   assert.equal(report.feedback.length, 0, 'nothing was recorded')
 })
+
+test('the agent console and the ticket form answer hostile input from a signed-in agent with a 4xx and change nothing', async () => {
+  const { app } = testApp()
+  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
+  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const system = { kind: 'system', name: 'test' } as const
+  const agent = testBrowser(() => app)
+  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
+  const created = await testBrowser(() => app).post('/en/support/new', {
+    topic: 'apps', subject: 'Hostile input target', description: 'A ticket for the hostile input walk, nothing more.', urgency: 'normal',
+    name: 'Hal Hostile', email: 'hal@hostile.example', companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
+  })
+  assert.equal(created.statusCode, 201)
+  const reference = /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? ''
+  const before = await app.services.desk.ticket(system, reference)
+  const token = csrfFrom((await agent.get(`/en/agent/tickets/${reference}`)).body)
+  const headers = { cookie: cookieHeader(agent.jar), 'content-type': 'application/x-www-form-urlencoded' }
+  const routes = app.routeList.filter((r) => r.url.includes('/agent'))
+  assert.ok(routes.length >= 8, `walks ${String(routes.length)} agent routes`)
+  for (const route of routes) {
+    for (const value of hostile) {
+      const url = route.url.replace(':locale', 'en').replace(':reference', route.url.includes(':id') ? reference : encodeURIComponent(value || 'x')).replace(':id', encodeURIComponent(value || 'x'))
+      if (route.method === 'GET') {
+        check(`GET ${url}`, await app.inject({ method: 'GET', url, headers, query: { state: value, topic: value, urgency: value, age: value, breach: value, mine: value, page: value, days: value, done: value } }))
+      } else {
+        const payload = new URLSearchParams({ _csrf: token, message: value, state: value, action: value }).toString()
+        check(`POST ${url}`, await app.inject({ method: 'POST', url, headers, payload }))
+        // (Assigning takes no input: a valid post assigns, which is no hostile case.)
+        if (!route.url.endsWith('/assign')) check(`POST ${url} (own ticket)`, await app.inject({ method: 'POST', url: route.url.replace(':locale', 'en').replace(':reference', reference), headers, payload: new URLSearchParams({ _csrf: token, state: value, action: value }).toString() }))
+      }
+    }
+  }
+  const after = await app.services.desk.ticket(system, reference)
+  assert.equal(after.ticket.state, before.ticket.state, 'no state changed')
+  assert.equal(after.messages.length, before.messages.length, 'no message was added')
+
+  // Broken multipart bodies and deflection reports.
+  const form = (await agent.get('/en/support/new')).body
+  const multipart = (body: string, boundary = 'XyZ') => app.inject({ method: 'POST', url: '/en/support/new', payload: body, headers: { cookie: cookieHeader(agent.jar), 'content-type': `multipart/form-data; boundary=${boundary}` } })
+  check('multipart without parts', await multipart('garbage'))
+  check('multipart cut off', await multipart(`--XyZ\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrfFrom(form)}\r\n--XyZ\r\nContent-Disposition: form-data; name="attachments"; filename="a.png"\r\n\r\n\u0089PNG`))
+  check('multipart repeated field', await multipart(`--XyZ\r\nContent-Disposition: form-data; name="subject"\r\n\r\na\r\n--XyZ\r\nContent-Disposition: form-data; name="subject"\r\n\r\nb\r\n--XyZ--\r\n`))
+  for (const payload of ['{"id":', '[]', '{"id":"a","locale":"en","article":"x"}', JSON.stringify({ id: 'a'.repeat(32), locale: 'en', article: '<script>alert(1)</script>' }), JSON.stringify({ id: 'a'.repeat(32), locale: 'en', article: 'ok', extra: 1 })]) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/support/deflections', payload, headers: { 'content-type': 'application/json' } })
+    check(`deflection ${payload}`, res)
+    assert.ok(res.statusCode >= 400, `${payload} refused`)
+  }
+  assert.equal((await app.services.desk.report(system)).deflections.length, 0, 'no deflection was recorded')
+  assert.equal((await app.services.desk.queue(system, { state: undefined })).total, 1, 'no other ticket was created')
+})

@@ -20,8 +20,10 @@ export const demoCompanies = [
 export const demoUsers = [
   { realm: 'partner', userId: 'mrossi', firstName: 'Mario', lastName: 'Rossi', email: 'mario.rossi@autofficina-rossi.example', locale: 'it', company: 'IT-10001', role: 'user' },
   { realm: 'partner', userId: 'gbianchi', firstName: 'Giulia', lastName: 'Bianchi', email: 'giulia.bianchi@autofficina-rossi.example', locale: 'it', company: 'IT-10001', role: 'org_admin' },
-  { realm: 'partner', userId: 'admin.it', firstName: 'Luca', lastName: 'Ferri', email: 'luca.ferri@demo-motors.example', locale: 'it', company: null, role: 'market_admin', market: 'IT' },
+  // Also a support agent of Italy: the identity panel beside sign-in requests is theirs.
+  { realm: 'partner', userId: 'admin.it', firstName: 'Luca', lastName: 'Ferri', email: 'luca.ferri@demo-motors.example', locale: 'it', company: null, role: 'market_admin', market: 'IT', alsoAgent: true },
   { realm: 'partner', userId: 'kbecker', firstName: 'Klaus', lastName: 'Becker', email: 'klaus.becker@werkstatt-becker.example', locale: 'de', company: 'DE-10001', role: 'user' },
+  { realm: 'partner', userId: 'agent.it', firstName: 'Chiara', lastName: 'Conti', email: 'chiara.conti@demo-motors.example', locale: 'it', company: null, role: 'support_agent', market: 'IT' },
   { realm: 'partner', userId: 'agent.de', firstName: 'Anna', lastName: 'Schmidt', email: 'anna.schmidt@demo-motors.example', locale: 'de', company: null, role: 'support_agent', market: 'DE' },
   { realm: 'partner', userId: 'jhartley', firstName: 'James', lastName: 'Hartley', email: 'james@hartley-motors.example', locale: 'en', company: 'GB-10001', role: 'user' },
   { realm: 'partner', userId: 'platform', firstName: 'Paula', lastName: 'Platform', email: 'platform@demo-motors.example', locale: 'en', company: null, role: 'platform_admin' },
@@ -46,8 +48,11 @@ export async function seedDemoUsers(services: Services): Promise<{ realm: string
     await services.auth.createUser({
       realm: u.realm, userId: u.userId, firstName: u.firstName, lastName: u.lastName, email: u.email, emailVerified: true,
       locale: u.locale, companyId, password: DEMO_PASSWORD,
-      roles: [{ role: u.role, ...(market ? { marketId: market.id } : {}), ...(u.role === 'org_admin' && companyId ? { companyId } : {}) }],
+      roles: [
+        { role: u.role, ...(market ? { marketId: market.id } : {}), ...(u.role === 'org_admin' && companyId ? { companyId } : {}) },
+        ...('alsoAgent' in u && market ? [{ role: 'support_agent' as const, marketId: market.id }] : []),
+      ],
     })
   }
-  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: u.role }))
+  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: 'alsoAgent' in u ? `${u.role}+agent` : u.role }))
 }

@@ -41,6 +41,9 @@ export const errorCodes = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   NOT_READY: 503,
+  ATTACHMENT_TOO_MANY: 413,
+  ATTACHMENT_TOO_LARGE: 413,
+  ATTACHMENT_TYPE: 415,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

@@ -21,6 +21,7 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
       {notice ? <p class="notice" role="status">{notice}</p> : null}
       {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
       {data.administers ? <p><a class="button" href={`/${locale}/admin`}>{t('account.administration')}</a></p> : null}
+      {data.supportAgent ? <p><a class="button" href={`/${locale}/agent/tickets`}>{t('account.agentConsole')}</a></p> : null}
 
       <section aria-labelledby="profile-title" class="card">
         <h2 id="profile-title">{t('account.profile')}</h2>

@@ -51,6 +51,8 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
         company: company ?? null,
         /** Administrators find their console from their own page. */
         administers: roles.some((r) => r.role === 'org_admin' || r.role === 'market_admin' || r.role === 'platform_admin'),
+        /** Support agents (and platform administrators) find the agent console there too. */
+        supportAgent: roles.some((r) => r.role === 'support_agent' || r.role === 'platform_admin'),
         /** Who approves an account still waiting, by name, so the user knows whom to ask. */
         approver,
         lifecycle: { lastActivity, warnAt: at(realm?.warnBlockDays), blockAt: at(realm?.blockDays) },

@@ -2,7 +2,9 @@ import type { VNode } from 'preact'
 import { formatBusinessHours } from '../../shared/layout/hours.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import { PartnerContact, type MarketRow, type PartnerListing } from '../organizations/index.js'
-import type { MessageRow, TicketRow } from './support.repo.js'
+import type { AttachmentInfo, MessageRow, TicketRow } from './support.repo.js'
+import type { Translate } from '../../shared/i18n/index.js'
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS } from './attachments.js'
 import type { WaitEstimate } from './wait-estimate.js'
 
 /** What the form shows again after an error, and what a help article's link fills in. */
@@ -41,9 +43,56 @@ export function WaitText({ ctx, estimate }: { ctx: PageContext; estimate: WaitEs
   return <p>{t('support.wait.range', { low: estimate.low, high: estimate.high, ahead: estimate.ahead })}</p>
 }
 
-export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, partner, estimates, error }: {
+/** A message the portal wrote (JSON of a text key and values), or an agent's or requester's own words. */
+export function messageText(t: Translate, m: Pick<MessageRow, 'authorType' | 'body'>): string {
+  if (m.authorType !== 'system') return m.body
+  try {
+    const parsed = JSON.parse(m.body) as { key?: unknown; params?: unknown }
+    if (typeof parsed.key === 'string' && parsed.key.startsWith('support.system.')) {
+      return t(parsed.key, (parsed.params ?? {}) as Record<string, string | number>)
+    }
+  } catch {
+    // An older plain-text system message: shown as it is.
+  }
+  return m.body
+}
+
+export function MessageBody({ text }: { text: string }) {
+  return <div class="message-body">{text.split('\n').map((line, i) => <p key={i}>{line}</p>)}</div>
+}
+
+export function formatSize(locale: string, bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(bytes / 1024 / 1024)} MB`
+    : `${new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(Math.max(1, bytes / 1024))} KB`
+}
+
+export function AttachmentList({ ctx, attachments, base }: { ctx: PageContext; attachments: AttachmentInfo[]; base: string }) {
+  if (attachments.length === 0) return null
+  return (
+    <section aria-labelledby="attachments-title">
+      <h2 id="attachments-title">{ctx.t('support.attachments.title')}</h2>
+      <ul class="attachments">
+        {attachments.map((a) => <li key={a.id}><a href={`${base}/attachments/${String(a.id)}`} download={a.fileName}>{a.fileName}</a> ({formatSize(ctx.locale, a.size)})</li>)}
+      </ul>
+    </section>
+  )
+}
+
+function MarketSelect({ ctx, markets, value }: { ctx: PageContext; markets: MarketRow[]; value: string | undefined }) {
+  return (
+    <>
+      <label for="marketCode">{ctx.t('partners.market')}</label>
+      <select id="marketCode" name="marketCode">
+        {markets.map((m) => <option key={m.code} value={m.code} selected={m.code === value}>{m.names[ctx.locale] ?? m.code}</option>)}
+      </select>
+    </>
+  )
+}
+
+export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, needsMarket = false, partner, estimates, error, script }: {
   ctx: PageContext; csrfToken: string; topics: { key: string; title: string }[]; markets: MarketRow[]; values: TicketFormValues
-  signedIn: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined
+  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined; script?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const idv = values.identity ?? {}
@@ -61,8 +110,9 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
         ) : <p>{signedIn ? t('support.new.urgentNoPartner') : t('support.interim.urgentText')} <a href={`/${locale}/partners`}>{t('support.new.findPartner')}</a></p>}
       </div>
       {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
-      <form class="stack-form" method="post" action={`/${locale}/support/new`} aria-describedby={error ? 'form-error' : undefined}>
+      <form class="stack-form" method="post" action={`/${locale}/support/new`} enctype="multipart/form-data" aria-describedby={error ? 'form-error' : undefined} data-deflect="" data-locale={locale}>
         <input type="hidden" name="_csrf" value={csrfToken} />
+        <input type="hidden" name="deflection" value="" />
         {values.article ? <input type="hidden" name="article" value={values.article} /> : null}
         {values.branch ? <input type="hidden" name="branch" value={values.branch} /> : null}
         <div class="trap" aria-hidden="true">
@@ -74,25 +124,29 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           {topics.map((c) => <option key={c.key} value={c.key} selected={c.key === values.topic}>{c.title}</option>)}
         </select>
         <Input id="subject" name="subject" label={t('support.new.subject')} value={values.subject} max={200} required autocomplete="off" hint={t('support.new.subjectHint')} />
+        <section id="deflect" class="notice deflect" aria-live="polite" aria-labelledby="deflect-title" hidden>
+          <h2 id="deflect-title">{t('support.deflect.title')}</h2>
+          <ul />
+        </section>
         <label for="description">{t('support.new.description')}</label>
         <textarea id="description" name="description" rows={8} maxLength={10000} required aria-describedby="description-hint">{values.description ?? ''}</textarea>
         <p id="description-hint" class="hint">{t('support.new.descriptionHint')}</p>
+        <label for="attachments">{t('support.attachments.label')}</label>
+        <input id="attachments" name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby="attachments-hint" />
+        <p id="attachments-hint" class="hint">{t('support.attachments.hint', { max: MAX_ATTACHMENTS, size: MAX_ATTACHMENT_BYTES / 1024 / 1024 })}</p>
         <fieldset>
           <legend>{t('support.new.urgency')}</legend>
           <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
           <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
         </fieldset>
-        {signedIn ? <p class="hint">{t('support.new.fromAccount')}</p> : (
+        {signedIn ? <><p class="hint">{t('support.new.fromAccount')}</p>{needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}</> : (
           <fieldset>
             <legend>{t('support.new.aboutYou')}</legend>
             <Input id="name" name="name" label={t('support.new.name')} value={values.name} max={200} required autocomplete="name" />
             <Input id="email" name="email" type="email" label={t('register.email')} value={values.email} max={256} required autocomplete="email" />
             <Input id="companyName" name="companyName" label={t('admin.check.fields.companyName')} value={values.companyName} max={200} required autocomplete="organization" />
             <Input id="companyAddress" name="companyAddress" label={t('admin.check.fields.companyAddress')} value={values.companyAddress} max={400} required autocomplete="street-address" />
-            <label for="marketCode">{t('partners.market')}</label>
-            <select id="marketCode" name="marketCode">
-              {markets.map((m) => <option key={m.code} value={m.code} selected={m.code === values.marketCode}>{m.names[locale] ?? m.code}</option>)}
-            </select>
+            <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} />
           </fieldset>
         )}
         <fieldset>
@@ -116,6 +170,7 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           })}
         </ul>
       </section>
+      {script ? <script src={script} defer /> : null}
     </Page>
   )
 }
@@ -150,8 +205,8 @@ export function TicketReceivedPage({ ctx, reference, estimate, partner, market, 
   )
 }
 
-export function TicketPage({ ctx, ticket, messages, csrfToken, error, notice }: {
-  ctx: PageContext; ticket: TicketRow; messages: MessageRow[]; csrfToken: string; error?: string | undefined; notice?: string | undefined
+export function TicketPage({ ctx, ticket, messages, attachments, csrfToken, error, notice }: {
+  ctx: PageContext; ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; csrfToken: string; error?: string | undefined; notice?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const when = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
@@ -165,10 +220,11 @@ export function TicketPage({ ctx, ticket, messages, csrfToken, error, notice }: 
         {messages.map((m) => (
           <li key={m.id} class={`message ${m.authorType}`}>
             <p class="hint">{t(`support.authors.${m.authorType}`)} · {when(m.createdAt)}</p>
-            <div class="message-body">{m.body.split('\n').map((line, i) => <p key={i}>{line}</p>)}</div>
+            <MessageBody text={messageText(t, m)} />
           </li>
         ))}
       </ol>
+      <AttachmentList ctx={ctx} attachments={attachments} base={`/${locale}/support/tickets/${ticket.reference}`} />
       {ticket.state === 'closed' ? <p>{t('errors.TICKET_CLOSED')}</p> : (
         <form class="stack-form" method="post" action={`/${locale}/support/tickets/${ticket.reference}/reply`}>
           <input type="hidden" name="_csrf" value={csrfToken} />

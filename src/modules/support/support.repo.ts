@@ -1,32 +1,118 @@
-import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client.js'
+import { randomUUID } from 'node:crypto'
+import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
+import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
-import { ticketMessages, tickets, type TicketState } from '../../db/schema/index.js'
+import { markets, supportDeflections, ticketAccessKeys, ticketAttachments, ticketMessages, tickets, users, type TicketState, type Urgency } from '../../db/schema/index.js'
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
 import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
 
 export type TicketRow = typeof tickets.$inferSelect
 export type NewTicket = Omit<typeof tickets.$inferInsert, 'reference' | 'id'>
-export type MessageRow = typeof ticketMessages.$inferSelect
+export type MessageRow = typeof ticketMessages.$inferSelect & { authorName?: string | null }
+export type AttachmentInfo = Omit<typeof ticketAttachments.$inferSelect, 'content'>
+export interface NewAttachment { fileName: string; contentType: string; content: Buffer }
+
+/** What the agents' queue can be filtered by; `marketIds` null means every market (platform). */
+export interface QueueFilter {
+  marketIds: number[] | null
+  state?: TicketState | 'active' | undefined
+  topic?: string | undefined
+  urgency?: Urgency | undefined
+  /** Opened at least this long ago. */
+  olderThan?: Date | undefined
+  /** Only tickets past a due time they have not met. */
+  breached?: boolean | undefined
+  assigneeId?: number | undefined
+  now: Date
+  limit: number
+  offset: number
+}
+
+/** A ticket in the queue list, with its market and assignee named. */
+export type QueueRow = TicketRow & { marketCode: string; assigneeName: string | null }
+
+/** SQL for "past a due time not met": first answer late, or not solved in time. */
+function breachOf(now: Date): SQL {
+  const at = now.toISOString()
+  return sql`((${tickets.firstRespondedAt} is null and ${tickets.firstResponseDue} < ${at}::timestamptz and ${tickets.state} not in ('solved', 'closed'))
+    or (${tickets.solvedAt} is null and ${tickets.resolutionDue} < ${at}::timestamptz and ${tickets.state} not in ('solved', 'closed')))`
+}
 
 /** States in which a ticket waits for the support team (its place in the queue). */
 export const WAITING_STATES: TicketState[] = ['new', 'open']
 
 export function createSupportRepo(db: Db) {
   const outbox = createOutboxRepo(db)
+
+  /**
+   * The intake's hot path: ticket, first message, confirmation email and audit event in one
+   * statement (one round trip, atomic without a transaction). The reference comes from the
+   * sequence inside the statement, so the email and the event are built with a placeholder that
+   * the statement replaces by it.
+   */
+  async function createInOneStatement(ticket: NewTicket, description: string, mail: (reference: string) => OutgoingMail, audit: (id: number, reference: string) => AuditInput, deflectionId: string | undefined): Promise<TicketRow> {
+    const placeholder = `@ref-${randomUUID()}@`
+    const email = mail(placeholder)
+    const event = audit(0, placeholder)
+    const at = ticket.createdAt.toISOString()
+    const ts = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+    const [row] = await rows<{ id: number; reference: string }>(db, sql`
+      with t as (
+        insert into tickets (reference, market_id, topic, subject, urgency, state, locale, requester_user_id, requester_name, requester_email,
+          company_name, company_address, identity, access_hash, article_key, branch, assignee_id, first_response_due, resolution_due,
+          first_responded_at, solved_at, closed_at, created_at, updated_at)
+        values (${`SR-${String(ticket.createdAt.getUTCFullYear())}-`} || lpad(nextval('ticket_number_seq')::text, 6, '0'), ${ticket.marketId}, ${ticket.topic},
+          ${ticket.subject}, ${ticket.urgency}, ${ticket.state ?? 'new'}, ${ticket.locale}, ${ticket.requesterUserId ?? null}, ${ticket.requesterName},
+          ${ticket.requesterEmail}, ${ticket.companyName}, ${ticket.companyAddress}, ${ticket.identity ? JSON.stringify(ticket.identity) : null}::jsonb,
+          ${ticket.accessHash}, ${ticket.articleKey ?? null}, ${ticket.branch ?? null}, ${ticket.assigneeId ?? null},
+          ${ticket.firstResponseDue.toISOString()}::timestamptz, ${ticket.resolutionDue.toISOString()}::timestamptz, ${ts(ticket.firstRespondedAt)}::timestamptz,
+          ${ts(ticket.solvedAt)}::timestamptz, ${ts(ticket.closedAt)}::timestamptz, ${at}::timestamptz, ${ticket.updatedAt.toISOString()}::timestamptz)
+        returning id, reference
+      ), message as (
+        insert into ticket_messages (ticket_id, author_type, author_user_id, body, internal, created_at)
+        select t.id, 'requester', ${ticket.requesterUserId ?? null}::int, ${description}, false, ${at}::timestamptz from t
+      ), mail as (
+        insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
+        select replace(${email.key}, ${placeholder}, t.reference), ${email.to}, ${email.locale}, ${email.template},
+          replace(${JSON.stringify(email.data)}, ${placeholder}, t.reference)::jsonb, ${at}::timestamptz, ${at}::timestamptz from t
+        on conflict (key) do nothing
+      ), deflection as (
+        update support_deflections set ticket_id = (select id from t) where id = ${deflectionId ?? null} and ticket_id is null
+      ), audited as (
+        insert into audit_events (at, actor_type, actor_id, action, target_type, target_id, scope, data, request_id, ip)
+        select ${event.at.toISOString()}::timestamptz, ${event.actor.type}, ${event.actor.id}::int, ${event.action}, 'ticket', t.id,
+          ${event.scope ? JSON.stringify(event.scope) : null}::jsonb, replace(${JSON.stringify(event.data ?? {})}, ${placeholder}, t.reference)::jsonb,
+          ${event.requestId ?? null}, ${event.ip ?? null} from t
+      )
+      select id, reference from t`)
+    if (!row) throw new Error('ticket not created')
+    return {
+      id: row.id, reference: row.reference, marketId: ticket.marketId, topic: ticket.topic, subject: ticket.subject, urgency: ticket.urgency, state: ticket.state ?? 'new',
+      locale: ticket.locale, requesterUserId: ticket.requesterUserId ?? null, requesterName: ticket.requesterName, requesterEmail: ticket.requesterEmail,
+      companyName: ticket.companyName, companyAddress: ticket.companyAddress, identity: ticket.identity ?? null, accessHash: ticket.accessHash,
+      articleKey: ticket.articleKey ?? null, branch: ticket.branch ?? null, assigneeId: ticket.assigneeId ?? null, firstResponseDue: ticket.firstResponseDue,
+      resolutionDue: ticket.resolutionDue, firstRespondedAt: ticket.firstRespondedAt ?? null, solvedAt: ticket.solvedAt ?? null, closedAt: ticket.closedAt ?? null,
+      createdAt: ticket.createdAt, updatedAt: ticket.updatedAt,
+    }
+  }
+
   return {
     /**
      * Creates a ticket, its first message and its confirmation email in one transaction: a ticket
      * the server acknowledged always has its email queued, exactly once (the outbox key).
      */
-    async createTicket(ticket: NewTicket, description: string, mail: (reference: string) => OutgoingMail, audit: (id: number, reference: string) => AuditInput): Promise<TicketRow> {
+    async createTicket(ticket: NewTicket, description: string, mail: (reference: string) => OutgoingMail, audit: (id: number, reference: string) => AuditInput, extra: { attachments?: NewAttachment[]; deflectionId?: string | undefined } = {}): Promise<TicketRow> {
+      const files = extra.attachments ?? []
+      const year = ticket.createdAt.getUTCFullYear()
+      if (files.length === 0) return createInOneStatement(ticket, description, mail, audit, extra.deflectionId)
       return db.transaction(async (tx) => {
-        const year = ticket.createdAt.getUTCFullYear()
         const [row] = await tx.insert(tickets).values({
           ...ticket, reference: sql`${`SR-${String(year)}-`} || lpad(nextval('ticket_number_seq')::text, 6, '0')`,
         }).returning()
         if (!row) throw new Error('ticket not created')
-        await tx.insert(ticketMessages).values({ ticketId: row.id, authorType: 'requester', authorUserId: ticket.requesterUserId ?? null, body: description, createdAt: ticket.createdAt })
+        const [message] = await tx.insert(ticketMessages).values({ ticketId: row.id, authorType: 'requester', authorUserId: ticket.requesterUserId ?? null, body: description, createdAt: ticket.createdAt }).returning({ id: ticketMessages.id })
+        await tx.insert(ticketAttachments).values(files.map((f) => ({ ticketId: row.id, messageId: message?.id ?? null, fileName: f.fileName, contentType: f.contentType, size: f.content.length, content: f.content, createdAt: ticket.createdAt })))
+        if (extra.deflectionId) await tx.update(supportDeflections).set({ ticketId: row.id }).where(and(eq(supportDeflections.id, extra.deflectionId), isNull(supportDeflections.ticketId)))
         await outbox.enqueue(tx, mail(row.reference), ticket.createdAt)
         await recordAudit(tx, audit(row.id, row.reference))
         return row
@@ -39,17 +125,153 @@ export function createSupportRepo(db: Db) {
     },
 
     async messages(ticketId: number, includeInternal: boolean): Promise<MessageRow[]> {
-      return db.select().from(ticketMessages)
+      return db.select({
+        id: ticketMessages.id, ticketId: ticketMessages.ticketId, authorType: ticketMessages.authorType, authorUserId: ticketMessages.authorUserId,
+        body: ticketMessages.body, internal: ticketMessages.internal, createdAt: ticketMessages.createdAt,
+        authorName: sql<string | null>`case when ${users.id} is null then null else ${users.firstName} || ' ' || ${users.lastName} end`,
+      }).from(ticketMessages).leftJoin(users, eq(users.id, ticketMessages.authorUserId))
         .where(includeInternal ? eq(ticketMessages.ticketId, ticketId) : and(eq(ticketMessages.ticketId, ticketId), eq(ticketMessages.internal, false)))
         .orderBy(asc(ticketMessages.createdAt), asc(ticketMessages.id))
     },
 
-    /** A requester's answer: the ticket goes back to the team's queue. */
-    async addRequesterMessage(ticket: TicketRow, body: string, at: Date): Promise<void> {
-      await db.transaction(async (tx) => {
+    /** The ticket a further private link (from an agent's reply) opens. */
+    async ticketIdOfAccessKey(hash: string): Promise<number | undefined> {
+      const [row] = await db.select({ ticketId: ticketAccessKeys.ticketId }).from(ticketAccessKeys).where(eq(ticketAccessKeys.hash, hash))
+      return row?.ticketId
+    },
+
+    /**
+     * A requester's answer: the ticket goes back to the team's queue (a waiting or solved ticket
+     * opens again). Only if it is not closed at that moment: a concurrent close wins.
+     */
+    async addRequesterMessage(ticket: TicketRow, body: string, at: Date, audit: AuditInput): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const [updated] = await tx.update(tickets).set({ state: sql`case when ${tickets.state} = 'new' then 'new' else 'open' end`, solvedAt: null, updatedAt: at })
+          .where(and(eq(tickets.id, ticket.id), sql`${tickets.state} <> 'closed'`)).returning({ id: tickets.id })
+        if (!updated) return false
         await tx.insert(ticketMessages).values({ ticketId: ticket.id, authorType: 'requester', authorUserId: ticket.requesterUserId, body, createdAt: at })
-        await tx.update(tickets).set({ state: ticket.state === 'new' ? 'new' : 'open', updatedAt: at }).where(eq(tickets.id, ticket.id))
+        await recordAudit(tx, audit)
+        return true
       })
+    },
+
+    async userName(id: number): Promise<string | null> {
+      const [row] = await db.select({ name: sql<string>`${users.firstName} || ' ' || ${users.lastName}` }).from(users).where(eq(users.id, id))
+      return row?.name ?? null
+    },
+
+    async byId(id: number): Promise<TicketRow | undefined> {
+      const [row] = await db.select().from(tickets).where(eq(tickets.id, id))
+      return row
+    },
+
+    /** The agents' queue: oldest waiting first, breaches and urgent ones on top. */
+    async queue(filter: QueueFilter): Promise<{ rows: QueueRow[]; total: number }> {
+      const where = and(
+        filter.marketIds ? (filter.marketIds.length > 0 ? inArray(tickets.marketId, filter.marketIds) : sql`false`) : undefined,
+        filter.state === 'active' ? sql`${tickets.state} not in ('solved', 'closed')` : filter.state ? eq(tickets.state, filter.state) : undefined,
+        filter.topic ? eq(tickets.topic, filter.topic) : undefined,
+        filter.urgency ? eq(tickets.urgency, filter.urgency) : undefined,
+        filter.olderThan ? lt(tickets.createdAt, filter.olderThan) : undefined,
+        filter.breached ? breachOf(filter.now) : undefined,
+        filter.assigneeId !== undefined ? eq(tickets.assigneeId, filter.assigneeId) : undefined,
+      )
+      const [found, [count]] = await Promise.all([
+        db.select({ ticket: tickets, marketCode: markets.code, assigneeName: sql<string | null>`case when ${users.id} is null then null else ${users.firstName} || ' ' || ${users.lastName} end` })
+          .from(tickets).innerJoin(markets, eq(markets.id, tickets.marketId)).leftJoin(users, eq(users.id, tickets.assigneeId))
+          .where(where).orderBy(sql`case when ${breachOf(filter.now)} then 0 else 1 end`, desc(sql`${tickets.urgency} = 'urgent'`), asc(tickets.createdAt), asc(tickets.id))
+          .limit(filter.limit).offset(filter.offset),
+        db.select({ n: sql<number>`count(*)::int` }).from(tickets).where(where),
+      ])
+      return { rows: found.map((f) => ({ ...f.ticket, marketCode: f.marketCode, assigneeName: f.assigneeName })), total: count?.n ?? 0 }
+    },
+
+    /**
+     * One agent action on a ticket, in one transaction: the change (only if the ticket is still in
+     * the state the agent saw), its message, its email and new private link, its audit event.
+     */
+    async agentAction(ticket: TicketRow, action: {
+      at: Date; set?: Partial<Pick<TicketRow, 'state' | 'assigneeId' | 'firstRespondedAt' | 'solvedAt' | 'closedAt'>>
+      message?: { authorType: 'agent' | 'system'; authorUserId: number | null; body: string; internal: boolean }
+      mail?: OutgoingMail; accessHash?: string; audit: AuditInput
+    }): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const [updated] = await tx.update(tickets).set({ ...action.set, updatedAt: action.at })
+          .where(and(eq(tickets.id, ticket.id), eq(tickets.state, ticket.state))).returning({ id: tickets.id })
+        if (!updated) return false
+        if (action.message) await tx.insert(ticketMessages).values({ ticketId: ticket.id, ...action.message, createdAt: action.at })
+        if (action.accessHash) await tx.insert(ticketAccessKeys).values({ hash: action.accessHash, ticketId: ticket.id, createdAt: action.at })
+        if (action.mail) await outbox.enqueue(tx, action.mail, action.at)
+        await recordAudit(tx, action.audit)
+        return true
+      })
+    },
+
+    /**
+     * Closes solved tickets nobody answered since `solvedBefore`, a batch at a time, each with a
+     * system message and an audit event. Rows another process is closing are skipped.
+     */
+    async closeSolved(solvedBefore: Date, now: Date, limit: number): Promise<{ id: number; marketId: number; reference: string }[]> {
+      return db.transaction(async (tx: Tx) => {
+        const closed = await rows<{ id: number; market_id: number; reference: string }>(tx, sql`
+          update tickets set state = 'closed', closed_at = ${now.toISOString()}::timestamptz, updated_at = ${now.toISOString()}::timestamptz
+          where id in (select id from tickets where state = 'solved' and solved_at < ${solvedBefore.toISOString()}::timestamptz order by solved_at limit ${limit} for update skip locked)
+          returning id, market_id, reference`)
+        if (closed.length === 0) return []
+        await tx.insert(ticketMessages).values(closed.map((c) => ({ ticketId: c.id, authorType: 'system' as const, authorUserId: null, body: JSON.stringify({ key: 'support.system.autoClosed' }), internal: false, createdAt: now })))
+        for (const c of closed) {
+          await recordAudit(tx, { at: now, actor: { type: 'system', id: null }, action: 'ticket.auto_closed', target: { type: 'ticket', id: c.id }, scope: { marketId: c.market_id }, data: { reference: c.reference } })
+        }
+        return closed.map((c) => ({ id: c.id, marketId: c.market_id, reference: c.reference }))
+      })
+    },
+
+    /** For /metrics: tickets by market and state, and open breaches by market and kind. */
+    async stateCounts(now: Date): Promise<{ market: string; state: string; n: number; firstResponseBreached: number; resolutionBreached: number }[]> {
+      const at = now.toISOString()
+      const found = await rows<{ market: string; state: string; n: number; fr: number; res: number }>(db, sql`
+        select m.code as market, t.state, count(*)::int as n,
+          count(*) filter (where t.first_responded_at is null and t.first_response_due < ${at}::timestamptz and t.state not in ('solved', 'closed'))::int as fr,
+          count(*) filter (where t.solved_at is null and t.resolution_due < ${at}::timestamptz and t.state not in ('solved', 'closed'))::int as res
+        from tickets t join markets m on m.id = t.market_id group by m.code, t.state`)
+      return found.map((f) => ({ market: f.market, state: f.state, n: f.n, firstResponseBreached: f.fr, resolutionBreached: f.res }))
+    },
+
+    async attachments(ticketId: number): Promise<AttachmentInfo[]> {
+      return db.select({
+        id: ticketAttachments.id, ticketId: ticketAttachments.ticketId, messageId: ticketAttachments.messageId, fileName: ticketAttachments.fileName,
+        contentType: ticketAttachments.contentType, size: ticketAttachments.size, createdAt: ticketAttachments.createdAt,
+      }).from(ticketAttachments).where(eq(ticketAttachments.ticketId, ticketId)).orderBy(asc(ticketAttachments.id))
+    },
+
+    async attachment(ticketId: number, id: number): Promise<typeof ticketAttachments.$inferSelect | undefined> {
+      const [row] = await db.select().from(ticketAttachments).where(and(eq(ticketAttachments.ticketId, ticketId), eq(ticketAttachments.id, id)))
+      return row
+    },
+
+    /** A suggested article opened from the ticket form (the same id twice counts once). */
+    async recordDeflection(id: string, locale: string, articleSlug: string, at: Date): Promise<void> {
+      await db.insert(supportDeflections).values({ id, locale, articleSlug, createdAt: at }).onConflictDoNothing()
+    },
+
+    /** Which articles and branches tickets came from, and articles opened from the form without a ticket after. */
+    async report(marketIds: number[] | null, since: Date): Promise<{
+      fromArticles: { articleKey: string; branch: string | null; tickets: number }[]
+      deflections: { locale: string; articleSlug: string; opened: number; deflected: number }[]
+    }> {
+      const inMarkets = marketIds ? (marketIds.length > 0 ? inArray(tickets.marketId, marketIds) : sql`false`) : undefined
+      const [fromArticles, deflections] = await Promise.all([
+        db.select({ articleKey: sql<string>`${tickets.articleKey}`, branch: tickets.branch, tickets: sql<number>`count(*)::int` }).from(tickets)
+          .where(and(sql`${tickets.articleKey} is not null`, gte(tickets.createdAt, since), inMarkets))
+          .groupBy(tickets.articleKey, tickets.branch).orderBy(desc(sql`count(*)`), asc(tickets.articleKey)).limit(200),
+        // Deflections happen before a market is known (guests pick it in the form): counted for everyone.
+        db.select({
+          locale: supportDeflections.locale, articleSlug: supportDeflections.articleSlug, opened: sql<number>`count(*)::int`,
+          deflected: sql<number>`(count(*) filter (where ${supportDeflections.ticketId} is null))::int`,
+        }).from(supportDeflections).where(gte(supportDeflections.createdAt, since))
+          .groupBy(supportDeflections.locale, supportDeflections.articleSlug).orderBy(desc(sql`count(*)`), asc(supportDeflections.articleSlug)).limit(200),
+      ])
+      return { fromArticles, deflections }
     },
 
     async ticketsFromEmailSince(email: string, since: Date): Promise<number> {

@@ -1,4 +1,7 @@
+import multipart, { type MultipartFields, type MultipartFile, type MultipartValue } from '@fastify/multipart'
 import rateLimit from '@fastify/rate-limit'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
@@ -9,6 +12,7 @@ import { issueCsrfToken } from '../../shared/http/security.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { HelpCenterService } from '../helpcenter/index.js'
 import type { SupportService, TicketInput } from './support.service.js'
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, type UploadedFile } from './attachments.js'
 import { TicketFormPage, TicketPage, TicketReceivedPage, type TicketFormValues } from './support.pages.js'
 
 const Key = Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })
@@ -20,7 +24,7 @@ const TicketBody = Type.Object({
   name: Field(200), email: Field(256), companyName: Field(200), companyAddress: Field(400), marketCode: Field(2),
   'identity.userId': Field(256), 'identity.firstName': Field(100), 'identity.lastName': Field(100), 'identity.email': Field(256),
   'identity.companyName': Field(200), 'identity.companyAddress': Field(400),
-  article: Type.Optional(Key), branch: Type.Optional(Key), website: Field(200), _csrf: Field(200),
+  article: Type.Optional(Key), branch: Type.Optional(Key), website: Field(200), _csrf: Field(200), deflection: Field(40),
 })
 type TicketBody = Type.Static<typeof TicketBody>
 
@@ -35,6 +39,39 @@ function formValues(body: Partial<TicketBody>): TicketFormValues {
   }
 }
 
+/** The deflection script, served from /assets with its content hash so it can be cached for a year. */
+const deflectScript = readFileSync(new URL('../../public/support-deflect.js', import.meta.url))
+export const deflectScriptUrl = `/assets/support-deflect.js?v=${createHash('sha256').update(deflectScript).digest('hex').slice(0, 12)}`
+
+/** Files of a multipart ticket form, kept beside the request once the fields are turned into a plain body. */
+const uploads = new WeakMap<FastifyRequest, UploadedFile[]>()
+
+/**
+ * The ticket form is multipart (attachments, no script needed): its fields become the same plain
+ * body a urlencoded post has, so one schema and the CSRF check read both. Empty file inputs (nothing
+ * chosen) are dropped; limits are enforced while reading, before anything is stored.
+ */
+async function flattenMultipart(req: FastifyRequest): Promise<void> {
+  if (!req.isMultipart()) return
+  const fields = (req.body ?? {}) as MultipartFields
+  const body: Record<string, string> = {}
+  const files: UploadedFile[] = []
+  for (const [name, value] of Object.entries(fields)) {
+    for (const part of [value ?? []].flat() as (MultipartFile | MultipartValue)[]) {
+      if (part.type === 'file') {
+        const content = await part.toBuffer()
+        if (part.filename || content.length > 0) files.push({ fileName: part.filename, content })
+      } else if (name in body) {
+        throw new AppError('INVALID_INPUT', { field: name, reason: 'repeated' })
+      } else {
+        body[name] = String(part.value)
+      }
+    }
+  }
+  uploads.set(req, files)
+  req.body = body
+}
+
 function ticketCookie(reference: string): string {
   return `sp_ticket_${reference.replace(/-/g, '_')}`
 }
@@ -43,7 +80,7 @@ export interface SupportRoutesOptions {
   support: SupportService
   organizations: OrganizationsService
   help: HelpCenterService
-  requesterProfile: (req: FastifyRequest) => Promise<{ userId: string; firstName: string; lastName: string; email: string | null; companyName: string; companyAddress: string } | null>
+  requesterProfile: (req: FastifyRequest) => Promise<{ userId: string; firstName: string; lastName: string; email: string | null; companyName: string; companyAddress: string; marketId: number | null } | null>
   /** Ticket posts per minute per client address. */
   rateLimitPerMinute: number
 }
@@ -53,6 +90,8 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { support, organizations, help } = opts
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
+  // One more than allowed is read, so that six files get the clear "at most 5" answer rather than a cut-off stream.
+  await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: MAX_ATTACHMENT_BYTES, files: MAX_ATTACHMENTS + 1, fields: 40, fieldSize: 64 * 1024, parts: 50 } })
   const hide = { hide: true }
   const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND', { locale }) }
 
@@ -69,7 +108,8 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/support/new${query ? `?${query}` : ''}`]))
     return sendPage(reply, TicketFormPage({
       ctx: pageContext(req, alternates), csrfToken: issueCsrfToken(req, reply), topics: categories.map((c) => ({ key: c.key, title: c.title })), markets,
-      values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', partner, estimates, error,
+      values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', needsMarket: profile !== null && profile.marketId === null,
+      partner, estimates, error, script: deflectScriptUrl,
     }), status)
   }
 
@@ -82,7 +122,7 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
 
   app.post('/:locale/support/new', {
     schema: { ...hide, params: Type.Object({ locale: Locale }), body: TicketBody },
-    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+    preValidation: [flattenMultipart, (req, reply, done) => { app.csrfProtection(req, reply, done) }],
     config: {
       rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 },
       formError: (req, reply, error) => renderForm(req, reply, error.status, formValues((req.body ?? {}) as Partial<TicketBody>), t(req.locale, `errors.${error.code}`, error.params)),
@@ -95,16 +135,17 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     const identityGiven = [b['identity.userId'], b['identity.firstName'], b['identity.lastName'], b['identity.email'], b['identity.companyName'], b['identity.companyAddress']].some((v) => v?.trim())
     const input: TicketInput = {
       topic: b.topic ?? '', subject: b.subject ?? '', description: b.description ?? '', urgency: b.urgency === 'urgent' ? 'urgent' : 'normal', locale: req.params.locale,
-      ...(req.actor.kind === 'user' ? {} : { name: b.name ?? '', email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' }),
+      // A signed-in account's market is its company's; staff without a company pick one like guests.
+      ...(req.actor.kind === 'user' ? (b.marketCode ? { marketCode: b.marketCode } : {}) : { name: b.name ?? '', email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' }),
       ...(identityGiven ? {
         identity: {
           userId: b['identity.userId'] ?? '', firstName: b['identity.firstName'] ?? '', lastName: b['identity.lastName'] ?? '', email: b['identity.email'] ?? '',
           companyName: b['identity.companyName'] ?? '', companyAddress: b['identity.companyAddress'] ?? '',
         },
       } : {}),
-      ...(b.article ? { article: b.article } : {}), ...(b.branch ? { branch: b.branch } : {}),
+      ...(b.article ? { article: b.article } : {}), ...(b.branch ? { branch: b.branch } : {}), ...(b.deflection ? { deflection: b.deflection } : {}),
     }
-    const created = await support.createTicket(req.actor, input, { publicUrl: req.server.site.publicUrl, requestId: req.id, ip: req.ip })
+    const created = await support.createTicket(req.actor, input, { publicUrl: req.server.site.publicUrl, requestId: req.id, ip: req.ip }, uploads.get(req) ?? [])
     const follow = `/${req.params.locale}/support/tickets/${created.ticket.reference}/access/${created.accessSecret}`
     void reply.header('cache-control', 'no-store')
     return sendPage(reply, TicketReceivedPage({
@@ -127,9 +168,9 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   })
 
   const renderTicket = async (req: FastifyRequest<{ Params: { locale: string; reference: string } }>, reply: FastifyReply, status = 200, error?: string, notice?: string) => {
-    const { ticket, messages } = await support.ticketForRequester(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)])
+    const { ticket, messages, attachments } = await support.ticketForRequester(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)])
     void reply.header('cache-control', 'no-store')
-    return sendPage(reply, TicketPage({ ctx: pageContext(req), ticket, messages, csrfToken: issueCsrfToken(req, reply), error, notice }), status)
+    return sendPage(reply, TicketPage({ ctx: pageContext(req), ticket, messages, attachments, csrfToken: issueCsrfToken(req, reply), error, notice }), status)
   }
 
   app.get('/:locale/support/tickets/:reference', {
@@ -148,7 +189,40 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     },
   }, async (req, reply) => {
     assertLocale(req.params.locale)
-    await support.reply(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)], req.body.message)
+    await support.reply(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)], req.body.message, { requestId: req.id, ip: req.ip })
     return reply.redirect(`/${req.params.locale}/support/tickets/${req.params.reference}?sent=1`, 303)
   })
+
+  app.get('/:locale/support/tickets/:reference/attachments/:id', {
+    schema: { ...hide, params: Type.Object({ locale: Locale, reference: Reference, id: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }) },
+  }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const file = await support.attachmentForRequester(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)], Number(req.params.id))
+    return sendAttachment(reply, file)
+  })
+
+  // The deflection script reports a suggested article opened from the form. JSON only: a cross-site
+  // form cannot send it without the browser asking first, so it needs no form token.
+  app.post('/api/v1/support/deflections', {
+    schema: {
+      tags: ['support'], summary: 'Record that a help article suggested on the ticket form was opened',
+      body: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{16,40}$' }), locale: Type.String({ maxLength: 20 }), article: Key }, { additionalProperties: false }),
+    },
+    config: { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 } },
+  }, async (req, reply) => {
+    if (!req.headers['content-type']?.startsWith('application/json')) throw new AppError('UNSUPPORTED_MEDIA_TYPE')
+    assertLocale(req.body.locale)
+    await support.recordDeflection(req.actor, { id: req.body.id, locale: req.body.locale, article: req.body.article })
+    return reply.status(204).send()
+  })
+}
+
+/** Sends a stored attachment as a download of the type found in its content, never rendered in the portal's origin. */
+export function sendAttachment(reply: FastifyReply, file: { fileName: string; contentType: string; content: Buffer }): FastifyReply {
+  void reply.header('content-type', file.contentType)
+  void reply.header('content-disposition', `attachment; filename="${file.fileName.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.fileName)}`)
+  void reply.header('x-content-type-options', 'nosniff')
+  void reply.header('cache-control', 'private, no-store')
+  void reply.header('content-security-policy', "default-src 'none'; sandbox")
+  return reply.send(file.content)
 }

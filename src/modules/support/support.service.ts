@@ -6,7 +6,8 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { MarketRow, PartnerListing } from '../organizations/index.js'
 import type { TicketIdentity } from '../../db/schema/index.js'
-import type { MessageRow, SupportRepo, TicketRow } from './support.repo.js'
+import type { AttachmentInfo, MessageRow, SupportRepo, TicketRow } from './support.repo.js'
+import { checkAttachments, type UploadedFile } from './attachments.js'
 import { estimateWait, WINDOW_DAYS, type WaitEstimate } from './wait-estimate.js'
 import { addWorkingHours } from './working-hours.js'
 
@@ -34,7 +35,13 @@ export const TicketInput = Type.Object({
   })),
   article: Type.Optional(Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })),
   branch: Type.Optional(Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })),
+  /** The id the deflection script gave a suggested article the person opened before sending anyway. */
+  deflection: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,40}$' })),
 })
+/** How long a market's waiting-time estimate is reused: live data, without two queries on every ticket of a rush. */
+const ESTIMATE_TTL_MS = 5_000
+/** Help topics change only with a content import. */
+const TOPICS_TTL_MS = 30_000
 export type TicketInput = Type.Static<typeof TicketInput>
 
 export interface SupportDeps {
@@ -68,7 +75,10 @@ export interface CreatedTicket {
 
 /** "Ask for help": tickets routed to their market's queue, with an honest expected wait. */
 export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
-  async function estimateFor(market: MarketRow, now: Date): Promise<WaitEstimate> {
+  const estimates = new Map<number, { at: number; value: Promise<WaitEstimate> }>()
+  const topicCache = new Map<string, { at: number; value: Promise<string[]> }>()
+
+  async function computeEstimate(market: MarketRow, now: Date): Promise<WaitEstimate> {
     const [ahead, recent] = await Promise.all([
       repo.queueAhead(market.id, now),
       repo.recentFirstResponses(market.id, new Date(now.getTime() - WINDOW_DAYS * 86_400_000)),
@@ -76,21 +86,67 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
     return estimateWait({ hours: market.businessHours, timeZone: market.timeZone, now, ahead, recent })
   }
 
+  /** The estimate for a market now, computed at most every few seconds (the clock may be moved by tests: then always fresh). */
+  function estimateFor(market: MarketRow, now: Date): Promise<WaitEstimate> {
+    const cached = estimates.get(market.id)
+    const wall = Date.now()
+    if (cached && wall - cached.at < ESTIMATE_TTL_MS && Math.abs(now.getTime() - wall) < 1000) return cached.value
+    const value = computeEstimate(market, now)
+    estimates.set(market.id, { at: wall, value })
+    value.catch(() => { estimates.delete(market.id) })
+    return value
+  }
+
+  /** Markets change rarely (a platform administrator's edit): read at most every few seconds on the intake path. */
+  const marketCache = new Map<string, { at: number; value: Promise<MarketRow | undefined> }>()
+  function cachedMarket(key: string, load: () => Promise<MarketRow | undefined>): Promise<MarketRow | undefined> {
+    const cached = marketCache.get(key)
+    if (cached && Date.now() - cached.at < ESTIMATE_TTL_MS) return cached.value
+    const value = load()
+    marketCache.set(key, { at: Date.now(), value })
+    value.catch(() => { marketCache.delete(key) })
+    return value
+  }
+
+  function topics(locale: string): Promise<string[]> {
+    const cached = topicCache.get(locale)
+    if (cached && Date.now() - cached.at < TOPICS_TTL_MS) return cached.value
+    const value = deps.topics(locale)
+    topicCache.set(locale, { at: Date.now(), value })
+    value.catch(() => { topicCache.delete(locale) })
+    return value
+  }
+
+  /** By the signed-in requester, or with a private link's secret (the first one, or one from an agent's reply). */
+  async function requesterTicket(actor: Actor, reference: string, secret: string | undefined): Promise<TicketRow> {
+    const ticket = /^SR-\d{4}-\d{6,}$/.test(reference) ? await repo.byReference(reference) : undefined
+    if (!ticket) throw new AppError('NOT_FOUND')
+    if (actor.kind === 'user' && ticket.requesterUserId === actor.userId) return ticket
+    if (secret === undefined || secret.length > 100) throw new AppError('NOT_FOUND')
+    const given = hash(secret)
+    if (timingSafeEqual(Buffer.from(given), Buffer.from(ticket.accessHash))) return ticket
+    if ((await repo.ticketIdOfAccessKey(given)) === ticket.id) return ticket
+    throw new AppError('NOT_FOUND')
+  }
+
   return {
     estimateFor,
 
-    async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }): Promise<CreatedTicket> {
+    async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }, files: UploadedFile[] = []): Promise<CreatedTicket> {
       if (!Value.Check(TicketInput, input)) {
         const [first] = Value.Errors(TicketInput, input)
         throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'ticket', reason: first?.message ?? '' })
       }
-      if (!(await deps.topics(input.locale)).includes(input.topic)) throw new AppError('INVALID_INPUT', { field: 'topic', reason: input.topic })
+      const attachments = await checkAttachments(files)
+      if (!(await topics(input.locale)).includes(input.topic)) throw new AppError('INVALID_INPUT', { field: 'topic', reason: input.topic })
       const me = await deps.requester(actor)
       const requester = me
         ? { name: `${me.firstName} ${me.lastName}`.trim(), email: me.email ?? '', companyName: me.companyName, companyAddress: me.companyAddress }
         : { name: required('name', input.name), email: required('email', input.email), companyName: required('companyName', input.companyName), companyAddress: required('companyAddress', input.companyAddress) }
       if (!requester.email) throw new AppError('INVALID_INPUT', { field: 'email', reason: 'required' })
-      const market = me?.marketId ? await deps.marketById(me.marketId) : await deps.market(required('marketCode', input.marketCode))
+      const marketId = me?.marketId
+      const code = marketId ? '' : required('marketCode', input.marketCode)
+      const market = marketId ? await cachedMarket(`id:${String(marketId)}`, () => deps.marketById(marketId)) : await cachedMarket(`code:${code}`, () => deps.market(code))
       if (!market) throw new AppError('INVALID_INPUT', { field: 'marketCode', reason: input.marketCode ?? '' })
       let identity: TicketIdentity | null = null
       if (IDENTITY_TOPICS.has(input.topic)) {
@@ -122,8 +178,8 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
         },
       }), (id, reference) => ({
         at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'guest', id: null }, action: 'ticket.created',
-        target: { type: 'ticket', id }, scope: { marketId: market.id }, data: { reference, topic: input.topic, urgency: input.urgency }, requestId: ctx.requestId, ip: ctx.ip,
-      }))
+        target: { type: 'ticket', id }, scope: { marketId: market.id }, data: { reference, topic: input.topic, urgency: input.urgency, attachments: attachments.length }, requestId: ctx.requestId, ip: ctx.ip,
+      }), { attachments, deflectionId: input.deflection })
       return { ticket, accessSecret, estimate, partner, market }
     },
 
@@ -131,22 +187,40 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
      * A ticket as its requester sees it (no internal notes): by the signed-in requester, or with
      * the private link's secret. Anyone else learns nothing, not even that the reference exists.
      */
-    async ticketForRequester(actor: Actor, reference: string, secret: string | undefined): Promise<{ ticket: TicketRow; messages: MessageRow[]; market: MarketRow | undefined }> {
-      const ticket = /^SR-\d{4}-\d{6,}$/.test(reference) ? await repo.byReference(reference) : undefined
-      const own = ticket && actor.kind === 'user' && ticket.requesterUserId === actor.userId
-      const byLink = ticket && secret !== undefined && secret.length <= 100 && timingSafeEqual(Buffer.from(hash(secret)), Buffer.from(ticket.accessHash))
-      if (!ticket || (!own && !byLink)) throw new AppError('NOT_FOUND')
-      const [messages, market] = await Promise.all([repo.messages(ticket.id, false), deps.marketById(ticket.marketId)])
-      return { ticket, messages, market }
+    async ticketForRequester(actor: Actor, reference: string, secret: string | undefined): Promise<{ ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined }> {
+      const ticket = await requesterTicket(actor, reference, secret)
+      const [messages, attachments, market] = await Promise.all([repo.messages(ticket.id, false), repo.attachments(ticket.id), deps.marketById(ticket.marketId)])
+      return { ticket, messages, attachments, market }
     },
 
-    /** The requester answers on the ticket page; a closed ticket takes no more answers. */
-    async reply(actor: Actor, reference: string, secret: string | undefined, body: string): Promise<void> {
-      const { ticket } = await this.ticketForRequester(actor, reference, secret)
+    /** An attachment for the ticket's requester (agents have their own door). */
+    async attachmentForRequester(actor: Actor, reference: string, secret: string | undefined, id: number) {
+      const ticket = await requesterTicket(actor, reference, secret)
+      const file = await repo.attachment(ticket.id, id)
+      if (!file) throw new AppError('NOT_FOUND')
+      return file
+    },
+
+    /** The requester answers on the ticket page; a waiting or solved ticket opens again, a closed one takes no more answers. */
+    async reply(actor: Actor, reference: string, secret: string | undefined, body: string, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<void> {
+      const ticket = await requesterTicket(actor, reference, secret)
       const text = body.trim()
       if (text.length < 1 || text.length > 10_000) throw new AppError('INVALID_INPUT', { field: 'message', reason: 'length' })
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
-      await repo.addRequesterMessage(ticket, text, clock.now())
+      const at = clock.now()
+      const added = await repo.addRequesterMessage(ticket, text, at, {
+        at, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'guest', id: null }, action: 'ticket.requester_replied',
+        target: { type: 'ticket', id: ticket.id }, scope: { marketId: ticket.marketId }, data: { reference: ticket.reference, before: { state: ticket.state } }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+      if (!added) throw new AppError('TICKET_CLOSED')
+    },
+
+    /** A suggested article opened from the form (the deflection script reports it). */
+    async recordDeflection(_actor: Actor, input: { id: string; locale: string; article: string }): Promise<void> {
+      if (!/^[A-Za-z0-9_-]{16,40}$/.test(input.id) || !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(input.article) || input.article.length > 120) {
+        throw new AppError('INVALID_INPUT', { field: 'deflection', reason: '' })
+      }
+      await repo.recordDeflection(input.id, input.locale, input.article, clock.now())
     },
 
     async myTickets(actor: Actor): Promise<TicketRow[]> {

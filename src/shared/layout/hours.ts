@@ -2,9 +2,17 @@ import type { BusinessHours } from '../../db/schema/index.js'
 
 const DAYS = ['1', '2', '3', '4', '5', '6', '7'] as const
 
+const weekdayNames = new Map<string, string>()
+
 function weekdayName(locale: string, isoDay: number): string {
-  // 2024-01-01 was a Monday.
-  return new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, isoDay)))
+  const key = `${locale}:${String(isoDay)}`
+  let name = weekdayNames.get(key)
+  if (name === undefined) {
+    // 2024-01-01 was a Monday.
+    name = new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, isoDay)))
+    if (weekdayNames.size < 1000) weekdayNames.set(key, name)
+  }
+  return name
 }
 
 /** "Mon–Fri 08:30–17:30" style lines, grouping consecutive days with the same hours. */

@@ -22,6 +22,7 @@ export const mailTemplates = {
   'account-approved': { action: true },
   'account-refused': { action: false },
   'ticket-received': { action: true },
+  'ticket-reply': { action: true },
 } as const satisfies Record<string, { action: boolean; dates?: readonly string[] }>
 
 export type MailTemplate = keyof typeof mailTemplates

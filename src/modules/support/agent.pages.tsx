@@ -1,0 +1,277 @@
+import type { ComponentChildren, VNode } from 'preact'
+import { Page, type PageContext } from '../../shared/layout/Page.js'
+import type { TicketState } from '../../db/schema/index.js'
+import type { MarketRow } from '../organizations/index.js'
+import type { DeskService } from './agent.service.js'
+import { breaches } from './agent.service.js'
+import type { QueueRow } from './support.repo.js'
+import { AttachmentList, MessageBody, messageText } from './support.pages.js'
+
+type TicketView = Awaited<ReturnType<DeskService['ticket']>>
+type Report = Awaited<ReturnType<DeskService['report']>>
+
+export const ticketStates: TicketState[] = ['new', 'open', 'waiting_on_requester', 'solved', 'closed']
+export const ageChoices = [4, 24, 72, 168] as const
+
+/** The queue's filters as the URL carries them. */
+export interface QueueParams { state?: string | undefined; topic?: string | undefined; urgency?: string | undefined; age?: string | undefined; breach?: string | undefined; mine?: string | undefined; page?: string | undefined }
+
+function when(locale: string, date: Date | string | null): string {
+  return date ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(date)) : '—'
+}
+
+function age(locale: string, from: Date, now: Date): string {
+  const hours = Math.max(0, (now.getTime() - from.getTime()) / 3_600_000)
+  const format = new Intl.RelativeTimeFormat(locale, { numeric: 'always', style: 'short' })
+  return hours < 48 ? format.format(-Math.floor(hours), 'hour') : format.format(-Math.floor(hours / 24), 'day')
+}
+
+function DeskPage({ ctx, title, notice, error, children }: { ctx: PageContext; title: string; notice?: string | undefined; error?: string | undefined; children: ComponentChildren }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <nav class="console-nav" aria-label={t('agent.nav')}>
+        <ul>
+          <li><a href={`/${locale}/agent/tickets`}>{t('agent.queue.title')}</a></li>
+          <li><a href={`/${locale}/agent/tickets?mine=1`}>{t('agent.queue.mine')}</a></li>
+          <li><a href={`/${locale}/agent/tickets?breach=1`}>{t('agent.queue.breached')}</a></li>
+          <li><a href={`/${locale}/agent/report`}>{t('agent.report.title')}</a></li>
+        </ul>
+      </nav>
+      <h1>{title}</h1>
+      {notice ? <p class="notice" role="status">{notice}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      {children}
+    </Page>
+  )
+}
+
+function Due({ ctx, due, late }: { ctx: PageContext; due: Date; late: boolean }) {
+  return late ? <strong class="breach">{ctx.t('agent.sla.late')} · {when(ctx.locale, due)}</strong> : <span>{when(ctx.locale, due)}</span>
+}
+
+export function QueuePage({ ctx, queue, topics, params, now }: {
+  ctx: PageContext; queue: { rows: QueueRow[]; total: number; page: number; pageSize: number; markets: MarketRow[] }
+  topics: { key: string; title: string }[]; params: QueueParams; now: Date
+}): VNode {
+  const { t, locale } = ctx
+  const topicTitle = new Map(topics.map((c) => [c.key, c.title]))
+  const link = (page: number) => {
+    const search = new URLSearchParams(Object.entries({ ...params, page: String(page) }).flatMap(([k, v]) => (v ? [[k, v]] : [])))
+    return `/${locale}/agent/tickets?${search.toString()}`
+  }
+  const marketNames = queue.markets.map((m) => m.names[locale] ?? m.code).join(', ')
+  return (
+    <DeskPage ctx={ctx} title={t('agent.queue.title')}>
+      <p class="lead">{t('agent.queue.lead', { markets: marketNames || '—', total: queue.total })}</p>
+      <form class="inline-form filters" method="get" action={`/${locale}/agent/tickets`} role="search" aria-label={t('agent.queue.filters')}>
+        <label for="f-state">{t('agent.queue.state')}</label>
+        <select id="f-state" name="state">
+          <option value="active" selected={!params.state || params.state === 'active'}>{t('agent.queue.active')}</option>
+          <option value="all" selected={params.state === 'all'}>{t('agent.queue.all')}</option>
+          {ticketStates.map((s) => <option key={s} value={s} selected={params.state === s}>{t(`agent.states.${s}`)}</option>)}
+        </select>
+        <label for="f-topic">{t('support.new.topic')}</label>
+        <select id="f-topic" name="topic">
+          <option value="">{t('agent.queue.any')}</option>
+          {topics.map((c) => <option key={c.key} value={c.key} selected={params.topic === c.key}>{c.title}</option>)}
+        </select>
+        <label for="f-urgency">{t('agent.queue.urgency')}</label>
+        <select id="f-urgency" name="urgency">
+          <option value="">{t('agent.queue.any')}</option>
+          <option value="urgent" selected={params.urgency === 'urgent'}>{t('agent.urgency.urgent')}</option>
+          <option value="normal" selected={params.urgency === 'normal'}>{t('agent.urgency.normal')}</option>
+        </select>
+        <label for="f-age">{t('agent.queue.age')}</label>
+        <select id="f-age" name="age">
+          <option value="">{t('agent.queue.any')}</option>
+          {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { hours: h })}</option>)}
+        </select>
+        <span class="choice"><input type="checkbox" id="f-breach" name="breach" value="1" checked={params.breach === '1'} /><label for="f-breach">{t('agent.queue.breachedOnly')}</label></span>
+        <span class="choice"><input type="checkbox" id="f-mine" name="mine" value="1" checked={params.mine === '1'} /><label for="f-mine">{t('agent.queue.mineOnly')}</label></span>
+        <button type="submit">{t('agent.queue.filter')}</button>
+      </form>
+      {queue.rows.length === 0 ? <p>{t('agent.queue.none')}</p> : (
+        <table class="queue">
+          <caption class="visually-hidden">{t('agent.queue.title')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('agent.ticket.reference')}</th><th scope="col">{t('support.new.subject')}</th><th scope="col">{t('agent.queue.state')}</th>
+              <th scope="col">{t('agent.queue.age')}</th><th scope="col">{t('agent.sla.firstResponse')}</th><th scope="col">{t('agent.sla.resolution')}</th><th scope="col">{t('agent.ticket.assignee')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {queue.rows.map((r) => {
+              const late = breaches(r, now)
+              return (
+                <tr key={r.id} class={late.firstResponse || late.resolution ? 'late' : undefined}>
+                  <td><a href={`/${locale}/agent/tickets/${r.reference}`}>{r.reference}</a><br /><span class="hint">{r.marketCode}</span></td>
+                  <td>{r.urgency === 'urgent' ? <strong class="urgent-tag">{t('agent.urgency.urgent')} </strong> : null}{r.subject}<br /><span class="hint">{topicTitle.get(r.topic) ?? r.topic} · {r.requesterName}</span></td>
+                  <td>{t(`agent.states.${r.state}`)}</td>
+                  <td>{age(locale, r.createdAt, now)}</td>
+                  <td>{r.firstRespondedAt ? when(locale, r.firstRespondedAt) : <Due ctx={ctx} due={r.firstResponseDue} late={late.firstResponse} />}</td>
+                  <td>{r.solvedAt ? when(locale, r.solvedAt) : <Due ctx={ctx} due={r.resolutionDue} late={late.resolution} />}</td>
+                  <td>{r.assigneeName ?? '—'}</td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      )}
+      {queue.page > 1 || queue.page * queue.pageSize < queue.total ? (
+        <nav aria-label={t('admin.pages')}>
+          <ul class="inline-list">
+            {queue.page > 1 ? <li><a href={link(queue.page - 1)} rel="prev">{t('admin.previous')}</a></li> : null}
+            {queue.page * queue.pageSize < queue.total ? <li><a href={link(queue.page + 1)} rel="next">{t('admin.next')}</a></li> : null}
+          </ul>
+        </nav>
+      ) : null}
+    </DeskPage>
+  )
+}
+
+const identityFields = ['userId', 'firstName', 'lastName', 'email', 'companyName', 'companyAddress'] as const
+
+export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error }: {
+  ctx: PageContext; view: TicketView; topicTitle: string; csrfToken: string; now: Date; notice?: string | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const { ticket, messages, attachments, market, identityPanel, allowedStates } = view
+  const base = `/${locale}/agent/tickets/${ticket.reference}`
+  const late = breaches(ticket, now)
+  const closed = ticket.state === 'closed'
+  const Csrf = () => <input type="hidden" name="_csrf" value={csrfToken} />
+  return (
+    <DeskPage ctx={ctx} title={`${ticket.reference}: ${ticket.subject}`} notice={notice} error={error}>
+      <div class="desk-ticket">
+        <div class="desk-main">
+          <dl class="facts">
+            <dt>{t('agent.queue.state')}</dt><dd>{t(`agent.states.${ticket.state}`)}</dd>
+            <dt>{t('support.new.topic')}</dt><dd>{topicTitle}</dd>
+            <dt>{t('agent.queue.urgency')}</dt><dd>{t(`agent.urgency.${ticket.urgency}`)}</dd>
+            <dt>{t('partners.market')}</dt><dd>{market?.names[locale] ?? market?.code ?? '—'}</dd>
+            <dt>{t('agent.ticket.requester')}</dt><dd>{ticket.requesterName} · {ticket.requesterEmail}<br />{ticket.companyName}, {ticket.companyAddress}{ticket.requesterUserId === null ? ` (${t('agent.ticket.guest')})` : ''}</dd>
+            <dt>{t('agent.ticket.opened')}</dt><dd>{when(locale, ticket.createdAt)}</dd>
+            <dt>{t('agent.sla.firstResponse')}</dt><dd>{ticket.firstRespondedAt ? when(locale, ticket.firstRespondedAt) : <Due ctx={ctx} due={ticket.firstResponseDue} late={late.firstResponse} />}</dd>
+            <dt>{t('agent.sla.resolution')}</dt><dd>{ticket.solvedAt ? when(locale, ticket.solvedAt) : <Due ctx={ctx} due={ticket.resolutionDue} late={late.resolution} />}</dd>
+            <dt>{t('agent.ticket.assignee')}</dt><dd>{view.assigneeName ?? '—'}</dd>
+            {ticket.articleKey ? <><dt>{t('agent.ticket.fromArticle')}</dt><dd>{ticket.articleKey}{ticket.branch ? ` › ${ticket.branch}` : ''}</dd></> : null}
+          </dl>
+          {!closed ? (
+            <form class="inline-form" method="post" action={`${base}/assign`}>
+              <Csrf />
+              <button type="submit" class="secondary">{t('agent.ticket.assignMe')}</button>
+            </form>
+          ) : null}
+          <h2>{t('agent.ticket.conversation')}</h2>
+          <ol class="messages">
+            {messages.map((m) => (
+              <li key={m.id} class={`message ${m.authorType}${m.internal ? ' internal' : ''}`}>
+                <p class="hint">
+                  {m.internal ? <strong>{t('agent.ticket.internal')} · </strong> : null}
+                  {m.authorType === 'requester' ? ticket.requesterName : m.authorType === 'agent' ? (m.authorName ?? t('support.authors.agent')) : t('support.authors.system')} · {when(locale, m.createdAt)}
+                </p>
+                <MessageBody text={messageText(t, m)} />
+              </li>
+            ))}
+          </ol>
+          <AttachmentList ctx={ctx} attachments={attachments} base={base} />
+          {closed ? <p>{t('errors.TICKET_CLOSED')}</p> : (
+            <>
+              <form class="stack-form" method="post" action={`${base}/reply`}>
+                <Csrf />
+                <h2><label for="reply">{t('agent.ticket.reply')}</label></h2>
+                <p class="hint" id="reply-hint">{t('agent.ticket.replyHint')}</p>
+                <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint" />
+                <label for="reply-state">{t('agent.ticket.then')}</label>
+                <select id="reply-state" name="state">
+                  {(['waiting_on_requester', 'open', 'solved'] as const).filter((s) => s === ticket.state || allowedStates.includes(s)).map((s) => (
+                    <option key={s} value={s} selected={s === 'waiting_on_requester'}>{t(`agent.states.${s}`)}</option>
+                  ))}
+                </select>
+                <button type="submit">{t('agent.ticket.send')}</button>
+              </form>
+              <form class="stack-form" method="post" action={`${base}/note`}>
+                <Csrf />
+                <h2><label for="note">{t('agent.ticket.note')}</label></h2>
+                <p class="hint" id="note-hint">{t('agent.ticket.noteHint')}</p>
+                <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint" />
+                <button type="submit" class="secondary">{t('agent.ticket.addNote')}</button>
+              </form>
+              <form class="inline-form" method="post" action={`${base}/state`}>
+                <Csrf />
+                <label for="state">{t('agent.ticket.changeState')}</label>
+                <select id="state" name="state">
+                  {allowedStates.map((s) => <option key={s} value={s}>{t(`agent.states.${s}`)}</option>)}
+                </select>
+                <button type="submit" class="secondary">{t('agent.ticket.setState')}</button>
+              </form>
+            </>
+          )}
+        </div>
+        {identityPanel ? (
+          <aside class="card desk-identity" aria-labelledby="identity-panel">
+            <h2 id="identity-panel">{t('admin.check.title')}</h2>
+            <p class="hint">{t('agent.identity.lead')}</p>
+            <table>
+              <caption class="visually-hidden">{t('agent.identity.claims')}</caption>
+              <thead><tr><th scope="col">{t('agent.identity.field')}</th><th scope="col">{t('agent.identity.given')}</th></tr></thead>
+              <tbody>
+                {identityFields.map((f) => <tr key={f}><th scope="row">{t(`admin.check.fields.${f}`)}</th><td>{identityPanel.claims[f]}</td></tr>)}
+              </tbody>
+            </table>
+            {identityPanel.account ? (
+              <>
+                <p>
+                  {t('agent.identity.account', { userId: identityPanel.account.userId, name: `${identityPanel.account.firstName} ${identityPanel.account.lastName}` })}{' '}
+                  · {t(`account.statuses.${identityPanel.account.status}`)}
+                  {identityPanel.account.lockedUntil && identityPanel.account.lockedUntil > now ? ` · ${t('admin.users.locked')}` : ''}
+                </p>
+                <p><a href={`/${locale}/admin/users/${String(identityPanel.account.id)}`}>{t('agent.identity.record')}</a></p>
+                {!closed ? (
+                  <>
+                    <form class="inline-form" method="post" action={`${base}/identity`}>
+                      <Csrf />
+                      <input type="hidden" name="action" value="restore" />
+                      <button type="submit">{t('agent.identity.restore')}</button>
+                    </form>
+                    <form class="inline-form" method="post" action={`${base}/identity`}>
+                      <Csrf />
+                      <input type="hidden" name="action" value="reset" />
+                      <button type="submit" class="secondary">{t('agent.identity.reset')}</button>
+                    </form>
+                    <p class="hint">{t('agent.identity.oneClick')}</p>
+                  </>
+                ) : null}
+              </>
+            ) : <p>{t('agent.identity.noAccount', { userId: identityPanel.claims.userId })}</p>}
+          </aside>
+        ) : null}
+      </div>
+    </DeskPage>
+  )
+}
+
+export function DeskReportPage({ ctx, report }: { ctx: PageContext; report: Report }): VNode {
+  const { t } = ctx
+  return (
+    <DeskPage ctx={ctx} title={t('agent.report.title')}>
+      <p class="lead">{t('agent.report.lead', { days: report.days })}</p>
+      <h2 id="from-articles">{t('agent.report.fromArticles')}</h2>
+      {report.fromArticles.length === 0 ? <p>{t('agent.report.none')}</p> : (
+        <table aria-labelledby="from-articles">
+          <thead><tr><th scope="col">{t('agent.report.article')}</th><th scope="col">{t('agent.report.branch')}</th><th scope="col">{t('agent.report.tickets')}</th></tr></thead>
+          <tbody>{report.fromArticles.map((r) => <tr key={`${r.articleKey}/${r.branch ?? ''}`}><td>{r.articleKey}</td><td>{r.branch ?? '—'}</td><td>{r.tickets}</td></tr>)}</tbody>
+        </table>
+      )}
+      <h2 id="deflections">{t('agent.report.deflections')}</h2>
+      <p class="hint">{t('agent.report.deflectionsHint')}</p>
+      {report.deflections.length === 0 ? <p>{t('agent.report.none')}</p> : (
+        <table aria-labelledby="deflections">
+          <thead><tr><th scope="col">{t('agent.report.article')}</th><th scope="col">{t('agent.report.locale')}</th><th scope="col">{t('agent.report.opened')}</th><th scope="col">{t('agent.report.deflected')}</th></tr></thead>
+          <tbody>{report.deflections.map((r) => <tr key={`${r.locale}/${r.articleSlug}`}><td>{r.articleSlug}</td><td>{r.locale}</td><td>{r.opened}</td><td>{r.deflected}</td></tr>)}</tbody>
+        </table>
+      )}
+    </DeskPage>
+  )
+}

@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { DEMO_PASSWORD } from '../../seed/users.js'
+import { systemActor } from '../../shared/actor.js'
+import { setClock } from '../../shared/clock.js'
+import { eraseAccounts } from '../../db/erasure.js'
+import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
+import { useMailbox } from '../../../test/mailbox.js'
+
+const mailbox = useMailbox()
+const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url, AUTH_RATE_LIMIT: '1000' }) })
+const browser = () => testBrowser(() => testApp().app)
+const system = systemActor('test')
+
+async function signedIn(userId: string, locale = 'en'): Promise<Browser> {
+  const b = browser()
+  assert.equal((await b.post(`/${locale}/login`, { identifier: userId, password: DEMO_PASSWORD })).statusCode, 303)
+  return b
+}
+
+const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
+const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')
+
+let address = 0
+/** Posts the ticket form the way a browser without script does: multipart, with its form token and files. */
+async function postMultipart(b: Browser, url: string, fields: Record<string, string>, files: { name: string; type: string; content: Buffer }[]) {
+  const page = await b.get(url)
+  const form = new FormData()
+  form.set('_csrf', csrfFrom(page.body))
+  for (const [k, v] of Object.entries(fields)) form.set(k, v)
+  for (const f of files) form.append('attachments', new Blob([new Uint8Array(f.content)], { type: f.type }), f.name)
+  const request = new Request('http://localhost/', { method: 'POST', body: form })
+  const res = await testApp().app.inject({
+    method: 'POST', url, remoteAddress: `10.9.0.${String(++address)}`, payload: Buffer.from(await request.arrayBuffer()),
+    headers: { cookie: cookieHeader(b.jar), 'content-type': request.headers.get('content-type') ?? '' },
+  })
+  cookieJar(b.jar, res.headers['set-cookie'])
+  return res
+}
+
+const guestTicket = (email: string, market = 'IT') => ({
+  topic: 'apps', subject: 'Service Manual shows an empty page', description: 'Since this morning the Service Manual opens but every page is empty. I expected the wiring diagrams.',
+  urgency: 'normal', name: 'Pia Guest', email, companyName: 'Officina Ospite', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: market,
+})
+
+const referenceIn = (body: string) => /SR-\d{4}-\d{6}/.exec(body)?.[0] ?? ''
+
+async function ticketCount(): Promise<number> {
+  return (await testApp().app.services.desk.queue(system, { state: undefined })).total
+}
+
+describe('agent console', () => {
+  test('a guest ticket with attachments: the agent of its market replies by email, notes stay internal, the requester answers and it reopens', async () => {
+    const guest = browser()
+    const created = await postMultipart(guest, '/it/support/new', guestTicket('lia@guest.example'), [
+      { name: 'screen.png', type: 'image/png', content: png }, { name: 'invoice.pdf', type: 'application/pdf', content: pdf },
+    ])
+    assert.equal(created.statusCode, 201, created.body.slice(0, 400))
+    const reference = referenceIn(created.body)
+    await testApp().app.mailer.drain()
+    const firstLink = new URL(mailbox().linkIn(mailbox().to('lia@guest.example').at(-1), `${testApp().config.publicUrl}/it/support/tickets/`)).pathname
+
+    const agent = await signedIn('agent.it', 'it')
+    const queue = await agent.get('/it/agent/tickets')
+    assert.equal(queue.statusCode, 200)
+    assert.match(queue.body, new RegExp(reference))
+    const page = await agent.get(`/it/agent/tickets/${reference}`)
+    assert.match(page.body, /screen\.png/)
+    assert.match(page.body, /invoice\.pdf/)
+    const attachmentUrl = /href="(\/it\/agent\/tickets\/[^"]+\/attachments\/\d+)"/.exec(page.body)?.[1] ?? ''
+    const download = await agent.get(attachmentUrl)
+    assert.equal(download.statusCode, 200)
+    assert.equal(download.headers['content-type'], 'image/png')
+    assert.match(String(download.headers['content-disposition']), /^attachment/)
+
+    assert.equal((await agent.post(`/it/agent/tickets/${reference}/assign`, {}, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 303)
+    assert.equal((await agent.post(`/it/agent/tickets/${reference}/note`, { message: 'Probably the viewer cache, check with IT' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 303)
+    const replied = await agent.post(`/it/agent/tickets/${reference}/reply`, { message: 'Please empty the browser cache and open the manual again.', state: 'waiting_on_requester' }, { fromPage: `/it/agent/tickets/${reference}` })
+    assert.equal(replied.statusCode, 303)
+    const after = await agent.get(`/it/agent/tickets/${reference}`)
+    assert.match(after.body, /Chiara Conti/, 'assigned to the agent')
+    assert.match(after.body, /In attesa del richiedente/)
+    assert.match(after.body, /Probably the viewer cache/)
+
+    await testApp().app.mailer.drain()
+    const answer = mailbox().to('lia@guest.example').at(-1)
+    assert.match(answer?.subject ?? '', new RegExp(`Risposta alla tua richiesta ${reference}`))
+    assert.match(answer?.text ?? '', /empty the browser cache/)
+    assert.doesNotMatch(mailbox().messages.map((m) => m.text ?? '').join('\n'), /viewer cache/, 'an internal note is never emailed')
+
+    // The link in the reply works for a browser that never had the first one; the first still works too.
+    const replyLink = new URL(mailbox().linkIn(answer, `${testApp().config.publicUrl}/it/support/tickets/`)).pathname
+    const requester = browser()
+    assert.equal((await requester.get(replyLink)).statusCode, 303)
+    const requesterPage = await requester.get(`/it/support/tickets/${reference}`)
+    assert.match(requesterPage.body, /empty the browser cache/)
+    assert.doesNotMatch(requesterPage.body, /viewer cache/, 'the requester never sees internal notes')
+    assert.match(requesterPage.body, /screen\.png/)
+    const own = /href="(\/it\/support\/tickets\/[^"]+\/attachments\/\d+)"/.exec(requesterPage.body)?.[1] ?? ''
+    assert.equal((await requester.get(own)).statusCode, 200, 'the requester downloads their attachment')
+    assert.equal((await browser().get(own)).statusCode, 404, 'nobody else does')
+    assert.equal((await (await signedIn('agent.de')).get(own.replace('/support/', '/agent/'))).statusCode, 403, 'nor an agent of another market')
+    assert.equal((await browser().get(firstLink)).statusCode, 303)
+
+    assert.equal((await requester.post(`/it/support/tickets/${reference}/reply`, { message: 'Done, still empty.' }, { fromPage: `/it/support/tickets/${reference}` })).statusCode, 303)
+    assert.match((await agent.get(`/it/agent/tickets/${reference}`)).body, /<dd>Aperta<\/dd>/, 'an answer reopens a waiting ticket')
+
+    // Solved, answered again: open. Then closed: no more answers from anyone.
+    await agent.post(`/it/agent/tickets/${reference}/state`, { state: 'solved' }, { fromPage: `/it/agent/tickets/${reference}` })
+    await requester.post(`/it/support/tickets/${reference}/reply`, { message: 'Sorry, one more thing.' }, { fromPage: `/it/support/tickets/${reference}` })
+    assert.match((await agent.get(`/it/agent/tickets/${reference}`)).body, /<dd>Aperta<\/dd>/, 'an answer reopens a solved ticket')
+    assert.equal((await agent.post(`/it/agent/tickets/${reference}/state`, { state: 'closed' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 303)
+    const form = await requester.get(`/it/support/tickets/${reference}`)
+    assert.doesNotMatch(form.body, /name="message"/, 'a closed ticket shows no answer form')
+    const direct = await requester.post(`/it/support/tickets/${reference}/reply`, { message: 'Hello?' }, { fromPage: '/it/support/new' })
+    assert.equal(direct.statusCode, 409)
+    assert.match(direct.body, /role="alert"[^>]*>[^<]*chius/i, 'a clear message in the requester\'s language')
+    const late = await agent.post(`/it/agent/tickets/${reference}/reply`, { message: 'Anything else?', state: 'waiting_on_requester' }, { fromPage: '/it/support/new' })
+    assert.equal(late.statusCode, 409)
+
+    const actions = (await testApp().app.services.admin.auditTrail(system, { action: 'ticket.' })).map((e) => e.action)
+    for (const action of ['ticket.created', 'ticket.assigned', 'ticket.noted', 'ticket.replied', 'ticket.requester_replied', 'ticket.state_changed']) {
+      assert.ok(actions.includes(action), `${action} is audited`)
+    }
+  })
+
+  test('routing and scope: each market\'s agents see their queue only; others get 403, guests sign in first', async () => {
+    const de = await postMultipart(browser(), '/de/support/new', guestTicket('dora@guest.example', 'DE'), [])
+    const it = await postMultipart(browser(), '/it/support/new', guestTicket('ivo@guest.example', 'IT'), [])
+    const deRef = referenceIn(de.body)
+    const itRef = referenceIn(it.body)
+    const agentDe = await signedIn('agent.de')
+    const deQueue = await agentDe.get('/en/agent/tickets?state=all')
+    assert.match(deQueue.body, new RegExp(deRef))
+    assert.doesNotMatch(deQueue.body, new RegExp(itRef), 'a DE agent never lists an IT ticket')
+    assert.equal((await agentDe.get(`/en/agent/tickets/${itRef}`)).statusCode, 403)
+    assert.equal((await agentDe.post(`/en/agent/tickets/${itRef}/reply`, { message: 'Hi', state: 'open' }, { fromPage: '/en/support/new' })).statusCode, 403)
+    assert.equal((await agentDe.post(`/en/agent/tickets/${itRef}/note`, { message: 'Hi' }, { fromPage: '/en/support/new' })).statusCode, 403)
+    const itMessages = await testApp().app.services.desk.ticket(system, itRef)
+    assert.equal(itMessages.messages.length, 1, 'nothing was written')
+    assert.equal((await agentDe.get('/en/agent/tickets/SR-2026-999999')).statusCode, 404)
+    assert.equal((await (await signedIn('mrossi')).get('/en/agent/tickets')).statusCode, 403, 'a user is no agent')
+    const anonymous = await browser().get('/en/agent/tickets')
+    assert.equal(anonymous.statusCode, 303)
+    assert.match(String(anonymous.headers.location), /\/en\/login\?next=/)
+
+    // Staff without a company pick the market like guests.
+    const staffForm = await agentDe.get('/en/support/new')
+    assert.match(staffForm.body, /id="marketCode"/)
+    const staff = await agentDe.post('/en/support/new', { topic: 'apps', subject: 'Viewer broken for staff', description: 'The viewer shows nothing for my staff account since today.', urgency: 'normal', marketCode: 'AT' })
+    assert.equal(staff.statusCode, 201, staff.body.slice(0, 300))
+    assert.equal((await testApp().app.services.desk.ticket(system, referenceIn(staff.body))).market?.code, 'AT')
+
+    // Filters: urgency, topic, breaches.
+    assert.doesNotMatch((await agentDe.get('/en/agent/tickets?urgency=urgent')).body, new RegExp(deRef))
+    assert.match((await agentDe.get('/en/agent/tickets?topic=apps')).body, new RegExp(deRef))
+    assert.equal((await agentDe.get('/en/agent/tickets?state=bogus')).statusCode, 400)
+  })
+
+  test('attachments of the wrong type, too large or too many refuse the whole ticket and store nothing', async () => {
+    const before = await ticketCount()
+    const renamed = await postMultipart(browser(), '/en/support/new', guestTicket('tex@guest.example'), [{ name: 'screen.png', type: 'image/png', content: Buffer.from('just some text pretending to be a picture') }])
+    assert.equal(renamed.statusCode, 415)
+    assert.match(renamed.body, /not a PNG, JPEG, WebP or PDF/)
+    assert.match(renamed.body, /value="Service Manual shows an empty page"/, 'the form keeps what was typed')
+    const html = await postMultipart(browser(), '/en/support/new', guestTicket('tex@guest.example'), [{ name: 'x.pdf', type: 'application/pdf', content: Buffer.from('<html><script>alert(1)</script></html>') }])
+    assert.equal(html.statusCode, 415)
+    const big = Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)])
+    const large = await postMultipart(browser(), '/en/support/new', guestTicket('tex@guest.example'), [{ name: 'huge.png', type: 'image/png', content: big }])
+    assert.equal(large.statusCode, 413)
+    const many = await postMultipart(browser(), '/en/support/new', guestTicket('tex@guest.example'), Array.from({ length: 6 }, (_, i) => ({ name: `s${String(i)}.png`, type: 'image/png', content: png })))
+    assert.equal(many.statusCode, 413)
+    assert.match(many.body, /at most 5 files/)
+    assert.equal(await ticketCount(), before, 'no ticket, message or file was created')
+    await testApp().app.mailer.drain()
+    assert.equal(mailbox().to('tex@guest.example').length, 0)
+  })
+
+  test('beside a sign-in ticket, an agent who is market administrator restores access in one click; the result is in the ticket', async () => {
+    // Mario locks himself out.
+    for (let i = 0; i < 10; i++) await browser().post('/it/login', { identifier: 'mrossi', password: 'wrong-password-again' })
+    const mario = await testApp().app.services.auth.findAccount(system, 'partner', 'mrossi')
+    assert.ok(mario?.lockedUntil && mario.lockedUntil > new Date())
+    const identity = {
+      'identity.userId': 'mrossi', 'identity.firstName': 'Mario', 'identity.lastName': 'Rossi', 'identity.email': 'mario.rossi@autofficina-rossi.example',
+      'identity.companyName': 'Autofficina Rossi S.r.l.', 'identity.companyAddress': 'Via Emilia 120, 40133 Bologna',
+    }
+    const created = await browser().post('/it/support/new', { ...guestTicket('mario.rossi@autofficina-rossi.example'), topic: 'sign-in', subject: 'Account bloccato', ...identity })
+    assert.equal(created.statusCode, 201)
+    const reference = referenceIn(created.body)
+
+    const agentOnly = await signedIn('agent.it', 'it')
+    const plain = await agentOnly.get(`/it/agent/tickets/${reference}`)
+    assert.doesNotMatch(plain.body, /id="identity-panel"/, 'an agent without market administration sees no panel')
+    assert.equal((await agentOnly.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 403)
+
+    const admin = await signedIn('admin.it', 'it')
+    const page = await admin.get(`/it/agent/tickets/${reference}`)
+    assert.match(page.body, /id="identity-panel"/)
+    assert.match(page.body, /Account mrossi: Mario Rossi/)
+    const done = await admin.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })
+    assert.equal(done.statusCode, 303)
+    assert.match(String(done.headers.location), /done=restored/)
+    assert.equal((await testApp().app.services.auth.findAccount(system, 'partner', 'mrossi'))?.lockedUntil, null, 'access is restored')
+    const after = await admin.get(String(done.headers.location))
+    assert.match(after.body, /l&#39;accesso è ripristinato|l'accesso è ripristinato/)
+    const actions = (await testApp().app.services.admin.auditTrail(system, {})).map((e) => e.action)
+    assert.ok(actions.includes('identity.checked') && actions.includes('account.restored') && actions.includes('ticket.identity_action'))
+
+    // Details that do not match change nothing, and say so in an internal note.
+    const wrong = await browser().post('/it/support/new', { ...guestTicket('someone@guest.example'), topic: 'sign-in', subject: 'Account bloccato', ...identity, 'identity.lastName': 'Bianchi', 'identity.companyAddress': 'Via Altra 1' , 'identity.email': 'other@guest.example' })
+    const wrongRef = referenceIn(wrong.body)
+    const refused = await admin.post(`/it/agent/tickets/${wrongRef}/identity`, { action: 'reset' }, { fromPage: `/it/agent/tickets/${wrongRef}` })
+    assert.match(String(refused.headers.location), /done=check_failed/)
+    const note = await admin.get(`/it/agent/tickets/${wrongRef}`)
+    assert.match(note.body, /lastName/)
+    await testApp().app.mailer.drain()
+    assert.equal(mailbox().to('mario.rossi@autofficina-rossi.example').filter((m) => /password/i.test(m.subject ?? '')).length, 0, 'no reset link was sent')
+  })
+})
+
+describe('SLA, waiting time, closing and reports', () => {
+  test('on a seeded queue with a fixed clock, the waiting time comes from answered tickets and breaches are counted in /metrics', async () => {
+    const desk = testApp().app.services.desk
+    const agent = await signedIn('agent.de')
+    const monday = new Date('2026-11-16T08:00:00Z') // 09:00 in Berlin
+    // Six tickets a working day apart, each answered and solved three working hours later.
+    const refs: string[] = []
+    for (let day = 0; day < 6; day++) {
+      const opened = new Date(monday.getTime() + (day < 5 ? day : 7) * 86_400_000)
+      let restore = setClock(opened)
+      try {
+        refs.push(referenceIn((await browser().post('/de/support/new', guestTicket(`queue${String(day)}@guest.example`, 'DE'))).body))
+      } finally { restore() }
+      restore = setClock(new Date(opened.getTime() + 3 * 3_600_000))
+      try {
+        await desk.reply({ kind: 'user', userId: (await testApp().app.services.auth.findAccount(system, 'partner', 'agent.de'))?.id ?? 0, realm: 'partner', displayName: 'Anna', companyId: null, emailVerified: true },
+          refs[day] ?? '', { body: 'Done: the cache was full.', state: 'solved' }, { publicUrl: 'http://localhost' })
+      } finally { restore() }
+    }
+    const restore = setClock(new Date('2026-11-25T09:00:00Z'))
+    try {
+      const market = await testApp().app.services.organizations.market(system, 'DE')
+      assert.ok(market)
+      const estimate = await testApp().app.services.support.estimateFor(market, new Date('2026-11-25T09:00:00Z'))
+      assert.ok(estimate.kind === 'range', JSON.stringify(estimate))
+      assert.ok(estimate.low >= 3 && estimate.high <= 10, JSON.stringify(estimate))
+    } finally { restore() }
+
+    // An old unanswered ticket is late; the queue shows it and /metrics counts it.
+    const stale = setClock(new Date(Date.now() - 10 * 86_400_000))
+    let late = ''
+    try {
+      late = referenceIn((await browser().post('/de/support/new', guestTicket('late@guest.example', 'DE'))).body)
+    } finally { stale() }
+    const breached = await agent.get('/en/agent/tickets?breach=1')
+    assert.match(breached.body, new RegExp(late))
+    assert.match(breached.body, /class="breach"/)
+    for (const r of refs) assert.doesNotMatch(breached.body, new RegExp(`>${r}<`), 'answered in time is not late')
+    const metrics = (await testApp().app.inject({ url: '/metrics' })).body
+    assert.match(metrics, /sportello_tickets\{market="DE",state="new"\} [1-9]/)
+    assert.match(metrics, /sportello_tickets_sla_breached\{market="DE",kind="first_response"\} [1-9]/)
+  })
+
+  test('solved tickets close after 7 days without an answer; deflections and article tickets are reported', async () => {
+    const { desk } = testApp().app.services
+    const agent = await signedIn('agent.it')
+    const ref = referenceIn((await browser().post('/it/support/new', { ...guestTicket('sol@guest.example'), article: 'service-manual-empty', branch: 'still-empty' })).body)
+    const solvedAt = new Date(Date.now() - 8 * 86_400_000)
+    const restore = setClock(solvedAt)
+    try {
+      assert.equal((await agent.post(`/en/agent/tickets/${ref}/state`, { state: 'solved' }, { fromPage: `/en/agent/tickets/${ref}` })).statusCode, 303)
+    } finally { restore() }
+    const recent = referenceIn((await browser().post('/it/support/new', guestTicket('sol2@guest.example'))).body)
+    await agent.post(`/en/agent/tickets/${recent}/state`, { state: 'solved' }, { fromPage: `/en/agent/tickets/${recent}` })
+    await assert.rejects(desk.closeSolved({ kind: 'guest' }), { code: 'FORBIDDEN_SCOPE' })
+    const closed = await desk.closeSolved(system)
+    assert.ok(closed.closed >= 1, 'this one and the queue test\'s old solved ones')
+    assert.equal((await desk.ticket(system, ref)).ticket.state, 'closed')
+    assert.equal((await desk.ticket(system, recent)).ticket.state, 'solved', 'solved a moment ago: stays solved')
+
+    // Two suggested articles opened from the form; after the second the person sent the request anyway.
+    const api = (body: object, type = 'application/json') => testApp().app.inject({ method: 'POST', url: '/api/v1/support/deflections', payload: JSON.stringify(body), headers: { 'content-type': type } })
+    assert.equal((await api({ id: 'a'.repeat(32), locale: 'it', article: 'service-manual-empty' })).statusCode, 204)
+    assert.equal((await api({ id: 'b'.repeat(32), locale: 'it', article: 'service-manual-empty' })).statusCode, 204)
+    assert.equal((await api({ id: 'short', locale: 'it', article: 'x' })).statusCode, 400)
+    const openapi = (await testApp().app.inject({ url: '/api/v1/openapi.json' })).json<{ paths: Record<string, unknown> }>()
+    assert.ok('/api/v1/support/deflections' in openapi.paths, 'described in the OpenAPI document')
+    assert.equal((await api({ id: 'c'.repeat(32), locale: 'xx', article: 'x' })).statusCode, 404)
+    assert.equal((await browser().post('/it/support/new', { ...guestTicket('defl@guest.example'), deflection: 'b'.repeat(32) })).statusCode, 201)
+    const report = await desk.report(system)
+    assert.deepEqual(report.deflections.find((d) => d.articleSlug === 'service-manual-empty'), { locale: 'it', articleSlug: 'service-manual-empty', opened: 2, deflected: 1 })
+    assert.deepEqual(report.fromArticles.find((r) => r.articleKey === 'service-manual-empty'), { articleKey: 'service-manual-empty', branch: 'still-empty', tickets: 1 })
+    const page = await agent.get('/en/agent/report')
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /still-empty/)
+    assert.equal((await (await signedIn('admin.it')).get('/en/agent/report')).statusCode, 200, 'market administrators read it too')
+    assert.equal((await (await signedIn('mrossi')).get('/en/agent/report')).statusCode, 403)
+  })
+})
+
+test('erasing an account removes the requester\'s details and files from their tickets', async () => {
+  const klaus = await signedIn('kbecker', 'de')
+  const created = await postMultipart(klaus, '/de/support/new', {
+    topic: 'password', subject: 'Passwort vergessen', description: 'Ich habe mein Passwort vergessen und der Link kam nicht an.', urgency: 'normal',
+    'identity.userId': 'kbecker', 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': 'klaus.becker@werkstatt-becker.example',
+    'identity.companyName': 'Werkstatt Becker GmbH', 'identity.companyAddress': 'Hauptstraße 45, 50667 Köln',
+  }, [{ name: 'screen.png', type: 'image/png', content: png }])
+  assert.equal(created.statusCode, 201)
+  const reference = referenceIn(created.body)
+  const account = await testApp().app.services.auth.findAccount(system, 'partner', 'kbecker')
+  assert.ok(account)
+  await eraseAccounts(testApp().database.db, [account.id], new Date())
+  const { ticket, attachments } = await testApp().app.services.desk.ticket(system, reference)
+  assert.equal(ticket.requesterName, '')
+  assert.equal(ticket.requesterEmail, '')
+  assert.equal(ticket.identity, null)
+  assert.deepEqual(attachments, [])
+})

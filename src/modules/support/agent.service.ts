@@ -1,0 +1,283 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { Role, TicketIdentity, TicketState, Urgency } from '../../db/schema/index.js'
+import type { MarketRow } from '../organizations/index.js'
+import type { AttachmentInfo, MessageRow, QueueRow, SupportRepo, TicketRow } from './support.repo.js'
+import { agentTransitions, assertDesk, deskScopeFromRoles, isDeskMember, marketsFor, type DeskScope } from './support.policy.js'
+import { IDENTITY_TOPICS } from './support.service.js'
+
+/** Solved tickets nobody answers close on their own after this long. */
+export const AUTO_CLOSE_DAYS = 7
+const PAGE_SIZE = 50
+
+export interface RequestCtx { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }
+
+/** An account as the identity panel beside a sign-in ticket shows it. */
+export interface PanelAccount { id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null }
+
+export interface DeskDeps {
+  rolesOf(userId: number): Promise<{ role: Role; marketId: number | null }[]>
+  marketById(id: number): Promise<MarketRow | undefined>
+  listMarkets(): Promise<MarketRow[]>
+  /** The identity module's administration use cases: they check the actor's scope themselves. */
+  identity: {
+    findAccount(actor: Actor, userId: string): Promise<PanelAccount | null>
+    checkIdentity(actor: Actor, userId: number, claims: TicketIdentity, ctx: RequestCtx): Promise<{ passed: boolean; fields: Record<string, boolean> }>
+    restoreAccess(actor: Actor, userId: number, ctx: RequestCtx): Promise<unknown>
+    issueAdminReset(actor: Actor, userId: number, ctx: RequestCtx): Promise<void>
+    mayActOnIdentity(actor: Actor, marketId: number): Promise<boolean>
+  }
+}
+
+export interface QueueQuery {
+  state?: TicketState | 'active' | undefined
+  topic?: string | undefined
+  urgency?: Urgency | undefined
+  /** Opened at least this many hours ago. */
+  ageHours?: number | undefined
+  breached?: boolean | undefined
+  mine?: boolean | undefined
+  page?: number | undefined
+}
+
+function hash(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+function actorRef(actor: Actor): { type: string; id: number | null } {
+  return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+/** A message the portal writes into a ticket: a text key and its values, translated when shown. */
+export function systemBody(key: string, params: Record<string, string | number> = {}): string {
+  return JSON.stringify({ key, params })
+}
+
+/** A ticket is late when a due time passed unmet (first answer, or resolution) while it is still open. */
+export function breaches(ticket: TicketRow, now: Date): { firstResponse: boolean; resolution: boolean } {
+  const active = ticket.state !== 'solved' && ticket.state !== 'closed'
+  return {
+    firstResponse: active && ticket.firstRespondedAt === null && ticket.firstResponseDue < now,
+    resolution: active && ticket.solvedAt === null && ticket.resolutionDue < now,
+  }
+}
+
+function checkText(body: string, max = 10_000): string {
+  const text = body.trim()
+  if (text.length < 1 || text.length > max) throw new AppError('INVALID_INPUT', { field: 'message', reason: 'length' })
+  return text
+}
+
+/** The agent console's use cases: every one checks the desk scope first and leaves an audit event. */
+export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
+  async function scopeOf(actor: Actor): Promise<DeskScope> {
+    return deskScopeFromRoles(actor, actor.kind === 'user' ? await deps.rolesOf(actor.userId) : [])
+  }
+
+  /** The ticket, once the actor is known to work its market's queue; unknown references are 404, others' markets 403. */
+  async function ticketFor(actor: Actor, reference: string, action: 'ticket.view' | 'ticket.work' = 'ticket.view'): Promise<{ ticket: TicketRow; scope: DeskScope }> {
+    const scope = await scopeOf(actor)
+    if (!isDeskMember(scope)) throw new AppError('FORBIDDEN_SCOPE')
+    const ticket = /^SR-\d{4}-\d{6,}$/.test(reference) ? await repo.byReference(reference) : undefined
+    if (!ticket) throw new AppError('NOT_FOUND')
+    assertDesk(scope, action, ticket.marketId)
+    return { ticket, scope }
+  }
+
+  function audit(actor: Actor, ticket: TicketRow, action: string, at: Date, ctx: RequestCtx, data: Record<string, unknown> = {}) {
+    return {
+      at, actor: actorRef(actor), action, target: { type: 'ticket', id: ticket.id }, scope: { marketId: ticket.marketId },
+      data: { reference: ticket.reference, ...data }, requestId: ctx.requestId, ip: ctx.ip,
+    }
+  }
+
+  /** Applies an action to the ticket as the agent saw it; a ticket changed meanwhile answers 409 (reload and retry). */
+  async function apply(ticket: TicketRow, action: Parameters<SupportRepo['agentAction']>[1]): Promise<void> {
+    if (!(await repo.agentAction(ticket, action))) throw new AppError('CONFLICT')
+  }
+
+  function stateChange(ticket: TicketRow, to: TicketState, at: Date): Partial<Pick<TicketRow, 'state' | 'solvedAt' | 'closedAt'>> {
+    if (to === ticket.state) return {}
+    if (!agentTransitions[ticket.state].includes(to)) throw new AppError('RULE_BROKEN')
+    return { state: to, ...(to === 'solved' ? { solvedAt: at } : to === 'closed' ? { closedAt: at } : { solvedAt: null }) }
+  }
+
+  return {
+    scopeOf,
+
+    /** Whether the actor has an agent console at all (for navigation). */
+    async isAgent(actor: Actor): Promise<boolean> {
+      return isDeskMember(await scopeOf(actor))
+    },
+
+    async queue(actor: Actor, query: QueueQuery): Promise<{ rows: QueueRow[]; total: number; page: number; pageSize: number; markets: MarketRow[] }> {
+      const scope = await scopeOf(actor)
+      if (!isDeskMember(scope)) throw new AppError('FORBIDDEN_SCOPE')
+      const now = clock.now()
+      const page = Math.max(1, Math.min(query.page ?? 1, 10_000))
+      const marketIds = marketsFor(scope, 'ticket.view')
+      const [result, allMarkets] = await Promise.all([
+        repo.queue({
+          marketIds, state: query.state, topic: query.topic, urgency: query.urgency, breached: query.breached,
+          olderThan: query.ageHours ? new Date(now.getTime() - query.ageHours * 3_600_000) : undefined,
+          assigneeId: query.mine && actor.kind === 'user' ? actor.userId : undefined, now, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE,
+        }),
+        deps.listMarkets(),
+      ])
+      return { ...result, page, pageSize: PAGE_SIZE, markets: allMarkets.filter((m) => marketIds === null || marketIds.includes(m.id)) }
+    },
+
+    /** A ticket as its agents see it: every message and note, attachments, and the identity panel when the agent may use it. */
+    async ticket(actor: Actor, reference: string): Promise<{
+      ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined
+      identityPanel: { claims: TicketIdentity; account: PanelAccount | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
+    }> {
+      const { ticket } = await ticketFor(actor, reference)
+      const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && await deps.identity.mayActOnIdentity(actor, ticket.marketId)
+      const [messages, attachments, market, assigneeName, account] = await Promise.all([
+        repo.messages(ticket.id, true), repo.attachments(ticket.id), deps.marketById(ticket.marketId),
+        ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
+        panelAllowed && ticket.identity ? deps.identity.findAccount(actor, ticket.identity.userId) : Promise.resolve(null),
+      ])
+      return {
+        ticket, messages, attachments, market, assigneeName, allowedStates: agentTransitions[ticket.state],
+        identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account } : null,
+      }
+    },
+
+    async assignToSelf(actor: Actor, reference: string, ctx: RequestCtx): Promise<void> {
+      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      if (actor.kind !== 'user') throw new AppError('RULE_BROKEN')
+      if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const at = clock.now()
+      await apply(ticket, {
+        at, set: { assigneeId: actor.userId, ...(ticket.state === 'new' ? { state: 'open' as const } : {}) },
+        audit: audit(actor, ticket, 'ticket.assigned', at, ctx, { before: { assigneeId: ticket.assigneeId }, after: { assigneeId: actor.userId } }),
+      })
+    },
+
+    /**
+     * A reply to the requester: shown on the ticket page and emailed with a new private link (the
+     * only way a guest can come back), in the ticket's language. The first one meets the first-response due time.
+     */
+    async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx): Promise<void> {
+      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const body = checkText(input.body)
+      if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const at = clock.now()
+      const secret = randomBytes(24).toString('base64url')
+      const accessHash = hash(secret)
+      await apply(ticket, {
+        at,
+        set: {
+          ...stateChange(ticket, input.state, at), ...(ticket.firstRespondedAt ? {} : { firstRespondedAt: at }),
+          ...(ticket.assigneeId === null && actor.kind === 'user' ? { assigneeId: actor.userId } : {}),
+        },
+        message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body, internal: false },
+        accessHash,
+        mail: {
+          key: `ticket-reply:${ticket.reference}:${accessHash.slice(0, 16)}`, to: ticket.requesterEmail, locale: ticket.locale, template: 'ticket-reply',
+          data: { name: ticket.requesterName, reference: ticket.reference, subject: ticket.subject, message: body, url: `${ctx.publicUrl}/${ticket.locale}/support/tickets/${ticket.reference}/access/${secret}` },
+        },
+        audit: audit(actor, ticket, 'ticket.replied', at, ctx, { state: { before: ticket.state, after: input.state } }),
+      })
+    },
+
+    /** A note for the team only: never on the requester's page, never in an email. */
+    async note(actor: Actor, reference: string, body: string, ctx: RequestCtx): Promise<void> {
+      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const text = checkText(body)
+      const at = clock.now()
+      await apply(ticket, {
+        at, message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body: text, internal: true },
+        audit: audit(actor, ticket, 'ticket.noted', at, ctx),
+      })
+    },
+
+    async setState(actor: Actor, reference: string, state: TicketState, ctx: RequestCtx): Promise<void> {
+      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const at = clock.now()
+      const set = stateChange(ticket, state, at)
+      if (!set.state) return
+      await apply(ticket, { at, set, audit: audit(actor, ticket, 'ticket.state_changed', at, ctx, { before: { state: ticket.state }, after: { state } }) })
+    },
+
+    /**
+     * One click beside a sign-in ticket: the identity check with what the requester gave, then
+     * access restored or a reset link sent if it passed. The identity module checks the scope and
+     * audits both steps; the result is written into the ticket (for the requester when it worked,
+     * as a note with the mismatched fields when it did not).
+     */
+    async identityAction(actor: Actor, reference: string, action: 'restore' | 'reset', ctx: RequestCtx): Promise<{ outcome: 'restored' | 'reset' | 'check_failed' | 'no_account' }> {
+      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      if (!IDENTITY_TOPICS.has(ticket.topic) || !ticket.identity) throw new AppError('RULE_BROKEN')
+      if (!(await deps.identity.mayActOnIdentity(actor, ticket.marketId))) throw new AppError('FORBIDDEN_SCOPE')
+      if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const account = await deps.identity.findAccount(actor, ticket.identity.userId)
+      const at = () => clock.now()
+      const note = async (key: string, params: Record<string, string | number>, internal: boolean, outcome: string) => {
+        const now = at()
+        await apply(ticket, {
+          at: now, message: { authorType: 'system', authorUserId: actor.kind === 'user' ? actor.userId : null, body: systemBody(key, params), internal },
+          audit: audit(actor, ticket, 'ticket.identity_action', now, ctx, { action, outcome, ...(account ? { userId: account.id } : {}) }),
+        })
+      }
+      if (!account) {
+        await note('support.system.noAccount', { userId: ticket.identity.userId }, true, 'no_account')
+        return { outcome: 'no_account' }
+      }
+      const check = await deps.identity.checkIdentity(actor, account.id, ticket.identity, ctx)
+      if (!check.passed) {
+        const mismatched = Object.entries(check.fields).filter(([, ok]) => !ok).map(([f]) => f).join(', ')
+        await note('support.system.checkFailed', { fields: mismatched }, true, 'check_failed')
+        return { outcome: 'check_failed' }
+      }
+      if (action === 'restore') await deps.identity.restoreAccess(actor, account.id, ctx)
+      else await deps.identity.issueAdminReset(actor, account.id, ctx)
+      await note(action === 'restore' ? 'support.system.restored' : 'support.system.resetSent', {}, false, action === 'restore' ? 'restored' : 'reset')
+      return { outcome: action === 'restore' ? 'restored' : 'reset' }
+    },
+
+    /** An attachment for the ticket's agents. */
+    async attachment(actor: Actor, reference: string, id: number) {
+      const { ticket } = await ticketFor(actor, reference)
+      const file = await repo.attachment(ticket.id, id)
+      if (!file) throw new AppError('NOT_FOUND')
+      return file
+    },
+
+    /** Which articles and branches lead to tickets in the actor's markets, and deflections, over `days`. */
+    async report(actor: Actor, options: { days?: number | undefined } = {}) {
+      const scope = await scopeOf(actor)
+      const marketIds = marketsFor(scope, 'report.view')
+      if (marketIds !== null && marketIds.length === 0) throw new AppError('FORBIDDEN_SCOPE')
+      const days = Math.max(1, Math.min(options.days ?? 30, 3650))
+      const since = new Date(clock.now().getTime() - days * 86_400_000)
+      return { days, ...(await repo.report(marketIds, since)) }
+    },
+
+    /** Closes solved tickets without an answer for 7 days (the server's schedule and the CLI). */
+    async closeSolved(actor: Actor, options: { now?: Date | undefined } = {}): Promise<{ closed: number; at: Date }> {
+      if (!(await scopeOf(actor)).all) throw new AppError('FORBIDDEN_SCOPE')
+      const now = options.now ?? clock.now()
+      const before = new Date(now.getTime() - AUTO_CLOSE_DAYS * 86_400_000)
+      let closed = 0
+      for (;;) {
+        const batch = await repo.closeSolved(before, now, 500)
+        closed += batch.length
+        if (batch.length < 500) break
+      }
+      return { closed, at: now }
+    },
+
+    /** Tickets by market and state, and unmet due times, for /metrics. */
+    async counts() {
+      return repo.stateCounts(clock.now())
+    },
+  }
+}
+
+export type DeskService = ReturnType<typeof createDeskService>

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { Page } from 'playwright-core'
+import { DEMO_PASSWORD } from '../../src/seed/users.js'
+import { useMailbox } from '../mailbox.js'
+import { assertAccessible, useBrowser } from './browser.js'
+
+const mailbox = useMailbox()
+const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
+
+async function fillGuestForm(page: Page, subject: string, email: string) {
+  await page.fill('#subject', subject)
+  await page.fill('#description', 'Since this morning every page of the Service Manual is empty; I expected the wiring diagrams of the Aria.')
+  await page.fill('#name', 'Nora Guest')
+  await page.fill('#email', email)
+  await page.fill('#companyName', 'Nora Garage')
+  await page.fill('#companyAddress', 'Via Roma 1, 40100 Bologna')
+  await page.selectOption('#marketCode', 'IT')
+}
+
+test('without script the form still sends a request with a screenshot, and the agent answers it in the console', async () => {
+  const { browser, baseUrl, app } = fixture()
+  const noScript = await browser.newContext({ locale: 'en-GB', javaScriptEnabled: false })
+  const guest = await noScript.newPage()
+  await guest.goto(`${baseUrl}/en/support/new?topic=apps`)
+  await fillGuestForm(guest, 'Manual pages empty', 'nora@guest-garage.example')
+  await guest.setInputFiles('#attachments', { name: 'screen.png', mimeType: 'image/png', buffer: png })
+  await guest.click('button:has-text("Send the request")')
+  await guest.waitForSelector('h1:has-text("Your request is received")')
+  const reference = /SR-\d{4}-\d{6}/.exec(await guest.locator('[role=status]').innerText())?.[0] ?? ''
+  assert.ok(reference)
+  await noScript.close()
+
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}/it/login`)
+  await page.fill('#identifier', 'agent.it')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/it\/help$/)
+  await page.goto(`${baseUrl}/it/account`)
+  await page.click('a[href="/it/agent/tickets"]')
+  await assertAccessible(page, 'agent queue')
+  await page.click(`a:has-text("${reference}")`)
+  await assertAccessible(page, 'agent ticket page')
+  assert.match(await page.locator('.attachments').innerText(), /screen\.png/)
+  await page.click('button:has-text("Assegna a me")')
+  await page.fill('#note', 'Check the viewer version first.')
+  await page.click('button:has-text("Aggiungi la nota")')
+  assert.match(await page.locator('[role=status]').innerText(), /nota è aggiunta/)
+  await page.fill('#reply', 'Please update the viewer and try again.')
+  await page.click('button:has-text("Invia la risposta")')
+  assert.match(await page.locator('[role=status]').innerText(), /risposta è inviata/)
+  await assertAccessible(page, 'agent ticket page after an answer')
+  await page.goto(`${baseUrl}/it/agent/tickets?state=all&breach=1`)
+  await assertAccessible(page, 'filtered agent queue')
+  await page.goto(`${baseUrl}/it/agent/report`)
+  await assertAccessible(page, 'support report')
+
+  await app.app.mailer.drain()
+  const answer = mailbox().to('nora@guest-garage.example').at(-1)
+  assert.match(answer?.text ?? '', /update the viewer/)
+  assert.doesNotMatch(answer?.text ?? '', /viewer version/, 'the note stays internal')
+  await context.close()
+
+  // The requester follows the emailed answer's link: the reply and the screenshot, not the note.
+  const requester = await browser.newContext({ locale: 'en-GB' })
+  const own = await requester.newPage()
+  await own.goto(`${baseUrl}${new URL(mailbox().linkIn(answer, `${app.config.publicUrl}/en/support/tickets/`)).pathname}`)
+  assert.match(await own.locator('.messages').innerText(), /update the viewer/)
+  assert.doesNotMatch(await own.locator('main').innerText(), /viewer version/)
+  assert.match(await own.locator('.attachments').innerText(), /screen\.png/)
+  await assertAccessible(own, 'requester ticket page with an answer and an attachment')
+  await requester.close()
+})
+
+test('while the subject is typed, matching articles appear; opening one and leaving counts as a deflection', async () => {
+  const { browser, baseUrl, app } = fixture()
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}/en/support/new`)
+  await page.fill('#subject', 'forgot my password')
+  await page.waitForSelector('#deflect:not([hidden]) a')
+  await assertAccessible(page, 'ask for help form with suggestions')
+  const first = page.locator('#deflect a').first()
+  const slug = await first.getAttribute('data-slug')
+  await Promise.all([page.waitForURL(/\/en\/help\/articles\//), first.click()])
+  await page.waitForTimeout(300)
+  await context.close()
+  let report = await app.app.services.desk.report({ kind: 'system', name: 'test' })
+  for (let i = 0; i < 20 && !report.deflections.some((d) => d.articleSlug === slug); i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    report = await app.app.services.desk.report({ kind: 'system', name: 'test' })
+  }
+  assert.deepEqual(report.deflections.find((d) => d.articleSlug === slug), { locale: 'en', articleSlug: slug, opened: 1, deflected: 1 })
+})
