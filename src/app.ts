@@ -27,6 +27,7 @@ import { createOrganizationsRepo, createOrganizationsService, organizationsRoute
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { createSupportRepo, createSupportService, supportRoutes, type SupportService } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
+import { createSsoRepo, createSsoService, ssoRoutes, type SsoService } from './modules/sso/index.js'
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
 
@@ -41,6 +42,7 @@ export interface Services {
   imports: ImportService
   admin: AdminService
   support: SupportService
+  sso: SsoService
 }
 
 declare module 'fastify' {
@@ -61,7 +63,7 @@ export interface BuildOptions {
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
-export function createServices(database: Database, metrics?: Metrics): Services {
+export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   const identityRepo = createIdentityRepo(database.db)
   // Roles live in identity; the organizations service asks it what an actor administers.
@@ -101,6 +103,13 @@ export function createServices(database: Database, metrics?: Metrics): Services 
     lifecycle: createLifecycleService(createLifecycleRepo(database.db), {
       isPlatformAdmin: async (actor) => (await administration.scopeOf(actor)).all,
       withExclusiveLock: (name, work) => database.withExclusiveLock(name, work),
+    }),
+    sso: createSsoService(createSsoRepo(database.db), {
+      scopeOf: (actor) => administration.scopeOf(actor),
+      keySecret: () => {
+        if (!secrets.oidcKeySecret) throw new Error('OIDC_KEY_SECRET is not resolved (resolveOidcKeySecret)')
+        return secrets.oidcKeySecret
+      },
     }),
   }
 }
@@ -150,7 +159,9 @@ export async function buildApp(config: Config, database: Database, options: Buil
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const metrics = createMetrics()
-  const services = createServices(database, metrics)
+  // Without a configured or stored secret (tests), keys are encrypted with one that lives as long as the process.
+  const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
+  const services = createServices(database, metrics, { oidcKeySecret })
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
@@ -210,6 +221,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   })
   await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(adminRoutes, { services, admin: services.admin })
+  await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }
