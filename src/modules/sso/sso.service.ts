@@ -20,6 +20,8 @@ export interface ClientInput {
   redirectUris: string[]
   postLogoutRedirectUris: string[]
   firstParty: boolean
+  /** A chosen client ID (the demo seed's workshop app); otherwise a random one. */
+  clientId?: string | undefined
 }
 
 function actorRef(actor: Actor): { type: string; id: number | null } {
@@ -70,12 +72,19 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
       if (redirectUris.length + postLogoutRedirectUris.length > 20) throw new AppError('INVALID_INPUT', { field: 'redirect_uris', reason: '≤ 20' })
       const secret = input.kind === 'public' ? null : randomBytes(32).toString('base64url')
       const now = clock.now()
-      const clientId = randomBytes(16).toString('base64url')
+      if (input.clientId !== undefined && !/^[\w.-]{3,64}$/.test(input.clientId)) throw new AppError('INVALID_INPUT', { field: 'client_id', reason: input.clientId.slice(0, 40) })
+      const clientId = input.clientId ?? randomBytes(16).toString('base64url')
       const client = await repo.insertClient({
         clientId, realm: input.realm, name, kind: input.kind, firstParty: input.firstParty,
         secretHash: secret ? sha256Hex(secret) : null, redirectUris, postLogoutRedirectUris, createdAt: now,
       }, { at: now, actor: actorRef(actor), action: 'sso.client_added', data: { clientId, realm: input.realm, kind: input.kind }, requestId: ctx.requestId, ip: ctx.ip })
       return { client, secret }
+    },
+
+    /** The demo seed: registers the workshop app once. */
+    async ensureClient(actor: Actor, input: ClientInput & { clientId: string }): Promise<ClientRow> {
+      await assertMay(actor, 'clients.manage')
+      return (await repo.findClient(input.clientId)) ?? (await this.addClient(actor, input)).client
     },
 
     async listClients(actor: Actor, realm?: string): Promise<ClientRow[]> {
