@@ -27,7 +27,7 @@ import { createOrganizationsRepo, createOrganizationsService, organizationsRoute
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { createSupportRepo, createSupportService, supportRoutes, type SupportService } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
-import { createSsoRepo, createSsoService, ssoRoutes, type SsoService } from './modules/sso/index.js'
+import { createSsoRepo, createSsoService, ssoAdminRoutes, ssoRoutes, type SsoService } from './modules/sso/index.js'
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
 
@@ -222,6 +222,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
+  await app.register(ssoAdminRoutes, { sso: services.sso })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

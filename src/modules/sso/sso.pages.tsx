@@ -75,3 +75,79 @@ export function LoggedOutPage({ ctx }: { ctx: PageContext }): VNode {
     </Page>
   )
 }
+
+export interface ClientListing {
+  clientId: string
+  realm: string
+  name: string
+  kind: string
+  firstParty: boolean
+  redirectUris: string[]
+}
+
+/** Platform console: the connected apps, a form to add one, and the new secret once. */
+export function ClientsPage({ ctx, clients, csrfToken, created, error }: {
+  ctx: PageContext; clients: ClientListing[]; csrfToken: string; created?: { clientId: string; secret: string | null } | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const base = `/${locale}/admin/platform/clients`
+  return (
+    <Page ctx={ctx} title={t('sso.admin.title')} headerSearch={false}>
+      <h1>{t('sso.admin.title')}</h1>
+      <p><a href={`/${locale}/admin/platform`}>{t('admin.platform.title')}</a></p>
+      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      {created ? (
+        <section class="notice" role="status" aria-labelledby="created-title">
+          <h2 id="created-title">{t('sso.admin.created')}</h2>
+          <p>{t('sso.admin.clientId')}: <code id="created-client-id">{created.clientId}</code></p>
+          {created.secret ? <p>{t('sso.admin.secret')}: <code id="created-secret">{created.secret}</code></p> : null}
+          {created.secret ? <p>{t('sso.admin.secretOnce')}</p> : null}
+        </section>
+      ) : null}
+      <table>
+        <caption>{t('sso.admin.list')}</caption>
+        <thead>
+          <tr><th scope="col">{t('sso.admin.name')}</th><th scope="col">{t('sso.admin.clientId')}</th><th scope="col">{t('sso.admin.realm')}</th><th scope="col">{t('sso.admin.kind')}</th><th scope="col">{t('sso.admin.redirectUris')}</th><th scope="col"><span class="visually-hidden">{t('sso.admin.remove')}</span></th></tr>
+        </thead>
+        <tbody>
+          {clients.map((c) => (
+            <tr key={c.clientId}>
+              <td>{c.name}{c.firstParty ? null : ` (${t('sso.admin.thirdParty')})`}</td>
+              <td><code>{c.clientId}</code></td>
+              <td>{c.realm}</td>
+              <td>{t(`sso.admin.kind.${c.kind}`)}</td>
+              <td>{c.redirectUris.join(' ')}</td>
+              <td>
+                <form method="post" action={`${base}/${encodeURIComponent(c.clientId)}/remove`}>
+                  <input type="hidden" name="_csrf" value={csrfToken} />
+                  <button type="submit" class="secondary" aria-label={`${t('sso.admin.remove')}: ${c.name}`}>{t('sso.admin.remove')}</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <section aria-labelledby="add-title" class="card">
+        <h2 id="add-title">{t('sso.admin.add')}</h2>
+        <form class="stack-form" method="post" action={base}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <label for="client-name">{t('sso.admin.name')}</label>
+          <input id="client-name" name="name" type="text" required maxLength={100} />
+          <label for="client-realm">{t('sso.admin.realm')}</label>
+          <select id="client-realm" name="realm"><option value="partner">partner</option><option value="shop">shop</option></select>
+          <label for="client-kind">{t('sso.admin.kind')}</label>
+          <select id="client-kind" name="kind">
+            {['web', 'public', 'machine'].map((k) => <option key={k} value={k}>{t(`sso.admin.kind.${k}`)}</option>)}
+          </select>
+          <label for="client-redirects">{t('sso.admin.redirectUris')}</label>
+          <textarea id="client-redirects" name="redirectUris" rows={3} maxLength={5000} aria-describedby="client-redirects-hint" />
+          <p id="client-redirects-hint" class="hint">{t('sso.admin.urisHint')}</p>
+          <label for="client-logout">{t('sso.admin.postLogoutUris')}</label>
+          <textarea id="client-logout" name="postLogoutRedirectUris" rows={2} maxLength={5000} />
+          <span class="choice"><input type="checkbox" id="client-third" name="thirdParty" value="true" /><label for="client-third">{t('sso.admin.thirdPartyAsk')}</label></span>
+          <button type="submit">{t('sso.admin.add')}</button>
+        </form>
+      </section>
+    </Page>
+  )
+}

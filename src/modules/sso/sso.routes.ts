@@ -5,13 +5,13 @@ import type Provider from 'oidc-provider'
 import type { InteractionResults, KoaContextWithOIDC } from 'oidc-provider'
 import Type from 'typebox'
 import { AppError } from '../../shared/errors.js'
-import { isLocale, negotiateLocale, translator } from '../../shared/i18n/index.js'
-import { pageContext, renderDocument, sendPage } from '../../shared/http/render.js'
+import { isLocale, locales, negotiateLocale, t, translator } from '../../shared/i18n/index.js'
+import { pageContext, renderDocument, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
 import type { PageContext } from '../../shared/layout/Page.js'
 import { sessionCookieName, type AuthService } from '../identity/index.js'
 import { buildProvider, isSsoRealm, ssoRealms, type ProviderHooks, type SsoRealm } from './provider.js'
-import { ConsentPage, ContinuePage, LoggedOutPage, LogoutPage, SsoErrorPage } from './sso.pages.js'
+import { ClientsPage, ConsentPage, ContinuePage, LoggedOutPage, LogoutPage, SsoErrorPage } from './sso.pages.js'
 import type { SsoService } from './sso.service.js'
 
 /** How often a process looks for keys rotated by another process (`sportello keys rotate`). */
@@ -198,6 +198,66 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
       return finish(req, reply, provider, { consent: { grantId: await grantFor(provider, details, accountId, clientIdOf(details)) } }, appName)
     })
   }
+}
+
+/** The platform console's page for connected apps. */
+export async function ssoAdminRoutes(root: FastifyInstance, opts: { sso: SsoService }): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { sso } = opts
+  const Locale = Type.String({ minLength: 1, maxLength: 20 })
+  const render = async (req: FastifyRequest, reply: FastifyReply, status = 200, created?: { clientId: string; secret: string | null }, error?: string) => {
+    const clients = await sso.listClients(req.actor)
+    return sendPage(reply, ClientsPage({ ctx: pageContext(req, samePathAlternates(req, locales)), clients, csrfToken: issueCsrfToken(req, reply), created, error }), status)
+  }
+  const guard = (req: FastifyRequest<{ Params: { locale: string } }>, reply: FastifyReply) => {
+    if (!isLocale(req.params.locale)) throw new AppError('LOCALE_NOT_FOUND')
+    if (req.actor.kind !== 'user') return reply.redirect(`/${req.params.locale}/login?next=/${req.params.locale}/admin/platform/clients`, 303)
+    return undefined
+  }
+  const form = {
+    preValidation: (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => { app.csrfProtection(req, reply, done) },
+    config: { formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.status === 403 || error.status === 401 ? null : render(req, reply, error.status, undefined, t(req.locale, `errors.${error.code}`, error.params)) },
+  }
+  const lines = (text: string | undefined) => (text ?? '').split(/\s+/).map((l) => l.trim()).filter(Boolean)
+
+  app.get('/:locale/admin/platform/clients', { schema: { hide: true, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+    const redirected = guard(req, reply)
+    if (redirected) return redirected
+    void reply.header('cache-control', 'no-store')
+    return render(req, reply)
+  })
+
+  app.post('/:locale/admin/platform/clients', {
+    schema: {
+      hide: true, params: Type.Object({ locale: Locale }),
+      body: Type.Object({
+        name: Type.String({ minLength: 1, maxLength: 100 }), realm: Type.String({ maxLength: 20 }),
+        kind: Type.Union([Type.Literal('web'), Type.Literal('public'), Type.Literal('machine')]),
+        redirectUris: Type.Optional(Type.String({ maxLength: 5000 })), postLogoutRedirectUris: Type.Optional(Type.String({ maxLength: 5000 })),
+        thirdParty: Type.Optional(Type.Literal('true')), _csrf: Type.Optional(Type.String({ maxLength: 200 })),
+      }),
+    },
+    ...form,
+  }, async (req, reply) => {
+    const redirected = guard(req, reply)
+    if (redirected) return redirected
+    const b = req.body
+    const { client, secret } = await sso.addClient(req.actor, {
+      realm: b.realm, name: b.name, kind: b.kind, firstParty: b.thirdParty !== 'true', redirectUris: lines(b.redirectUris), postLogoutRedirectUris: lines(b.postLogoutRedirectUris),
+    }, { requestId: req.id, ip: req.ip })
+    void reply.header('cache-control', 'no-store')
+    return render(req, reply, 201, { clientId: client.clientId, secret })
+  })
+
+  app.post('/:locale/admin/platform/clients/:clientId/remove', {
+    schema: { hide: true, params: Type.Object({ locale: Locale, clientId: Type.String({ minLength: 1, maxLength: 100 }) }), body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 200 })) }) },
+    ...form,
+  }, async (req, reply) => {
+    const redirected = guard(req, reply)
+    if (redirected) return redirected
+    await sso.removeClient(req.actor, req.params.clientId, { requestId: req.id, ip: req.ip })
+    return reply.redirect(`/${req.params.locale}/admin/platform/clients`, 303)
+  })
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>
