@@ -20,10 +20,6 @@ const PURGE_MS = 60 * 60 * 1000
 
 const UidParams = Type.Object({ uid: Type.String({ pattern: '^[\\w-]{1,100}$' }) })
 
-interface Providers {
-  get(realm: SsoRealm): Provider
-}
-
 export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; auth: AuthService; publicUrl: string; keySecret: string; https: boolean }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { sso, auth } = opts
@@ -62,34 +58,49 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
     renderLoggedOut: (ctx) => renderDocument(LoggedOutPage({ ctx: contextOf(ctx) })),
   }
 
-  // One provider per realm, rebuilt when the published signing keys change.
+  // One provider per realm, built at the first OIDC request (the database may still be migrating
+  // when the app is built) and rebuilt when the published signing keys change.
   const build = async () => {
-    const keys = await sso.signingKeys()
-    return new Map((Object.keys(ssoRealms) as SsoRealm[]).map((realm) => [realm, buildProvider({
+    const [keys, keysRevision] = await Promise.all([sso.signingKeys(), sso.keysRevision()])
+    const built = new Map((Object.keys(ssoRealms) as SsoRealm[]).map((realm) => [realm, buildProvider({
       realm, publicUrl: opts.publicUrl, keySecret: opts.keySecret, https: opts.https, repo: sso.store, keys, hooks,
     })]))
+    return { built, keysRevision }
   }
-  let current = await build()
-  let revision = await sso.keysRevision()
+  let current: Promise<{ built: Map<SsoRealm, Provider>; keysRevision: string }> | undefined
   let checkedAt = Date.now()
   let checking = false
-  const providers: Providers = {
-    get(realm) {
+  const providers = {
+    async get(realm: SsoRealm): Promise<Provider> {
+      const building = current ?? (current = build())
+      const { built, keysRevision } = await building.catch((error: unknown) => {
+        if (current === building) current = undefined
+        throw error
+      })
       if (Date.now() - checkedAt > KEY_CHECK_MS && !checking) {
         checking = true
         checkedAt = Date.now()
         void (async () => {
-          const latest = await sso.keysRevision()
-          if (latest !== revision) {
-            current = await build()
-            revision = latest
+          if ((await sso.keysRevision()) !== keysRevision) {
+            const rebuilt = await build()
+            current = Promise.resolve(rebuilt)
           }
         })().catch((error: unknown) => { root.log.error({ err: error }, 'reloading OIDC signing keys failed') }).finally(() => { checking = false })
       }
-      const provider = current.get(realm)
+      const provider = built.get(realm)
       if (!provider) throw new Error(`no provider for realm ${realm}`)
       return provider
     },
+  }
+  /** Koa composes its middleware in callback(): once per provider, not per request. */
+  const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>()
+  const handlerOf = (provider: Provider) => {
+    let handler = handlers.get(provider)
+    if (!handler) {
+      handler = provider.callback()
+      handlers.set(provider, handler)
+    }
+    return handler
   }
   const purge = setInterval(() => { sso.purgeExpired().catch((error: unknown) => { root.log.error({ err: error }, 'purging expired OIDC artifacts failed') }) }, PURGE_MS)
   purge.unref()
@@ -120,7 +131,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
           raw.url = (raw.url ?? '/').slice(prefix.length) || '/'
         }
         try {
-          await providers.get(realm).callback()(raw, reply.raw)
+          await handlerOf(await providers.get(realm))(raw, reply.raw)
         } catch (error) {
           req.log.error({ err: error }, 'OIDC provider failed')
           if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' })
@@ -138,7 +149,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
     const base = `${prefix}/oidc/interaction/:uid`
 
     const detailsOf = async (req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply) => {
-      const provider = providers.get(realm)
+      const provider = await providers.get(realm)
       const raw = prepare(req)
       const details = await provider.interactionDetails(raw, reply.raw).catch(() => { throw new AppError('SSO_INTERACTION_EXPIRED') })
       if (details.uid !== req.params.uid) throw new AppError('SSO_INTERACTION_EXPIRED')
