@@ -104,7 +104,7 @@ if (!only || only === 'sso') {
 ## Single sign-on (${new Date().toISOString().slice(0, 10)})
 
 Machine: ${machine()}. PostgreSQL 15 on the same machine; server and load generator share the cores.
-Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials and refresh alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each connection chaining its own).
+Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials and refresh alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains).
 
 | Measure | Result | Goal |
 |---|---|---|
@@ -113,7 +113,7 @@ Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_cr
 | Refresh-token grants (rotation, activity recorded) | **${r.refresh.rps} /s** (p50 ${r.refresh.p50} ms, p99 ${r.refresh.p99} ms) = ${r.refreshRatio} % of discovery | — |
 
 Rounds (discovery / client_credentials / refresh per second): ${r.rounds.map((x) => `${x.discovery} / ${x.clientCredentials} / ${x.refresh}`).join('; ')}.
-Errors: client_credentials ${r.clientCredentials.errors + r.clientCredentials.non2xx}, refresh ${r.refresh.errors + r.refresh.non2xx}.
+Errors in the reported round: client_credentials ${r.clientCredentials.errors + r.clientCredentials.non2xx}, refresh ${r.refresh.errors + r.refresh.non2xx}; in all rounds: ${r.allErrors}.
 `
   console.log(markdown)
   await record('sso', markdown)

@@ -26,6 +26,7 @@ export interface SsoBenchResult {
   clientCredentialsRatio: number
   refreshRatio: number
   rounds: { discovery: number; clientCredentials: number; refresh: number }[]
+  allErrors: number
 }
 
 /** A minimal cookie-keeping browser over fetch: enough to sign in and walk the authorization redirects. */
@@ -43,11 +44,11 @@ function jarFetch() {
 }
 
 /** One user's code flow (S256 with a fixed verifier is fine for a benchmark), ending with a refresh token. */
-async function refreshTokenFor(base: string, clientId: string, secret: string, redirectUri: string): Promise<string> {
+async function refreshTokenFor(base: string, clientId: string, secret: string, redirectUri: string, userId: string): Promise<string> {
   const get = jarFetch()
   const loginPage = await (await get(`${base}/en/login`)).text()
   const csrf = /name="_csrf" value="([^"]+)"/.exec(loginPage)?.[1] ?? ''
-  await get(`${base}/en/login`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf, identifier: 'mrossi', password: DEMO_PASSWORD }) })
+  await get(`${base}/en/login`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf, identifier: userId, password: DEMO_PASSWORD }) })
   const verifier = randomBytes(32).toString('base64url')
   const challenge = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))).toString('base64url')
   let url = `${base}/oidc/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid profile email', redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256' }).toString()}`
@@ -79,6 +80,11 @@ export async function runSsoBench(log: (line: string) => void): Promise<SsoBench
   const redirectUri = `http://localhost:${String(PORT)}/callback`
   const machine = await services.sso.addClient(systemActor('bench'), { realm: 'partner', name: 'Bench machine', kind: 'machine', firstParty: true, redirectUris: [], postLogoutRedirectUris: [] })
   const web = await services.sso.addClient(systemActor('bench'), { realm: 'partner', name: 'Bench web app', kind: 'web', firstParty: true, redirectUris: [redirectUri], postLogoutRedirectUris: [] })
+  // Refresh chains belong to different people, as in life (one person's refreshes would queue on their row).
+  const users: string[] = []
+  for (let i = 0; i < 2 * CONNECTIONS; i++) {
+    users.push((await services.auth.createUser({ realm: 'partner', userId: `bench${String(i)}`, firstName: 'Bench', lastName: String(i), email: `bench${String(i)}@example.com`, emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })).userId)
+  }
   await database.close()
 
   const server = await startServer({
@@ -93,35 +99,38 @@ export async function runSsoBench(log: (line: string) => void): Promise<SsoBench
     url: `${base}/oidc/token`, method: 'POST' as const, connections: CONNECTIONS, body: 'grant_type=client_credentials',
     headers: { authorization: basic(machine.client.clientId, machine.secret), 'content-type': 'application/x-www-form-urlencoded' },
   }
-  log(`signing in ${String(CONNECTIONS)} times for the refresh chains…`)
-  const chains: string[] = []
-  for (let i = 0; i < CONNECTIONS; i++) chains.push(await refreshTokenFor(base, web.client.clientId, web.secret ?? '', redirectUri))
-  let nextChain = 0
+  // A pool of live refresh tokens, twice as many as connections: each request takes one, its answer
+  // puts the rotated one back. (autocannon resets a connection's context after every request.) The
+  // requests still in flight when a round ends take their tokens with them: each round tops it up.
+  const pool: string[] = []
+  let signIns = 0
+  const topUp = async () => {
+    log('signing in for fresh refresh tokens…')
+    while (pool.length < 2 * CONNECTIONS) pool.push(await refreshTokenFor(base, web.client.clientId, web.secret ?? '', redirectUri, users[signIns++ % users.length] ?? ''))
+  }
   const refresh: autocannon.Options = {
     url: base, connections: CONNECTIONS, initialContext: {},
     requests: [{
       method: 'POST', path: '/oidc/token',
       headers: { authorization: basic(web.client.clientId, web.secret), 'content-type': 'application/x-www-form-urlencoded' },
-      // Every connection keeps its own chain: each answer's rotated token is the next request's.
-      setupRequest: (req, context) => {
-        const chain = context as { token?: string }
-        chain.token ??= chains[nextChain++ % chains.length] ?? ''
-        return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(chain.token)}` }
-      },
-      onResponse: (_status, body, context) => {
+      setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.shift() ?? 'pool-empty')}` }),
+      onResponse: (_status, body) => {
         const rotated = (JSON.parse(body) as { refresh_token?: string }).refresh_token
-        if (rotated) (context as { token?: string }).token = rotated
+        if (rotated) pool.push(rotated)
       },
     }],
   }
 
   await load({ ...discovery, duration: 3 })
   await load({ ...clientCredentials, duration: 3 })
+  await topUp()
+  await load({ ...refresh, duration: 3 })
   const rounds: { discovery: LoadResult; clientCredentials: LoadResult; refresh: LoadResult }[] = []
   for (let round = 1; round <= 3; round++) {
     log(`round ${String(round)}: discovery, client_credentials, refresh…`)
     const d = await load({ ...discovery, duration: 6 })
     const c = await load({ ...clientCredentials, duration: 6 })
+    await topUp()
     const r = await load({ ...refresh, duration: 6 })
     rounds.push({ discovery: d, clientCredentials: c, refresh: r })
   }
@@ -133,5 +142,6 @@ export async function runSsoBench(log: (line: string) => void): Promise<SsoBench
     clientCredentialsRatio: Math.round((median.clientCredentials.rps / median.discovery.rps) * 1000) / 10,
     refreshRatio: Math.round((median.refresh.rps / median.discovery.rps) * 1000) / 10,
     rounds: rounds.map((r) => ({ discovery: r.discovery.rps, clientCredentials: r.clientCredentials.rps, refresh: r.refresh.rps })),
+    allErrors: rounds.reduce((n, r) => n + r.clientCredentials.errors + r.clientCredentials.non2xx + r.refresh.errors + r.refresh.non2xx + r.discovery.errors + r.discovery.non2xx, 0),
   }
 }

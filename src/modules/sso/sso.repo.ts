@@ -134,13 +134,15 @@ export function createSsoRepo(db: Db) {
 
     /**
      * A token issued to a connected app is activity in the account's realm, like a portal sign-in:
-     * activity now, and a warned account active again.
+     * activity now, and a warned account active again. An app refreshing every few minutes writes
+     * the row at most once a minute (a policy counted in days loses nothing by it).
      */
     async recordAppActivity(userId: number, at: Date): Promise<void> {
       await db.execute(sql`
         update users set last_activity_at = ${at.toISOString()}::timestamptz, updated_at = ${at.toISOString()}::timestamptz,
           status = case when status in ('block_warned', 'delete_warned') then 'active' else status end
-        where id = ${userId}`)
+        where id = ${userId} and (last_activity_at is null or last_activity_at < ${at.toISOString()}::timestamptz - interval '1 minute'
+          or last_activity_at > ${at.toISOString()}::timestamptz or status in ('block_warned', 'delete_warned'))`)
     },
 
     // ---- Signing keys ----
