@@ -310,6 +310,23 @@ describe('OpenID Connect provider', () => {
     assert.deepEqual(keys.map((k) => k.kid), [second.kid, first.kid])
     assert.ok(!keys.some((k) => k.kid === before[0]?.kid), 'the oldest key is retired')
     await assert.rejects(sso.rotateKeys({ kind: 'guest' }), { code: 'FORBIDDEN_SCOPE' })
+
+    // The running server notices within 10 seconds, publishes both keys and signs with the new one.
+    const restore = setClock(new Date(Date.now() + 11_000))
+    try {
+      let published: string[] = []
+      for (let i = 0; i < 50 && published.length !== 2; i++) {
+        published = (await app().inject({ url: '/oidc/jwks' })).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      assert.deepEqual(published, [second.kid, first.kid])
+    } finally {
+      restore()
+    }
+    const { tokens } = await codeFlow('kbecker')
+    const header = JSON.parse(Buffer.from((tokens.id_token ?? '').split('.')[0] ?? '', 'base64url').toString()) as { kid: string; alg: string }
+    assert.equal(header.kid, second.kid)
+    assert.equal(header.alg, 'RS256')
   })
 
   test('clients: platform administrators only; redirect URIs are checked', async () => {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type Provider from 'oidc-provider'
 import type { InteractionResults, KoaContextWithOIDC } from 'oidc-provider'
 import Type from 'typebox'
+import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, negotiateLocale, t, translator } from '../../shared/i18n/index.js'
 import { pageContext, renderDocument, samePathAlternates, sendPage } from '../../shared/http/render.js'
@@ -68,7 +69,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
     return { built, keysRevision }
   }
   let current: Promise<{ built: Map<SsoRealm, Provider>; keysRevision: string }> | undefined
-  let checkedAt = Date.now()
+  let checkedAt = clock.now().getTime()
   let checking = false
   const providers = {
     async get(realm: SsoRealm): Promise<Provider> {
@@ -77,9 +78,9 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
         if (current === building) current = undefined
         throw error
       })
-      if (Date.now() - checkedAt > KEY_CHECK_MS && !checking) {
+      if (Math.abs(clock.now().getTime() - checkedAt) > KEY_CHECK_MS && !checking) {
         checking = true
-        checkedAt = Date.now()
+        checkedAt = clock.now().getTime()
         void (async () => {
           if ((await sso.keysRevision()) !== keysRevision) {
             const rebuilt = await build()
