@@ -122,3 +122,38 @@ test('an unknown app gets the portal\'s error page, accessible and in the user\'
   await assertAccessible(page, 'OIDC error page')
   await context.close()
 })
+
+test('a platform administrator registers a third-party app; its users see an accessible consent page and sign-out pages', async () => {
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${portalUrl}/en/login?next=/en/admin/platform/clients`)
+  await page.fill('#identifier', 'platform')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/en\/admin\/platform\/clients$/)
+  await assertAccessible(page, 'connected apps console')
+  await page.fill('#client-name', 'Tyre Partner Portal')
+  await page.selectOption('#client-kind', 'public')
+  await page.fill('#client-redirects', `${workshopUrl}/callback`)
+  await page.check('#client-third')
+  await page.click('form[action="/en/admin/platform/clients"] button[type=submit]')
+  const clientId = (await page.textContent('#created-client-id')) ?? ''
+  assert.ok(clientId)
+  assert.equal(await page.isVisible('#created-secret'), false, 'a public app has no secret')
+  await assertAccessible(page, 'app registered')
+
+  const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+  await page.goto(`${portalUrl}/oidc/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid email company', redirect_uri: `${workshopUrl}/callback`, code_challenge: challenge, code_challenge_method: 'S256', state: 'e2e-state' }).toString()}`)
+  await page.waitForSelector('button[value=allow]')
+  assert.match(await page.textContent('h1') ?? '', /Tyre Partner Portal asks for access/)
+  await assertAccessible(page, 'consent page')
+  await page.click('button[value=deny]')
+  await page.waitForURL(`${workshopUrl}/`)
+
+  await page.goto(`${portalUrl}/oidc/session/end`)
+  await assertAccessible(page, 'sign-out confirmation without an app')
+  await page.click('button[name=logout]')
+  await page.waitForSelector('text=You are signed out')
+  await assertAccessible(page, 'signed out page')
+  await context.close()
+})

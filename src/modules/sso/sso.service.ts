@@ -73,7 +73,8 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
       const secret = input.kind === 'public' ? null : randomBytes(32).toString('base64url')
       const now = clock.now()
       if (input.clientId !== undefined && !/^[\w.-]{3,64}$/.test(input.clientId)) throw new AppError('INVALID_INPUT', { field: 'client_id', reason: input.clientId.slice(0, 40) })
-      const clientId = input.clientId ?? randomBytes(16).toString('base64url')
+      // Hex: an ID never starts with "-", which a command line would take for an option.
+      const clientId = input.clientId ?? randomBytes(16).toString('hex')
       const client = await repo.insertClient({
         clientId, realm: input.realm, name, kind: input.kind, firstParty: input.firstParty,
         secretHash: secret ? sha256Hex(secret) : null, redirectUris, postLogoutRedirectUris, createdAt: now,
