@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../src/db/client.js'
-import { ssoSubjects, users, type AccountStatus } from '../src/db/schema/index.js'
+import { auditEvents, ssoSubjects, users, type AccountStatus } from '../src/db/schema/index.js'
 import * as client from 'openid-client'
 import type { Browser } from './helpers.js'
 
@@ -89,4 +89,8 @@ export async function accountState(database: Database, userId: string): Promise<
 
 export async function storedSubjects(database: Database): Promise<string[]> {
   return (await database.db.select({ sub: ssoSubjects.sub }).from(ssoSubjects)).map((r) => r.sub)
+}
+
+export async function auditActions(database: Database, prefix: string): Promise<string[]> {
+  return (await database.db.select({ action: auditEvents.action }).from(auditEvents)).map((r) => r.action).filter((a) => a.startsWith(prefix))
 }

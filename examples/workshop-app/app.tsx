@@ -72,15 +72,11 @@ function Home({ claims }: { claims: Record<string, unknown> | undefined }) {
   )
 }
 
-let formActions = "'self'"
-
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
-    // The sign-out form's answer redirects to the portal, which form-action must allow.
-    'content-security-policy': `default-src 'self'; form-action ${formActions}`, ...headers,
-  })
-  res.end(`<!doctype html>${html}`)
+function sendWith(csp: string) {
+  return (res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': csp, ...headers })
+    res.end(`<!doctype html>${html}`)
+  }
 }
 
 function redirect(res: ServerResponse, location: string, headers: Record<string, string> = {}) {
@@ -93,7 +89,8 @@ export async function createWorkshopApp(options: WorkshopAppOptions): Promise<Se
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- only for an issuer on this machine (demo, tests)
     ...(options.insecure ? { execute: [client.allowInsecureRequests] } : {}),
   })
-  formActions = `'self' ${new URL(options.issuer).origin}`
+  // The sign-out form's answer redirects to the portal, which form-action must allow.
+  const send = sendWith(`default-src 'self'; form-action 'self' ${new URL(options.issuer).origin}`)
   const sessions = new Map<string, Session>()
   const redirectUri = `${options.baseUrl}/callback`
 

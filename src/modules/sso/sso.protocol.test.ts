@@ -6,7 +6,7 @@ import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
 import { csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
-import { accountState, discover, follow, setAccount, startAuthorization, storedSubjects } from '../../../test/oidc.js'
+import { accountState, auditActions, discover, follow, setAccount, startAuthorization, storedSubjects } from '../../../test/oidc.js'
 
 const mailbox = useMailbox()
 const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
@@ -208,6 +208,19 @@ describe('OpenID Connect provider', () => {
     await setAccount(database, 'gbianchi', { status: 'active' })
   })
 
+  test('an account still waiting for approval signs in but the app gets access_denied, no code', async () => {
+    const { app: fastify } = testApp()
+    const company = await fastify.services.organizations.findCompanyByNumber(systemActor('test'), 'DE-10001')
+    await fastify.services.auth.createUser({ realm: 'partner', userId: 'warte.noch', firstName: 'Wera', lastName: 'Warte', email: 'wera@werkstatt-becker.example', emailVerified: true, locale: 'de', companyId: company?.id ?? null, password: DEMO_PASSWORD, status: 'pending_approval' })
+    const { client: row, secret } = await addClient('web')
+    const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
+    const auth = await startAuthorization(config, { redirect_uri: redirectUri })
+    const result = await signInThroughApp(testBrowser(app), auth.url, 'warte.noch')
+    assert.ok(result.callback)
+    assert.equal(result.callback.searchParams.get('error'), 'access_denied')
+    assert.equal(result.callback.searchParams.get('code'), null)
+  })
+
   test('a wrong password through an app gets the portal\'s generic answer and counts toward the lockout', async () => {
     const { client: row, secret } = await addClient('web')
     const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
@@ -310,6 +323,7 @@ describe('OpenID Connect provider', () => {
     assert.deepEqual(keys.map((k) => k.kid), [second.kid, first.kid])
     assert.ok(!keys.some((k) => k.kid === before[0]?.kid), 'the oldest key is retired')
     await assert.rejects(sso.rotateKeys({ kind: 'guest' }), { code: 'FORBIDDEN_SCOPE' })
+    assert.ok((await auditActions(testApp().database, 'sso.')).filter((a) => a === 'sso.keys_rotated').length >= 2, 'rotations are audited')
 
     // The running server notices within 10 seconds, publishes both keys and signs with the new one.
     const restore = setClock(new Date(Date.now() + 11_000))
@@ -343,6 +357,8 @@ describe('OpenID Connect provider', () => {
     const { client: row } = await addClient('public')
     await sso.removeClient(systemActor('test'), row.clientId)
     await assert.rejects(sso.removeClient(systemActor('test'), row.clientId), { code: 'SSO_CLIENT_NOT_FOUND' })
+    const audited = await auditActions(testApp().database, 'sso.client_')
+    assert.ok(audited.includes('sso.client_added') && audited.includes('sso.client_removed'), 'administrative changes are audited')
     const gone = await testBrowser(app).get(`/oidc/auth?client_id=${row.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(redirectUri)}`)
     assert.equal(gone.statusCode, 400)
   })
