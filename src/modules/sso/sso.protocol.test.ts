@@ -192,6 +192,9 @@ describe('OpenID Connect provider', () => {
     assert.equal(noGrant.json<{ error: string }>().error, 'invalid_request')
     const junk = await app().inject({ method: 'POST', url: '/oidc/token', headers: { 'content-type': 'application/json' }, payload: '{"grant_type":' })
     assert.ok(junk.statusCode >= 400 && junk.statusCode < 500)
+    const huge = await app().inject({ method: 'POST', url: '/oidc/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `grant_type=client_credentials&x=${'a'.repeat(300_000)}` })
+    assert.equal(huge.statusCode, 400)
+    assert.equal(huge.json<{ error: string }>().error, 'invalid_request')
   })
 
   test('a blocked account gets no tokens: not at sign-in, not by refresh', async () => {
