@@ -90,8 +90,24 @@ describe('OpenID Connect provider', () => {
     assert.ok((await storedSubjects(testApp().database)).includes(claims.sub))
 
     // A second app of the realm signs in without asking again (single sign-on), with the same subject.
-    const second = await codeFlow('mrossi', { kind: 'public' })
-    assert.equal(second.tokens.claims()?.sub, claims.sub)
+    const { browser } = await codeFlow('mrossi')
+    const sso = await addClient('public')
+    const publicConfig = await discover(app, publicUrl(), sso.client.clientId)
+    const again = await startAuthorization(publicConfig, { redirect_uri: redirectUri })
+    const silent = await follow(browser, again.url.href, publicUrl())
+    assert.ok(silent.leftFor, 'no sign-in page the second time')
+    const second = await client.authorizationCodeGrant(publicConfig, new URL(silent.leftFor), { pkceCodeVerifier: again.verifier, expectedState: again.state })
+    assert.equal(second.claims()?.sub, claims.sub)
+
+    // prompt=login asks for the password again, even with a portal session.
+    const fresh = await startAuthorization(publicConfig, { redirect_uri: redirectUri, prompt: 'login' })
+    const asked = await follow(browser, fresh.url.href, publicUrl())
+    assert.equal(asked.leftFor, undefined)
+    assert.match(asked.path, /^\/(it|en)\/login\?next=/)
+    const signedIn = await signInThroughApp(browser, fresh.url, 'mrossi')
+    assert.ok(signedIn.callback)
+    const third = await client.authorizationCodeGrant(publicConfig, signedIn.callback, { pkceCodeVerifier: fresh.verifier, expectedState: fresh.state })
+    assert.equal(third.claims()?.sub, claims.sub)
   })
 
   test('refresh tokens rotate: the new one works, the old one is refused and ends the grant', async () => {

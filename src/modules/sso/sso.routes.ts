@@ -19,6 +19,9 @@ import type { SsoService } from './sso.service.js'
 const KEY_CHECK_MS = 10_000
 const PURGE_MS = 60 * 60 * 1000
 
+/** Set when prompt=login or max_age ended the portal session: names that session, signed. */
+const REAUTH_COOKIE = 'sp_oidc_reauth'
+
 const UidParams = Type.Object({ uid: Type.String({ pattern: '^[\\w-]{1,100}$' }) })
 
 export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; auth: AuthService; publicUrl: string; keySecret: string; https: boolean }): Promise<void> {
@@ -164,6 +167,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
       void reply.header('cache-control', 'no-store')
       return sendPage(reply, ContinuePage({ ctx: pageContext(req), href, appName }))
     }
+    const loginPath = (locale: string) => (realm === 'shop' ? `/${locale}/shop/login` : `/${locale}/login`)
     const localeFor = (req: FastifyRequest, uiLocales: unknown) => {
       const wanted = typeof uiLocales === 'string' ? uiLocales.split(' ').map((l) => l.slice(0, 2).toLowerCase()).find(isLocale) : undefined
       return wanted ?? req.locale
@@ -176,12 +180,31 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
       const actor = req.actor
       if (details.prompt.name === 'login') {
         if (actor.kind !== 'user' || actor.realm !== realm) {
-          const login = realm === 'shop' ? `/${req.locale}/shop/login` : `/${req.locale}/login`
-          return reply.redirect(`${login}?next=${encodeURIComponent(`${prefix}/oidc/interaction/${details.uid}`)}`, 303)
+          return reply.redirect(`${loginPath(req.locale)}?next=${encodeURIComponent(`${prefix}/oidc/interaction/${details.uid}`)}`, 303)
+        }
+        // prompt=login and max_age ask for a sign-in newer than the request or than max_age: an older
+        // portal session ends here and the user signs in again.
+        // The session this interaction already ended (signed cookie): any session now is a new sign-in.
+        const interactionPath = `${prefix}/oidc/interaction/${details.uid}`
+        const endedRaw = req.cookies[REAUTH_COOKIE]
+        const ended = endedRaw ? req.unsignCookie(endedRaw) : undefined
+        const signedInAgain = ended?.valid === true && ended.value !== actor.sessionIdHash
+        const startedAt = actor.sessionIdHash ? await auth.sessionStartedAt(actor.sessionIdHash) : undefined
+        const maxAge = Number(details.params.max_age)
+        const reasons = details.prompt.reasons
+        const stale = !startedAt || (!signedInAgain && (reasons.includes('login_prompt')
+          || (reasons.includes('max_age') && Number.isFinite(maxAge) && startedAt.getTime() < clock.now().getTime() - maxAge * 1000)))
+        if (stale) {
+          const name = sessionCookieName(opts.https)
+          const token = req.cookies[name]
+          if (token) await auth.signOut(actor, token, { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: opts.publicUrl })
+          void reply.clearCookie(name, { path: '/' })
+          void reply.setCookie(REAUTH_COOKIE, actor.sessionIdHash ?? '', { path: interactionPath, httpOnly: true, sameSite: 'lax', secure: opts.https, signed: true, maxAge: 3600 })
+          return reply.redirect(`${loginPath(req.locale)}?next=${encodeURIComponent(interactionPath)}`, 303)
         }
         const account = await sso.signInAccount(actor.userId)
         if (!account.mayGetTokens) return finish(req, reply, provider, { error: 'access_denied', error_description: 'the account is not active yet' }, appName)
-        return finish(req, reply, provider, { login: { accountId: account.sub } }, appName)
+        return finish(req, reply, provider, { login: { accountId: account.sub, ts: Math.floor(startedAt.getTime() / 1000) } }, appName)
       }
       if (details.prompt.name === 'consent') {
         const accountId = details.session?.accountId
