@@ -9,6 +9,7 @@ import { runHelpCenterBench } from './helpcenter.bench.js'
 import { runIdentityBench } from './identity.bench.js'
 import { runLifecycleBench } from './lifecycle.bench.js'
 import { runSupportBench } from './support.bench.js'
+import { runSsoBench } from './sso.bench.js'
 import os from 'node:os'
 import { machine } from './lib.js'
 
@@ -120,4 +121,26 @@ Generating the accounts took ${s(r.generateSeconds)} s (not part of any figure).
 `
   console.log(markdown)
   await record('lifecycle', markdown)
+}
+
+if (!only || only === 'sso') {
+  const r = await runSsoBench(log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const markdown = `
+## Single sign-on (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}. PostgreSQL 15 on the same machine; server and load generator share the cores.
+Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials and refresh alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains).
+
+| Measure | Result | Goal |
+|---|---|---|
+| Bare discovery route \`/.well-known/openid-configuration\` | ${r.discovery.rps} req/s (p50 ${r.discovery.p50} ms, p99 ${r.discovery.p99} ms) | baseline |
+| client_credentials grants | **${r.clientCredentials.rps} /s** (p50 ${r.clientCredentials.p50} ms, p99 ${r.clientCredentials.p99} ms) = ${r.clientCredentialsRatio} % of discovery | ≥ 480 /s — ${verdict(r.clientCredentials.rps >= 480)} |
+| Refresh-token grants (rotation, activity recorded) | **${r.refresh.rps} /s** (p50 ${r.refresh.p50} ms, p99 ${r.refresh.p99} ms) = ${r.refreshRatio} % of discovery | — |
+
+Rounds (discovery / client_credentials / refresh per second): ${r.rounds.map((x) => `${x.discovery} / ${x.clientCredentials} / ${x.refresh}`).join('; ')}.
+Errors in the reported round: client_credentials ${r.clientCredentials.errors + r.clientCredentials.non2xx}, refresh ${r.refresh.errors + r.refresh.non2xx}; in all rounds: ${r.allErrors}.
+`
+  console.log(markdown)
+  await record('sso', markdown)
 }

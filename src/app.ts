@@ -30,6 +30,7 @@ import {
   agentRoutes, createDeskService, createSupportRepo, createSupportService, registerTicketGauges, supportRoutes, type DeskService, type SupportService,
 } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
+import { createSsoRepo, createSsoService, ssoAdminRoutes, ssoRoutes, type SsoService } from './modules/sso/index.js'
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
 
@@ -45,6 +46,7 @@ export interface Services {
   admin: AdminService
   support: SupportService
   desk: DeskService
+  sso: SsoService
 }
 
 declare module 'fastify' {
@@ -65,7 +67,7 @@ export interface BuildOptions {
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
-export function createServices(database: Database, metrics?: Metrics): Services {
+export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   const identityRepo = createIdentityRepo(database.db)
   // Roles live in identity; the organizations service asks it what an actor administers.
@@ -125,6 +127,13 @@ export function createServices(database: Database, metrics?: Metrics): Services 
       // PGlite has one connection; on PostgreSQL a bulk sweep uses the cores, up to four.
       parallelism: database.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1,
     }),
+    sso: createSsoService(createSsoRepo(database.db), {
+      scopeOf: (actor) => administration.scopeOf(actor),
+      keySecret: () => {
+        if (!secrets.oidcKeySecret) throw new Error('OIDC_KEY_SECRET is not resolved (resolveOidcKeySecret)')
+        return secrets.oidcKeySecret
+      },
+    }),
   }
 }
 
@@ -173,7 +182,9 @@ export async function buildApp(config: Config, database: Database, options: Buil
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const metrics = createMetrics()
-  const services = createServices(database, metrics)
+  // Without a configured or stored secret (tests), keys are encrypted with one that lives as long as the process.
+  const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
+  const services = createServices(database, metrics, { oidcKeySecret })
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
@@ -235,6 +246,8 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(agentRoutes, { desk: services.desk, help: services.help })
   await app.register(organizationsRoutes, { organizations: services.organizations })
   await app.register(adminRoutes, { services, admin: services.admin })
+  await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
+  await app.register(ssoAdminRoutes, { sso: services.sso })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

@@ -9,17 +9,25 @@ import { openDatabase, type Database } from './db/client.js'
  * cookies stay valid across restarts without any setup.
  */
 export function resolveSessionSecret(config: Config): Config {
-  if (config.sessionSecret) return config
-  const file = path.join(config.dataDir, 'session-secret')
+  return config.sessionSecret ? config : { ...config, sessionSecret: secretInDataDir(config, 'session-secret') }
+}
+
+/** OIDC_KEY_SECRET, or one generated into DATA_DIR: the server and `sportello keys rotate` must agree on it. */
+export function resolveOidcKeySecret(config: Config): Config {
+  return config.oidcKeySecret ? config : { ...config, oidcKeySecret: secretInDataDir(config, 'oidc-key-secret') }
+}
+
+function secretInDataDir(config: Config, name: string): string {
+  const file = path.join(config.dataDir, name)
   try {
-    return { ...config, sessionSecret: readFileSync(file, 'utf8').trim() }
+    return readFileSync(file, 'utf8').trim()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   mkdirSync(config.dataDir, { recursive: true })
   const secret = randomBytes(32).toString('base64url')
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
-  return { ...config, sessionSecret: secret }
+  return secret
 }
 
 export function openConfiguredDatabase(config: Config): Promise<Database> {

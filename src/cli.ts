@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createServices } from './app.js'
-import { openConfiguredDatabase } from './bootstrap.js'
+import { openConfiguredDatabase, resolveOidcKeySecret } from './bootstrap.js'
 import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'
 import { ContentError } from './modules/helpcenter/index.js'
@@ -43,6 +43,13 @@ Commands:
                             create an active account and print its single-use link (valid 7 days);
                             with --email the link is also emailed. At first sign-in the user
                             confirms an email address.
+  clients add --name <name> --kind web|public|machine [--realm partner|shop]
+              [--redirect-uri <url>]… [--post-logout-uri <url>]… [--third-party]
+                            register a connected app (OIDC client); prints its client ID and,
+                            for web and machine apps, its secret: shown this once, stored hashed
+  clients list [--realm partner|shop]
+  clients remove <client_id> remove an app and every token, code and grant it holds
+  keys rotate               new token signing key; the previous one stays published for verification
 
 Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
 
@@ -74,6 +81,11 @@ export async function runCli(argv: string[]): Promise<number> {
       invite: { type: 'boolean', default: false },
       market: { type: 'string' },
       days: { type: 'string', default: '30' },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-uri': { type: 'string', multiple: true },
+      'third-party': { type: 'boolean', default: false },
     },
   })
   const [command, sub, arg] = positionals
@@ -218,11 +230,59 @@ export async function runCli(argv: string[]): Promise<number> {
       console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
       return 0
     }
+    case 'clients add':
+    case 'clients list':
+    case 'clients remove':
+    case 'keys rotate':
+      return ssoCommand(`${command} ${sub ?? ''}`, arg, values)
     default:
       break
   }
   console.error(`Unknown or incomplete command: ${positionals.join(' ')}\n\n${usage}`)
   return 2
+}
+
+/** Single sign-on: connected apps and signing keys. */
+async function ssoCommand(command: string, arg: string | undefined, values: { realm: string; name?: string | undefined; kind?: string | undefined; 'redirect-uri'?: string[] | undefined; 'post-logout-uri'?: string[] | undefined; 'third-party': boolean }): Promise<number> {
+  const { oidcKeySecret } = resolveOidcKeySecret(loadConfig())
+  const actor = systemActor('cli')
+  return withDatabase(async (db) => {
+    const { sso } = createServices(db, undefined, { oidcKeySecret })
+    switch (command) {
+      case 'clients add': {
+        const kind = values.kind
+        if (kind !== 'web' && kind !== 'public' && kind !== 'machine') {
+          console.error('--kind must be web (server-side app with a secret), public (browser or mobile app, PKCE) or machine (client_credentials)')
+          return 2
+        }
+        const { client, secret } = await sso.addClient(actor, {
+          realm: values.realm, name: values.name ?? '', kind, firstParty: !values['third-party'],
+          redirectUris: values['redirect-uri'] ?? [], postLogoutRedirectUris: values['post-logout-uri'] ?? [],
+        })
+        console.log(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
+        console.log(`client_id:     ${client.clientId}`)
+        if (secret) console.log(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
+        return 0
+      }
+      case 'clients list': {
+        for (const c of await sso.listClients(actor, values.realm)) {
+          console.log(`${c.clientId}  ${c.realm.padEnd(8)} ${c.kind.padEnd(8)} ${c.firstParty ? 'first-party' : 'third-party'}  ${c.name}  ${c.redirectUris.join(' ')}`)
+        }
+        return 0
+      }
+      case 'clients remove': {
+        if (!arg) return 2
+        await sso.removeClient(actor, arg)
+        console.log(`Removed ${arg}.`)
+        return 0
+      }
+      default: {
+        const { kid, published } = await sso.rotateKeys(actor)
+        console.log(`New signing key ${kid}. Published: ${published.join(', ')} (running servers pick it up within 10 seconds).`)
+        return 0
+      }
+    }
+  })
 }
 
 runCli(process.argv.slice(2)).then(

@@ -14,6 +14,7 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://\\S+$' })),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://\\S+$' })),
   SESSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  OIDC_KEY_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -36,6 +37,8 @@ export interface Config {
   smtpUrl: string | undefined
   /** Undefined until resolveSessionSecret fills it from DATA_DIR on first start. */
   sessionSecret: string | undefined
+  /** Encrypts the OIDC signing keys stored in the database; undefined until resolveOidcKeySecret fills it from DATA_DIR. */
+  oidcKeySecret: string | undefined
   logLevel: LogLevel
   /** undefined: load demo content only when the embedded database is empty. */
   demo: boolean | undefined
@@ -62,6 +65,7 @@ const hints: Record<string, string> = {
   DATABASE_URL: 'a URL such as postgres://user@host:5432/db',
   SMTP_URL: 'a URL such as smtp://user:pass@mail.example.com:587',
   SESSION_SECRET: 'a random string of at least 32 characters',
+  OIDC_KEY_SECRET: 'a random string of at least 32 characters',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   DEMO: 'true or false',
   BRAND_NAME: 'a name of 1 to 60 characters',
@@ -92,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: value.DATABASE_URL,
     smtpUrl: value.SMTP_URL,
     sessionSecret: value.SESSION_SECRET,
+    oidcKeySecret: value.OIDC_KEY_SECRET,
     logLevel: value.LOG_LEVEL,
     demo: value.DEMO === undefined ? undefined : value.DEMO === 'true',
     brandName: value.BRAND_NAME,

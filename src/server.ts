@@ -1,5 +1,5 @@
 import { buildApp, createServices } from './app.js'
-import { openConfiguredDatabase, resolveSessionSecret } from './bootstrap.js'
+import { openConfiguredDatabase, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
 import { startAutoCloseSchedule } from './modules/support/index.js'
@@ -20,7 +20,7 @@ function readConfig(): Config {
 }
 
 async function main(): Promise<void> {
-  const config = resolveSessionSecret(readConfig())
+  const config = resolveOidcKeySecret(resolveSessionSecret(readConfig()))
   const database = await openConfiguredDatabase(config)
   await database.migrate()
   const services = createServices(database)

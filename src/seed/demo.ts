@@ -12,6 +12,11 @@ export async function seedDemo(services: Services): Promise<{ markets: number; a
   const actor = systemActor('seed')
   for (const market of demoMarkets) await services.organizations.saveMarket(actor, market)
   const accounts = await seedDemoUsers(services)
+  // The demo connected app (`npm run demo:app`): a public client with PKCE, so the demo needs no secret.
+  await services.sso.ensureClient(actor, {
+    clientId: 'workshop-app', realm: 'partner', name: 'Demo Motors Workshop', kind: 'public', firstParty: true,
+    redirectUris: ['http://localhost:3910/callback'], postLogoutRedirectUris: ['http://localhost:3910/'],
+  })
   const report = await services.help.importContent(demoContentDir)
   return { markets: demoMarkets.length, articles: report.articles.created + report.articles.updated + report.articles.unchanged, accounts }
 }

@@ -5,7 +5,7 @@ import type { LogLevel } from '../config.js'
 export function redactUrl(url: string): string {
   return url
     .replace(/\/(verify|reset|invite|tickets\/[^/]+\/access)\/[^/?#]+/g, '/$1/[redacted]')
-    .replace(/([?&](?:token|code|state)=)[^&#]*/g, '$1[redacted]')
+    .replace(/([?&](?:token|code|state|id_token_hint|login_hint)=)[^&#]*/g, '$1[redacted]')
 }
 
 export function loggerOptions(level: LogLevel): NonNullable<FastifyServerOptions['logger']> {

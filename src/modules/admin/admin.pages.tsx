@@ -540,6 +540,7 @@ export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }:
   const days = ['warnBlockDays', 'blockDays', 'warnDeleteDays', 'deleteDays'] as const
   return (
     <ConsolePage ctx={ctx} title={t('admin.platform.title')} notice={notice} error={error}>
+      <p><a href={`/${locale}/admin/platform/clients`}>{t('sso.admin.title')}</a></p>
       {realms.map((r) => (
         <section class="card" key={r.key} aria-labelledby={`realm-${r.key}`}>
           <h2 id={`realm-${r.key}`}>{t('admin.platform.policy', { realm: r.names[locale] ?? r.key })}</h2>

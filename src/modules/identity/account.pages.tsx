@@ -136,7 +136,7 @@ type EmailStatus = Awaited<ReturnType<AccountService['emailStatus']>>
  * Giving and proving an email address: the page every other page sends an account without a
  * verified address to, and where a verified address is changed.
  */
-export function EmailPage({ ctx, status, csrfToken, error }: { ctx: PageContext; status: EmailStatus; csrfToken: string; error?: string | undefined }): VNode {
+export function EmailPage({ ctx, status, csrfToken, error, next }: { ctx: PageContext; status: EmailStatus; csrfToken: string; error?: string | undefined; next?: string | undefined }): VNode {
   const { t, locale } = ctx
   const { user, verified, pending } = status
   const title = t(verified ? 'email.changeTitle' : 'email.confirmTitle')
@@ -151,6 +151,7 @@ export function EmailPage({ ctx, status, csrfToken, error }: { ctx: PageContext;
           <p role="status">{t('email.sent', { email: pending })}</p>
           <form class="stack-form" method="post" action={`/${locale}/account/email/code`}>
             <input type="hidden" name="_csrf" value={csrfToken} />
+            {next ? <input type="hidden" name="next" value={next} /> : null}
             <label for="code">{t('register.code')}</label>
             <input id="code" name="code" type="text" inputMode="numeric" autocomplete="one-time-code" required maxLength={6} pattern="[0-9]{6}" />
             <button type="submit">{t('register.verify')}</button>
@@ -161,6 +162,7 @@ export function EmailPage({ ctx, status, csrfToken, error }: { ctx: PageContext;
         <h2 id="address-title">{t(pending ? 'email.otherAddress' : 'email.addressTitle')}</h2>
         <form class="stack-form" method="post" action={`/${locale}/account/email`}>
           <input type="hidden" name="_csrf" value={csrfToken} />
+          {next ? <input type="hidden" name="next" value={next} /> : null}
           <Field id="email" type="email" label={t('register.email')} value={verified ? '' : pending ?? user.email ?? ''} autocomplete="email" hint={t('register.emailHint')} />
           {verified ? (
             <>

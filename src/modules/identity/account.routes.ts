@@ -21,8 +21,13 @@ export async function accountRoutes(root: FastifyInstance, opts: { account: Acco
 
   const renderAccount = async (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: string, error?: string) =>
     sendPage(reply, AccountPage({ ctx: pageContext(req, samePathAlternates(req, locales)), data: await account.overview(req.actor), csrfToken: issueCsrfToken(req, reply), notice, error }), status)
+  /** A connected app's sign-in that waits for the verification (only such paths are kept). */
+  const nextOf = (req: FastifyRequest): string | undefined => {
+    const value = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
+    return typeof value === 'string' && /^\/(?:realms\/[\w-]+\/)?oidc\/interaction\/[\w-]+$/.test(value) ? value : undefined
+  }
   const renderEmail = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) =>
-    sendPage(reply, EmailPage({ ctx: pageContext(req, samePathAlternates(req, locales)), status: await account.emailStatus(req.actor), csrfToken: issueCsrfToken(req, reply), error }), status)
+    sendPage(reply, EmailPage({ ctx: pageContext(req, samePathAlternates(req, locales)), status: await account.emailStatus(req.actor), csrfToken: issueCsrfToken(req, reply), error, next: nextOf(req) }), status)
 
   /** Every form here: CSRF, the auth rate limit, and errors shown on the page the form came from. */
   const form = (page: 'account' | 'email') => ({
@@ -76,7 +81,7 @@ export async function accountRoutes(root: FastifyInstance, opts: { account: Acco
 
   // ---- Email address: first verification and later changes ----
 
-  app.get('/:locale/account/email', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
+  app.get('/:locale/account/email', { schema: { ...hide, params: LocaleParams, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 300 })) }) } }, async (req, reply) => {
     assertLocale(req.params.locale)
     if (req.actor.kind !== 'user') return signIn(req, reply, 'account/email')
     void reply.header('cache-control', 'no-store')
@@ -84,20 +89,22 @@ export async function accountRoutes(root: FastifyInstance, opts: { account: Acco
   })
 
   app.post('/:locale/account/email', {
-    schema: { ...hide, params: LocaleParams, body: Type.Object({ email: Type.String({ format: 'email', maxLength: 256 }), password: Type.Optional(Type.String({ maxLength: 128 })), _csrf: Csrf }) },
+    schema: { ...hide, params: LocaleParams, body: Type.Object({ email: Type.String({ format: 'email', maxLength: 256 }), password: Type.Optional(Type.String({ maxLength: 128 })), next: Type.Optional(Type.String({ maxLength: 300 })), _csrf: Csrf }) },
     ...form('email'),
   }, async (req, reply) => {
     assertLocale(req.params.locale)
     await account.requestEmailChange(req.actor, { email: req.body.email.trim(), password: req.body.password }, requestContext(req))
-    return reply.redirect(`/${req.params.locale}/account/email`, 303)
+    const next = nextOf(req)
+    return reply.redirect(`/${req.params.locale}/account/email${next ? `?next=${encodeURIComponent(next)}` : ''}`, 303)
   })
 
   app.post('/:locale/account/email/code', {
-    schema: { ...hide, params: LocaleParams, body: Type.Object({ code: Type.String({ pattern: '^\\s*\\d{6}\\s*$' }), _csrf: Csrf }) },
+    schema: { ...hide, params: LocaleParams, body: Type.Object({ code: Type.String({ pattern: '^\\s*\\d{6}\\s*$' }), next: Type.Optional(Type.String({ maxLength: 300 })), _csrf: Csrf }) },
     ...form('email'),
   }, async (req, reply) => {
     assertLocale(req.params.locale)
     await account.verifyOwnCode(req.actor, req.body.code.trim(), requestContext(req))
-    return done(req, reply, 'email')
+    const next = nextOf(req)
+    return next ? reply.redirect(next, 303) : done(req, reply, 'email')
   })
 }

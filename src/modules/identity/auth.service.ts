@@ -130,6 +130,11 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       return session.user
     },
 
+    /** When a session was signed in (a connected app may ask for a sign-in newer than its request). */
+    async sessionStartedAt(idHash: string): Promise<Date | undefined> {
+      return (await repo.findSession(idHash))?.createdAt
+    },
+
     async signOut(actor: Actor, token: string, ctx: RequestContext): Promise<void> {
       await repo.deleteSession(hashToken(token))
       if (actor.kind === 'user') {

@@ -44,8 +44,16 @@ export function localeOfPath(url: string, fallback: string): string {
  * What an account without a verified email may still open: help, the verification pages,
  * sign-in and sign-out, static files and probes. Everything else sends it to /{l}/account/email.
  */
-const OPEN_WITHOUT_VERIFIED_EMAIL = /^\/(?:$|\?|assets\/|favicon|healthz|readyz|metrics|api\/v1\/help|[\w-]+(?:$|[?#]|\/(?:help|verify|logout|login|shop\/login|password|invite|account\/email)(?:$|[/?#])))/
+const OPEN_WITHOUT_VERIFIED_EMAIL = /^\/(?:$|\?|assets\/|favicon|healthz|readyz|metrics|api\/v1\/help|(?:realms\/[\w-]+\/)?(?:\.well-known\/|oidc\/(?!interaction\/))|[\w-]+(?:$|[?#]|\/(?:help|verify|logout|login|shop\/login|password|invite|account\/email)(?:$|[/?#])))/
+
+/** A connected app's sign-in waiting for the portal (single sign-on): after verifying, the user goes back to it. */
+const SSO_INTERACTION = /^\/(?:realms\/[\w-]+\/)?oidc\/interaction\/[\w-]+$/
 
 export function needsVerifiedEmail(url: string): boolean {
   return !OPEN_WITHOUT_VERIFIED_EMAIL.test(url)
+}
+
+/** Where an account without a verified email is sent; a connected app's sign-in continues after it. */
+export function verifyEmailPath(url: string, locale: string): string {
+  return `/${locale}/account/email${SSO_INTERACTION.test(url) ? `?next=${encodeURIComponent(url)}` : ''}`
 }

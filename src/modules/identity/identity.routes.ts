@@ -8,7 +8,7 @@ import { pageContext, samePathAlternates, sendPage } from '../../shared/http/ren
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { actorOf, hashToken, type AuthService } from './auth.service.js'
 import { accountRoutes } from './account.routes.js'
-import { assertLocale, Csrf, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, sessionCookieName, setSessionCookie, TokenParams } from './identity.http.js'
+import { assertLocale, Csrf, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, sessionCookieName, setSessionCookie, TokenParams, verifyEmailPath } from './identity.http.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { AccountService } from './account.service.js'
 import type { RegistrationService } from './registration.service.js'
@@ -60,7 +60,7 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
     auth.resolveSession(token).then((user) => {
       if (user) req.actor = actorOf(user, hashToken(token))
       if (user && !user.emailVerifiedAt && needsVerifiedEmail(req.url)) {
-        void reply.redirect(`/${localeOfPath(req.url, user.locale)}/account/email`, 303)
+        void reply.redirect(verifyEmailPath(req.url, localeOfPath(req.url, user.locale)), 303)
         return
       }
       done()

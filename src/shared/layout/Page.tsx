@@ -21,6 +21,8 @@ export interface PageProps {
   description?: string
   /** Shows the help search box in the header (hidden on the search page itself, which has its own). */
   headerSearch?: boolean
+  /** Moves on to this address as soon as the page is shown (a fresh navigation, not a redirect). */
+  refreshTo?: string | undefined
   children: ComponentChildren
 }
 
@@ -50,7 +52,7 @@ function LanguageSwitcher({ ctx }: { ctx: PageContext }) {
   )
 }
 
-export function Page({ ctx, title, description, headerSearch = true, children }: PageProps): VNode {
+export function Page({ ctx, title, description, headerSearch = true, refreshTo, children }: PageProps): VNode {
   const { t, locale } = ctx
   return (
     <html lang={locale}>
@@ -59,6 +61,7 @@ export function Page({ ctx, title, description, headerSearch = true, children }:
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · ${ctx.brandName}`}</title>
         {description ? <meta name="description" content={description} /> : null}
+        {refreshTo ? <meta httpEquiv="refresh" content={`0;url=${refreshTo}`} /> : null}
         <link rel="stylesheet" href={ctx.stylesheet} />
         <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
         {Object.entries(ctx.alternates).map(([lang, href]) => (

@@ -1,0 +1,238 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Provider, { interactionPolicy, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import type { JsonWebKey } from 'node:crypto'
+import type { AccountRow, ClientRow, SsoRepo } from './sso.repo.js'
+import { cookieKeys } from './keys.js'
+
+/** The realms with a provider, and where each one lives under PUBLIC_URL. */
+export const ssoRealms = {
+  partner: { prefix: '' },
+  shop: { prefix: '/realms/shop' },
+} as const
+export type SsoRealm = keyof typeof ssoRealms
+
+export function isSsoRealm(value: string): value is SsoRealm {
+  return Object.hasOwn(ssoRealms, value)
+}
+
+/** Accounts in these states may get tokens; warned ones become active by doing so. */
+export const MAY_GET_TOKENS = new Set(['active', 'block_warned', 'delete_warned'])
+
+/** The storage the provider needs (the repo's methods, handed over by the service). */
+export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub'>
+
+export const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'locale'],
+  email: ['email', 'email_verified'],
+  company: ['company', 'market'],
+  roles: ['roles'],
+} as const
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex')
+}
+
+/** The account object oidc-provider keeps in ctx.oidc.entities.Account; `userId` is ours. */
+export interface SsoAccount extends Record<string, unknown> {
+  accountId: string
+  userId: number
+  claims: () => AccountClaims
+}
+
+export function claimsOf(account: AccountRow): AccountClaims {
+  return {
+    sub: account.sub,
+    name: `${account.first_name} ${account.last_name}`.trim(),
+    given_name: account.first_name,
+    family_name: account.last_name,
+    locale: account.locale,
+    email: account.email ?? undefined,
+    email_verified: account.email !== null && account.email_verified_at !== null,
+    company: account.company_number ? { number: account.company_number, name: account.company_name } : undefined,
+    market: account.market ?? undefined,
+    roles: account.roles ?? [],
+  }
+}
+
+/** A connected app as oidc-provider's client metadata. The secret is its SHA-256 (see compareClientSecret below). */
+export function clientMetadata(row: ClientRow): AdapterPayload {
+  const common = { client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const }
+  switch (row.kind) {
+    case 'machine':
+      return { ...common, client_secret: row.secretHash ?? '', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' }
+    case 'public':
+      return { ...common, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: row.redirectUris, post_logout_redirect_uris: row.postLogoutRedirectUris, token_endpoint_auth_method: 'none' }
+    case 'web':
+      return {
+        ...common, client_secret: row.secretHash ?? '', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+        redirect_uris: row.redirectUris, post_logout_redirect_uris: row.postLogoutRedirectUris, token_endpoint_auth_method: 'client_secret_basic',
+      }
+  }
+}
+
+/** oidc-provider's storage interface over the repo: one adapter instance per model and realm. */
+function adapterFor(repo: ProviderStore, realm: SsoRealm): (model: string) => Adapter {
+  return (model) => ({
+    async upsert(id, payload, expiresIn) {
+      await repo.upsertPayload(realm, model, id, payload, expiresIn)
+    },
+    async find(id) {
+      if (model === 'Client') {
+        const row = await repo.findClient(id)
+        return row && row.realm === realm ? clientMetadata(row) : undefined
+      }
+      const found = await repo.findPayload(realm, model, 'id', id)
+      return found ? { ...found.payload, ...(found.consumed ? { consumed: true } : {}) } : undefined
+    },
+    async findByUserCode(userCode) {
+      const found = await repo.findPayload(realm, model, 'userCode', userCode)
+      return found ? { ...found.payload, ...(found.consumed ? { consumed: true } : {}) } : undefined
+    },
+    async findByUid(uid) {
+      const found = await repo.findPayload(realm, model, 'uid', uid)
+      return found ? { ...found.payload, ...(found.consumed ? { consumed: true } : {}) } : undefined
+    },
+    async consume(id) {
+      await repo.consumePayload(realm, model, id)
+    },
+    async destroy(id) {
+      await repo.destroyPayload(realm, model, id)
+    },
+    async revokeByGrantId(grantId) {
+      await repo.revokeByGrantId(realm, grantId)
+    },
+  })
+}
+
+export interface ProviderHooks {
+  /** The subject of the portal session on this request, if its account belongs to the realm. */
+  portalSubject(req: IncomingMessage, realm: SsoRealm): Promise<string | undefined>
+  /** Ends the portal session of this request (RP-initiated logout signs out of the portal too). */
+  endPortalSession(ctx: KoaContextWithOIDC): Promise<void>
+  /** A token was issued for this account: activity in its realm. */
+  recordActivity(userId: number): Promise<void>
+  /** Pages the provider renders itself, in the portal's look and the user's language. */
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }): string
+  renderLogout(ctx: KoaContextWithOIDC, action: string, xsrf: string): string
+  renderLoggedOut(ctx: KoaContextWithOIDC): string
+}
+
+export function buildProvider(options: {
+  realm: SsoRealm; publicUrl: string; keySecret: string; https: boolean; repo: ProviderStore; keys: JsonWebKey[]; hooks: ProviderHooks
+}): Provider {
+  const { realm, repo, hooks } = options
+  const prefix = ssoRealms[realm].prefix
+  const policy = interactionPolicy.base()
+  // The portal session is the single sign-on session: after signing out of the portal (or when the
+  // account's session ended for any reason), a connected app's next sign-in asks again.
+  policy.get('login')?.checks.add(new interactionPolicy.Check('portal_session', 'the portal session ended or belongs to another account', async (ctx) => {
+    const sub = ctx.oidc.session?.accountId
+    if (!sub) return interactionPolicy.Check.NO_NEED_TO_PROMPT
+    return (await hooks.portalSubject(ctx.req, realm)) === sub ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT
+  }))
+
+  const configuration: Configuration = {
+    adapter: adapterFor(repo, realm),
+    jwks: { keys: options.keys },
+    cookies: {
+      keys: cookieKeys(options.keySecret),
+      names: { session: `sp_oidc_${realm}`, interaction: `sp_oidc_${realm}_interaction`, resume: `sp_oidc_${realm}_resume` },
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.https },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.https },
+    },
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    scopes: ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')],
+    extraClientMetadata: { properties: ['first_party'] },
+    // ID tokens carry the granted claims, so an app needs no userinfo round trip.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    // PKCE for every client, confidential ones included (OAuth 2.1; the issue requires it for public ones).
+    pkce: { required: () => true },
+    routes: {
+      authorization: '/oidc/auth', token: '/oidc/token', jwks: '/oidc/jwks', userinfo: '/oidc/me',
+      end_session: '/oidc/session/end', revocation: '/oidc/token/revocation', introspection: '/oidc/token/introspection',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          // The provider's own form names its action and its CSRF token ("xsrf"); the page is ours.
+          const action = /action="([^"]+)"/.exec(form)?.[1] ?? ''
+          const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? ''
+          ctx.type = 'html'
+          ctx.body = hooks.renderLogout(ctx, action, xsrf)
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.type = 'html'
+          ctx.body = hooks.renderLoggedOut(ctx)
+        },
+      },
+    },
+    clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.canParse(uri) && new URL(uri).origin === origin),
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `${prefix}/oidc/interaction/${interaction.uid}`,
+    },
+    findAccount: async (_ctx, sub) => {
+      const account = await repo.accountBySub(sub)
+      if (!account || account.realm !== realm || !MAY_GET_TOKENS.has(account.status)) return undefined
+      const claims = claimsOf(account)
+      const found: SsoAccount = { accountId: sub, userId: account.id, claims: () => claims }
+      return found
+    },
+    // Refresh tokens for every app allowed the grant; without offline_access they end with the session.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client?.clientId ?? '')
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined
+    },
+    renderError: (ctx, out) => {
+      ctx.type = 'html'
+      ctx.body = hooks.renderError(ctx, out)
+    },
+    ttl: {
+      AccessToken: 10 * 60,
+      ClientCredentials: 10 * 60,
+      AuthorizationCode: 60,
+      IdToken: 60 * 60,
+      RefreshToken: 30 * 24 * 60 * 60,
+      Interaction: 60 * 60,
+      // As long as the portal session can live.
+      Session: 12 * 60 * 60,
+      Grant: 30 * 24 * 60 * 60,
+    },
+    enabledJWA: { idTokenSigningAlgValues: ['RS256'], userinfoSigningAlgValues: ['RS256'] },
+  }
+
+  const provider = new Provider(`${options.publicUrl}${prefix}`, configuration)
+  // The route handler sets Host and X-Forwarded-Proto from PUBLIC_URL, so the provider may trust them.
+  provider.proxy = true
+
+  // Secrets are stored as SHA-256 of 32 random bytes: compare the hash of what the client sent.
+  // (client_secret_basic and client_secret_post only compare; no HMAC-based method is enabled.)
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string): boolean {
+    const expected = Buffer.from(this.clientSecret ?? '', 'utf8')
+    const given = Buffer.from(sha256Hex(actual), 'utf8')
+    return expected.length === given.length && timingSafeEqual(expected, given)
+  }
+
+  provider.use(async (ctx, next) => {
+    await next()
+    // Unknown paths never get an OIDC context, whatever the type says.
+    const { oidc } = ctx as Partial<KoaContextWithOIDC>
+    // Activity is recorded before the response leaves: a token the app holds always counted.
+    if (oidc?.route === 'token' && ctx.status === 200) {
+      const account = oidc.entities.Account as SsoAccount | undefined
+      if (account) await hooks.recordActivity(account.userId)
+    }
+    if (oidc?.route === 'end_session_confirm' && ctx.status < 400) await hooks.endPortalSession(ctx as KoaContextWithOIDC)
+  })
+  return provider
+}

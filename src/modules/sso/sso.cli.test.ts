@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import postgres from 'postgres'
+
+/** A database of its own for the CLI: a temporary PGlite directory, or a new database on the server. */
+async function cliEnvironment(): Promise<Record<string, string>> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-sso-cli-'))
+  const serverUrl = process.env.DATABASE_URL
+  if (!serverUrl) return { DATA_DIR: dataDir, DATABASE_URL: '', OIDC_KEY_SECRET: '' }
+  const name = `sportello_sso_cli_${randomBytes(4).toString('hex')}`
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined })
+  await admin.unsafe(`create database "${name}"`)
+  after(async () => {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`)
+    await admin.end()
+  })
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return { DATA_DIR: dataDir, DATABASE_URL: url.toString(), OIDC_KEY_SECRET: '' }
+}
+
+function sportello(env: Record<string, string>, ...args: string[]) {
+  return spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 120_000 })
+}
+
+test('sportello clients add|list|remove and keys rotate', async () => {
+  const env = await cliEnvironment()
+  const added = sportello(env, 'clients', 'add', '--name', 'Dealer planner', '--kind', 'web', '--redirect-uri', 'https://planner.example/cb', '--post-logout-uri', 'https://planner.example/')
+  assert.equal(added.status, 0, added.stderr)
+  const clientId = /client_id:\s+(\S+)/.exec(added.stdout)?.[1] ?? ''
+  const secret = /client_secret:\s+(\S+)/.exec(added.stdout)?.[1] ?? ''
+  assert.ok(clientId && secret.length >= 40, added.stdout)
+  const listed = sportello(env, 'clients', 'list')
+  assert.equal(listed.status, 0, listed.stderr)
+  assert.match(listed.stdout, new RegExp(`${clientId}\\s+partner\\s+web`))
+  assert.doesNotMatch(listed.stdout, new RegExp(secret), 'the secret is never shown again')
+
+  const bad = sportello(env, 'clients', 'add', '--name', 'X', '--kind', 'root')
+  assert.equal(bad.status, 2)
+  const badUri = sportello(env, 'clients', 'add', '--name', 'X', '--kind', 'web', '--redirect-uri', 'http://evil.example/cb')
+  assert.equal(badUri.status, 1)
+  assert.match(badUri.stderr, /SSO_REDIRECT_URI_INVALID/)
+
+  const first = sportello(env, 'keys', 'rotate')
+  assert.equal(first.status, 0, first.stderr)
+  const second = sportello(env, 'keys', 'rotate')
+  const kid1 = /New signing key (\S+)\./.exec(first.stdout)?.[1] ?? ''
+  const kid2 = /New signing key (\S+)\./.exec(second.stdout)?.[1] ?? ''
+  assert.match(second.stdout, new RegExp(`Published: ${kid2}, ${kid1} `))
+  // Without OIDC_KEY_SECRET the CLI generated one into DATA_DIR, where the server will find it.
+  assert.ok((await readFile(path.join(env.DATA_DIR ?? '', 'oidc-key-secret'), 'utf8')).trim().length >= 32)
+
+  const removed = sportello(env, 'clients', 'remove', clientId)
+  assert.equal(removed.status, 0, removed.stderr)
+  assert.equal(sportello(env, 'clients', 'remove', clientId).status, 1)
+  assert.doesNotMatch(sportello(env, 'clients', 'list').stdout, new RegExp(clientId))
+})

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto'
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client.js'
+import { rows } from '../../db/query.js'
+import { oidcPayloads, ssoClients, ssoSigningKeys, ssoSubjects, type AccountStatus, type ClientKind } from '../../db/schema/index.js'
+import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
+
+export type ClientRow = typeof ssoClients.$inferSelect
+export type NewClient = typeof ssoClients.$inferInsert
+export type SigningKeyRow = typeof ssoSigningKeys.$inferSelect
+
+/** What a connected app learns about an account, read in one statement. */
+export interface AccountRow extends Record<string, unknown> {
+  id: number
+  realm: string
+  sub: string
+  first_name: string
+  last_name: string
+  email: string | null
+  email_verified_at: Date | string | null
+  locale: string
+  status: AccountStatus
+  company_number: string | null
+  company_name: string | null
+  market: string | null
+  roles: string[] | null
+}
+
+export interface StoredPayload {
+  payload: Record<string, unknown>
+  consumed: boolean
+}
+
+export function createSsoRepo(db: Db) {
+  return {
+    // ---- Connected apps ----
+
+    async insertClient(client: NewClient, audit: AuditInput): Promise<ClientRow> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(ssoClients).values(client).returning()
+        if (!row) throw new Error('client not inserted')
+        await recordAudit(tx, audit)
+        return row
+      })
+    },
+
+    async findClient(clientId: string): Promise<ClientRow | undefined> {
+      const [row] = await db.select().from(ssoClients).where(eq(ssoClients.clientId, clientId))
+      return row
+    },
+
+    async listClients(realm?: string): Promise<ClientRow[]> {
+      return db.select().from(ssoClients).where(realm ? eq(ssoClients.realm, realm) : undefined).orderBy(asc(ssoClients.realm), asc(ssoClients.name))
+    },
+
+    /** Removes a client and everything the provider stored for it (tokens, grants, codes). */
+    async deleteClient(clientId: string, audit: AuditInput): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const deleted = await tx.delete(ssoClients).where(eq(ssoClients.clientId, clientId)).returning({ clientId: ssoClients.clientId })
+        if (deleted.length === 0) return false
+        await tx.delete(oidcPayloads).where(sql`${oidcPayloads.payload}->>'clientId' = ${clientId}`)
+        await recordAudit(tx, audit)
+        return true
+      })
+    },
+
+    // ---- oidc-provider's adapter ----
+
+    async upsertPayload(realm: string, model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number | undefined): Promise<void> {
+      const values = {
+        realm, model, id, payload,
+        grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
+        uid: typeof payload.uid === 'string' ? payload.uid : null,
+        userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
+        // The provider's expiry is real time, so it is the database's now(), not the app's clock.
+        expiresAt: expiresInSeconds === undefined ? null : sql`now() + make_interval(secs => ${expiresInSeconds})`,
+      }
+      await db.insert(oidcPayloads).values(values).onConflictDoUpdate({
+        target: [oidcPayloads.realm, oidcPayloads.model, oidcPayloads.id],
+        set: { payload: values.payload, grantId: values.grantId, uid: values.uid, userCode: values.userCode, expiresAt: values.expiresAt },
+      })
+    },
+
+    async findPayload(realm: string, model: string, column: 'id' | 'uid' | 'userCode', value: string): Promise<StoredPayload | undefined> {
+      const key = column === 'id' ? oidcPayloads.id : column === 'uid' ? oidcPayloads.uid : oidcPayloads.userCode
+      const [row] = await db.select({ payload: oidcPayloads.payload, consumedAt: oidcPayloads.consumedAt }).from(oidcPayloads)
+        .where(and(eq(oidcPayloads.realm, realm), eq(oidcPayloads.model, model), eq(key, value), sql`(${oidcPayloads.expiresAt} is null or ${oidcPayloads.expiresAt} > now())`))
+        .limit(1)
+      return row ? { payload: row.payload, consumed: row.consumedAt !== null } : undefined
+    },
+
+    async consumePayload(realm: string, model: string, id: string): Promise<void> {
+      await db.update(oidcPayloads).set({ consumedAt: sql`now()` }).where(and(eq(oidcPayloads.realm, realm), eq(oidcPayloads.model, model), eq(oidcPayloads.id, id)))
+    },
+
+    async destroyPayload(realm: string, model: string, id: string): Promise<void> {
+      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.realm, realm), eq(oidcPayloads.model, model), eq(oidcPayloads.id, id)))
+    },
+
+    async revokeByGrantId(realm: string, grantId: string): Promise<void> {
+      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.realm, realm), eq(oidcPayloads.grantId, grantId)))
+    },
+
+    /** Expired artifacts are dead already (find ignores them); this only reclaims the space. */
+    async purgeExpired(): Promise<number> {
+      const deleted = await db.delete(oidcPayloads).where(sql`${oidcPayloads.expiresAt} < now() - interval '1 hour'`).returning({ id: oidcPayloads.id })
+      return deleted.length
+    },
+
+    // ---- Accounts ----
+
+    /** The account behind a subject, with what its claims need. */
+    async accountBySub(sub: string): Promise<AccountRow | undefined> {
+      const [row] = await rows<AccountRow>(db, sql`
+        select u.id, u.realm, s.sub, u.first_name, u.last_name, u.email, u.email_verified_at, u.locale, u.status,
+          c.company_number, c.name as company_name, m.code as market,
+          (select array_agg(distinct r.role order by r.role) from user_roles r where r.user_id = u.id) as roles
+        from sso_subjects s
+        join users u on u.id = s.user_id
+        left join companies c on c.id = u.company_id
+        left join markets m on m.id = c.market_id
+        where s.sub = ${sub}`)
+      return row
+    },
+
+    /** The subject of an account, created at its first connected-app sign-in. */
+    async subjectOf(userId: number): Promise<string> {
+      const [created] = await db.insert(ssoSubjects).values({ userId, sub: randomUUID() }).onConflictDoNothing().returning({ sub: ssoSubjects.sub })
+      if (created) return created.sub
+      const [row] = await db.select({ sub: ssoSubjects.sub }).from(ssoSubjects).where(eq(ssoSubjects.userId, userId))
+      if (!row) throw new Error('subject not found')
+      return row.sub
+    },
+
+    /**
+     * A token issued to a connected app is activity in the account's realm, like a portal sign-in:
+     * activity now, and a warned account active again. An app refreshing every few minutes writes
+     * the row at most once a minute (a policy counted in days loses nothing by it).
+     */
+    async recordAppActivity(userId: number, at: Date): Promise<void> {
+      await db.execute(sql`
+        update users set last_activity_at = ${at.toISOString()}::timestamptz, updated_at = ${at.toISOString()}::timestamptz,
+          status = case when status in ('block_warned', 'delete_warned') then 'active' else status end
+        where id = ${userId} and (last_activity_at is null or last_activity_at < ${at.toISOString()}::timestamptz - interval '1 minute'
+          or last_activity_at > ${at.toISOString()}::timestamptz or status in ('block_warned', 'delete_warned'))`)
+    },
+
+    // ---- Signing keys ----
+
+    /** Keys still published, newest first: the first signs. */
+    async publishedKeys(): Promise<SigningKeyRow[]> {
+      return db.select().from(ssoSigningKeys).where(isNull(ssoSigningKeys.retiredAt)).orderBy(desc(ssoSigningKeys.createdAt), desc(ssoSigningKeys.kid))
+    },
+
+    /** Adds a new signing key and retires all but the previous one, in one transaction. */
+    async rotateKeys(key: { kid: string; alg: string; encryptedJwk: string }, at: Date, audit: AuditInput | undefined, keep: number): Promise<SigningKeyRow[]> {
+      return db.transaction(async (tx) => {
+        await tx.insert(ssoSigningKeys).values({ ...key, createdAt: at })
+        const published = await tx.select().from(ssoSigningKeys).where(isNull(ssoSigningKeys.retiredAt)).orderBy(desc(ssoSigningKeys.createdAt), desc(ssoSigningKeys.kid))
+        for (const old of published.slice(keep)) await tx.update(ssoSigningKeys).set({ retiredAt: at }).where(eq(ssoSigningKeys.kid, old.kid))
+        if (audit) await recordAudit(tx, audit)
+        return published.slice(0, keep)
+      })
+    },
+
+    /** Changes whenever a key is added or retired: processes compare it to know when to reload. */
+    async keysRevision(): Promise<string> {
+      const [row] = await rows<{ revision: string | null }>(db, sql`select string_agg(kid, ',' order by kid) as revision from sso_signing_keys where retired_at is null`)
+      return row?.revision ?? ''
+    },
+  }
+}
+
+export type SsoRepo = ReturnType<typeof createSsoRepo>
+export type { ClientKind }

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto'
+import type { JsonWebKey } from 'node:crypto'
+import type { ClientKind } from '../../db/schema/index.js'
+import type { Actor } from '../../shared/actor.js'
+import { clock } from '../../shared/clock.js'
+import { AppError } from '../../shared/errors.js'
+import type { AdminScope } from '../identity/index.js'
+import { decryptJwk, encryptJwk, generateSigningKey } from './keys.js'
+import { isSsoRealm, MAY_GET_TOKENS, sha256Hex, type ProviderStore } from './provider.js'
+import type { ClientRow, SsoRepo } from './sso.repo.js'
+import { assertMaySso } from './sso.policy.js'
+
+/** The signing key plus the previous one, which stays published so tokens it signed still verify. */
+const PUBLISHED_KEYS = 2
+
+export interface ClientInput {
+  realm: string
+  name: string
+  kind: ClientKind
+  redirectUris: string[]
+  postLogoutRedirectUris: string[]
+  firstParty: boolean
+  /** A chosen client ID (the demo seed's workshop app); otherwise a random one. */
+  clientId?: string | undefined
+}
+
+function actorRef(actor: Actor): { type: string; id: number | null } {
+  return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+/** Redirect URIs: absolute, no fragment, and HTTPS except on this machine (development and the demo app). */
+function checkRedirectUri(uri: string): string {
+  const trimmed = uri.trim()
+  if (trimmed.length > 500 || !URL.canParse(trimmed)) throw new AppError('SSO_REDIRECT_URI_INVALID', { uri: trimmed.slice(0, 100) })
+  const url = new URL(trimmed)
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
+  if (url.hash || url.username || url.password || !(url.protocol === 'https:' || (url.protocol === 'http:' && local))) {
+    throw new AppError('SSO_REDIRECT_URI_INVALID', { uri: trimmed.slice(0, 100) })
+  }
+  return trimmed
+}
+
+export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) => Promise<AdminScope>; keySecret: () => string }) {
+  async function assertMay(actor: Actor, action: 'clients.manage' | 'keys.rotate'): Promise<void> {
+    assertMaySso(await deps.scopeOf(actor), action)
+  }
+
+  async function rotate(actor: Actor | undefined, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<{ kid: string; published: string[] }> {
+    const key = generateSigningKey()
+    const now = clock.now()
+    const published = await repo.rotateKeys(
+      { kid: key.kid, alg: key.alg, encryptedJwk: encryptJwk(deps.keySecret(), key.jwk) }, now,
+      actor ? { at: now, actor: actorRef(actor), action: 'sso.keys_rotated', data: { kid: key.kid }, requestId: ctx.requestId, ip: ctx.ip } : undefined,
+      PUBLISHED_KEYS,
+    )
+    return { kid: key.kid, published: published.map((k) => k.kid) }
+  }
+
+  return {
+    /**
+     * Registers a connected app. Web and machine clients get a secret, returned here once and
+     * stored only as its SHA-256 (32 random bytes: a fast hash is enough for that much entropy).
+     */
+    async addClient(actor: Actor, input: ClientInput, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<{ client: ClientRow; secret: string | null }> {
+      await assertMay(actor, 'clients.manage')
+      if (!isSsoRealm(input.realm)) throw new AppError('INVALID_INPUT', { field: 'realm', reason: input.realm.slice(0, 40) })
+      const name = input.name.trim()
+      if (!name || name.length > 100) throw new AppError('INVALID_INPUT', { field: 'name', reason: '1–100' })
+      const redirectUris = input.kind === 'machine' ? [] : input.redirectUris.map(checkRedirectUri)
+      const postLogoutRedirectUris = input.kind === 'machine' ? [] : input.postLogoutRedirectUris.map(checkRedirectUri)
+      if (input.kind !== 'machine' && redirectUris.length === 0) throw new AppError('SSO_REDIRECT_URI_INVALID', { uri: '' })
+      if (redirectUris.length + postLogoutRedirectUris.length > 20) throw new AppError('INVALID_INPUT', { field: 'redirect_uris', reason: '≤ 20' })
+      const secret = input.kind === 'public' ? null : randomBytes(32).toString('base64url')
+      const now = clock.now()
+      if (input.clientId !== undefined && !/^[\w.-]{3,64}$/.test(input.clientId)) throw new AppError('INVALID_INPUT', { field: 'client_id', reason: input.clientId.slice(0, 40) })
+      // Hex: an ID never starts with "-", which a command line would take for an option.
+      const clientId = input.clientId ?? randomBytes(16).toString('hex')
+      const client = await repo.insertClient({
+        clientId, realm: input.realm, name, kind: input.kind, firstParty: input.firstParty,
+        secretHash: secret ? sha256Hex(secret) : null, redirectUris, postLogoutRedirectUris, createdAt: now,
+      }, { at: now, actor: actorRef(actor), action: 'sso.client_added', data: { clientId, realm: input.realm, kind: input.kind }, requestId: ctx.requestId, ip: ctx.ip })
+      return { client, secret }
+    },
+
+    /** The demo seed: registers the workshop app once. */
+    async ensureClient(actor: Actor, input: ClientInput & { clientId: string }): Promise<ClientRow> {
+      await assertMay(actor, 'clients.manage')
+      return (await repo.findClient(input.clientId)) ?? (await this.addClient(actor, input)).client
+    },
+
+    async listClients(actor: Actor, realm?: string): Promise<ClientRow[]> {
+      await assertMay(actor, 'clients.manage')
+      return repo.listClients(realm)
+    },
+
+    /** Removes an app; its tokens, codes and grants go with it. */
+    async removeClient(actor: Actor, clientId: string, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<void> {
+      await assertMay(actor, 'clients.manage')
+      const now = clock.now()
+      const removed = clientId.length <= 100 && await repo.deleteClient(clientId, { at: now, actor: actorRef(actor), action: 'sso.client_removed', data: { clientId }, requestId: ctx.requestId, ip: ctx.ip })
+      if (!removed) throw new AppError('SSO_CLIENT_NOT_FOUND')
+    },
+
+    /** A new signing key signs from now on; the previous one stays published, older ones are retired. */
+    async rotateKeys(actor: Actor, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<{ kid: string; published: string[] }> {
+      await assertMay(actor, 'keys.rotate')
+      return rotate(actor, ctx)
+    },
+
+    /** The published keys, decrypted, newest (the signing one) first; the first start creates one. */
+    async signingKeys(): Promise<JsonWebKey[]> {
+      let rows = await repo.publishedKeys()
+      if (rows.length === 0) {
+        await rotate(undefined, {})
+        rows = await repo.publishedKeys()
+      }
+      return rows.map((row) => decryptJwk(deps.keySecret(), row.kid, row.encryptedJwk))
+    },
+
+    /** The account a portal session belongs to, as connected apps know it. */
+    async signInAccount(userId: number): Promise<{ sub: string; mayGetTokens: boolean }> {
+      const sub = await repo.subjectOf(userId)
+      const account = await repo.accountBySub(sub)
+      return { sub, mayGetTokens: account !== undefined && MAY_GET_TOKENS.has(account.status) }
+    },
+
+    /** What oidc-provider's adapter and findAccount read and write. */
+    store: repo as ProviderStore,
+    keysRevision: () => repo.keysRevision(),
+    subjectOf: (userId: number) => repo.subjectOf(userId),
+    recordActivity: (userId: number) => repo.recordAppActivity(userId, clock.now()),
+    purgeExpired: () => repo.purgeExpired(),
+  }
+}
+
+export type SsoService = ReturnType<typeof createSsoService>

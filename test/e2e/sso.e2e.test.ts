@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import { after, before, test } from 'node:test'
+import { chromium, type Browser } from 'playwright-core'
+import { createWorkshopApp } from '../../examples/workshop-app/app.js'
+import { DEMO_PASSWORD } from '../../src/seed/users.js'
+import { systemActor } from '../../src/shared/actor.js'
+import { buildTestApp, type TestApp } from '../helpers.js'
+import { useMailbox } from '../mailbox.js'
+import { assertAccessible, chromiumPath } from './browser.js'
+
+const mailbox = useMailbox()
+
+/** A free port now: the portal's PUBLIC_URL (the issuer) must be known before the app is built. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  const address = server.address()
+  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+let portal: TestApp
+let portalUrl = ''
+let workshopUrl = ''
+let browser: Browser
+let workshop: Server
+const cleanups: (() => Promise<void> | void)[] = []
+
+before(async () => {
+  const port = await freePort()
+  portalUrl = `http://127.0.0.1:${String(port)}`
+  portal = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { demo: true, env: () => ({ PUBLIC_URL: portalUrl, SMTP_URL: mailbox().url }) })
+  await portal.app.listen({ port, host: '127.0.0.1' })
+  const workshopPort = await freePort()
+  workshopUrl = `http://localhost:${String(workshopPort)}`
+  await portal.app.services.sso.addClient(systemActor('test'), {
+    clientId: 'workshop-e2e', realm: 'partner', name: 'Demo Motors Workshop', kind: 'public', firstParty: true,
+    redirectUris: [`${workshopUrl}/callback`], postLogoutRedirectUris: [`${workshopUrl}/`],
+  })
+  workshop = await createWorkshopApp({ issuer: portalUrl, clientId: 'workshop-e2e', baseUrl: workshopUrl, insecure: true })
+  await new Promise<void>((resolve) => { workshop.listen(workshopPort, '127.0.0.1', resolve) })
+  cleanups.push(() => new Promise<void>((resolve) => { workshop.close(() => { resolve() }) }))
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  cleanups.push(() => browser.close())
+})
+
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+async function codeMailedTo(address: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    await portal.app.mailer.drain()
+    const code = /\b(\d{6})\b/.exec(mailbox().to(address).at(-1)?.text ?? '')?.[1]
+    if (code) return code
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`no code mailed to ${address}`)
+}
+
+test('the workshop app signs a new user in through Sportello (email verified on the way), shows the claims, and signs out everywhere', async () => {
+  const company = await portal.app.services.organizations.findCompanyByNumber(systemActor('test'), 'IT-10001')
+  await portal.app.services.auth.createUser({
+    realm: 'partner', userId: 'sara.conti', firstName: 'Sara', lastName: 'Conti', email: null, emailVerified: false, locale: 'it', companyId: company?.id ?? null, password: DEMO_PASSWORD,
+  })
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+
+  await page.goto(workshopUrl)
+  await assertAccessible(page, 'workshop app, signed out')
+  await page.click('#sign-in')
+  await page.waitForURL(/\/it\/login\?next=/)
+  await assertAccessible(page, 'portal sign-in from the app')
+  await page.fill('#identifier', 'sara.conti')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+
+  // First sign-in: the portal asks for an email address and its code, then goes back to the app.
+  await page.waitForURL(/\/it\/account\/email\?next=/)
+  await assertAccessible(page, 'email verification before the app')
+  await page.fill('#email', 'sara.conti@autofficina-rossi.example')
+  await page.click('form[action="/it/account/email"] button[type=submit]')
+  await page.waitForSelector('#code')
+  await page.fill('#code', await codeMailedTo('sara.conti@autofficina-rossi.example'))
+  await page.click('form[action="/it/account/email/code"] button[type=submit]')
+
+  await page.waitForURL(`${workshopUrl}/`)
+  assert.equal(await page.textContent('[data-claim=email]'), 'sara.conti@autofficina-rossi.example')
+  assert.equal(await page.textContent('[data-claim=email_verified]'), 'true')
+  assert.equal(await page.textContent('[data-claim=market]'), 'IT')
+  assert.match(await page.textContent('[data-claim=company]') ?? '', /Autofficina Rossi/)
+  assert.doesNotMatch(await page.textContent('[data-claim=sub]') ?? '', /sara/)
+  await assertAccessible(page, 'workshop app with claims')
+
+  // Sign out everywhere: the portal asks once, then both the portal and the app are signed out.
+  await page.click('#sign-out')
+  await page.waitForURL(/\/oidc\/session\/end/)
+  await assertAccessible(page, 'portal sign-out confirmation')
+  await page.click('button[name=logout]')
+  await page.waitForURL(`${workshopUrl}/`, { timeout: 5000 }).catch(async (error: unknown) => { throw new Error(`after sign-out at ${page.url()}: ${(await page.content()).slice(0, 1500)}`, { cause: error }) })
+  assert.ok(await page.isVisible('#sign-in'))
+  await page.goto(`${portalUrl}/it/account`)
+  await page.waitForURL(/\/it\/login/)
+
+  // Signing in to the app again asks for the password again (the portal session ended).
+  await page.goto(workshopUrl)
+  await page.click('#sign-in')
+  await page.waitForURL(/\/it\/login\?next=/)
+  await context.close()
+})
+
+test('an unknown app gets the portal\'s error page, accessible and in the user\'s language', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' })
+  const page = await context.newPage()
+  const response = await page.goto(`${portalUrl}/oidc/auth?client_id=unknown&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${workshopUrl}/callback`)}`)
+  assert.equal(response?.status(), 400)
+  assert.match(await page.textContent('h1') ?? '', /Anmeldung bei der Anwendung nicht möglich/)
+  await assertAccessible(page, 'OIDC error page')
+  await context.close()
+})
+
+test('a platform administrator registers a third-party app; its users see an accessible consent page and sign-out pages', async () => {
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${portalUrl}/en/login?next=/en/admin/platform/clients`)
+  await page.fill('#identifier', 'platform')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/en\/admin\/platform\/clients$/)
+  await assertAccessible(page, 'connected apps console')
+  await page.fill('#client-name', 'Tyre Partner Portal')
+  await page.selectOption('#client-kind', 'public')
+  await page.fill('#client-redirects', `${workshopUrl}/callback`)
+  await page.check('#client-third')
+  await page.click('form[action="/en/admin/platform/clients"] button[type=submit]')
+  const clientId = (await page.textContent('#created-client-id')) ?? ''
+  assert.ok(clientId)
+  assert.equal(await page.isVisible('#created-secret'), false, 'a public app has no secret')
+  await assertAccessible(page, 'app registered')
+
+  const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+  await page.goto(`${portalUrl}/oidc/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid email company', redirect_uri: `${workshopUrl}/callback`, code_challenge: challenge, code_challenge_method: 'S256', state: 'e2e-state' }).toString()}`)
+  await page.waitForSelector('button[value=allow]')
+  assert.match(await page.textContent('h1') ?? '', /Tyre Partner Portal asks for access/)
+  await assertAccessible(page, 'consent page')
+  await page.click('button[value=deny]')
+  await page.waitForURL(`${workshopUrl}/`)
+
+  await page.goto(`${portalUrl}/oidc/session/end`)
+  await assertAccessible(page, 'sign-out confirmation without an app')
+  await page.click('button[name=logout]')
+  await page.waitForSelector('text=You are signed out')
+  await assertAccessible(page, 'signed out page')
+  await context.close()
+})
