@@ -1,32 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { after, test } from 'node:test'
-import postgres from 'postgres'
-
-/** The CLI gets a database of its own: a temporary PGlite directory, or a new database on the server. */
-async function cliEnvironment(): Promise<Record<string, string>> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-cli-'))
-  const serverUrl = process.env.DATABASE_URL
-  if (!serverUrl) return { DATA_DIR: dataDir, DATABASE_URL: '' }
-  const name = `sportello_cli_${randomBytes(4).toString('hex')}`
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined })
-  await admin.unsafe(`create database "${name}"`)
-  after(async () => {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`)
-    await admin.end()
-  })
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { DATA_DIR: dataDir, DATABASE_URL: url.toString() }
-}
-
-function sportello(env: Record<string, string>, ...args: string[]) {
-  return spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 120_000 })
-}
+import { test } from 'node:test'
+import { cliEnvironment, sportello } from '../test/cli.js'
 
 test('sportello migrate, seed demo, content export and import, content report', async () => {
   const env = await cliEnvironment()

@@ -1,32 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { after, test } from 'node:test'
-import postgres from 'postgres'
-
-/** A database of its own for the CLI: a temporary PGlite directory, or a new database on the server. */
-async function cliEnvironment(): Promise<Record<string, string>> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-sso-cli-'))
-  const serverUrl = process.env.DATABASE_URL
-  if (!serverUrl) return { DATA_DIR: dataDir, DATABASE_URL: '', OIDC_KEY_SECRET: '' }
-  const name = `sportello_sso_cli_${randomBytes(4).toString('hex')}`
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined })
-  await admin.unsafe(`create database "${name}"`)
-  after(async () => {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`)
-    await admin.end()
-  })
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { DATA_DIR: dataDir, DATABASE_URL: url.toString(), OIDC_KEY_SECRET: '' }
-}
-
-function sportello(env: Record<string, string>, ...args: string[]) {
-  return spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 120_000 })
-}
+import { test } from 'node:test'
+import { cliEnvironment, sportello } from '../../../test/cli.js'
 
 test('sportello clients add|list|remove and keys rotate', async () => {
   const env = await cliEnvironment()

@@ -1,31 +1,21 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import { systemActor } from '../../shared/actor.js'
+import { startSchedule } from '../../shared/schedule.js'
 import type { DeskService } from './agent.service.js'
 
 /**
- * Closes solved tickets nobody answered for 7 days, inside the server every `minutes` (first run a
- * minute after start). Several processes may all run it: rows being closed elsewhere are skipped.
+ * Closes solved tickets nobody answered for 7 days, inside the server every `minutes`. Several
+ * processes may all run it: rows being closed elsewhere are skipped.
  */
 export function startAutoCloseSchedule(desk: DeskService, options: { minutes: number; log: FastifyBaseLogger }): () => void {
-  if (options.minutes === 0) return () => undefined
-  let running = false
-  const run = () => {
-    if (running) return
-    running = true
-    desk.closeSolved(systemActor('support-schedule'))
-      .then((report) => { if (report.closed > 0) options.log.info({ closed: report.closed }, 'solved tickets closed') })
-      .catch((error: unknown) => { options.log.error({ err: error }, 'closing solved tickets failed') })
-      .finally(() => { running = false })
-  }
-  const first = setTimeout(run, 60_000)
-  const every = setInterval(run, options.minutes * 60_000)
-  first.unref()
-  every.unref()
-  return () => {
-    clearTimeout(first)
-    clearInterval(every)
-  }
+  return startSchedule({
+    name: 'closing solved tickets', minutes: options.minutes, log: options.log,
+    run: async () => {
+      const report = await desk.closeSolved(systemActor('support-schedule'))
+      if (report.closed > 0) options.log.info({ closed: report.closed }, 'solved tickets closed')
+    },
+  })
 }
 
 /** Tickets by market and state, and open tickets past a due time, read from the database when Prometheus scrapes. */
