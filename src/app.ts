@@ -91,6 +91,7 @@ export function createServices(database: Database, metrics?: Metrics): Services 
         return found ? { id: found.id, userId: found.userId, firstName: found.firstName, lastName: found.lastName, status: found.status, lockedUntil: found.lockedUntil, companyName: found.companyName } : null
       },
       checkIdentity: (actor, userId, claims, ctx) => administration.checkIdentity(actor, userId, claims, ctx),
+      identityRecord: (actor, userId) => administration.identityRecord(actor, userId),
       restoreAccess: (actor, userId, ctx) => administration.restoreAccess(actor, userId, ctx),
       issueAdminReset: (actor, userId, ctx) => administration.issueAdminReset(actor, userId, {}, ctx),
       mayActOnIdentity: async (actor, marketId) => mayAdminister(await administration.scopeOf(actor), 'restore', { companyId: null, marketId }),

@@ -95,3 +95,26 @@ test('while the subject is typed, matching articles appear; opening one and leav
   }
   assert.deepEqual(report.deflections.find((d) => d.articleSlug === slug), { locale: 'en', articleSlug: slug, opened: 1, deflected: 1 })
 })
+
+test('beside a sign-in request a market administrator sees which details match the account before the click', async () => {
+  const { browser, baseUrl, app } = fixture()
+  const created = await app.app.services.support.createTicket({ kind: 'guest' }, {
+    topic: 'sign-in', subject: 'Account locked', description: 'I cannot sign in since this morning, the page says my account is locked.', urgency: 'normal', locale: 'en',
+    name: 'Mario Rossi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi', companyAddress: 'Via Emilia 120, 40133 Bologna', marketCode: 'IT',
+    identity: { userId: 'mrossi', firstName: 'Mario', lastName: 'Bianchi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi S.r.l.', companyAddress: 'Via Emilia 120, 40133 Bologna' },
+  }, { publicUrl: app.config.publicUrl })
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}/en/login`)
+  await page.fill('#identifier', 'admin.it')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/en\/help$/)
+  await page.goto(`${baseUrl}/en/agent/tickets/${created.ticket.reference}`)
+  const differing = page.locator('.identity-compare tr.differs')
+  assert.equal(await differing.count(), 1)
+  assert.match(await differing.innerText(), /Last name\s+Bianchi\s+Rossi\s+✗ differs/)
+  assert.match(await page.locator('#identity-preview').innerText(), /the check will fail and nothing will change\. Differs: Last name\./)
+  await assertAccessible(page, 'agent ticket page with the identity comparison')
+  await context.close()
+})

@@ -132,6 +132,54 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
 
 const identityFields = ['userId', 'firstName', 'lastName', 'email', 'companyName', 'companyAddress'] as const
 
+type IdentityPanel = NonNullable<TicketView['identityPanel']>
+
+/**
+ * What the requester gave beside the account's record, field by field, with the identity module's
+ * own comparison: said in words and marked by a symbol, not by colour alone. A preview, not recorded.
+ */
+function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: IdentityPanel['claims']; preview: IdentityPanel['preview'] }) {
+  const { t } = ctx
+  const differing = preview ? identityFields.filter((f) => !preview.fields[f]) : []
+  return (
+    <>
+      <table class="identity-compare">
+        <caption class="visually-hidden">{t(preview ? 'agent.identity.compareCaption' : 'agent.identity.claims')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('agent.identity.field')}</th><th scope="col">{t('agent.identity.given')}</th>
+            {preview ? <><th scope="col">{t('agent.identity.onAccount')}</th><th scope="col">{t('agent.identity.result')}</th></> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {identityFields.map((f) => (
+            <tr key={f} class={preview && !preview.fields[f] ? 'differs' : undefined}>
+              <th scope="row">{t(`admin.check.fields.${f}`)}</th>
+              <td>{claims[f]}</td>
+              {preview ? (
+                <>
+                  <td>{preview.record[f] || '—'}</td>
+                  <td>{preview.fields[f]
+                    ? <span class="field-match"><span aria-hidden="true">✓ </span>{t('admin.check.matches')}</span>
+                    : <strong class="field-differs"><span aria-hidden="true">✗ </span>{t('admin.check.differs')}</strong>}
+                  </td>
+                </>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {preview ? (
+        <p class={preview.passed ? 'notice' : 'notice urgent'} id="identity-preview">
+          {t(preview.passed ? 'agent.identity.previewPasses' : 'agent.identity.previewFails')}
+          {differing.length > 0 ? ` ${t('agent.identity.differing', { fields: differing.map((f) => t(`admin.check.fields.${f}`)).join(', ') })}` : ''}
+          {' '}{t('agent.identity.previewNote')}
+        </p>
+      ) : null}
+    </>
+  )
+}
+
 export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error }: {
   ctx: PageContext; view: TicketView; topicTitle: string; csrfToken: string; now: Date; notice?: string | undefined; error?: string | undefined
 }): VNode {
@@ -213,13 +261,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
           <aside class="card desk-identity" aria-labelledby="identity-panel">
             <h2 id="identity-panel">{t('admin.check.title')}</h2>
             <p class="hint">{t('agent.identity.lead')}</p>
-            <table>
-              <caption class="visually-hidden">{t('agent.identity.claims')}</caption>
-              <thead><tr><th scope="col">{t('agent.identity.field')}</th><th scope="col">{t('agent.identity.given')}</th></tr></thead>
-              <tbody>
-                {identityFields.map((f) => <tr key={f}><th scope="row">{t(`admin.check.fields.${f}`)}</th><td>{identityPanel.claims[f]}</td></tr>)}
-              </tbody>
-            </table>
+            <IdentityTable ctx={ctx} claims={identityPanel.claims} preview={identityPanel.preview} />
             {identityPanel.account ? (
               <>
                 <p>

@@ -195,9 +195,16 @@ describe('agent console', () => {
     assert.equal((await agentOnly.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 403)
 
     const admin = await signedIn('admin.it', 'it')
+    const checksBefore = (await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length
     const page = await admin.get(`/it/agent/tickets/${reference}`)
     assert.match(page.body, /id="identity-panel"/)
     assert.match(page.body, /Account mrossi: Mario Rossi/)
+    // Before the click: each given detail beside the record, compared with the identity module's rules (punctuation ignored).
+    assert.match(page.body, /<th scope="row">Indirizzo dell'azienda<\/th><td>Via Emilia 120, 40133 Bologna<\/td><td>Via Emilia 120 40133 Bologna<\/td><td><span class="field-match">[^]*?corrisponde/)
+    assert.equal((page.body.match(/class="field-match"/g) ?? []).length, 6, 'all six details match')
+    assert.doesNotMatch(page.body, /class="field-differs"/)
+    assert.match(page.body, /la verifica sarà superata/)
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length, checksBefore, 'the preview records nothing')
     const done = await admin.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })
     assert.equal(done.statusCode, 303)
     assert.match(String(done.headers.location), /done=restored/)
@@ -210,6 +217,11 @@ describe('agent console', () => {
     // Details that do not match change nothing, and say so in an internal note.
     const wrong = await browser().post('/it/support/new', { ...guestTicket('someone@guest.example'), topic: 'sign-in', subject: 'Account bloccato', ...identity, 'identity.lastName': 'Bianchi', 'identity.companyAddress': 'Via Altra 1' , 'identity.email': 'other@guest.example' })
     const wrongRef = referenceIn(wrong.body)
+    const preview = await admin.get(`/it/agent/tickets/${wrongRef}`)
+    assert.match(preview.body, /<tr class="differs"><th scope="row">Cognome<\/th><td>Bianchi<\/td><td>Rossi<\/td><td><strong class="field-differs"><span aria-hidden="true">✗ <\/span>diverso<\/strong>/)
+    assert.equal((preview.body.match(/class="field-differs"/g) ?? []).length, 3, 'last name, email and address differ')
+    assert.match(preview.body, /la verifica non sarà superata[^<]*Diversi: Cognome, Indirizzo email, Indirizzo dell'azienda\./, 'said in words, not by colour')
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length, checksBefore + 1, 'only the click was recorded')
     const refused = await admin.post(`/it/agent/tickets/${wrongRef}/identity`, { action: 'reset' }, { fromPage: `/it/agent/tickets/${wrongRef}` })
     assert.match(String(refused.headers.location), /done=check_failed/)
     const note = await admin.get(`/it/agent/tickets/${wrongRef}`)

@@ -4,6 +4,7 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { Role, TicketIdentity, TicketState, Urgency } from '../../db/schema/index.js'
 import type { MarketRow } from '../organizations/index.js'
+import { compareIdentity, type IdentityComparison } from '../identity/index.js'
 import type { AttachmentInfo, MessageRow, QueueRow, SupportRepo, TicketRow } from './support.repo.js'
 import { agentTransitions, assertDesk, deskScopeFromRoles, isDeskMember, marketsFor, type DeskScope } from './support.policy.js'
 import { IDENTITY_TOPICS } from './support.service.js'
@@ -13,6 +14,9 @@ export const AUTO_CLOSE_DAYS = 7
 const PAGE_SIZE = 50
 
 export interface RequestCtx { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }
+
+/** What the identity panel shows before the click: the account's record and how each given field compares (nothing recorded). */
+export interface IdentityPreview extends IdentityComparison { record: TicketIdentity }
 
 /** An account as the identity panel beside a sign-in ticket shows it. */
 export interface PanelAccount { id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null }
@@ -25,6 +29,8 @@ export interface DeskDeps {
   identity: {
     findAccount(actor: Actor, userId: string): Promise<PanelAccount | null>
     checkIdentity(actor: Actor, userId: number, claims: TicketIdentity, ctx: RequestCtx): Promise<{ passed: boolean; fields: Record<string, boolean> }>
+    /** The account's record as the check compares it (read only, nothing recorded). */
+    identityRecord(actor: Actor, userId: number): Promise<TicketIdentity>
     restoreAccess(actor: Actor, userId: number, ctx: RequestCtx): Promise<unknown>
     issueAdminReset(actor: Actor, userId: number, ctx: RequestCtx): Promise<void>
     mayActOnIdentity(actor: Actor, marketId: number): Promise<boolean>
@@ -132,7 +138,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     /** A ticket as its agents see it: every message and note, attachments, and the identity panel when the agent may use it. */
     async ticket(actor: Actor, reference: string): Promise<{
       ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined
-      identityPanel: { claims: TicketIdentity; account: PanelAccount | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
+      identityPanel: { claims: TicketIdentity; account: PanelAccount | null; preview: IdentityPreview | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
     }> {
       const { ticket } = await ticketFor(actor, reference)
       const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && await deps.identity.mayActOnIdentity(actor, ticket.marketId)
@@ -141,9 +147,12 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
         ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
         panelAllowed && ticket.identity ? deps.identity.findAccount(actor, ticket.identity.userId) : Promise.resolve(null),
       ])
+      // The same comparison the recorded check makes, shown before the click; only the click is audited.
+      const record = account && ticket.identity ? await deps.identity.identityRecord(actor, account.id) : null
+      const preview = record && ticket.identity ? { record, ...compareIdentity(ticket.identity, record) } : null
       return {
         ticket, messages, attachments, market, assigneeName, allowedStates: agentTransitions[ticket.state],
-        identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account } : null,
+        identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account, preview } : null,
       }
     },
 
