@@ -119,3 +119,38 @@ test('the agent console and the ticket form answer hostile input from a signed-i
   assert.equal((await app.services.desk.report(system)).deflections.length, 0, 'no deflection was recorded')
   assert.equal((await app.services.desk.queue(system, { state: undefined })).total, 1, 'no other ticket was created')
 })
+
+test('the platform console\'s service levels form answers hostile values with a 4xx and changes no market', async () => {
+  const { app } = testApp()
+  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
+  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const system = { kind: 'system', name: 'test' } as const
+  const platform = testBrowser(() => app)
+  assert.equal((await platform.post('/en/login', { identifier: 'platform', password: DEMO_PASSWORD })).statusCode, 303)
+  const token = csrfFrom((await platform.get('/en/admin/platform')).body)
+  const headers = { cookie: cookieHeader(platform.jar), 'content-type': 'application/x-www-form-urlencoded' }
+  const before = await app.services.organizations.listMarkets(system)
+  const fields = ['normalFirstResponse', 'normalResolution', 'urgentFirstResponse', 'urgentResolution', 'timeZone', 'open1', 'close1', 'closed1', 'open7', 'close7', 'closed7']
+  // IT's own figures: a post the server accepts saves what is already there.
+  const it = before.find((m) => m.code === 'IT')
+  assert.ok(it)
+  const good: Record<string, string> = {
+    normalFirstResponse: String(it.sla.normal.firstResponse), normalResolution: String(it.sla.normal.resolution),
+    urgentFirstResponse: String(it.sla.urgent.firstResponse), urgentResolution: String(it.sla.urgent.resolution), timeZone: it.timeZone,
+    ...Object.fromEntries((['1', '2', '3', '4', '5', '6', '7'] as const).flatMap((d) => {
+      const range = it.businessHours[d]
+      return range ? [[`open${d}`, range[0]], [`close${d}`, range[1]]] : [[`closed${d}`, 'on']]
+    })),
+  }
+  for (const value of hostile) {
+    for (const field of fields) {
+      const url = '/en/admin/platform/markets/IT/service-levels'
+      const res = await app.inject({ method: 'POST', url, headers, payload: new URLSearchParams({ ...good, _csrf: token, [field]: value }).toString() })
+      check(`POST ${url} ${field}`, res)
+      // A blank time on a closed day (Sunday) says nothing and is accepted; everything else here is refused.
+      if (!(value.trim() === '' && /^(open7|close7)$/.test(field))) assert.ok(res.statusCode >= 400, `${field}=${JSON.stringify(value.slice(0, 20))} answered ${String(res.statusCode)}`)
+    }
+    check('POST market code', await app.inject({ method: 'POST', url: `/en/admin/platform/markets/${encodeURIComponent(value || 'x')}/service-levels`, headers, payload: new URLSearchParams({ ...good, _csrf: token }).toString() }))
+  }
+  assert.deepEqual(await app.services.organizations.listMarkets(system), before, 'no market changed')
+})

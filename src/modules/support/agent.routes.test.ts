@@ -6,6 +6,7 @@ import { setClock } from '../../shared/clock.js'
 import { eraseAccounts } from '../../db/erasure.js'
 import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
+import { addWorkingHours } from './working-hours.js'
 
 const mailbox = useMailbox()
 const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url, AUTH_RATE_LIMIT: '1000' }) })
@@ -23,8 +24,8 @@ const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer 
 
 let address = 0
 /** Posts the ticket form the way a browser without script does: multipart, with its form token and files. */
-async function postMultipart(b: Browser, url: string, fields: Record<string, string>, files: { name: string; type: string; content: Buffer }[]) {
-  const page = await b.get(url)
+async function postMultipart(b: Browser, url: string, fields: Record<string, string>, files: { name: string; type: string; content: Buffer }[], fromPage = url) {
+  const page = await b.get(fromPage)
   const form = new FormData()
   form.set('_csrf', csrfFrom(page.body))
   for (const [k, v] of Object.entries(fields)) form.set(k, v)
@@ -328,4 +329,79 @@ test('erasing an account removes the requester\'s details and files from their t
   assert.equal(ticket.requesterEmail, '')
   assert.equal(ticket.identity, null)
   assert.deepEqual(attachments, [])
+})
+
+describe('service levels and business hours per market', () => {
+  const url = (locale: string) => `/${locale}/admin/platform/markets/AT/service-levels`
+  const good = {
+    normalFirstResponse: '1', normalResolution: '3', urgentFirstResponse: '1', urgentResolution: '2', timeZone: 'Europe/Vienna',
+    open1: '09:00', close1: '10:00', open2: '09:00', close2: '10:00', open3: '09:00', close3: '10:00', open4: '09:00', close4: '10:00', open5: '09:00', close5: '10:00',
+    closed6: 'on', closed7: 'on',
+  }
+
+  test('bad figures are refused in the administrator\'s language and change nothing; outside the platform it is 403', async () => {
+    const platform = await signedIn('platform')
+    const page = await platform.get('/en/admin/platform')
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /action="\/en\/admin\/platform\/markets\/AT\/service-levels"/)
+    const before = await testApp().app.services.organizations.market(system, 'AT')
+    const cases: [Record<string, string>, number, RegExp, string?][] = [
+      [{ normalResolution: '1' }, 422, /resolution time must be longer than the first-response time/],
+      [{ urgentFirstResponse: '5', normalFirstResponse: '4', normalResolution: '9', urgentResolution: '6' }, 422, /Urgent requests cannot be given more time/],
+      [{ normalFirstResponse: '0' }, 422, /whole working hours from 1 to 1000/],
+      [{ normalResolution: '5000' }, 422, /whole working hours from 1 to 1000/],
+      [{ normalFirstResponse: '1.5' }, 400, /not valid/],
+      [{ close3: '08:00' }, 422, /closing time must come after the opening time/],
+      [{ close3: '' }, 400, /Wednesday.*needs an opening and a closing time/],
+      [{ open2: '25:00' }, 400, /not valid/],
+      [{ closed1: 'on', closed2: 'on', closed3: 'on', closed4: 'on', closed5: 'on' }, 422, /At least one day must be open/],
+      [{ timeZone: 'Mars/Olympus' }, 422, /&quot;Mars\/Olympus&quot; is not a known time zone|"Mars\/Olympus" is not a known time zone/],
+      [{ timeZone: '+01:00' }, 422, /not a known time zone/],
+      [{ timeZone: '<script>alert(1)</script>' }, 422, /not a known time zone/],
+      [{ normalResolution: '1' }, 422, /Die Lösungszeit muss länger sein/, 'de'],
+      [{ timeZone: 'Europe/Nowhere' }, 422, /non è un fuso orario noto/, 'it'],
+    ]
+    for (const [change, status, message, locale = 'en'] of cases) {
+      const res = await platform.post(url(locale), { ...good, ...change }, { fromPage: `/${locale}/admin/platform` })
+      assert.equal(res.statusCode, status, `${JSON.stringify(change)}: ${res.body.slice(0, 200)}`)
+      assert.match(res.body, message)
+      assert.doesNotMatch(res.body, /<script>alert/)
+    }
+    assert.equal((await (await signedIn('admin.it')).post(url('en'), good, { fromPage: '/en/support/new' })).statusCode, 403, 'a market administrator is not the platform')
+    assert.equal((await platform.post('/en/admin/platform/markets/ZZ/service-levels', good, { fromPage: '/en/admin/platform' })).statusCode, 404)
+    assert.deepEqual(await testApp().app.services.organizations.market(system, 'AT'), before, 'nothing changed')
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'market.service_levels_changed' })).length, 0)
+  })
+
+  test('a platform administrator\'s edit is audited and the very next ticket of the market is due by the new figures', async () => {
+    // A ticket first, so the intake has the market in its cache.
+    const first = referenceIn((await browser().post('/en/support/new', guestTicket('at1@guest.example', 'AT'))).body)
+    assert.ok(first)
+    const firstDue = (await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue
+    const platform = await signedIn('platform')
+    const saved = await platform.post(url('en'), good, { fromPage: '/en/admin/platform' })
+    assert.equal(saved.statusCode, 303, saved.body.slice(0, 300))
+    const page = await platform.get(String(saved.headers.location))
+    assert.match(page.body, /service levels and business hours are saved/)
+    assert.match(page.body, /id="AT-normalResolution" name="normalResolution" type="number"[^>]*value="3"/)
+    assert.match(page.body, /id="AT-closed6" name="closed6" checked/)
+
+    const market = await testApp().app.services.organizations.market(system, 'AT')
+    assert.ok(market)
+    assert.deepEqual(market.sla, { normal: { firstResponse: 1, resolution: 3 }, urgent: { firstResponse: 1, resolution: 2 } })
+    assert.deepEqual(market.businessHours, { 1: ['09:00', '10:00'], 2: ['09:00', '10:00'], 3: ['09:00', '10:00'], 4: ['09:00', '10:00'], 5: ['09:00', '10:00'] })
+    const [event] = await testApp().app.services.admin.auditTrail(system, { action: 'market.service_levels_changed' })
+    assert.ok(event?.data)
+    const data = event.data as { before: { sla: unknown }; after: { sla: unknown; timeZone: string } }
+    assert.deepEqual(data.after.sla, market.sla)
+    assert.deepEqual(data.before.sla, { normal: { firstResponse: 8, resolution: 40 }, urgent: { firstResponse: 2, resolution: 16 } })
+
+    const next = referenceIn((await browser().post('/en/support/new', { ...guestTicket('at2@guest.example', 'AT'), urgency: 'urgent' })).body)
+    const { ticket } = await testApp().app.services.desk.ticket(system, next)
+    assert.equal(ticket.firstResponseDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 1).getTime())
+    assert.equal(ticket.resolutionDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 2).getTime())
+    // One working hour a day: two working hours take two opening days.
+    assert.ok(ticket.resolutionDue.getTime() - ticket.createdAt.getTime() >= 23 * 3_600_000, 'counted in the new business hours')
+    assert.deepEqual((await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue, firstDue, 'tickets already received keep their due times')
+  })
 })

@@ -132,6 +132,12 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
   return {
     estimateFor,
 
+    /** A platform administrator changed a market: new tickets and estimates use its new figures at once. */
+    forgetMarket(marketId: number): void {
+      marketCache.clear()
+      estimates.delete(marketId)
+    },
+
     async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }, files: UploadedFile[] = []): Promise<CreatedTicket> {
       if (!Value.Check(TicketInput, input)) {
         const [first] = Value.Errors(TicketInput, input)
