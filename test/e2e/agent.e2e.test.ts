@@ -7,6 +7,7 @@ import { assertAccessible, useBrowser } from './browser.js'
 
 const mailbox = useMailbox()
 const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
 
 async function fillGuestForm(page: Page, subject: string, email: string) {
@@ -50,6 +51,7 @@ test('without script the form still sends a request with a screenshot, and the a
   await page.click('button:has-text("Aggiungi la nota")')
   assert.match(await page.locator('[role=status]').innerText(), /nota è aggiunta/)
   await page.fill('#reply', 'Please update the viewer and try again.')
+  await page.setInputFiles('#reply-attachments', { name: 'viewer-guide.pdf', mimeType: 'application/pdf', buffer: pdf })
   await page.click('button:has-text("Invia la risposta")')
   assert.match(await page.locator('[role=status]').innerText(), /risposta è inviata/)
   await assertAccessible(page, 'agent ticket page after an answer')
@@ -70,8 +72,17 @@ test('without script the form still sends a request with a screenshot, and the a
   await own.goto(`${baseUrl}${new URL(mailbox().linkIn(answer, `${app.config.publicUrl}/en/support/tickets/`)).pathname}`)
   assert.match(await own.locator('.messages').innerText(), /update the viewer/)
   assert.doesNotMatch(await own.locator('main').innerText(), /viewer version/)
-  assert.match(await own.locator('.attachments').innerText(), /screen\.png/)
+  const files = await own.locator('.messages .attachments').allInnerTexts()
+  assert.match(files[0] ?? '', /screen\.png/, 'the first request\'s screenshot, under it')
+  assert.match(files[1] ?? '', /viewer-guide\.pdf/, 'the agent\'s file, under the answer')
   await assertAccessible(own, 'requester ticket page with an answer and an attachment')
+  // The requester answers with a file of their own, in the same form.
+  await own.fill('#message', 'Updated, here is what I see now.')
+  await own.setInputFiles('#reply-attachments', { name: 'after-update.png', mimeType: 'image/png', buffer: png })
+  await own.click('button:has-text("Send")')
+  await own.waitForSelector('[role=status]')
+  assert.match(await own.locator('.messages li').last().innerText(), /after-update\.png/)
+  await assertAccessible(own, 'requester ticket page after an answer with a file')
   await requester.close()
 })
 

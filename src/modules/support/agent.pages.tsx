@@ -5,7 +5,7 @@ import type { MarketRow } from '../organizations/index.js'
 import type { DeskService } from './agent.service.js'
 import { breaches } from './agent.service.js'
 import type { QueueRow } from './support.repo.js'
-import { AttachmentList, MessageBody, messageText } from './support.pages.js'
+import { AttachmentList, FileInput, looseFiles, MessageBody, MessageFiles, messageText } from './support.pages.js'
 
 type TicketView = Awaited<ReturnType<DeskService['ticket']>>
 type Report = Awaited<ReturnType<DeskService['report']>>
@@ -220,17 +220,19 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                   {m.authorType === 'requester' ? ticket.requesterName : m.authorType === 'agent' ? (m.authorName ?? t('support.authors.agent')) : t('support.authors.system')} · {when(locale, m.createdAt)}
                 </p>
                 <MessageBody text={messageText(t, m)} />
+                <MessageFiles ctx={ctx} attachments={attachments.filter((a) => a.messageId === m.id)} base={base} />
               </li>
             ))}
           </ol>
-          <AttachmentList ctx={ctx} attachments={attachments} base={base} />
+          <AttachmentList ctx={ctx} attachments={looseFiles(attachments, messages)} base={base} />
           {closed ? <p>{t('errors.TICKET_CLOSED')}</p> : (
             <>
-              <form class="stack-form" method="post" action={`${base}/reply`}>
+              <form class="stack-form" method="post" action={`${base}/reply`} enctype="multipart/form-data">
                 <Csrf />
                 <h2><label for="reply">{t('agent.ticket.reply')}</label></h2>
                 <p class="hint" id="reply-hint">{t('agent.ticket.replyHint')}</p>
                 <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint" />
+                <FileInput ctx={ctx} id="reply-attachments" />
                 <label for="reply-state">{t('agent.ticket.then')}</label>
                 <select id="reply-state" name="state">
                   {(['waiting_on_requester', 'open', 'solved'] as const).filter((s) => s === ticket.state || allowedStates.includes(s)).map((s) => (
@@ -239,11 +241,12 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                 </select>
                 <button type="submit">{t('agent.ticket.send')}</button>
               </form>
-              <form class="stack-form" method="post" action={`${base}/note`}>
+              <form class="stack-form" method="post" action={`${base}/note`} enctype="multipart/form-data">
                 <Csrf />
                 <h2><label for="note">{t('agent.ticket.note')}</label></h2>
                 <p class="hint" id="note-hint">{t('agent.ticket.noteHint')}</p>
                 <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint" />
+                <FileInput ctx={ctx} id="note-attachments" />
                 <button type="submit" class="secondary">{t('agent.ticket.addNote')}</button>
               </form>
               <form class="inline-form" method="post" action={`${base}/state`}>

@@ -405,3 +405,75 @@ describe('service levels and business hours per market', () => {
     assert.deepEqual((await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue, firstDue, 'tickets already received keep their due times')
   })
 })
+
+describe('files with answers', () => {
+  test('the requester and the agent attach files to their answers; a bad file refuses the whole answer; a note\'s files stay with the team', async () => {
+    const { desk } = testApp().app.services
+    const created = await postMultipart(browser(), '/en/support/new', guestTicket('fia@guest.example'), [])
+    const reference = referenceIn(created.body)
+    await testApp().app.mailer.drain()
+    const link = new URL(mailbox().linkIn(mailbox().to('fia@guest.example').at(-1), `${testApp().config.publicUrl}/en/support/tickets/`)).pathname
+    const requester = browser()
+    assert.equal((await requester.get(link)).statusCode, 303)
+    const ticketUrl = `/en/support/tickets/${reference}`
+    const form = await requester.get(ticketUrl)
+    assert.match(form.body, /action="[^"]+\/reply" enctype="multipart\/form-data"/, 'the answer form sends files without script')
+    assert.match(form.body, /id="reply-attachments" name="attachments" type="file" multiple/)
+
+    // Bad files: the whole answer is refused, in the requester's language, and nothing is stored.
+    const before = await desk.ticket(system, reference)
+    const fake = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Here is the screenshot.' }, [{ name: 'shot.png', type: 'image/png', content: pdf }, { name: 'fake.png', type: 'image/png', content: Buffer.from('not a picture at all') }], ticketUrl)
+    assert.equal(fake.statusCode, 415)
+    assert.match(fake.body, /role="alert"[^>]*>[^<]*fake\.bin[^<]*is not a PNG, JPEG, WebP or PDF/)
+    assert.match(fake.body, /<textarea id="message"[^>]*>Here is the screenshot\.<\/textarea>/, 'the answer keeps its text')
+    const many = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Six screenshots.' }, Array.from({ length: 6 }, (_, i) => ({ name: `s${String(i)}.png`, type: 'image/png', content: png })), ticketUrl)
+    assert.equal(many.statusCode, 413)
+    assert.match(many.body, /at most 5 files/)
+    const large = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'A big one.' }, [{ name: 'big.png', type: 'image/png', content: Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]) }], ticketUrl)
+    assert.equal(large.statusCode, 413)
+    const unchanged = await desk.ticket(system, reference)
+    assert.equal(unchanged.messages.length, before.messages.length, 'no answer was added')
+    assert.equal(unchanged.attachments.length, 0, 'no file was stored')
+    assert.equal(unchanged.ticket.state, before.ticket.state)
+
+    const answered = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Here is the screenshot and the invoice.' }, [{ name: 'shot.png', type: 'image/png', content: png }, { name: 'invoice.pdf', type: 'application/pdf', content: pdf }], ticketUrl)
+    assert.equal(answered.statusCode, 303, answered.body.slice(0, 300))
+    const mine = await requester.get(ticketUrl)
+    assert.match(mine.body, /Here is the screenshot and the invoice\.<\/p><\/div><ul class="attachments"[^>]*><li><a href="[^"]+\/attachments\/\d+" download="shot\.png">shot\.png/, 'the files are shown with the answer they came with')
+    const agent = await signedIn('agent.it')
+    const agentPage = await agent.get(`/en/agent/tickets/${reference}`)
+    assert.match(agentPage.body, /invoice\.pdf/)
+    const fromRequester = /href="(\/en\/agent\/tickets\/[^"]+\/attachments\/\d+)" download="invoice\.pdf"/.exec(agentPage.body)?.[1] ?? ''
+    const download = await agent.get(fromRequester)
+    assert.equal(download.statusCode, 200)
+    assert.equal(download.headers['content-type'], 'application/pdf')
+    assert.equal((await (await signedIn('agent.de')).get(fromRequester)).statusCode, 403, 'not for another market\'s agent')
+
+    // The agent: a bad file refuses the reply (no email), a good one goes with it; a note's file stays internal.
+    const ticketPage = `/en/agent/tickets/${reference}`
+    await testApp().app.mailer.drain()
+    const mailsBefore = mailbox().to('fia@guest.example').length
+    const badReply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: Buffer.from('<html>not a pdf</html>') }], ticketPage)
+    assert.equal(badReply.statusCode, 415)
+    assert.match(badReply.body, /not a PNG, JPEG, WebP or PDF/)
+    assert.equal((await desk.ticket(system, reference)).messages.length, unchanged.messages.length + 1, 'the refused reply added nothing')
+    const reply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: pdf }], ticketPage)
+    assert.equal(reply.statusCode, 303, reply.body.slice(0, 300))
+    const note = await postMultipart(agent, `${ticketPage}/note`, { message: 'Internal: the log excerpt.' }, [{ name: 'server-log.png', type: 'image/png', content: png }], ticketPage)
+    assert.equal(note.statusCode, 303, note.body.slice(0, 300))
+    await testApp().app.mailer.drain()
+    assert.equal(mailbox().to('fia@guest.example').length, mailsBefore + 1, 'one email, for the reply that was sent')
+
+    const withAnswer = await requester.get(ticketUrl)
+    assert.match(withAnswer.body, /See the attached guide\.<\/p><\/div><ul class="attachments"[^>]*><li><a href="[^"]+" download="guide\.pdf">/)
+    const guide = /href="(\/en\/support\/tickets\/[^"]+\/attachments\/\d+)" download="guide\.pdf"/.exec(withAnswer.body)?.[1] ?? ''
+    assert.equal((await requester.get(guide)).statusCode, 200, 'the requester downloads the agent\'s file')
+    assert.equal((await browser().get(guide)).statusCode, 404, 'nobody else does')
+    assert.doesNotMatch(withAnswer.body, /server-log\.png|log excerpt/, 'a note and its file never reach the requester')
+    const { attachments } = await desk.ticket(system, reference)
+    const internal = attachments.find((a) => a.fileName === 'server-log.png')
+    assert.ok(internal, 'the agent sees the note\'s file')
+    assert.equal((await requester.get(`${ticketUrl}/attachments/${String(internal.id)}`)).statusCode, 404, 'nor can the requester fetch it by its number')
+    assert.equal((await agent.get(`${ticketPage}/attachments/${String(internal.id)}`)).statusCode, 200)
+  })
+})

@@ -8,6 +8,7 @@ import { compareIdentity, type IdentityComparison } from '../identity/index.js'
 import type { AttachmentInfo, MessageRow, QueueRow, SupportRepo, TicketRow } from './support.repo.js'
 import { agentTransitions, assertDesk, deskScopeFromRoles, isDeskMember, marketsFor, type DeskScope } from './support.policy.js'
 import { IDENTITY_TOPICS } from './support.service.js'
+import { checkAttachments, type UploadedFile } from './attachments.js'
 
 /** Solved tickets nobody answers close on their own after this long. */
 export const AUTO_CLOSE_DAYS = 7
@@ -143,7 +144,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
       const { ticket } = await ticketFor(actor, reference)
       const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && await deps.identity.mayActOnIdentity(actor, ticket.marketId)
       const [messages, attachments, market, assigneeName, account] = await Promise.all([
-        repo.messages(ticket.id, true), repo.attachments(ticket.id), deps.marketById(ticket.marketId),
+        repo.messages(ticket.id, true), repo.attachments(ticket.id, true), deps.marketById(ticket.marketId),
         ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
         panelAllowed && ticket.identity ? deps.identity.findAccount(actor, ticket.identity.userId) : Promise.resolve(null),
       ])
@@ -171,10 +172,11 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
      * A reply to the requester: shown on the ticket page and emailed with a new private link (the
      * only way a guest can come back), in the ticket's language. The first one meets the first-response due time.
      */
-    async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx): Promise<void> {
+    async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
       const { ticket } = await ticketFor(actor, reference, 'ticket.work')
       const body = checkText(input.body)
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const attachments = await checkAttachments(files)
       const at = clock.now()
       const secret = randomBytes(24).toString('base64url')
       const accessHash = hash(secret)
@@ -185,23 +187,25 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
           ...(ticket.assigneeId === null && actor.kind === 'user' ? { assigneeId: actor.userId } : {}),
         },
         message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body, internal: false },
+        files: attachments,
         accessHash,
         mail: {
           key: `ticket-reply:${ticket.reference}:${accessHash.slice(0, 16)}`, to: ticket.requesterEmail, locale: ticket.locale, template: 'ticket-reply',
           data: { name: ticket.requesterName, reference: ticket.reference, subject: ticket.subject, message: body, url: `${ctx.publicUrl}/${ticket.locale}/support/tickets/${ticket.reference}/access/${secret}` },
         },
-        audit: audit(actor, ticket, 'ticket.replied', at, ctx, { state: { before: ticket.state, after: input.state } }),
+        audit: audit(actor, ticket, 'ticket.replied', at, ctx, { state: { before: ticket.state, after: input.state }, attachments: attachments.length }),
       })
     },
 
-    /** A note for the team only: never on the requester's page, never in an email. */
-    async note(actor: Actor, reference: string, body: string, ctx: RequestCtx): Promise<void> {
+    /** A note for the team only: never on the requester's page, never in an email; its files neither. */
+    async note(actor: Actor, reference: string, body: string, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
       const { ticket } = await ticketFor(actor, reference, 'ticket.work')
       const text = checkText(body)
+      const attachments = await checkAttachments(files)
       const at = clock.now()
       await apply(ticket, {
-        at, message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body: text, internal: true },
-        audit: audit(actor, ticket, 'ticket.noted', at, ctx),
+        at, message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body: text, internal: true }, files: attachments,
+        audit: audit(actor, ticket, 'ticket.noted', at, ctx, { attachments: attachments.length }),
       })
     },
 
@@ -253,7 +257,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     /** An attachment for the ticket's agents. */
     async attachment(actor: Actor, reference: string, id: number) {
       const { ticket } = await ticketFor(actor, reference)
-      const file = await repo.attachment(ticket.id, id)
+      const file = await repo.attachment(ticket.id, id, true)
       if (!file) throw new AppError('NOT_FOUND')
       return file
     },
