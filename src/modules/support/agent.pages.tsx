@@ -180,8 +180,10 @@ function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: Ide
   )
 }
 
-export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error }: {
+export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error, draft }: {
   ctx: PageContext; view: TicketView; topicTitle: string; csrfToken: string; now: Date; notice?: string | undefined; error?: string | undefined
+  /** The text of a reply or note that was refused, shown again in its box. */
+  draft?: { form: 'reply' | 'note'; text: string } | undefined
 }): VNode {
   const { t, locale } = ctx
   const { ticket, messages, attachments, market, identityPanel, allowedStates } = view
@@ -231,7 +233,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                 <Csrf />
                 <h2><label for="reply">{t('agent.ticket.reply')}</label></h2>
                 <p class="hint" id="reply-hint">{t('agent.ticket.replyHint')}</p>
-                <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint" />
+                <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint">{draft?.form === 'reply' ? draft.text : ''}</textarea>
                 <FileInput ctx={ctx} id="reply-attachments" />
                 <label for="reply-state">{t('agent.ticket.then')}</label>
                 <select id="reply-state" name="state">
@@ -245,7 +247,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                 <Csrf />
                 <h2><label for="note">{t('agent.ticket.note')}</label></h2>
                 <p class="hint" id="note-hint">{t('agent.ticket.noteHint')}</p>
-                <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint" />
+                <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint">{draft?.form === 'note' ? draft.text : ''}</textarea>
                 <FileInput ctx={ctx} id="note-attachments" />
                 <button type="submit" class="secondary">{t('agent.ticket.addNote')}</button>
               </form>

@@ -456,6 +456,8 @@ describe('files with answers', () => {
     const badReply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: Buffer.from('<html>not a pdf</html>') }], ticketPage)
     assert.equal(badReply.statusCode, 415)
     assert.match(badReply.body, /not a PNG, JPEG, WebP or PDF/)
+    assert.match(badReply.body, /<textarea id="reply"[^>]*>See the attached guide\.<\/textarea>/, 'the reply keeps its text')
+    assert.match(badReply.body, /<textarea id="note"[^>]*><\/textarea>/)
     assert.equal((await desk.ticket(system, reference)).messages.length, unchanged.messages.length + 1, 'the refused reply added nothing')
     const reply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: pdf }], ticketPage)
     assert.equal(reply.statusCode, 303, reply.body.slice(0, 300))

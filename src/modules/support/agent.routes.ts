@@ -79,9 +79,12 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
     const [view, topics] = await Promise.all([desk.ticket(req.actor, reference), topicsOf(req)])
     const done = (req.query as { done?: unknown } | undefined)?.done
     const notice = typeof done === 'string' && doneCodes.includes(done) ? t(req.locale, `agent.done.${done}`) : undefined
+    // A refused reply or note keeps its text in its own box (only the files must be chosen again).
+    const text = error ? (req.body as { message?: unknown } | undefined)?.message : undefined
+    const form = req.url.split('?')[0]?.endsWith('/note') ? 'note' : 'reply'
     return sendPage(reply, AgentTicketPage({
       ctx: pageContext(req, samePathAlternates(req, locales)), view, topicTitle: topics.find((c) => c.key === view.ticket.topic)?.title ?? view.ticket.topic,
-      csrfToken: issueCsrfToken(req, reply), now: clock.now(), notice, error,
+      csrfToken: issueCsrfToken(req, reply), now: clock.now(), notice, error, draft: typeof text === 'string' ? { form, text } : undefined,
     }), status)
   }
   // A refused action shows the ticket again with the reason; out of scope and unknown tickets keep their own error page.
