@@ -93,24 +93,28 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
         return found ? { id: found.id, userId: found.userId, firstName: found.firstName, lastName: found.lastName, status: found.status, lockedUntil: found.lockedUntil, companyName: found.companyName } : null
       },
       checkIdentity: (actor, userId, claims, ctx) => administration.checkIdentity(actor, userId, claims, ctx),
+      identityRecord: (actor, userId) => administration.identityRecord(actor, userId),
       restoreAccess: (actor, userId, ctx) => administration.restoreAccess(actor, userId, ctx),
       issueAdminReset: (actor, userId, ctx) => administration.issueAdminReset(actor, userId, {}, ctx),
       mayActOnIdentity: async (actor, marketId) => mayAdminister(await administration.scopeOf(actor), 'restore', { companyId: null, marketId }),
     },
   })
+  const support = createSupportService(supportRepo, {
+    topics: async (locale) => (await help.listCategories(systemActor('support'), locale)).map((c) => c.key),
+    market: (code) => organizations.market(systemActor('support'), code),
+    marketById: (id) => organizations.marketById(systemActor('support'), id),
+    requester: (actor) => account.requesterProfile(actor),
+    myPartner: (actor) => organizations.myPartner(actor),
+  })
+  // The intake caches markets for a few seconds; a platform edit must reach the next ticket.
+  organizations.onMarketChanged((marketId) => { support.forgetMarket(marketId) })
   return {
     help,
     organizations,
     desk,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
-    support: createSupportService(supportRepo, {
-      topics: async (locale) => (await help.listCategories(systemActor('support'), locale)).map((c) => c.key),
-      market: (code) => organizations.market(systemActor('support'), code),
-      marketById: (id) => organizations.marketById(systemActor('support'), id),
-      requester: (actor) => account.requesterProfile(actor),
-      myPartner: (actor) => organizations.myPartner(actor),
-    }),
+    support,
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
       createPendingCompany: (input) => organizations.createPendingCompany(systemActor('registration'), input),

@@ -119,3 +119,82 @@ test('the agent console and the ticket form answer hostile input from a signed-i
   assert.equal((await app.services.desk.report(system)).deflections.length, 0, 'no deflection was recorded')
   assert.equal((await app.services.desk.queue(system, { state: undefined })).total, 1, 'no other ticket was created')
 })
+
+test('the platform console\'s service levels form answers hostile values with a 4xx and changes no market', async () => {
+  const { app } = testApp()
+  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
+  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const system = { kind: 'system', name: 'test' } as const
+  const platform = testBrowser(() => app)
+  assert.equal((await platform.post('/en/login', { identifier: 'platform', password: DEMO_PASSWORD })).statusCode, 303)
+  const token = csrfFrom((await platform.get('/en/admin/platform')).body)
+  const headers = { cookie: cookieHeader(platform.jar), 'content-type': 'application/x-www-form-urlencoded' }
+  const before = await app.services.organizations.listMarkets(system)
+  const fields = ['normalFirstResponse', 'normalResolution', 'urgentFirstResponse', 'urgentResolution', 'timeZone', 'open1', 'close1', 'closed1', 'open7', 'close7', 'closed7']
+  // IT's own figures: a post the server accepts saves what is already there.
+  const it = before.find((m) => m.code === 'IT')
+  assert.ok(it)
+  const good: Record<string, string> = {
+    normalFirstResponse: String(it.sla.normal.firstResponse), normalResolution: String(it.sla.normal.resolution),
+    urgentFirstResponse: String(it.sla.urgent.firstResponse), urgentResolution: String(it.sla.urgent.resolution), timeZone: it.timeZone,
+    ...Object.fromEntries((['1', '2', '3', '4', '5', '6', '7'] as const).flatMap((d) => {
+      const range = it.businessHours[d]
+      return range ? [[`open${d}`, range[0]], [`close${d}`, range[1]]] : [[`closed${d}`, 'on']]
+    })),
+  }
+  for (const value of hostile) {
+    for (const field of fields) {
+      const url = '/en/admin/platform/markets/IT/service-levels'
+      const res = await app.inject({ method: 'POST', url, headers, payload: new URLSearchParams({ ...good, _csrf: token, [field]: value }).toString() })
+      check(`POST ${url} ${field}`, res)
+      // A blank time on a closed day (Sunday) says nothing and is accepted; everything else here is refused.
+      if (!(value.trim() === '' && /^(open7|close7)$/.test(field))) assert.ok(res.statusCode >= 400, `${field}=${JSON.stringify(value.slice(0, 20))} answered ${String(res.statusCode)}`)
+    }
+    check('POST market code', await app.inject({ method: 'POST', url: `/en/admin/platform/markets/${encodeURIComponent(value || 'x')}/service-levels`, headers, payload: new URLSearchParams({ ...good, _csrf: token }).toString() }))
+  }
+  assert.deepEqual(await app.services.organizations.listMarkets(system), before, 'no market changed')
+})
+
+test('answers with files (requester and agent) refuse broken multipart bodies with a 4xx, store nothing and never reflect a file name as markup', async () => {
+  const { app } = testApp()
+  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
+  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const system = { kind: 'system', name: 'test' } as const
+  const agent = testBrowser(() => app)
+  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
+  const created = await testBrowser(() => app).post('/en/support/new', {
+    topic: 'apps', subject: 'Hostile files target', description: 'A ticket for the hostile file walk, nothing more.', urgency: 'normal',
+    name: 'Hal Hostile', email: 'hal.files@hostile.example', companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
+  })
+  const reference = /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? ''
+  const agentPage = `/en/agent/tickets/${reference}`
+  const token = csrfFrom((await agent.get(agentPage)).body)
+  const before = await app.services.desk.ticket(system, reference)
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
+  const post = (url: string, body: Buffer | string, boundary = 'XyZ') => app.inject({ method: 'POST', url, payload: body, headers: { cookie: cookieHeader(agent.jar), 'content-type': `multipart/form-data; boundary=${boundary}` } })
+  const field = (name: string, value: string) => `--XyZ\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+  for (const url of [`${agentPage}/reply`, `${agentPage}/note`, `/en/support/tickets/${reference}/reply`]) {
+    check(`${url} garbage`, await post(url, 'garbage'))
+    check(`${url} cut off`, await post(url, `${field('_csrf', token)}${field('message', 'cut')}--XyZ\r\nContent-Disposition: form-data; name="attachments"; filename="a.png"\r\n\r\n\u0089PNG`))
+    check(`${url} repeated`, await post(url, `${field('_csrf', token)}${field('message', 'a')}${field('message', 'b')}${field('state', 'open')}--XyZ--\r\n`))
+    for (const value of hostile) {
+      const res = await post(url, Buffer.concat([
+        Buffer.from(`${field('_csrf', token)}${field('message', value)}${field('state', value)}--XyZ\r\nContent-Disposition: form-data; name="attachments"; filename="${value.replace(/["\r\n]/g, '')}.png"\r\nContent-Type: image/png\r\n\r\n`),
+        Buffer.from(value.startsWith('<') ? '<svg onload=alert(1)>' : 'not an image'), Buffer.from('\r\n--XyZ--\r\n'),
+      ]))
+      check(`${url} hostile file`, res)
+      assert.ok(res.statusCode >= 400, `${url} with a fake file answered ${String(res.statusCode)}`)
+    }
+  }
+  const after = await app.services.desk.ticket(system, reference)
+  assert.equal(after.messages.length, before.messages.length, 'no message was added')
+  assert.equal(after.attachments.length, 0, 'no file was stored')
+
+  // A real picture with a hostile name is stored under a clean name and shown as text.
+  const named = await post(`${agentPage}/note`, Buffer.concat([
+    Buffer.from(`${field('_csrf', token)}${field('message', 'Picture with a strange name')}--XyZ\r\nContent-Disposition: form-data; name="attachments"; filename="<img src=x onerror=alert(1)>.png"\r\nContent-Type: image/png\r\n\r\n`),
+    png, Buffer.from('\r\n--XyZ--\r\n'),
+  ]))
+  assert.equal(named.statusCode, 303)
+  check('agent page with a hostile file name', await agent.get(agentPage))
+})

@@ -7,6 +7,7 @@ import { assertAccessible, useBrowser } from './browser.js'
 
 const mailbox = useMailbox()
 const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
 
 async function fillGuestForm(page: Page, subject: string, email: string) {
@@ -50,6 +51,7 @@ test('without script the form still sends a request with a screenshot, and the a
   await page.click('button:has-text("Aggiungi la nota")')
   assert.match(await page.locator('[role=status]').innerText(), /nota è aggiunta/)
   await page.fill('#reply', 'Please update the viewer and try again.')
+  await page.setInputFiles('#reply-attachments', { name: 'viewer-guide.pdf', mimeType: 'application/pdf', buffer: pdf })
   await page.click('button:has-text("Invia la risposta")')
   assert.match(await page.locator('[role=status]').innerText(), /risposta è inviata/)
   await assertAccessible(page, 'agent ticket page after an answer')
@@ -70,8 +72,17 @@ test('without script the form still sends a request with a screenshot, and the a
   await own.goto(`${baseUrl}${new URL(mailbox().linkIn(answer, `${app.config.publicUrl}/en/support/tickets/`)).pathname}`)
   assert.match(await own.locator('.messages').innerText(), /update the viewer/)
   assert.doesNotMatch(await own.locator('main').innerText(), /viewer version/)
-  assert.match(await own.locator('.attachments').innerText(), /screen\.png/)
+  const files = await own.locator('.messages .attachments').allInnerTexts()
+  assert.match(files[0] ?? '', /screen\.png/, 'the first request\'s screenshot, under it')
+  assert.match(files[1] ?? '', /viewer-guide\.pdf/, 'the agent\'s file, under the answer')
   await assertAccessible(own, 'requester ticket page with an answer and an attachment')
+  // The requester answers with a file of their own, in the same form.
+  await own.fill('#message', 'Updated, here is what I see now.')
+  await own.setInputFiles('#reply-attachments', { name: 'after-update.png', mimeType: 'image/png', buffer: png })
+  await own.click('button:has-text("Send")')
+  await own.waitForSelector('[role=status]')
+  assert.match(await own.locator('.messages li').last().innerText(), /after-update\.png/)
+  await assertAccessible(own, 'requester ticket page after an answer with a file')
   await requester.close()
 })
 
@@ -94,4 +105,27 @@ test('while the subject is typed, matching articles appear; opening one and leav
     report = await app.app.services.desk.report({ kind: 'system', name: 'test' })
   }
   assert.deepEqual(report.deflections.find((d) => d.articleSlug === slug), { locale: 'en', articleSlug: slug, opened: 1, deflected: 1 })
+})
+
+test('beside a sign-in request a market administrator sees which details match the account before the click', async () => {
+  const { browser, baseUrl, app } = fixture()
+  const created = await app.app.services.support.createTicket({ kind: 'guest' }, {
+    topic: 'sign-in', subject: 'Account locked', description: 'I cannot sign in since this morning, the page says my account is locked.', urgency: 'normal', locale: 'en',
+    name: 'Mario Rossi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi', companyAddress: 'Via Emilia 120, 40133 Bologna', marketCode: 'IT',
+    identity: { userId: 'mrossi', firstName: 'Mario', lastName: 'Bianchi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi S.r.l.', companyAddress: 'Via Emilia 120, 40133 Bologna' },
+  }, { publicUrl: app.config.publicUrl })
+  const context = await browser.newContext({ locale: 'en-GB' })
+  const page = await context.newPage()
+  await page.goto(`${baseUrl}/en/login`)
+  await page.fill('#identifier', 'admin.it')
+  await page.fill('#password', DEMO_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(/\/en\/help$/)
+  await page.goto(`${baseUrl}/en/agent/tickets/${created.ticket.reference}`)
+  const differing = page.locator('.identity-compare tr.differs')
+  assert.equal(await differing.count(), 1)
+  assert.match(await differing.innerText(), /Last name\s+Bianchi\s+Rossi\s+✗ differs/)
+  assert.match(await page.locator('#identity-preview').innerText(), /the check will fail and nothing will change\. Differs: Last name\./)
+  await assertAccessible(page, 'agent ticket page with the identity comparison')
+  await context.close()
 })

@@ -1,7 +1,7 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { AdministrationService, ImportProblem } from '../identity/index.js'
-import type { CompanyRow, MarketRow } from '../organizations/index.js'
+import { MAX_SERVICE_HOURS, type CompanyRow, type MarketRow } from '../organizations/index.js'
 import type { AuditRow } from './admin.repo.js'
 
 type UserList = Awaited<ReturnType<AdministrationService['findUsers']>>
@@ -532,6 +532,53 @@ export function ImportPage({ ctx, market, csrfToken, result, error }: {
   )
 }
 
+const weekdays = ['1', '2', '3', '4', '5', '6', '7'] as const
+
+/** One market's service levels (working hours per urgency), business hours per weekday and time zone. */
+function ServiceLevelsForm({ ctx, market, csrfToken }: { ctx: PageContext; market: MarketRow; csrfToken: string }): VNode {
+  const { t, locale } = ctx
+  const id = (name: string) => `${market.code}-${name}`
+  const hours = (name: string, label: string, value: number) => (
+    <div>
+      <label for={id(name)}>{label}</label>
+      <input id={id(name)} name={name} type="number" min={1} max={MAX_SERVICE_HOURS} step={1} required value={String(value)} />
+    </div>
+  )
+  return (
+    <form class="stack-form" method="post" action={`/${locale}/admin/platform/markets/${market.code}/service-levels`} aria-labelledby={`service-levels ${id('sl-title')}`}>
+      <Hidden csrfToken={csrfToken} />
+      <h3 id={id('sl-title')}>{market.names[locale] ?? market.code}</h3>
+      {(['normal', 'urgent'] as const).map((u) => (
+        <fieldset key={u}>
+          <legend>{t(`admin.platform.sla.${u}`)}</legend>
+          {hours(`${u}FirstResponse`, t('admin.platform.sla.firstResponse'), market.sla[u].firstResponse)}
+          {hours(`${u}Resolution`, t('admin.platform.sla.resolution'), market.sla[u].resolution)}
+        </fieldset>
+      ))}
+      <fieldset>
+        <legend>{t('admin.platform.businessHours')}</legend>
+        {weekdays.map((d) => {
+          const range = market.businessHours[d]
+          return (
+            <fieldset key={d} class="inline-form weekday">
+              <legend>{t(`admin.platform.weekday${d}`)}</legend>
+              <label for={id(`open${d}`)}>{t('admin.platform.opens')}</label>
+              <input id={id(`open${d}`)} name={`open${d}`} type="time" value={range?.[0] ?? ''} />
+              <label for={id(`close${d}`)}>{t('admin.platform.closes')}</label>
+              <input id={id(`close${d}`)} name={`close${d}`} type="time" value={range?.[1] ?? ''} />
+              <span class="choice"><input type="checkbox" id={id(`closed${d}`)} name={`closed${d}`} checked={!range} /><label for={id(`closed${d}`)}>{t('admin.platform.closedDay')}</label></span>
+            </fieldset>
+          )
+        })}
+      </fieldset>
+      <label for={id('timeZone')}>{t('admin.platform.timeZone')}</label>
+      <input id={id('timeZone')} name="timeZone" type="text" required maxLength={64} value={market.timeZone} aria-describedby={id('timeZone-hint')} autocomplete="off" />
+      <p class="hint" id={id('timeZone-hint')}>{t('admin.platform.timeZoneHint')}</p>
+      <button type="submit">{t('admin.platform.saveServiceLevels')}</button>
+    </form>
+  )
+}
+
 export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }: {
   ctx: PageContext; realms: { key: string; names: Record<string, string>; warnBlockDays: number; blockDays: number; warnDeleteDays: number; deleteDays: number }[]
   markets: MarketRow[]; csrfToken: string; notice?: string | undefined; error?: string | undefined
@@ -569,6 +616,11 @@ export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }:
             <button type="submit">{t('admin.platform.saveMarket')}</button>
           </form>
         ))}
+      </section>
+      <section class="card" aria-labelledby="service-levels">
+        <h2 id="service-levels">{t('admin.platform.serviceLevels')}</h2>
+        <p class="hint">{t('admin.platform.serviceLevelsHint', { max: MAX_SERVICE_HOURS })}</p>
+        {markets.map((m) => <ServiceLevelsForm key={m.code} ctx={ctx} market={m} csrfToken={csrfToken} />)}
       </section>
       <section class="card" aria-labelledby="market-admins">
         <h2 id="market-admins">{t('admin.platform.marketAdmins')}</h2>

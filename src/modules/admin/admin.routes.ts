@@ -22,7 +22,7 @@ const Status = Type.Optional(Type.Union([
 ]))
 const CompanyStatus = Type.Optional(Type.Union([Type.Literal(''), Type.Literal('active'), Type.Literal('pending_approval'), Type.Literal('refused')]))
 const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 60, pattern: '^[a-z_.]*$' })), from: Day, to: Day, page: Page })
-const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin']
+const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels']
 
 export interface AdminRoutesOptions {
   services: Pick<Services, 'administration' | 'organizations' | 'lifecycle' | 'imports'>
@@ -332,6 +332,37 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   }, async (req, reply) => {
     await organizations.updateMarketContacts(req.actor, req.params.code, { supportEmail: req.body.supportEmail.trim(), supportPhone: req.body.supportPhone.trim() }, ctxOf(req))
     return reply.redirect(`/${req.params.locale}/admin/platform?done=market`, 303)
+  })
+
+  const HourCount = Type.String({ pattern: '^[0-9]{1,4}$' })
+  const TimeOfDay = Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: '^(?:[01][0-9]|2[0-3]):[0-5][0-9]$' })]))
+  const weekdays = ['1', '2', '3', '4', '5', '6', '7'] as const
+  const ServiceLevelsBody = Type.Object({
+    normalFirstResponse: HourCount, normalResolution: HourCount, urgentFirstResponse: HourCount, urgentResolution: HourCount,
+    timeZone: Type.String({ minLength: 1, maxLength: 64 }), _csrf: Csrf,
+    ...Object.fromEntries(weekdays.flatMap((d) => [[`open${d}`, TimeOfDay], [`close${d}`, TimeOfDay], [`closed${d}`, Type.Optional(Type.Literal('on'))]])),
+  })
+  app.post('/:locale/admin/platform/markets/:code/service-levels', {
+    schema: { ...hide, params: MarketParams, body: ServiceLevelsBody },
+    ...platformForm,
+  }, async (req, reply) => {
+    const b = req.body as Record<string, string | undefined>
+    // A day is closed when ticked; an open day needs both times (the service checks that it closes after it opens).
+    const businessHours = Object.fromEntries(weekdays.flatMap((d) => {
+      if (b[`closed${d}`] === 'on') return []
+      const open = b[`open${d}`]
+      const close = b[`close${d}`]
+      if (!open || !close) throw new AppError('INVALID_INPUT', { field: t(req.locale, `admin.platform.weekday${d}`), reason: t(req.locale, 'admin.platform.timesRequired') })
+      return [[d, [open, close] as [string, string]]]
+    }))
+    await organizations.updateServiceLevels(req.actor, req.params.code, {
+      sla: {
+        normal: { firstResponse: Number(b.normalFirstResponse), resolution: Number(b.normalResolution) },
+        urgent: { firstResponse: Number(b.urgentFirstResponse), resolution: Number(b.urgentResolution) },
+      },
+      businessHours, timeZone: (b.timeZone ?? '').trim(),
+    }, ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/platform?done=service_levels`, 303)
   })
 
   app.post('/:locale/admin/platform/market-admins', {

@@ -60,6 +60,36 @@ function sameText(a: string, b: string): boolean {
   return tidy(a) !== '' && collator.compare(tidy(a), tidy(b)) === 0
 }
 
+/** Which fields of a check passed, and whether they are enough to confirm the identity. */
+export interface IdentityComparison { fields: Record<IdentityField, boolean>; passed: boolean }
+
+/**
+ * Compares what a requester gave with an account's record, field by field, with the rules a person
+ * checking by eye uses (case, accents, punctuation and spacing do not count). It passes when user ID,
+ * first and last name and company name match and so does the email or the company address (the
+ * mailbox may be the thing that was lost). Pure: it reads and records nothing.
+ */
+export function compareIdentity(claims: IdentityClaims, record: IdentityClaims): IdentityComparison {
+  const fields: Record<IdentityField, boolean> = {
+    userId: sameText(claims.userId, record.userId),
+    firstName: sameText(claims.firstName, record.firstName),
+    lastName: sameText(claims.lastName, record.lastName),
+    email: sameText(claims.email, record.email),
+    companyName: sameText(claims.companyName, record.companyName),
+    companyAddress: sameText(claims.companyAddress, record.companyAddress),
+  }
+  const passed = fields.userId && fields.firstName && fields.lastName && fields.companyName && (fields.email || fields.companyAddress)
+  return { fields, passed }
+}
+
+/** An account's record in the shape of the claims it is compared with. */
+function recordOf(user: UserRow, company: { name: string; street: string; postalCode: string; city: string } | undefined): IdentityClaims {
+  return {
+    userId: user.userId, firstName: user.firstName, lastName: user.lastName, email: user.email ?? '',
+    companyName: company?.name ?? '', companyAddress: company ? `${company.street} ${company.postalCode} ${company.city}` : '',
+  }
+}
+
 function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
 }
@@ -190,24 +220,20 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     // query on it from outside the transaction would wait for the transaction forever.
 
     /**
-     * Compares what a requester gave with the record and records the result (which fields matched,
-     * never the values). It passes when user ID, first and last name and company name match and
-     * so does the email or the company address (the mailbox may be the thing that was lost).
+     * The account's record as an identity check compares it, for a side-by-side preview before the
+     * recorded check (same scope as the check itself). Reads only; records nothing.
      */
+    async identityRecord(actor: Actor, userId: number): Promise<IdentityClaims> {
+      const user = await targetFor(actor, 'check_identity', userId)
+      return recordOf(user, user.companyId ? await repo.companyOf(user.companyId) : undefined)
+    },
+
+    /** Compares what a requester gave with the record (`compareIdentity`) and records the result: which fields matched, never the values. */
     async checkIdentity(actor: Actor, userId: number, claims: IdentityClaims, ctx: RequestContext) {
       const user = await targetFor(actor, 'check_identity', userId)
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
       const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
-      const address = company ? `${company.street} ${company.postalCode} ${company.city}` : ''
-      const fields: Record<IdentityField, boolean> = {
-        userId: sameText(claims.userId, user.userId),
-        firstName: sameText(claims.firstName, user.firstName),
-        lastName: sameText(claims.lastName, user.lastName),
-        email: sameText(claims.email, user.email ?? ''),
-        companyName: sameText(claims.companyName, company?.name ?? ''),
-        companyAddress: sameText(claims.companyAddress, address),
-      }
-      const passed = fields.userId && fields.firstName && fields.lastName && fields.companyName && (fields.email || fields.companyAddress)
+      const { fields, passed } = compareIdentity(claims, recordOf(user, company))
       const entries = Object.entries(fields)
       await repo.audit({
         at: clock.now(), actor: actorRef(actor), action: 'identity.checked', target: { type: 'user', id: user.id },

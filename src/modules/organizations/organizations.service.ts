@@ -1,6 +1,6 @@
 import type { Actor } from '../../shared/actor.js'
 import { randomUUID } from 'node:crypto'
-import type { BusinessHours } from '../../db/schema/index.js'
+import type { BusinessHours, MarketSla } from '../../db/schema/index.js'
 import Type from 'typebox'
 import Value from 'typebox/value'
 import { clock } from '../../shared/clock.js'
@@ -41,11 +41,58 @@ export const CompanyDetails = Type.Object({
 })
 export type CompanyDetails = Type.Static<typeof CompanyDetails>
 
+/** Service levels are whole working hours: at least one, at most this many (about half a year of working days). */
+export const MAX_SERVICE_HOURS = 1000
+const Hours = Type.Integer({ minimum: 1, maximum: MAX_SERVICE_HOURS })
+const Time = Type.String({ pattern: '^(?:[01][0-9]|2[0-3]):[0-5][0-9]$' })
+export const ServiceLevelsInput = Type.Object({
+  sla: Type.Object({
+    normal: Type.Object({ firstResponse: Hours, resolution: Hours }),
+    urgent: Type.Object({ firstResponse: Hours, resolution: Hours }),
+  }),
+  /** Per ISO weekday (1 = Monday): opening and closing time, or absent when closed. */
+  businessHours: Type.Record(Type.String({ pattern: '^[1-7]$' }), Type.Tuple([Time, Time])),
+  timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+})
+export interface ServiceLevelsInput { sla: MarketSla; businessHours: BusinessHours; timeZone: string }
+
+/** An IANA zone name Intl knows (Europe/Rome, UTC); raw offsets like +01:00 are refused: they ignore daylight saving time. */
+export function isTimeZone(name: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/.test(name) || /^[+-]/.test(name)) return false
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name })
+    return true
+  } catch {
+    // RangeError: Intl does not know the zone, which is the answer.
+    return false
+  }
+}
+
+/** The rules a market's service levels follow; the first one broken is the answer. */
+function checkServiceLevels(input: ServiceLevelsInput): void {
+  const hours = [input.sla.normal.firstResponse, input.sla.normal.resolution, input.sla.urgent.firstResponse, input.sla.urgent.resolution]
+  if (hours.some((h) => !Number.isInteger(h) || h < 1 || h > MAX_SERVICE_HOURS)) throw new AppError('SLA_HOURS_RANGE', { max: MAX_SERVICE_HOURS })
+  if (!Value.Check(ServiceLevelsInput, input)) {
+    const [first] = Value.Errors(ServiceLevelsInput, input)
+    throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'sla', reason: first?.message ?? '' })
+  }
+  const { normal, urgent } = input.sla
+  if (normal.resolution <= normal.firstResponse || urgent.resolution <= urgent.firstResponse) throw new AppError('SLA_RESOLUTION_BEFORE_RESPONSE')
+  if (urgent.firstResponse > normal.firstResponse || urgent.resolution > normal.resolution) throw new AppError('SLA_URGENT_SLOWER')
+  const days = Object.values(input.businessHours)
+  if (days.length === 0) throw new AppError('BUSINESS_HOURS_NONE')
+  if (days.some(([open, close]) => close <= open)) throw new AppError('BUSINESS_HOURS_ORDER')
+  if (!isTimeZone(input.timeZone)) throw new AppError('TIME_ZONE_UNKNOWN', { timeZone: input.timeZone.slice(0, 64) })
+}
+
 function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
 }
 
 export function createOrganizationsService(repo: OrganizationsRepo, deps: OrganizationsDeps) {
+  /** Told after a platform administrator changed a market (caches of markets drop it). */
+  const marketListeners: ((marketId: number) => void)[] = []
+  const marketChanged = (marketId: number) => { for (const listener of marketListeners) listener(marketId) }
   /** The company, once the actor may take `action` on it; 403 before anything else is revealed. */
   async function companyFor(actor: Actor, action: AdminAction, companyId: number) {
     const scope = await deps.scopeOf(actor)
@@ -131,6 +178,29 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
         at: clock.now(), actor: actorRef(actor), action: 'market.updated', scope: { marketId: market.id },
         data: { before: { supportEmail: market.supportEmail, supportPhone: market.supportPhone }, after: input }, requestId: ctx.requestId, ip: ctx.ip,
       })
+      marketChanged(market.id)
+    },
+
+    /** Calls `listener` with a market's id whenever a platform administrator changed it in this process. */
+    onMarketChanged(listener: (marketId: number) => void): void {
+      marketListeners.push(listener)
+    },
+
+    /**
+     * Platform administrators set each market's service levels (first response and resolution, in
+     * working hours, per urgency) and its business hours and time zone. New tickets use them at once.
+     */
+    async updateServiceLevels(actor: Actor, code: string, input: ServiceLevelsInput, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
+      const market = await repo.marketByCode(code)
+      if (!market) throw new AppError('NOT_FOUND')
+      assertMayAdminister(await deps.scopeOf(actor), 'manage_platform', { companyId: null, marketId: market.id })
+      checkServiceLevels(input)
+      const after = { sla: input.sla, businessHours: input.businessHours, timeZone: input.timeZone }
+      await repo.updateMarket(code, after, {
+        at: clock.now(), actor: actorRef(actor), action: 'market.service_levels_changed', scope: { marketId: market.id },
+        data: { before: { sla: market.sla, businessHours: market.businessHours, timeZone: market.timeZone }, after }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+      marketChanged(market.id)
     },
 
     /** Companies the actor administers: a market administrator's market, an organization administrator's own. */

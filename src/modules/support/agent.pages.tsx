@@ -5,7 +5,7 @@ import type { MarketRow } from '../organizations/index.js'
 import type { DeskService } from './agent.service.js'
 import { breaches } from './agent.service.js'
 import type { QueueRow } from './support.repo.js'
-import { AttachmentList, MessageBody, messageText } from './support.pages.js'
+import { AttachmentList, FileInput, looseFiles, MessageBody, MessageFiles, messageText } from './support.pages.js'
 
 type TicketView = Awaited<ReturnType<DeskService['ticket']>>
 type Report = Awaited<ReturnType<DeskService['report']>>
@@ -132,8 +132,58 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
 
 const identityFields = ['userId', 'firstName', 'lastName', 'email', 'companyName', 'companyAddress'] as const
 
-export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error }: {
+type IdentityPanel = NonNullable<TicketView['identityPanel']>
+
+/**
+ * What the requester gave beside the account's record, field by field, with the identity module's
+ * own comparison: said in words and marked by a symbol, not by colour alone. A preview, not recorded.
+ */
+function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: IdentityPanel['claims']; preview: IdentityPanel['preview'] }) {
+  const { t } = ctx
+  const differing = preview ? identityFields.filter((f) => !preview.fields[f]) : []
+  return (
+    <>
+      <table class="identity-compare">
+        <caption class="visually-hidden">{t(preview ? 'agent.identity.compareCaption' : 'agent.identity.claims')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('agent.identity.field')}</th><th scope="col">{t('agent.identity.given')}</th>
+            {preview ? <><th scope="col">{t('agent.identity.onAccount')}</th><th scope="col">{t('agent.identity.result')}</th></> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {identityFields.map((f) => (
+            <tr key={f} class={preview && !preview.fields[f] ? 'differs' : undefined}>
+              <th scope="row">{t(`admin.check.fields.${f}`)}</th>
+              <td>{claims[f]}</td>
+              {preview ? (
+                <>
+                  <td>{preview.record[f] || '—'}</td>
+                  <td>{preview.fields[f]
+                    ? <span class="field-match"><span aria-hidden="true">✓ </span>{t('admin.check.matches')}</span>
+                    : <strong class="field-differs"><span aria-hidden="true">✗ </span>{t('admin.check.differs')}</strong>}
+                  </td>
+                </>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {preview ? (
+        <p class={preview.passed ? 'notice' : 'notice urgent'} id="identity-preview">
+          {t(preview.passed ? 'agent.identity.previewPasses' : 'agent.identity.previewFails')}
+          {differing.length > 0 ? ` ${t('agent.identity.differing', { fields: differing.map((f) => t(`admin.check.fields.${f}`)).join(', ') })}` : ''}
+          {' '}{t('agent.identity.previewNote')}
+        </p>
+      ) : null}
+    </>
+  )
+}
+
+export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice, error, draft }: {
   ctx: PageContext; view: TicketView; topicTitle: string; csrfToken: string; now: Date; notice?: string | undefined; error?: string | undefined
+  /** The text of a reply or note that was refused, shown again in its box. */
+  draft?: { form: 'reply' | 'note'; text: string } | undefined
 }): VNode {
   const { t, locale } = ctx
   const { ticket, messages, attachments, market, identityPanel, allowedStates } = view
@@ -172,17 +222,19 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                   {m.authorType === 'requester' ? ticket.requesterName : m.authorType === 'agent' ? (m.authorName ?? t('support.authors.agent')) : t('support.authors.system')} · {when(locale, m.createdAt)}
                 </p>
                 <MessageBody text={messageText(t, m)} />
+                <MessageFiles ctx={ctx} attachments={attachments.filter((a) => a.messageId === m.id)} base={base} />
               </li>
             ))}
           </ol>
-          <AttachmentList ctx={ctx} attachments={attachments} base={base} />
+          <AttachmentList ctx={ctx} attachments={looseFiles(attachments, messages)} base={base} />
           {closed ? <p>{t('errors.TICKET_CLOSED')}</p> : (
             <>
-              <form class="stack-form" method="post" action={`${base}/reply`}>
+              <form class="stack-form" method="post" action={`${base}/reply`} enctype="multipart/form-data">
                 <Csrf />
                 <h2><label for="reply">{t('agent.ticket.reply')}</label></h2>
                 <p class="hint" id="reply-hint">{t('agent.ticket.replyHint')}</p>
-                <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint" />
+                <textarea id="reply" name="message" rows={6} maxLength={10000} required aria-describedby="reply-hint">{draft?.form === 'reply' ? draft.text : ''}</textarea>
+                <FileInput ctx={ctx} id="reply-attachments" />
                 <label for="reply-state">{t('agent.ticket.then')}</label>
                 <select id="reply-state" name="state">
                   {(['waiting_on_requester', 'open', 'solved'] as const).filter((s) => s === ticket.state || allowedStates.includes(s)).map((s) => (
@@ -191,11 +243,12 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                 </select>
                 <button type="submit">{t('agent.ticket.send')}</button>
               </form>
-              <form class="stack-form" method="post" action={`${base}/note`}>
+              <form class="stack-form" method="post" action={`${base}/note`} enctype="multipart/form-data">
                 <Csrf />
                 <h2><label for="note">{t('agent.ticket.note')}</label></h2>
                 <p class="hint" id="note-hint">{t('agent.ticket.noteHint')}</p>
-                <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint" />
+                <textarea id="note" name="message" rows={3} maxLength={10000} required aria-describedby="note-hint">{draft?.form === 'note' ? draft.text : ''}</textarea>
+                <FileInput ctx={ctx} id="note-attachments" />
                 <button type="submit" class="secondary">{t('agent.ticket.addNote')}</button>
               </form>
               <form class="inline-form" method="post" action={`${base}/state`}>
@@ -213,13 +266,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
           <aside class="card desk-identity" aria-labelledby="identity-panel">
             <h2 id="identity-panel">{t('admin.check.title')}</h2>
             <p class="hint">{t('agent.identity.lead')}</p>
-            <table>
-              <caption class="visually-hidden">{t('agent.identity.claims')}</caption>
-              <thead><tr><th scope="col">{t('agent.identity.field')}</th><th scope="col">{t('agent.identity.given')}</th></tr></thead>
-              <tbody>
-                {identityFields.map((f) => <tr key={f}><th scope="row">{t(`admin.check.fields.${f}`)}</th><td>{identityPanel.claims[f]}</td></tr>)}
-              </tbody>
-            </table>
+            <IdentityTable ctx={ctx} claims={identityPanel.claims} preview={identityPanel.preview} />
             {identityPanel.account ? (
               <>
                 <p>

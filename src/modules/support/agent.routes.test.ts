@@ -6,6 +6,7 @@ import { setClock } from '../../shared/clock.js'
 import { eraseAccounts } from '../../db/erasure.js'
 import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
+import { addWorkingHours } from './working-hours.js'
 
 const mailbox = useMailbox()
 const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url, AUTH_RATE_LIMIT: '1000' }) })
@@ -23,8 +24,8 @@ const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer 
 
 let address = 0
 /** Posts the ticket form the way a browser without script does: multipart, with its form token and files. */
-async function postMultipart(b: Browser, url: string, fields: Record<string, string>, files: { name: string; type: string; content: Buffer }[]) {
-  const page = await b.get(url)
+async function postMultipart(b: Browser, url: string, fields: Record<string, string>, files: { name: string; type: string; content: Buffer }[], fromPage = url) {
+  const page = await b.get(fromPage)
   const form = new FormData()
   form.set('_csrf', csrfFrom(page.body))
   for (const [k, v] of Object.entries(fields)) form.set(k, v)
@@ -195,9 +196,16 @@ describe('agent console', () => {
     assert.equal((await agentOnly.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 403)
 
     const admin = await signedIn('admin.it', 'it')
+    const checksBefore = (await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length
     const page = await admin.get(`/it/agent/tickets/${reference}`)
     assert.match(page.body, /id="identity-panel"/)
     assert.match(page.body, /Account mrossi: Mario Rossi/)
+    // Before the click: each given detail beside the record, compared with the identity module's rules (punctuation ignored).
+    assert.match(page.body, /<th scope="row">Indirizzo dell'azienda<\/th><td>Via Emilia 120, 40133 Bologna<\/td><td>Via Emilia 120 40133 Bologna<\/td><td><span class="field-match">[^]*?corrisponde/)
+    assert.equal((page.body.match(/class="field-match"/g) ?? []).length, 6, 'all six details match')
+    assert.doesNotMatch(page.body, /class="field-differs"/)
+    assert.match(page.body, /la verifica sarà superata/)
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length, checksBefore, 'the preview records nothing')
     const done = await admin.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })
     assert.equal(done.statusCode, 303)
     assert.match(String(done.headers.location), /done=restored/)
@@ -210,6 +218,11 @@ describe('agent console', () => {
     // Details that do not match change nothing, and say so in an internal note.
     const wrong = await browser().post('/it/support/new', { ...guestTicket('someone@guest.example'), topic: 'sign-in', subject: 'Account bloccato', ...identity, 'identity.lastName': 'Bianchi', 'identity.companyAddress': 'Via Altra 1' , 'identity.email': 'other@guest.example' })
     const wrongRef = referenceIn(wrong.body)
+    const preview = await admin.get(`/it/agent/tickets/${wrongRef}`)
+    assert.match(preview.body, /<tr class="differs"><th scope="row">Cognome<\/th><td>Bianchi<\/td><td>Rossi<\/td><td><strong class="field-differs"><span aria-hidden="true">✗ <\/span>diverso<\/strong>/)
+    assert.equal((preview.body.match(/class="field-differs"/g) ?? []).length, 3, 'last name, email and address differ')
+    assert.match(preview.body, /la verifica non sarà superata[^<]*Diversi: Cognome, Indirizzo email, Indirizzo dell'azienda\./, 'said in words, not by colour')
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length, checksBefore + 1, 'only the click was recorded')
     const refused = await admin.post(`/it/agent/tickets/${wrongRef}/identity`, { action: 'reset' }, { fromPage: `/it/agent/tickets/${wrongRef}` })
     assert.match(String(refused.headers.location), /done=check_failed/)
     const note = await admin.get(`/it/agent/tickets/${wrongRef}`)
@@ -316,4 +329,153 @@ test('erasing an account removes the requester\'s details and files from their t
   assert.equal(ticket.requesterEmail, '')
   assert.equal(ticket.identity, null)
   assert.deepEqual(attachments, [])
+})
+
+describe('service levels and business hours per market', () => {
+  const url = (locale: string) => `/${locale}/admin/platform/markets/AT/service-levels`
+  const good = {
+    normalFirstResponse: '1', normalResolution: '3', urgentFirstResponse: '1', urgentResolution: '2', timeZone: 'Europe/Vienna',
+    open1: '09:00', close1: '10:00', open2: '09:00', close2: '10:00', open3: '09:00', close3: '10:00', open4: '09:00', close4: '10:00', open5: '09:00', close5: '10:00',
+    closed6: 'on', closed7: 'on',
+  }
+
+  test('bad figures are refused in the administrator\'s language and change nothing; outside the platform it is 403', async () => {
+    const platform = await signedIn('platform')
+    const page = await platform.get('/en/admin/platform')
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /action="\/en\/admin\/platform\/markets\/AT\/service-levels"/)
+    const before = await testApp().app.services.organizations.market(system, 'AT')
+    const cases: [Record<string, string>, number, RegExp, string?][] = [
+      [{ normalResolution: '1' }, 422, /resolution time must be longer than the first-response time/],
+      [{ urgentFirstResponse: '5', normalFirstResponse: '4', normalResolution: '9', urgentResolution: '6' }, 422, /Urgent requests cannot be given more time/],
+      [{ normalFirstResponse: '0' }, 422, /whole working hours from 1 to 1000/],
+      [{ normalResolution: '5000' }, 422, /whole working hours from 1 to 1000/],
+      [{ normalFirstResponse: '1.5' }, 400, /not valid/],
+      [{ close3: '08:00' }, 422, /closing time must come after the opening time/],
+      [{ close3: '' }, 400, /Wednesday.*needs an opening and a closing time/],
+      [{ open2: '25:00' }, 400, /not valid/],
+      [{ closed1: 'on', closed2: 'on', closed3: 'on', closed4: 'on', closed5: 'on' }, 422, /At least one day must be open/],
+      [{ timeZone: 'Mars/Olympus' }, 422, /&quot;Mars\/Olympus&quot; is not a known time zone|"Mars\/Olympus" is not a known time zone/],
+      [{ timeZone: '+01:00' }, 422, /not a known time zone/],
+      [{ timeZone: '<script>alert(1)</script>' }, 422, /not a known time zone/],
+      [{ normalResolution: '1' }, 422, /Die Lösungszeit muss länger sein/, 'de'],
+      [{ timeZone: 'Europe/Nowhere' }, 422, /non è un fuso orario noto/, 'it'],
+    ]
+    for (const [change, status, message, locale = 'en'] of cases) {
+      const res = await platform.post(url(locale), { ...good, ...change }, { fromPage: `/${locale}/admin/platform` })
+      assert.equal(res.statusCode, status, `${JSON.stringify(change)}: ${res.body.slice(0, 200)}`)
+      assert.match(res.body, message)
+      assert.doesNotMatch(res.body, /<script>alert/)
+    }
+    assert.equal((await (await signedIn('admin.it')).post(url('en'), good, { fromPage: '/en/support/new' })).statusCode, 403, 'a market administrator is not the platform')
+    assert.equal((await platform.post('/en/admin/platform/markets/ZZ/service-levels', good, { fromPage: '/en/admin/platform' })).statusCode, 404)
+    assert.deepEqual(await testApp().app.services.organizations.market(system, 'AT'), before, 'nothing changed')
+    assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'market.service_levels_changed' })).length, 0)
+  })
+
+  test('a platform administrator\'s edit is audited and the very next ticket of the market is due by the new figures', async () => {
+    // A ticket first, so the intake has the market in its cache.
+    const first = referenceIn((await browser().post('/en/support/new', guestTicket('at1@guest.example', 'AT'))).body)
+    assert.ok(first)
+    const firstDue = (await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue
+    const platform = await signedIn('platform')
+    const saved = await platform.post(url('en'), good, { fromPage: '/en/admin/platform' })
+    assert.equal(saved.statusCode, 303, saved.body.slice(0, 300))
+    const page = await platform.get(String(saved.headers.location))
+    assert.match(page.body, /service levels and business hours are saved/)
+    assert.match(page.body, /id="AT-normalResolution" name="normalResolution" type="number"[^>]*value="3"/)
+    assert.match(page.body, /id="AT-closed6" name="closed6" checked/)
+
+    const market = await testApp().app.services.organizations.market(system, 'AT')
+    assert.ok(market)
+    assert.deepEqual(market.sla, { normal: { firstResponse: 1, resolution: 3 }, urgent: { firstResponse: 1, resolution: 2 } })
+    assert.deepEqual(market.businessHours, { 1: ['09:00', '10:00'], 2: ['09:00', '10:00'], 3: ['09:00', '10:00'], 4: ['09:00', '10:00'], 5: ['09:00', '10:00'] })
+    const [event] = await testApp().app.services.admin.auditTrail(system, { action: 'market.service_levels_changed' })
+    assert.ok(event?.data)
+    const data = event.data as { before: { sla: unknown }; after: { sla: unknown; timeZone: string } }
+    assert.deepEqual(data.after.sla, market.sla)
+    assert.deepEqual(data.before.sla, { normal: { firstResponse: 8, resolution: 40 }, urgent: { firstResponse: 2, resolution: 16 } })
+
+    const next = referenceIn((await browser().post('/en/support/new', { ...guestTicket('at2@guest.example', 'AT'), urgency: 'urgent' })).body)
+    const { ticket } = await testApp().app.services.desk.ticket(system, next)
+    assert.equal(ticket.firstResponseDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 1).getTime())
+    assert.equal(ticket.resolutionDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 2).getTime())
+    // One working hour a day: two working hours take two opening days.
+    assert.ok(ticket.resolutionDue.getTime() - ticket.createdAt.getTime() >= 23 * 3_600_000, 'counted in the new business hours')
+    assert.deepEqual((await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue, firstDue, 'tickets already received keep their due times')
+  })
+})
+
+describe('files with answers', () => {
+  test('the requester and the agent attach files to their answers; a bad file refuses the whole answer; a note\'s files stay with the team', async () => {
+    const { desk } = testApp().app.services
+    const created = await postMultipart(browser(), '/en/support/new', guestTicket('fia@guest.example'), [])
+    const reference = referenceIn(created.body)
+    await testApp().app.mailer.drain()
+    const link = new URL(mailbox().linkIn(mailbox().to('fia@guest.example').at(-1), `${testApp().config.publicUrl}/en/support/tickets/`)).pathname
+    const requester = browser()
+    assert.equal((await requester.get(link)).statusCode, 303)
+    const ticketUrl = `/en/support/tickets/${reference}`
+    const form = await requester.get(ticketUrl)
+    assert.match(form.body, /action="[^"]+\/reply" enctype="multipart\/form-data"/, 'the answer form sends files without script')
+    assert.match(form.body, /id="reply-attachments" name="attachments" type="file" multiple/)
+
+    // Bad files: the whole answer is refused, in the requester's language, and nothing is stored.
+    const before = await desk.ticket(system, reference)
+    const fake = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Here is the screenshot.' }, [{ name: 'shot.png', type: 'image/png', content: pdf }, { name: 'fake.png', type: 'image/png', content: Buffer.from('not a picture at all') }], ticketUrl)
+    assert.equal(fake.statusCode, 415)
+    assert.match(fake.body, /role="alert"[^>]*>[^<]*fake\.bin[^<]*is not a PNG, JPEG, WebP or PDF/)
+    assert.match(fake.body, /<textarea id="message"[^>]*>Here is the screenshot\.<\/textarea>/, 'the answer keeps its text')
+    const many = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Six screenshots.' }, Array.from({ length: 6 }, (_, i) => ({ name: `s${String(i)}.png`, type: 'image/png', content: png })), ticketUrl)
+    assert.equal(many.statusCode, 413)
+    assert.match(many.body, /at most 5 files/)
+    const large = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'A big one.' }, [{ name: 'big.png', type: 'image/png', content: Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]) }], ticketUrl)
+    assert.equal(large.statusCode, 413)
+    const unchanged = await desk.ticket(system, reference)
+    assert.equal(unchanged.messages.length, before.messages.length, 'no answer was added')
+    assert.equal(unchanged.attachments.length, 0, 'no file was stored')
+    assert.equal(unchanged.ticket.state, before.ticket.state)
+
+    const answered = await postMultipart(requester, `${ticketUrl}/reply`, { message: 'Here is the screenshot and the invoice.' }, [{ name: 'shot.png', type: 'image/png', content: png }, { name: 'invoice.pdf', type: 'application/pdf', content: pdf }], ticketUrl)
+    assert.equal(answered.statusCode, 303, answered.body.slice(0, 300))
+    const mine = await requester.get(ticketUrl)
+    assert.match(mine.body, /Here is the screenshot and the invoice\.<\/p><\/div><ul class="attachments"[^>]*><li><a href="[^"]+\/attachments\/\d+" download="shot\.png">shot\.png/, 'the files are shown with the answer they came with')
+    const agent = await signedIn('agent.it')
+    const agentPage = await agent.get(`/en/agent/tickets/${reference}`)
+    assert.match(agentPage.body, /invoice\.pdf/)
+    const fromRequester = /href="(\/en\/agent\/tickets\/[^"]+\/attachments\/\d+)" download="invoice\.pdf"/.exec(agentPage.body)?.[1] ?? ''
+    const download = await agent.get(fromRequester)
+    assert.equal(download.statusCode, 200)
+    assert.equal(download.headers['content-type'], 'application/pdf')
+    assert.equal((await (await signedIn('agent.de')).get(fromRequester)).statusCode, 403, 'not for another market\'s agent')
+
+    // The agent: a bad file refuses the reply (no email), a good one goes with it; a note's file stays internal.
+    const ticketPage = `/en/agent/tickets/${reference}`
+    await testApp().app.mailer.drain()
+    const mailsBefore = mailbox().to('fia@guest.example').length
+    const badReply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: Buffer.from('<html>not a pdf</html>') }], ticketPage)
+    assert.equal(badReply.statusCode, 415)
+    assert.match(badReply.body, /not a PNG, JPEG, WebP or PDF/)
+    assert.match(badReply.body, /<textarea id="reply"[^>]*>See the attached guide\.<\/textarea>/, 'the reply keeps its text')
+    assert.match(badReply.body, /<textarea id="note"[^>]*><\/textarea>/)
+    assert.equal((await desk.ticket(system, reference)).messages.length, unchanged.messages.length + 1, 'the refused reply added nothing')
+    const reply = await postMultipart(agent, `${ticketPage}/reply`, { message: 'See the attached guide.', state: 'waiting_on_requester' }, [{ name: 'guide.pdf', type: 'application/pdf', content: pdf }], ticketPage)
+    assert.equal(reply.statusCode, 303, reply.body.slice(0, 300))
+    const note = await postMultipart(agent, `${ticketPage}/note`, { message: 'Internal: the log excerpt.' }, [{ name: 'server-log.png', type: 'image/png', content: png }], ticketPage)
+    assert.equal(note.statusCode, 303, note.body.slice(0, 300))
+    await testApp().app.mailer.drain()
+    assert.equal(mailbox().to('fia@guest.example').length, mailsBefore + 1, 'one email, for the reply that was sent')
+
+    const withAnswer = await requester.get(ticketUrl)
+    assert.match(withAnswer.body, /See the attached guide\.<\/p><\/div><ul class="attachments"[^>]*><li><a href="[^"]+" download="guide\.pdf">/)
+    const guide = /href="(\/en\/support\/tickets\/[^"]+\/attachments\/\d+)" download="guide\.pdf"/.exec(withAnswer.body)?.[1] ?? ''
+    assert.equal((await requester.get(guide)).statusCode, 200, 'the requester downloads the agent\'s file')
+    assert.equal((await browser().get(guide)).statusCode, 404, 'nobody else does')
+    assert.doesNotMatch(withAnswer.body, /server-log\.png|log excerpt/, 'a note and its file never reach the requester')
+    const { attachments } = await desk.ticket(system, reference)
+    const internal = attachments.find((a) => a.fileName === 'server-log.png')
+    assert.ok(internal, 'the agent sees the note\'s file')
+    assert.equal((await requester.get(`${ticketUrl}/attachments/${String(internal.id)}`)).statusCode, 404, 'nor can the requester fetch it by its number')
+    assert.equal((await agent.get(`${ticketPage}/attachments/${String(internal.id)}`)).statusCode, 200)
+  })
 })

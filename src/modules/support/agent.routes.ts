@@ -9,7 +9,8 @@ import { issueCsrfToken } from '../../shared/http/security.js'
 import type { HelpCenterService } from '../helpcenter/index.js'
 import type { DeskService } from './agent.service.js'
 import { AgentTicketPage, DeskReportPage, QueuePage, type QueueParams } from './agent.pages.js'
-import { sendAttachment } from './support.routes.js'
+import multipart from '@fastify/multipart'
+import { attachmentMultipart, flattenMultipart, sendAttachment, uploadsOf } from './support.routes.js'
 
 const Locale = Type.String({ maxLength: 20 })
 const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
@@ -38,6 +39,8 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { desk, help } = opts
   const hide = { hide: true }
+  // Replies and notes may carry files: the same reader and limits as the ticket form.
+  await app.register(multipart, attachmentMultipart)
   const ctxOf = (req: FastifyRequest) => ({ ip: req.ip, requestId: req.id, publicUrl: req.server.site.publicUrl })
   const csrf = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => { app.csrfProtection(req, reply, done) }
 
@@ -76,9 +79,12 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
     const [view, topics] = await Promise.all([desk.ticket(req.actor, reference), topicsOf(req)])
     const done = (req.query as { done?: unknown } | undefined)?.done
     const notice = typeof done === 'string' && doneCodes.includes(done) ? t(req.locale, `agent.done.${done}`) : undefined
+    // A refused reply or note keeps its text in its own box (only the files must be chosen again).
+    const text = error ? (req.body as { message?: unknown } | undefined)?.message : undefined
+    const form = req.url.split('?')[0]?.endsWith('/note') ? 'note' : 'reply'
     return sendPage(reply, AgentTicketPage({
       ctx: pageContext(req, samePathAlternates(req, locales)), view, topicTitle: topics.find((c) => c.key === view.ticket.topic)?.title ?? view.ticket.topic,
-      csrfToken: issueCsrfToken(req, reply), now: clock.now(), notice, error,
+      csrfToken: issueCsrfToken(req, reply), now: clock.now(), notice, error, draft: typeof text === 'string' ? { form, text } : undefined,
     }), status)
   }
   // A refused action shows the ticket again with the reason; out of scope and unknown tickets keep their own error page.
@@ -89,6 +95,8 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
         ? null : renderTicket(req, reply, error.status, t(req.locale, `errors.${error.code}`, error.params)),
     },
   }
+  // Forms with files: their fields become the plain body first, so the schema and the CSRF check read them.
+  const ticketFormWithFiles = { ...ticketForm, preValidation: [flattenMultipart, csrf] }
   const back = (req: FastifyRequest<{ Params: { locale: string; reference: string } }>, reply: FastifyReply, done: string) =>
     reply.redirect(`/${req.params.locale}/agent/tickets/${req.params.reference}?done=${done}`, 303)
 
@@ -102,16 +110,16 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
   })
 
   app.post('/:locale/agent/tickets/:reference/reply', {
-    schema: { ...hide, params: TicketParams, body: Type.Object({ message: Type.String({ minLength: 1, maxLength: 10_000 }), state: State, _csrf: Csrf }) }, ...ticketForm,
+    schema: { ...hide, params: TicketParams, body: Type.Object({ message: Type.String({ minLength: 1, maxLength: 10_000 }), state: State, _csrf: Csrf }) }, ...ticketFormWithFiles,
   }, async (req, reply) => {
-    await desk.reply(req.actor, req.params.reference, { body: req.body.message, state: req.body.state }, ctxOf(req))
+    await desk.reply(req.actor, req.params.reference, { body: req.body.message, state: req.body.state }, ctxOf(req), uploadsOf(req))
     return back(req, reply, 'replied')
   })
 
   app.post('/:locale/agent/tickets/:reference/note', {
-    schema: { ...hide, params: TicketParams, body: Type.Object({ message: Type.String({ minLength: 1, maxLength: 10_000 }), _csrf: Csrf }) }, ...ticketForm,
+    schema: { ...hide, params: TicketParams, body: Type.Object({ message: Type.String({ minLength: 1, maxLength: 10_000 }), _csrf: Csrf }) }, ...ticketFormWithFiles,
   }, async (req, reply) => {
-    await desk.note(req.actor, req.params.reference, req.body.message, ctxOf(req))
+    await desk.note(req.actor, req.params.reference, req.body.message, ctxOf(req), uploadsOf(req))
     return back(req, reply, 'noted')
   })
 

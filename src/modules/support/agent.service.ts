@@ -4,15 +4,20 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { Role, TicketIdentity, TicketState, Urgency } from '../../db/schema/index.js'
 import type { MarketRow } from '../organizations/index.js'
+import { compareIdentity, type IdentityComparison } from '../identity/index.js'
 import type { AttachmentInfo, MessageRow, QueueRow, SupportRepo, TicketRow } from './support.repo.js'
 import { agentTransitions, assertDesk, deskScopeFromRoles, isDeskMember, marketsFor, type DeskScope } from './support.policy.js'
 import { IDENTITY_TOPICS } from './support.service.js'
+import { checkAttachments, type UploadedFile } from './attachments.js'
 
 /** Solved tickets nobody answers close on their own after this long. */
 export const AUTO_CLOSE_DAYS = 7
 const PAGE_SIZE = 50
 
 export interface RequestCtx { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }
+
+/** What the identity panel shows before the click: the account's record and how each given field compares (nothing recorded). */
+export interface IdentityPreview extends IdentityComparison { record: TicketIdentity }
 
 /** An account as the identity panel beside a sign-in ticket shows it. */
 export interface PanelAccount { id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null }
@@ -25,6 +30,8 @@ export interface DeskDeps {
   identity: {
     findAccount(actor: Actor, userId: string): Promise<PanelAccount | null>
     checkIdentity(actor: Actor, userId: number, claims: TicketIdentity, ctx: RequestCtx): Promise<{ passed: boolean; fields: Record<string, boolean> }>
+    /** The account's record as the check compares it (read only, nothing recorded). */
+    identityRecord(actor: Actor, userId: number): Promise<TicketIdentity>
     restoreAccess(actor: Actor, userId: number, ctx: RequestCtx): Promise<unknown>
     issueAdminReset(actor: Actor, userId: number, ctx: RequestCtx): Promise<void>
     mayActOnIdentity(actor: Actor, marketId: number): Promise<boolean>
@@ -132,18 +139,21 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     /** A ticket as its agents see it: every message and note, attachments, and the identity panel when the agent may use it. */
     async ticket(actor: Actor, reference: string): Promise<{
       ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined
-      identityPanel: { claims: TicketIdentity; account: PanelAccount | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
+      identityPanel: { claims: TicketIdentity; account: PanelAccount | null; preview: IdentityPreview | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
     }> {
       const { ticket } = await ticketFor(actor, reference)
       const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && await deps.identity.mayActOnIdentity(actor, ticket.marketId)
       const [messages, attachments, market, assigneeName, account] = await Promise.all([
-        repo.messages(ticket.id, true), repo.attachments(ticket.id), deps.marketById(ticket.marketId),
+        repo.messages(ticket.id, true), repo.attachments(ticket.id, true), deps.marketById(ticket.marketId),
         ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
         panelAllowed && ticket.identity ? deps.identity.findAccount(actor, ticket.identity.userId) : Promise.resolve(null),
       ])
+      // The same comparison the recorded check makes, shown before the click; only the click is audited.
+      const record = account && ticket.identity ? await deps.identity.identityRecord(actor, account.id) : null
+      const preview = record && ticket.identity ? { record, ...compareIdentity(ticket.identity, record) } : null
       return {
         ticket, messages, attachments, market, assigneeName, allowedStates: agentTransitions[ticket.state],
-        identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account } : null,
+        identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account, preview } : null,
       }
     },
 
@@ -162,10 +172,11 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
      * A reply to the requester: shown on the ticket page and emailed with a new private link (the
      * only way a guest can come back), in the ticket's language. The first one meets the first-response due time.
      */
-    async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx): Promise<void> {
+    async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
       const { ticket } = await ticketFor(actor, reference, 'ticket.work')
       const body = checkText(input.body)
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const attachments = await checkAttachments(files)
       const at = clock.now()
       const secret = randomBytes(24).toString('base64url')
       const accessHash = hash(secret)
@@ -176,23 +187,25 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
           ...(ticket.assigneeId === null && actor.kind === 'user' ? { assigneeId: actor.userId } : {}),
         },
         message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body, internal: false },
+        files: attachments,
         accessHash,
         mail: {
           key: `ticket-reply:${ticket.reference}:${accessHash.slice(0, 16)}`, to: ticket.requesterEmail, locale: ticket.locale, template: 'ticket-reply',
           data: { name: ticket.requesterName, reference: ticket.reference, subject: ticket.subject, message: body, url: `${ctx.publicUrl}/${ticket.locale}/support/tickets/${ticket.reference}/access/${secret}` },
         },
-        audit: audit(actor, ticket, 'ticket.replied', at, ctx, { state: { before: ticket.state, after: input.state } }),
+        audit: audit(actor, ticket, 'ticket.replied', at, ctx, { state: { before: ticket.state, after: input.state }, attachments: attachments.length }),
       })
     },
 
-    /** A note for the team only: never on the requester's page, never in an email. */
-    async note(actor: Actor, reference: string, body: string, ctx: RequestCtx): Promise<void> {
+    /** A note for the team only: never on the requester's page, never in an email; its files neither. */
+    async note(actor: Actor, reference: string, body: string, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
       const { ticket } = await ticketFor(actor, reference, 'ticket.work')
       const text = checkText(body)
+      const attachments = await checkAttachments(files)
       const at = clock.now()
       await apply(ticket, {
-        at, message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body: text, internal: true },
-        audit: audit(actor, ticket, 'ticket.noted', at, ctx),
+        at, message: { authorType: 'agent', authorUserId: actor.kind === 'user' ? actor.userId : null, body: text, internal: true }, files: attachments,
+        audit: audit(actor, ticket, 'ticket.noted', at, ctx, { attachments: attachments.length }),
       })
     },
 
@@ -244,7 +257,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     /** An attachment for the ticket's agents. */
     async attachment(actor: Actor, reference: string, id: number) {
       const { ticket } = await ticketFor(actor, reference)
-      const file = await repo.attachment(ticket.id, id)
+      const file = await repo.attachment(ticket.id, id, true)
       if (!file) throw new AppError('NOT_FOUND')
       return file
     },

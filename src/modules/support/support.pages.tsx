@@ -79,6 +79,34 @@ export function AttachmentList({ ctx, attachments, base }: { ctx: PageContext; a
   )
 }
 
+/** The files sent with one message, under it. */
+export function MessageFiles({ ctx, attachments, base }: { ctx: PageContext; attachments: AttachmentInfo[]; base: string }) {
+  if (attachments.length === 0) return null
+  return (
+    <ul class="attachments" aria-label={ctx.t('support.attachments.title')}>
+      {attachments.map((a) => <li key={a.id}><a href={`${base}/attachments/${String(a.id)}`} download={a.fileName}>{a.fileName}</a> ({formatSize(ctx.locale, a.size)})</li>)}
+    </ul>
+  )
+}
+
+/** Files belonging to none of the listed messages (kept apart so that none is lost from view). */
+export function looseFiles(attachments: AttachmentInfo[], messages: { id: number }[]): AttachmentInfo[] {
+  const ids = new Set(messages.map((m) => m.id))
+  return attachments.filter((a) => a.messageId === null || !ids.has(a.messageId))
+}
+
+/** A file input for a message, with the same limits as the ticket form. */
+export function FileInput({ ctx, id }: { ctx: PageContext; id: string }) {
+  const { t } = ctx
+  return (
+    <>
+      <label for={id}>{t('support.attachments.label')}</label>
+      <input id={id} name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby={`${id}-hint`} />
+      <p id={`${id}-hint`} class="hint">{t('support.attachments.hint', { max: MAX_ATTACHMENTS, size: MAX_ATTACHMENT_BYTES / 1024 / 1024 })}</p>
+    </>
+  )
+}
+
 function MarketSelect({ ctx, markets, value }: { ctx: PageContext; markets: MarketRow[]; value: string | undefined }) {
   return (
     <>
@@ -205,11 +233,14 @@ export function TicketReceivedPage({ ctx, reference, estimate, partner, market, 
   )
 }
 
-export function TicketPage({ ctx, ticket, messages, attachments, csrfToken, error, notice }: {
+export function TicketPage({ ctx, ticket, messages, attachments, csrfToken, error, notice, draft }: {
   ctx: PageContext; ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; csrfToken: string; error?: string | undefined; notice?: string | undefined
+  /** The text of an answer that was refused, shown again. */
+  draft?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const when = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  const base = `/${locale}/support/tickets/${ticket.reference}`
   return (
     <Page ctx={ctx} title={`${ticket.reference}: ${ticket.subject}`}>
       <h1>{ticket.subject}</h1>
@@ -221,15 +252,17 @@ export function TicketPage({ ctx, ticket, messages, attachments, csrfToken, erro
           <li key={m.id} class={`message ${m.authorType}`}>
             <p class="hint">{t(`support.authors.${m.authorType}`)} · {when(m.createdAt)}</p>
             <MessageBody text={messageText(t, m)} />
+            <MessageFiles ctx={ctx} attachments={attachments.filter((a) => a.messageId === m.id)} base={base} />
           </li>
         ))}
       </ol>
-      <AttachmentList ctx={ctx} attachments={attachments} base={`/${locale}/support/tickets/${ticket.reference}`} />
+      <AttachmentList ctx={ctx} attachments={looseFiles(attachments, messages)} base={base} />
       {ticket.state === 'closed' ? <p>{t('errors.TICKET_CLOSED')}</p> : (
-        <form class="stack-form" method="post" action={`/${locale}/support/tickets/${ticket.reference}/reply`}>
+        <form class="stack-form" method="post" action={`${base}/reply`} enctype="multipart/form-data" aria-describedby={error ? 'form-error' : undefined}>
           <input type="hidden" name="_csrf" value={csrfToken} />
           <label for="message">{t('support.ticket.reply')}</label>
-          <textarea id="message" name="message" rows={6} maxLength={10000} required />
+          <textarea id="message" name="message" rows={6} maxLength={10000} required>{draft ?? ''}</textarea>
+          <FileInput ctx={ctx} id="reply-attachments" />
           <button type="submit">{t('support.ticket.send')}</button>
         </form>
       )}

@@ -38,6 +38,16 @@ function breachOf(now: Date): SQL {
     or (${tickets.solvedAt} is null and ${tickets.resolutionDue} < ${at}::timestamptz and ${tickets.state} not in ('solved', 'closed')))`
 }
 
+/** Files that belong to no internal note (a file without a message is the requester's own, from the first request). */
+function notInternal(): SQL {
+  return sql`(${ticketAttachments.messageId} is null or ${ticketMessages.internal} = false)`
+}
+
+async function insertFiles(tx: Tx, ticketId: number, messageId: number | null, files: NewAttachment[], at: Date): Promise<void> {
+  if (files.length === 0) return
+  await tx.insert(ticketAttachments).values(files.map((f) => ({ ticketId, messageId, fileName: f.fileName, contentType: f.contentType, size: f.content.length, content: f.content, createdAt: at })))
+}
+
 /** States in which a ticket waits for the support team (its place in the queue). */
 export const WAITING_STATES: TicketState[] = ['new', 'open']
 
@@ -144,12 +154,13 @@ export function createSupportRepo(db: Db) {
      * A requester's answer: the ticket goes back to the team's queue (a waiting or solved ticket
      * opens again). Only if it is not closed at that moment: a concurrent close wins.
      */
-    async addRequesterMessage(ticket: TicketRow, body: string, at: Date, audit: AuditInput): Promise<boolean> {
+    async addRequesterMessage(ticket: TicketRow, body: string, at: Date, audit: AuditInput, files: NewAttachment[] = []): Promise<boolean> {
       return db.transaction(async (tx) => {
         const [updated] = await tx.update(tickets).set({ state: sql`case when ${tickets.state} = 'new' then 'new' else 'open' end`, solvedAt: null, updatedAt: at })
           .where(and(eq(tickets.id, ticket.id), sql`${tickets.state} <> 'closed'`)).returning({ id: tickets.id })
         if (!updated) return false
-        await tx.insert(ticketMessages).values({ ticketId: ticket.id, authorType: 'requester', authorUserId: ticket.requesterUserId, body, createdAt: at })
+        const [message] = await tx.insert(ticketMessages).values({ ticketId: ticket.id, authorType: 'requester', authorUserId: ticket.requesterUserId, body, createdAt: at }).returning({ id: ticketMessages.id })
+        await insertFiles(tx, ticket.id, message?.id ?? null, files, at)
         await recordAudit(tx, audit)
         return true
       })
@@ -194,12 +205,17 @@ export function createSupportRepo(db: Db) {
       at: Date; set?: Partial<Pick<TicketRow, 'state' | 'assigneeId' | 'firstRespondedAt' | 'solvedAt' | 'closedAt'>>
       message?: { authorType: 'agent' | 'system'; authorUserId: number | null; body: string; internal: boolean }
       mail?: OutgoingMail; accessHash?: string; audit: AuditInput
+      /** Files of the message, checked beforehand (stored in the same transaction). */
+      files?: NewAttachment[]
     }): Promise<boolean> {
       return db.transaction(async (tx) => {
         const [updated] = await tx.update(tickets).set({ ...action.set, updatedAt: action.at })
           .where(and(eq(tickets.id, ticket.id), eq(tickets.state, ticket.state))).returning({ id: tickets.id })
         if (!updated) return false
-        if (action.message) await tx.insert(ticketMessages).values({ ticketId: ticket.id, ...action.message, createdAt: action.at })
+        if (action.message) {
+          const [message] = await tx.insert(ticketMessages).values({ ticketId: ticket.id, ...action.message, createdAt: action.at }).returning({ id: ticketMessages.id })
+          await insertFiles(tx, ticket.id, message?.id ?? null, action.files ?? [], action.at)
+        }
         if (action.accessHash) await tx.insert(ticketAccessKeys).values({ hash: action.accessHash, ticketId: ticket.id, createdAt: action.at })
         if (action.mail) await outbox.enqueue(tx, action.mail, action.at)
         await recordAudit(tx, action.audit)
@@ -237,16 +253,19 @@ export function createSupportRepo(db: Db) {
       return found.map((f) => ({ market: f.market, state: f.state, n: f.n, firstResponseBreached: f.fr, resolutionBreached: f.res }))
     },
 
-    async attachments(ticketId: number): Promise<AttachmentInfo[]> {
+    /** A ticket's files; without `includeInternal`, none of an internal note (the requester's view). */
+    async attachments(ticketId: number, includeInternal: boolean): Promise<AttachmentInfo[]> {
       return db.select({
         id: ticketAttachments.id, ticketId: ticketAttachments.ticketId, messageId: ticketAttachments.messageId, fileName: ticketAttachments.fileName,
         contentType: ticketAttachments.contentType, size: ticketAttachments.size, createdAt: ticketAttachments.createdAt,
-      }).from(ticketAttachments).where(eq(ticketAttachments.ticketId, ticketId)).orderBy(asc(ticketAttachments.id))
+      }).from(ticketAttachments).leftJoin(ticketMessages, eq(ticketMessages.id, ticketAttachments.messageId))
+        .where(and(eq(ticketAttachments.ticketId, ticketId), includeInternal ? undefined : notInternal())).orderBy(asc(ticketAttachments.id))
     },
 
-    async attachment(ticketId: number, id: number): Promise<typeof ticketAttachments.$inferSelect | undefined> {
-      const [row] = await db.select().from(ticketAttachments).where(and(eq(ticketAttachments.ticketId, ticketId), eq(ticketAttachments.id, id)))
-      return row
+    async attachment(ticketId: number, id: number, includeInternal: boolean): Promise<typeof ticketAttachments.$inferSelect | undefined> {
+      const [row] = await db.select({ file: ticketAttachments }).from(ticketAttachments).leftJoin(ticketMessages, eq(ticketMessages.id, ticketAttachments.messageId))
+        .where(and(eq(ticketAttachments.ticketId, ticketId), eq(ticketAttachments.id, id), includeInternal ? undefined : notInternal()))
+      return row?.file
     },
 
     /** A suggested article opened from the ticket form (the same id twice counts once). */

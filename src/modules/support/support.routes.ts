@@ -51,7 +51,7 @@ const uploads = new WeakMap<FastifyRequest, UploadedFile[]>()
  * body a urlencoded post has, so one schema and the CSRF check read both. Empty file inputs (nothing
  * chosen) are dropped; limits are enforced while reading, before anything is stored.
  */
-async function flattenMultipart(req: FastifyRequest): Promise<void> {
+export async function flattenMultipart(req: FastifyRequest): Promise<void> {
   if (!req.isMultipart()) return
   const fields = (req.body ?? {}) as MultipartFields
   const body: Record<string, string> = {}
@@ -72,6 +72,17 @@ async function flattenMultipart(req: FastifyRequest): Promise<void> {
   req.body = body
 }
 
+/** The files a multipart form carried (none for a urlencoded one). */
+export function uploadsOf(req: FastifyRequest): UploadedFile[] {
+  return uploads.get(req) ?? []
+}
+
+/**
+ * The multipart reader for forms with attachments. One more file than allowed is read, so that six
+ * files get the clear "at most 5" answer rather than a cut-off stream.
+ */
+export const attachmentMultipart = { attachFieldsToBody: true, limits: { fileSize: MAX_ATTACHMENT_BYTES, files: MAX_ATTACHMENTS + 1, fields: 40, fieldSize: 64 * 1024, parts: 50 } } as const
+
 function ticketCookie(reference: string): string {
   return `sp_ticket_${reference.replace(/-/g, '_')}`
 }
@@ -90,8 +101,7 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { support, organizations, help } = opts
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
-  // One more than allowed is read, so that six files get the clear "at most 5" answer rather than a cut-off stream.
-  await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: MAX_ATTACHMENT_BYTES, files: MAX_ATTACHMENTS + 1, fields: 40, fieldSize: 64 * 1024, parts: 50 } })
+  await app.register(multipart, attachmentMultipart)
   const hide = { hide: true }
   const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND', { locale }) }
 
@@ -170,7 +180,9 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   const renderTicket = async (req: FastifyRequest<{ Params: { locale: string; reference: string } }>, reply: FastifyReply, status = 200, error?: string, notice?: string) => {
     const { ticket, messages, attachments } = await support.ticketForRequester(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)])
     void reply.header('cache-control', 'no-store')
-    return sendPage(reply, TicketPage({ ctx: pageContext(req), ticket, messages, attachments, csrfToken: issueCsrfToken(req, reply), error, notice }), status)
+    // A refused answer keeps its text (only the files must be chosen again).
+    const draft = error ? (req.body as { message?: unknown } | undefined)?.message : undefined
+    return sendPage(reply, TicketPage({ ctx: pageContext(req), ticket, messages, attachments, csrfToken: issueCsrfToken(req, reply), error, notice, draft: typeof draft === 'string' ? draft : undefined }), status)
   }
 
   app.get('/:locale/support/tickets/:reference', {
@@ -182,14 +194,14 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
 
   app.post('/:locale/support/tickets/:reference/reply', {
     schema: { ...hide, params: Type.Object({ locale: Locale, reference: Reference }), body: Type.Object({ message: Type.String({ minLength: 1, maxLength: 10_000 }), _csrf: Field(200) }) },
-    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+    preValidation: [flattenMultipart, (req, reply, done) => { app.csrfProtection(req, reply, done) }],
     config: {
       rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 },
       formError: (req, reply, error) => error.status === 404 ? null : renderTicket(req as FastifyRequest<{ Params: { locale: string; reference: string } }>, reply, error.status, t(req.locale, `errors.${error.code}`, error.params)),
     },
   }, async (req, reply) => {
     assertLocale(req.params.locale)
-    await support.reply(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)], req.body.message, { requestId: req.id, ip: req.ip })
+    await support.reply(req.actor, req.params.reference, req.cookies[ticketCookie(req.params.reference)], req.body.message, { requestId: req.id, ip: req.ip }, uploadsOf(req))
     return reply.redirect(`/${req.params.locale}/support/tickets/${req.params.reference}?sent=1`, 303)
   })
 

@@ -132,6 +132,12 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
   return {
     estimateFor,
 
+    /** A platform administrator changed a market: new tickets and estimates use its new figures at once. */
+    forgetMarket(marketId: number): void {
+      marketCache.clear()
+      estimates.delete(marketId)
+    },
+
     async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }, files: UploadedFile[] = []): Promise<CreatedTicket> {
       if (!Value.Check(TicketInput, input)) {
         const [first] = Value.Errors(TicketInput, input)
@@ -189,29 +195,30 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
      */
     async ticketForRequester(actor: Actor, reference: string, secret: string | undefined): Promise<{ ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined }> {
       const ticket = await requesterTicket(actor, reference, secret)
-      const [messages, attachments, market] = await Promise.all([repo.messages(ticket.id, false), repo.attachments(ticket.id), deps.marketById(ticket.marketId)])
+      const [messages, attachments, market] = await Promise.all([repo.messages(ticket.id, false), repo.attachments(ticket.id, false), deps.marketById(ticket.marketId)])
       return { ticket, messages, attachments, market }
     },
 
     /** An attachment for the ticket's requester (agents have their own door). */
     async attachmentForRequester(actor: Actor, reference: string, secret: string | undefined, id: number) {
       const ticket = await requesterTicket(actor, reference, secret)
-      const file = await repo.attachment(ticket.id, id)
+      const file = await repo.attachment(ticket.id, id, false)
       if (!file) throw new AppError('NOT_FOUND')
       return file
     },
 
     /** The requester answers on the ticket page; a waiting or solved ticket opens again, a closed one takes no more answers. */
-    async reply(actor: Actor, reference: string, secret: string | undefined, body: string, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<void> {
+    async reply(actor: Actor, reference: string, secret: string | undefined, body: string, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}, files: UploadedFile[] = []): Promise<void> {
       const ticket = await requesterTicket(actor, reference, secret)
       const text = body.trim()
       if (text.length < 1 || text.length > 10_000) throw new AppError('INVALID_INPUT', { field: 'message', reason: 'length' })
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
+      const attachments = await checkAttachments(files)
       const at = clock.now()
       const added = await repo.addRequesterMessage(ticket, text, at, {
         at, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'guest', id: null }, action: 'ticket.requester_replied',
-        target: { type: 'ticket', id: ticket.id }, scope: { marketId: ticket.marketId }, data: { reference: ticket.reference, before: { state: ticket.state } }, requestId: ctx.requestId, ip: ctx.ip,
-      })
+        target: { type: 'ticket', id: ticket.id }, scope: { marketId: ticket.marketId }, data: { reference: ticket.reference, before: { state: ticket.state }, attachments: attachments.length }, requestId: ctx.requestId, ip: ctx.ip,
+      }, attachments)
       if (!added) throw new AppError('TICKET_CLOSED')
     },
 

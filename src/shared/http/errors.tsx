@@ -23,6 +23,12 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_CSRF_MISSING_SECRET: 'CSRF_INVALID',
 }
 
+/**
+ * The multipart reader (busboy) throws plain errors for a body that is cut off or has no parts: the
+ * client's fault, so a 400 rather than a 500.
+ */
+const brokenMultipart = /^(?:Unexpected end of (?:multipart data|form)|Multipart: Boundary not found|Part terminated early|Malformed part header)/
+
 const statusCodes: Record<number, ErrorCode> = {
   400: 'INVALID_INPUT',
   401: 'NOT_SIGNED_IN',
@@ -54,6 +60,7 @@ export function toAppError(error: unknown, locale: string): AppError {
   }
   const mapped = fe.code ? frameworkCodes[fe.code] : undefined
   if (mapped) return new AppError(mapped)
+  if (fe.statusCode === undefined && typeof fe.message === 'string' && brokenMultipart.test(fe.message)) return new AppError('INVALID_INPUT', { field: 'form', reason: t(locale, 'validation.invalid') })
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
   if (status >= 400 && status < 500) return new AppError(statusCodes[status] ?? 'INVALID_INPUT')
   return new AppError('INTERNAL')
