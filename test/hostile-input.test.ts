@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { useTestApp } from './helpers.js'
+import { DEMO_PASSWORD } from '../src/seed/users.js'
+import { cookieHeader, csrfFrom, testBrowser, useTestApp } from './helpers.js'
 
 const testApp = useTestApp({ demo: true })
 
@@ -30,6 +31,19 @@ function check(route: string, res: { statusCode: number; body: string; headers: 
   assert.ok(!res.body.includes('<script>alert(1)</script>'), `${route} reflected a script tag`)
   assert.ok(!res.body.includes('<img src=x onerror'), `${route} reflected markup`)
   assert.ok(!/at [\w.<>]+ \(.*:\d+:\d+\)/.test(res.body), `${route} leaked a stack trace`)
+}
+
+/** The Italian demo agent signed in, and a guest's ticket in its queue to aim at. */
+async function agentAndTicket(subject: string, email: string) {
+  const { app } = testApp()
+  const agent = testBrowser(() => app)
+  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
+  const created = await testBrowser(() => app).post('/en/support/new', {
+    topic: 'apps', subject, description: 'A ticket for a hostile input walk, nothing more.', urgency: 'normal',
+    name: 'Hal Hostile', email, companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
+  })
+  assert.equal(created.statusCode, 201)
+  return { app, agent, reference: /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? '' }
 }
 
 test('every route answers hostile path, query and body values without a 5xx or reflected markup', async () => {
@@ -71,18 +85,8 @@ test('bodies that are too large, malformed or of an unknown type are refused wit
 })
 
 test('the agent console and the ticket form answer hostile input from a signed-in agent with a 4xx and change nothing', async () => {
-  const { app } = testApp()
-  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
-  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const { app, agent, reference } = await agentAndTicket('Hostile input target', 'hal@hostile.example')
   const system = { kind: 'system', name: 'test' } as const
-  const agent = testBrowser(() => app)
-  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
-  const created = await testBrowser(() => app).post('/en/support/new', {
-    topic: 'apps', subject: 'Hostile input target', description: 'A ticket for the hostile input walk, nothing more.', urgency: 'normal',
-    name: 'Hal Hostile', email: 'hal@hostile.example', companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
-  })
-  assert.equal(created.statusCode, 201)
-  const reference = /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? ''
   const before = await app.services.desk.ticket(system, reference)
   const token = csrfFrom((await agent.get(`/en/agent/tickets/${reference}`)).body)
   const headers = { cookie: cookieHeader(agent.jar), 'content-type': 'application/x-www-form-urlencoded' }
@@ -122,8 +126,6 @@ test('the agent console and the ticket form answer hostile input from a signed-i
 
 test('the platform console\'s service levels form answers hostile values with a 4xx and changes no market', async () => {
   const { app } = testApp()
-  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
-  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
   const system = { kind: 'system', name: 'test' } as const
   const platform = testBrowser(() => app)
   assert.equal((await platform.post('/en/login', { identifier: 'platform', password: DEMO_PASSWORD })).statusCode, 303)
@@ -156,17 +158,8 @@ test('the platform console\'s service levels form answers hostile values with a 
 })
 
 test('answers with files (requester and agent) refuse broken multipart bodies with a 4xx, store nothing and never reflect a file name as markup', async () => {
-  const { app } = testApp()
-  const { cookieHeader, csrfFrom, testBrowser } = await import('./helpers.js')
-  const { DEMO_PASSWORD } = await import('../src/seed/users.js')
+  const { app, agent, reference } = await agentAndTicket('Hostile files target', 'hal.files@hostile.example')
   const system = { kind: 'system', name: 'test' } as const
-  const agent = testBrowser(() => app)
-  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
-  const created = await testBrowser(() => app).post('/en/support/new', {
-    topic: 'apps', subject: 'Hostile files target', description: 'A ticket for the hostile file walk, nothing more.', urgency: 'normal',
-    name: 'Hal Hostile', email: 'hal.files@hostile.example', companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
-  })
-  const reference = /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? ''
   const agentPage = `/en/agent/tickets/${reference}`
   const token = csrfFrom((await agent.get(agentPage)).body)
   const before = await app.services.desk.ticket(system, reference)
