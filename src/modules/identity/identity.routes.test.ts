@@ -102,6 +102,18 @@ describe('brute force', () => {
     t.after(restore)
     assert.equal((await browser().post('/de/login', { identifier: 'target', password: DEMO_PASSWORD })).statusCode, 303)
   })
+
+  test('failures against other accounts and unknown user IDs never lock a bystander', async () => {
+    const { app } = testApp()
+    await app.services.auth.createUser({ realm: 'partner', userId: 'bystander', firstName: 'Bert', lastName: 'Bystander', email: 'bert@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
+    await app.services.auth.createUser({ realm: 'partner', userId: 'attacked', firstName: 'Ada', lastName: 'Attacked', email: 'ada@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
+    for (let i = 0; i < 12; i++) {
+      await browser().post('/en/login', { identifier: i % 2 === 0 ? 'attacked' : `nobody-${i}`, password: `wrong-password-${i}` })
+    }
+    // The bystander's own ninth and tenth failures: nine would be too few to lock it.
+    for (let i = 0; i < 9; i++) await browser().post('/en/login', { identifier: 'bystander', password: `wrong-password-${i}` })
+    assert.equal((await browser().post('/en/login', { identifier: 'bystander', password: DEMO_PASSWORD })).statusCode, 303)
+  })
 })
 
 describe('per-address limit', () => {
