@@ -114,8 +114,11 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       return { token, user: { ...user, status } }
     },
 
-    /** The signed-in user of a session cookie, or null when it is unknown, idle too long, too old, or its account can no longer sign in. */
-    async resolveSession(token: string): Promise<UserRow | null> {
+    /**
+     * The signed-in user of a session cookie and the session's stored id hash, or null when it is
+     * unknown, idle too long, too old, or its account can no longer sign in.
+     */
+    async resolveSession(token: string): Promise<{ user: UserRow; idHash: string } | null> {
       if (!token || token.length > 100) return null
       const now = clock.now()
       const idHash = hashToken(token)
@@ -127,7 +130,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         return null
       }
       if (now.getTime() - session.lastSeenAt.getTime() > SESSION_TOUCH_MS) await repo.touchSession(idHash, now)
-      return session.user
+      return { user: session.user, idHash }
     },
 
     /** When a session was signed in (a connected app may ask for a sign-in newer than its request). */

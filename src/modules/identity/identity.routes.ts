@@ -6,7 +6,7 @@ import { AppError } from '../../shared/errors.js'
 import { locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
-import { actorOf, hashToken, type AuthService } from './auth.service.js'
+import { actorOf, type AuthService } from './auth.service.js'
 import { accountRoutes } from './account.routes.js'
 import { assertLocale, Csrf, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, sessionCookieName, setSessionCookie, TokenParams, verifyEmailPath } from './identity.http.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
@@ -57,10 +57,10 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
       done()
       return
     }
-    auth.resolveSession(token).then((user) => {
-      if (user) req.actor = actorOf(user, hashToken(token))
-      if (user && !user.emailVerifiedAt && needsVerifiedEmail(req.url)) {
-        void reply.redirect(verifyEmailPath(req.url, localeOfPath(req.url, user.locale)), 303)
+    auth.resolveSession(token).then((session) => {
+      if (session) req.actor = actorOf(session.user, session.idHash)
+      if (session && !session.user.emailVerifiedAt && needsVerifiedEmail(req.url)) {
+        void reply.redirect(verifyEmailPath(req.url, localeOfPath(req.url, session.user.locale)), 303)
         return
       }
       done()
