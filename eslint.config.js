@@ -18,6 +18,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['drizzle-orm', 'drizzle-orm/*'], message: 'Only *.repo.ts files and src/db may import Drizzle.' }],
       }],
+      // A feature is entered only through its index.ts; its other files are private to it.
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/modules/*/*', '!**/modules/*/index.js'], message: 'Another module is reached only through its index.ts.' }],
+      }],
+    },
+  },
+  {
+    // Inside src/modules, a sibling module is "../<name>/…": only its index.ts.
+    files: ['src/modules/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['../[a-z]*/**', '!../[a-z]*/index.js', '**/modules/*/*', '!**/modules/*/index.js'], message: 'Another module is reached only through its index.ts.' }],
+      }],
     },
   },
   {

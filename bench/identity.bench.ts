@@ -5,9 +5,9 @@
  *  3. the time a sign-in takes for an unknown user versus a known one (goal: difference < 10 %).
  */
 import os from 'node:os'
-import { createServices } from '../src/app.js'
+import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
-import { hashPassword, verifyPassword } from '../src/modules/identity/password.js'
+import { hashPassword, verifyPassword } from '../src/modules/identity/index.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { DEMO_PASSWORD } from '../src/seed/users.js'
 import { freshBenchDatabase, load, startServer, type LoadResult } from './lib.js'

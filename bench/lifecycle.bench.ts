@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
-import { createServices } from '../src/app.js'
+import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { adminUrl, freshBenchDatabase } from './lib.js'

@@ -7,7 +7,7 @@
  */
 import type autocannon from 'autocannon'
 import postgres from 'postgres'
-import { createServices } from '../src/app.js'
+import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { freshBenchDatabase, load, startServer, type LoadResult } from './lib.js'

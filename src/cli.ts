@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createServices } from './app.js'
+import { createServices } from './composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret } from './bootstrap.js'
 import { ConfigError, loadConfig } from './config.js'
 import type { Database } from './db/client.js'

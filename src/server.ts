@@ -1,4 +1,5 @@
-import { buildApp, createServices } from './app.js'
+import { buildApp } from './app.js'
+import { createServices } from './composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'

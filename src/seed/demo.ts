@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Services } from '../app.js'
+import type { Services } from '../composition.js'
 import { systemActor } from '../shared/actor.js'
 import { demoMarkets } from './markets.js'
 import { seedDemoUsers } from './users.js'

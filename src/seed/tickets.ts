@@ -1,4 +1,4 @@
-import type { Services } from '../app.js'
+import type { Services } from '../composition.js'
 import { systemActor, type Actor } from '../shared/actor.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { BusinessHours } from '../db/schema/index.js'
-import type { Services } from '../app.js'
+import type { Services } from '../composition.js'
 import { systemActor } from '../shared/actor.js'
 
 /** The demo password of every demo account: long enough for the rules, not on any common list. */

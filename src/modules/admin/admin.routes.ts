@@ -6,7 +6,9 @@ import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
-import type { Services } from '../../app.js'
+import type { AdministrationService, ImportService } from '../identity/index.js'
+import type { LifecycleService } from '../lifecycle/index.js'
+import type { OrganizationsService } from '../organizations/index.js'
 import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ImportPage, PlatformPage, ReportPage, UserRecordPage, UsersPage, type CheckResult } from './admin.pages.js'
 import type { AdminService } from './admin.service.js'
 import { MAX_IMPORT_BYTES, parseUsersCsv } from './csv.js'
@@ -25,7 +27,7 @@ const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 
 const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels']
 
 export interface AdminRoutesOptions {
-  services: Pick<Services, 'administration' | 'organizations' | 'lifecycle' | 'imports'>
+  services: { administration: AdministrationService; organizations: OrganizationsService; lifecycle: LifecycleService; imports: ImportService }
   admin: AdminService
 }
 
