@@ -222,6 +222,13 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       return { token: session, user }
     },
 
+    /** The actor a signed-in request of this account carries (the CLI and tests act as someone). */
+    async actorFor(userId: number): Promise<Actor> {
+      const user = await repo.findUser(userId)
+      if (!user) throw new AppError('NOT_FOUND')
+      return actorOf(user)
+    },
+
     async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {
       return repo.findByLogin(realm, identifier)
     },
