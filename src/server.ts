@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { createServices } from './composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { startSessionPurgeSchedule } from './modules/identity/index.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
 import { startAutoCloseSchedule } from './modules/support/index.js'
 import { seedDemoTickets } from './seed/tickets.js'
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   const stopSweeps = startSweepSchedule(app.services.lifecycle, { minutes: config.lifecycleSweepMinutes, publicUrl: config.publicUrl, log: app.log })
   // Solved support requests close after 7 days without an answer, on the same schedule as the lifecycle sweep.
   const stopAutoClose = startAutoCloseSchedule(app.services.desk, { minutes: config.lifecycleSweepMinutes, log: app.log })
+  // Sessions that ended by time are reclaimed on the same schedule.
+  const stopSessionPurge = startSessionPurgeSchedule(app.services.auth, { minutes: config.lifecycleSweepMinutes, log: app.log })
   console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
 
   let closing = false
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down')
     stopSweeps()
     stopAutoClose()
+    stopSessionPurge()
     app.close()
       .then(() => database.close())
       .then(() => process.exit(0))

@@ -19,6 +19,8 @@ import { firstRow } from './query.js'
 export type Schema = typeof schema
 export type Db = PgDatabase<PgQueryResultHKT, Schema>
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+/** Where a repository runs its statements: the pool, or the transaction of the use case it is part of. */
+export type Executor = Db | Tx
 
 export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
 

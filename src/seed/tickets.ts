@@ -22,7 +22,7 @@ export async function seedDemoTickets(services: Services, publicUrl: string): Pr
   }, ctx)
   const mrossi = await services.auth.findAccount(system, 'partner', 'mrossi')
   if (mrossi) {
-    const actor: Actor = { kind: 'user', userId: mrossi.id, realm: 'partner', displayName: `${mrossi.firstName} ${mrossi.lastName}`, companyId: mrossi.companyId, emailVerified: true }
+    const actor: Actor = await services.auth.actorFor(mrossi.id)
     await services.support.createTicket(actor, {
       topic: 'password', subject: 'Account bloccato dopo troppi tentativi', urgency: 'urgent', locale: 'it',
       description: 'Stamattina ho inserito più volte una vecchia password e ora il mio account è bloccato. Messaggio: "Il tuo account è temporaneamente bloccato".',

@@ -1,3 +1,12 @@
+import type { Role } from '../db/schema/index.js'
+
+/** One role of an account, with its scope (a market or a company; neither for platform roles). */
+export interface RoleGrant {
+  role: Role
+  marketId: number | null
+  companyId: number | null
+}
+
 /**
  * Who is acting. Services take an Actor first and check policy against it
  * before anything else; routes build it from the session.
@@ -8,6 +17,8 @@ export type Actor =
     kind: 'user'; userId: number; realm: string; displayName: string; companyId: number | null
     /** False until the account has an address only it uses, proven by a link or code: most of the portal waits for it. */
     emailVerified: boolean
+    /** Loaded once, with the session: every access check of the request reads these (shared/access.ts). */
+    roles: readonly RoleGrant[]
     sessionIdHash?: string
   }
   | { kind: 'system'; name: string }

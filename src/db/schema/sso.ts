@@ -30,6 +30,8 @@ export const oidcPayloads = pgTable('oidc_payloads', {
   grantId: text('grant_id'),
   uid: text('uid'),
   userCode: text('user_code'),
+  /** The subject (sso_subjects.sub) of sessions, grants, codes and tokens: ending a person's access finds them by it. */
+  accountId: text('account_id'),
   expiresAt: timestamp('expires_at', { withTimezone: true }),
   consumedAt: timestamp('consumed_at', { withTimezone: true }),
 }, (t) => [
@@ -37,6 +39,7 @@ export const oidcPayloads = pgTable('oidc_payloads', {
   index('oidc_payloads_grant').on(t.realm, t.grantId),
   index('oidc_payloads_uid').on(t.realm, t.uid),
   index('oidc_payloads_expires').on(t.expiresAt),
+  index('oidc_payloads_account').on(t.accountId),
 ])
 
 /** The OIDC subject of an account: random and stable, never the user ID (which people may see or change). */

@@ -1,6 +1,6 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
-import type { AdministrationService, ImportProblem } from '../identity/index.js'
+import { listedStatuses, type AdministrationService, type ImportProblem } from '../identity/index.js'
 import { MAX_SERVICE_HOURS, type CompanyRow, type MarketRow } from '../organizations/index.js'
 import type { AuditRow } from './admin.repo.js'
 
@@ -8,7 +8,6 @@ type UserList = Awaited<ReturnType<AdministrationService['findUsers']>>
 type UserRecord = Awaited<ReturnType<AdministrationService['userRecord']>>
 type Company = CompanyRow & { marketCode: string }
 
-export const accountStatuses = ['pending_verification', 'pending_approval', 'active', 'block_warned', 'blocked', 'delete_warned', 'deactivated'] as const
 
 function when(locale: string, date: Date | string | null): string {
   return date ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(date)) : '—'
@@ -90,7 +89,7 @@ export function UsersPage({ ctx, users, query, notice }: { ctx: PageContext; use
         <label for="status">{t('admin.users.status')}</label>
         <select id="status" name="status">
           <option value="">{t('admin.users.anyStatus')}</option>
-          {accountStatuses.map((s) => <option key={s} value={s} selected={s === query.status}>{t(`account.statuses.${s}`)}</option>)}
+          {listedStatuses.map((s) => <option key={s} value={s} selected={s === query.status}>{t(`account.statuses.${s}`)}</option>)}
         </select>
         <button type="submit">{t('admin.users.find')}</button>
       </form>

@@ -2,11 +2,13 @@ import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
+import { assertCan, scopeOf } from '../../shared/access.js'
 import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
-import type { AdministrationService, ImportService } from '../identity/index.js'
+import type { AccountStatus } from '../../db/schema/index.js'
+import { listedStatuses, type AdministrationService, type ImportService } from '../identity/index.js'
 import type { LifecycleService } from '../lifecycle/index.js'
 import type { OrganizationsService } from '../organizations/index.js'
 import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ImportPage, PlatformPage, ReportPage, UserRecordPage, UsersPage, type CheckResult } from './admin.pages.js'
@@ -18,10 +20,8 @@ const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
 const Id = Type.String({ pattern: '^[1-9][0-9]{0,8}$' })
 const Page = Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,4}$' }))
 const Day = Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })]))
-const Status = Type.Optional(Type.Union([
-  Type.Literal(''), Type.Literal('pending_verification'), Type.Literal('pending_approval'), Type.Literal('active'), Type.Literal('block_warned'),
-  Type.Literal('blocked'), Type.Literal('delete_warned'), Type.Literal('deactivated'),
-]))
+/** A status filter: the state machine's listed statuses, or '' for all. */
+const Status = Type.Optional(Type.Unsafe<AccountStatus | ''>({ type: 'string', enum: ['', ...listedStatuses] }))
 const CompanyStatus = Type.Optional(Type.Union([Type.Literal(''), Type.Literal('active'), Type.Literal('pending_approval'), Type.Literal('refused')]))
 const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 60, pattern: '^[a-z_.]*$' })), from: Day, to: Day, page: Page })
 const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels']
@@ -66,12 +66,12 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   })
 
   app.get('/:locale/admin', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
-    const scope = await administration.scopeOf(req.actor)
+    const scope = scopeOf(req.actor)
     const [companies, allMarkets] = await Promise.all([organizations.companiesForAdmin(req.actor, {}), organizations.listMarkets(req.actor)])
-    const markets = allMarkets.filter((m) => scope.all || scope.marketIds.has(m.id))
+    const markets = allMarkets.filter((m) => scope.all || scope.marketAdminOf.has(m.id))
     return sendPage(reply, AdminHomePage({
       ctx: pageContext(req, samePathAlternates(req, locales)), markets, platform: scope.all,
-      companies: scope.all || scope.marketIds.size > 0 ? companies.filter((c) => scope.companyIds.has(c.id)) : companies,
+      companies: scope.all || scope.marketAdminOf.size > 0 ? companies.filter((c) => scope.orgAdminOf.has(c.id)) : companies,
     }))
   })
 
@@ -149,11 +149,11 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
 
   const renderCompanies = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
     const query = (req.query ?? {}) as { q?: string; status?: '' | 'active' | 'pending_approval' | 'refused' }
-    const scope = await administration.scopeOf(req.actor)
+    const scope = scopeOf(req.actor)
     const [companies, allMarkets] = await Promise.all([
       organizations.companiesForAdmin(req.actor, { q: query.q, status: query.status || undefined }), organizations.listMarkets(req.actor),
     ])
-    const markets = allMarkets.filter((m) => scope.all || scope.marketIds.has(m.id))
+    const markets = allMarkets.filter((m) => scope.all || scope.marketAdminOf.has(m.id))
     return sendPage(reply, CompaniesPage({ ctx: pageContext(req), companies, query, markets, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
   }
 
@@ -307,7 +307,7 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   // ---- Platform ----
 
   const renderPlatform = async (req: FastifyRequest, reply: FastifyReply, status = 200, error?: string) => {
-    if (!(await administration.scopeOf(req.actor)).all) throw new AppError('FORBIDDEN_SCOPE')
+    assertCan(req.actor, 'manage_platform')
     const [realms, markets] = await Promise.all([lifecycle.policies(req.actor), organizations.listMarkets(req.actor)])
     return sendPage(reply, PlatformPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realms, markets, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
   }

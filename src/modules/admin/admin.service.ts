@@ -1,7 +1,7 @@
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import { assertMayAdminister, isAdministrator, type AdminScope } from '../identity/index.js'
+import { assertCan, isAdministrator, whereCan } from '../../shared/access.js'
 import type { AdminRepo, AuditRow } from './admin.repo.js'
 import { toCsv } from './csv.js'
 
@@ -9,10 +9,6 @@ const WEEK_MS = 7 * 24 * 60 * 60 * 1000
 export const AUDIT_PAGE = 100
 /** An export is one file of at most this many events; narrow the filter for more. */
 export const AUDIT_EXPORT_MAX = 50_000
-
-export interface AdminDeps {
-  scopeOf(actor: Actor): Promise<AdminScope>
-}
 
 export interface AuditQuery {
   action?: string | undefined
@@ -22,11 +18,10 @@ export interface AuditQuery {
 }
 
 /** The console's own use cases: the audit log of a scope, and market reports. */
-export function createAdminService(repo: AdminRepo, deps: AdminDeps) {
+export function createAdminService(repo: AdminRepo) {
   async function auditScope(actor: Actor) {
-    const scope = await deps.scopeOf(actor)
-    if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
-    return scope.all ? null : { marketIds: [...scope.marketIds], companyIds: [...scope.companyIds] }
+    if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
+    return whereCan(actor, 'view')
   }
 
   return {
@@ -46,7 +41,7 @@ export function createAdminService(repo: AdminRepo, deps: AdminDeps) {
 
     /** Accounts by status and this week's lifecycle steps in a market. */
     async marketReport(actor: Actor, marketId: number) {
-      assertMayAdminister(await deps.scopeOf(actor), 'import_users', { companyId: null, marketId })
+      assertCan(actor, 'import_users', { companyId: null, marketId })
       const [byStatus, week] = await Promise.all([repo.accountsByStatus(marketId), repo.lifecycleSince(marketId, new Date(clock.now().getTime() - WEEK_MS))])
       const steps = Object.fromEntries(week.map((w) => [w.action.replace('lifecycle.', ''), w.n]))
       return {

@@ -84,7 +84,7 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
       await repo.transaction(async (tx) => {
         await tx.setPassword(user.id, passwordHash, now)
         await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
-        await tx.deleteSessions(user.id, current.sessionIdHash)
+        await tx.endAccess(user.id, current.sessionIdHash ? { except: current.sessionIdHash } : { all: true })
         if (user.email) {
           await tx.enqueueMail({
             key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
@@ -139,16 +139,22 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
     /** Ends one of the user's own sessions (a lost phone, a shared computer). */
     async revokeSession(actor: Actor, ref: string, ctx: RequestContext): Promise<void> {
       const current = signedInUser(actor)
-      const removed = await repo.deleteSessionByRef(current.userId, ref)
-      if (removed === 0) throw new AppError('NOT_FOUND')
-      await repo.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked', target: { type: 'user', id: current.userId }, requestId: ctx.requestId, ip: ctx.ip })
+      const session = await repo.sessionByRef(current.userId, ref)
+      if (!session) throw new AppError('NOT_FOUND')
+      // Like signing out on that device: the person's connected apps sign in again too.
+      await repo.transaction(async (tx) => {
+        await tx.endAccess(current.userId, { only: session.idHash })
+        await tx.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked', target: { type: 'user', id: current.userId }, requestId: ctx.requestId, ip: ctx.ip })
+      })
     },
 
     async revokeOtherSessions(actor: Actor, ctx: RequestContext): Promise<number> {
       const current = signedInUser(actor)
-      const removed = await repo.deleteSessions(current.userId, current.sessionIdHash)
-      await repo.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked_others', target: { type: 'user', id: current.userId }, data: { count: removed }, requestId: ctx.requestId, ip: ctx.ip })
-      return removed
+      return repo.transaction(async (tx) => {
+        const removed = await tx.endAccess(current.userId, current.sessionIdHash ? { except: current.sessionIdHash } : { all: true })
+        await tx.audit({ at: clock.now(), actor: { type: 'user', id: current.userId }, action: 'session.revoked_others', target: { type: 'user', id: current.userId }, data: { count: removed }, requestId: ctx.requestId, ip: ctx.ip })
+        return removed
+      })
     },
   }
 }

@@ -1,20 +1,19 @@
 import Type from 'typebox'
 import Value from 'typebox/value'
 import { randomBytes } from 'node:crypto'
+import { assertCan, can, isAdministrator, reachOf, whereCan, type Action, type Target } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
+import type { Executor } from '../../db/client.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { hashToken, type RequestContext } from './auth.service.js'
-import type { IdentityRepo, UserRow } from './identity.repo.js'
+import type { IdentityRepo, IdentityWrites, UserRow } from './identity.repo.js'
 import type { Role } from '../../db/schema/index.js'
-import { assertMayAdminister, isAdministrator, mayAdminister, scopeFromRoles, type AdminAction, type AdminScope, type AdminTarget } from './identity.policy.js'
+import { may } from './account-status.js'
 import { UserIdPattern } from './identity.schemas.js'
 
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
 const ADMIN_RESET_TTL_MS = 24 * 60 * 60 * 1000
-
-/** States an administrator restores to active: blocked for inactivity, warned, deactivated. */
-const RESTORABLE = new Set(['blocked', 'block_warned', 'delete_warned', 'deactivated', 'active'])
 
 const Email = Type.String({ format: 'email', maxLength: 256 })
 
@@ -34,8 +33,8 @@ export type InviteInput = Type.Static<typeof InviteInput>
 export interface AdministrationDeps {
   findCompany(companyNumber: string): Promise<{ id: number; marketId: number } | undefined>
   isLocale(locale: string): boolean
-  /** A new independent company is approved (or refused) together with its first account. */
-  setCompanyStatus(companyId: number, status: 'active' | 'refused'): Promise<void>
+  /** A new independent company is approved (or refused) together with its first account, in its transaction. */
+  setCompanyStatus(companyId: number, status: 'active' | 'refused', tx: Executor): Promise<void>
 }
 
 /** How long a recorded identity check allows restoring access or sending a reset link. */
@@ -104,24 +103,27 @@ function invalid(input: unknown): AppError {
  * the CLI call these; each checks the actor's scope before anything else and leaves an audit event.
  */
 export function createAdministrationService(repo: IdentityRepo, deps: AdministrationDeps) {
-  async function scopeOf(actor: Actor): Promise<AdminScope> {
-    return scopeFromRoles(actor, actor.kind === 'user' ? await repo.rolesOf(actor.userId) : [])
-  }
-
-  /** The account, once the actor is known to be allowed `action` on it; unknown and out-of-scope look alike. */
-  async function targetFor(actor: Actor, action: AdminAction, userId: number): Promise<UserRow> {
-    const scope = await scopeOf(actor)
-    const user = await repo.findUser(userId)
-    if (!user || user.status === 'deleted') {
-      if (!scope.all && scope.marketIds.size === 0 && scope.companyIds.size === 0) throw new AppError('FORBIDDEN_SCOPE')
-      throw new AppError('NOT_FOUND')
-    }
+  /**
+   * The account and where it sits (its company, market and how far its own roles reach), once the
+   * actor may take `action` on it. Non-administrators get 403 whatever the number; administrators
+   * get 404 for an unknown account and 403 for one outside their scope.
+   */
+  async function accountFor(actor: Actor, action: Action, userId: number): Promise<{ user: UserRow; target: Target; company: Awaited<ReturnType<IdentityRepo['companyOf']>> }> {
+    if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
+    const found = await repo.findUserWithRoles(userId)
+    if (!found || found.user.status === 'deleted') throw new AppError('NOT_FOUND')
+    const { user, roles } = found
     const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
-    assertMayAdminister(scope, action, { companyId: user.companyId, marketId: company?.marketId ?? null })
-    return user
+    const target: Target = { companyId: user.companyId, marketId: company?.marketId ?? null, reach: reachOf(roles) }
+    assertCan(actor, action, target)
+    return { user, target, company }
   }
 
-  /** An active account without a password, and a single-use link valid 7 days to choose one. */
+  async function targetFor(actor: Actor, action: Action, userId: number): Promise<UserRow> {
+    return (await accountFor(actor, action, userId)).user
+  }
+
+  /** An active account without a password, and a single-use link valid 7 days to choose one: account, roles, link, email and audit commit together. */
   async function createInvited(actor: Actor, input: {
     realm: string; userId: string; firstName: string; lastName: string; email: string | null; locale: string; companyId: number | null
     roles: { role: Role; companyId?: number; marketId?: number }[]; scope: Record<string, unknown>; auditData: Record<string, unknown>
@@ -131,29 +133,29 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     const now = clock.now()
     const token = randomBytes(32).toString('base64url')
     const link = `${ctx.publicUrl}/${input.locale}/invite/${token}`
-    const user = await repo.insertUser({
-      realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
-      locale: input.locale, companyId: input.companyId, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
-    }, input.roles)
-    await repo.transaction(async (tx) => {
-      await tx.createToken({ userId: user.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
+    const user = await repo.transaction(async (tx) => {
+      const [created] = await tx.insertUsers([{
+        user: {
+          realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
+          locale: input.locale, companyId: input.companyId, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
+        },
+        roles: input.roles,
+      }])
+      if (!created) throw new Error('account not inserted')
+      await tx.createToken({ userId: created.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
       if (input.email) {
         await tx.enqueueMail({
-          key: `invite:${user.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',
-          data: { name: user.firstName, userId: user.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
+          key: `invite:${created.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',
+          data: { name: created.firstName, userId: created.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
         }, now)
       }
       await tx.audit({
-        at: now, actor: actorRef(actor), action: 'account.invited', target: { type: 'user', id: user.id },
+        at: now, actor: actorRef(actor), action: 'account.invited', target: { type: 'user', id: created.id },
         scope: input.scope, data: { ...input.auditData, emailed: input.email !== null }, requestId: ctx.requestId, ip: ctx.ip,
       })
+      return created
     })
     return { user, link: actor.kind === 'system' ? link : null }
-  }
-
-  async function targetOf(user: UserRow): Promise<AdminTarget> {
-    const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
-    return { companyId: user.companyId, marketId: company?.marketId ?? null }
   }
 
   /** Restoring access and reset links need a passed identity check by the same administrator in the last 30 minutes. */
@@ -171,47 +173,131 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     }
   }
 
-  return {
-    /** What the actor may administer (the consoles build their navigation and queries on it). */
-    scopeOf,
+  /** The account's record as an identity check compares it. */
+  function recordOfAccount(user: UserRow, company: Awaited<ReturnType<IdentityRepo['companyOf']>>): IdentityClaims {
+    return recordOf(user, company)
+  }
 
+  /** Records an identity check (which fields matched, never the values) inside the caller's transaction. */
+  async function recordCheck(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, comparison: IdentityComparison, ctx: RequestContext): Promise<void> {
+    const entries = Object.entries(comparison.fields)
+    await tx.audit({
+      at: clock.now(), actor: actorRef(actor), action: 'identity.checked', target: { type: 'user', id: user.id },
+      scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { passed: comparison.passed, matched: entries.filter(([, ok]) => ok).map(([f]) => f), mismatched: entries.filter(([, ok]) => !ok).map(([f]) => f) },
+      requestId: ctx.requestId, ip: ctx.ip,
+    })
+  }
+
+  /** Access back: active, no lockout, the inactivity clock started again; audited with before and after. */
+  async function restoreIn(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, ctx: RequestContext, via: 'restore' | 'reset'): Promise<void> {
+    const now = clock.now()
+    await tx.restore(user.id, now)
+    await tx.audit({
+      at: now, actor: actorRef(actor), action: 'account.restored', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { via, before: { status: user.status, lockedUntil: user.lockedUntil?.toISOString() ?? null }, after: { status: 'active', lockedUntil: null } },
+      requestId: ctx.requestId, ip: ctx.ip,
+    })
+  }
+
+  /** Whether an account in this state can be given access back (a lockout counts in any status that signs in). */
+  function restorable(user: UserRow): boolean {
+    const locked = user.lockedUntil !== null && user.lockedUntil > clock.now()
+    return may(user.status, 'restore') || (locked && may(user.status, 'signIn'))
+  }
+
+  /**
+   * A reset link valid 24 hours, emailed to the account (or to `newEmail`, which replaces a lost
+   * address unverified). A blocked or warned account is restored by it, so the link works; a
+   * status that an administrator's reset cannot serve is refused before anything is written.
+   */
+  async function resetIn(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, newEmail: string | undefined, ctx: RequestContext): Promise<void> {
+    const to = newEmail ?? user.email
+    if (!to) throw new AppError('NO_EMAIL')
+    const now = clock.now()
+    const token = randomBytes(32).toString('base64url')
+    if (user.status !== 'active' || (user.lockedUntil !== null && user.lockedUntil > now)) await restoreIn(tx, actor, user, target, ctx, 'reset')
+    if (newEmail) await tx.setUnverifiedEmail(user.id, newEmail, now)
+    await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
+    await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
+    await tx.enqueueMail({
+      key: `admin-reset:${user.id}:${hashToken(token).slice(0, 16)}`, to, locale: user.locale, template: 'password-reset',
+      data: { name: user.firstName, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
+    }, now)
+    await tx.audit({
+      at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { emailReplaced: newEmail !== undefined, before: { status: user.status } }, requestId: ctx.requestId, ip: ctx.ip,
+    })
+  }
+
+  /** Refuses, before any email, a reset the account's status does not allow, saying why. */
+  function assertResettable(user: UserRow): void {
+    if (may(user.status, 'adminReset')) return
+    throw new AppError(user.status === 'deactivated' ? 'ACCOUNT_DEACTIVATED' : 'ACCOUNT_NOT_RESETTABLE')
+  }
+
+  async function checkedNewEmail(user: UserRow, value: string | undefined): Promise<string | undefined> {
+    const newEmail = value?.trim()
+    if (newEmail !== undefined && !Value.Check(Email, newEmail)) throw new AppError('INVALID_INPUT', { field: 'email', reason: String(value).slice(0, 256) })
+    if (newEmail) {
+      const owner = await repo.findByEmail(user.realm, newEmail)
+      if (owner && owner.id !== user.id) throw new AppError('EMAIL_IN_USE')
+    }
+    return newEmail || undefined
+  }
+
+  return {
     /** Accounts in the actor's scope, searched by user ID, name, email or company; 50 a page. */
     async findUsers(actor: Actor, filter: { q?: string | undefined; status?: UserRow['status'] | undefined; companyId?: number | undefined; page?: number | undefined }) {
-      const scope = await scopeOf(actor)
-      if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+      if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
       if (filter.companyId !== undefined) {
         const company = await repo.companyOf(filter.companyId)
         if (!company) throw new AppError('NOT_FOUND')
-        assertMayAdminister(scope, 'view', { companyId: company.id, marketId: company.marketId })
+        assertCan(actor, 'view', { companyId: company.id, marketId: company.marketId })
       }
       const page = Math.max(1, filter.page ?? 1)
       return repo.findUsers({
-        scope: scope.all ? null : { companyIds: [...scope.companyIds], marketIds: [...scope.marketIds] },
+        scope: whereCan(actor, 'view'),
         q: filter.q?.trim() || undefined, status: filter.status, companyId: filter.companyId, limit: 50, offset: (page - 1) * 50,
       })
     },
 
+    /**
+     * The partner account with exactly this user ID (case-insensitive), as the identity panel beside
+     * a sign-in ticket shows it; null when there is none or the actor may not check its identity.
+     */
+    async findForIdentityCheck(actor: Actor, userId: string): Promise<{ id: number; userId: string; firstName: string; lastName: string; status: UserRow['status']; lockedUntil: Date | null; companyName: string | null } | null> {
+      if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
+      const user = userId.trim() && userId.length <= 256 ? await repo.findByUserId('partner', userId.trim()) : undefined
+      if (!user || user.status === 'deleted') return null
+      const { company, target } = await accountFor(actor, 'view', user.id).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'FORBIDDEN_SCOPE') return { company: undefined, target: undefined }
+        throw error
+      })
+      if (!target || !can(actor, 'check_identity', target)) return null
+      return { id: user.id, userId: user.userId, firstName: user.firstName, lastName: user.lastName, status: user.status, lockedUntil: user.lockedUntil, companyName: company?.name ?? null }
+    },
+
     /** One account as its administrator sees it: record, roles, what the actor may do, timeline and emails sent. */
     async userRecord(actor: Actor, userId: number) {
-      const user = await targetFor(actor, 'view', userId)
-      const scope = await scopeOf(actor)
-      const target = await targetOf(user)
+      const { user, target, company } = await accountFor(actor, 'view', userId)
       const since = new Date(clock.now().getTime() - IDENTITY_CHECK_VALID_MS)
-      const [company, roles, timeline, mails, check] = await Promise.all([
-        user.companyId ? repo.companyOf(user.companyId) : Promise.resolve(undefined),
+      const [roles, timeline, mails, check] = await Promise.all([
         repo.rolesOf(user.id),
         repo.auditOf(user.id, 50),
         user.email ? repo.mailsTo(user.email) : Promise.resolve([]),
         repo.lastIdentityCheck(actor.kind === 'user' ? actor.userId : null, user.id, since),
       ])
-      const may = (action: AdminAction) => mayAdminister(scope, action, target)
+      const allowed = (action: Action) => can(actor, action, target)
+      const self = actor.kind === 'user' && actor.userId === user.id
       return {
         user, company: company ?? null, roles, timeline,
         mails: mails.map((m) => ({ template: m.template, status: m.status, createdAt: m.createdAt, sentAt: m.sentAt })).reverse(),
         check: check ? { at: check.at, data: check.data } : null,
         may: {
-          checkIdentity: may('check_identity'), restore: may('restore'), resetPassword: may('reset_password'), approve: may('approve'),
-          deactivate: may('deactivate') && actor.kind === 'user' && actor.userId !== user.id, grantOrgAdmin: may('grant_org_admin') && user.companyId !== null,
+          checkIdentity: allowed('check_identity'), restore: allowed('restore') && restorable(user), resetPassword: allowed('reset_password') && may(user.status, 'adminReset'),
+          approve: allowed('approve'), deactivate: allowed('deactivate') && !self && may(user.status, 'deactivate'),
+          grantOrgAdmin: allowed('grant_org_admin') && user.companyId !== null && !self,
         },
       }
     },
@@ -224,93 +310,103 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * recorded check (same scope as the check itself). Reads only; records nothing.
      */
     async identityRecord(actor: Actor, userId: number): Promise<IdentityClaims> {
-      const user = await targetFor(actor, 'check_identity', userId)
-      return recordOf(user, user.companyId ? await repo.companyOf(user.companyId) : undefined)
+      const { user, company } = await accountFor(actor, 'check_identity', userId)
+      return recordOfAccount(user, company)
     },
 
     /** Compares what a requester gave with the record (`compareIdentity`) and records the result: which fields matched, never the values. */
-    async checkIdentity(actor: Actor, userId: number, claims: IdentityClaims, ctx: RequestContext) {
-      const user = await targetFor(actor, 'check_identity', userId)
+    async checkIdentity(actor: Actor, userId: number, claims: IdentityClaims, ctx: RequestContext): Promise<IdentityComparison> {
+      const { user, target, company } = await accountFor(actor, 'check_identity', userId)
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
-      const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
-      const { fields, passed } = compareIdentity(claims, recordOf(user, company))
-      const entries = Object.entries(fields)
-      await repo.audit({
-        at: clock.now(), actor: actorRef(actor), action: 'identity.checked', target: { type: 'user', id: user.id },
-        scope: { companyId: user.companyId, marketId: company?.marketId ?? null },
-        data: { passed, matched: entries.filter(([, ok]) => ok).map(([f]) => f), mismatched: entries.filter(([, ok]) => !ok).map(([f]) => f) },
-        requestId: ctx.requestId, ip: ctx.ip,
+      const comparison = compareIdentity(claims, recordOfAccount(user, company))
+      await repo.transaction((tx) => recordCheck(tx, actor, user, target, comparison, ctx))
+      return comparison
+    },
+
+    /**
+     * One click beside a sign-in request: the identity check with what the requester gave and, when
+     * it passes, access restored or a reset link sent. The check, the change, their audit events and
+     * email, and whatever the caller adds in `alongside` (the ticket's note) commit together.
+     */
+    async checkAndAct(actor: Actor, userId: number, claims: IdentityClaims, action: 'restore' | 'reset', ctx: RequestContext,
+      alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison> {
+      const { user, target, company } = await accountFor(actor, action === 'restore' ? 'restore' : 'reset_password', userId)
+      if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
+      const comparison = compareIdentity(claims, recordOfAccount(user, company))
+      if (comparison.passed && action === 'restore' && !restorable(user)) throw new AppError('ACCOUNT_NOT_BLOCKED')
+      if (comparison.passed && action === 'reset') assertResettable(user)
+      await repo.transaction(async (tx) => {
+        await recordCheck(tx, actor, user, target, comparison, ctx)
+        if (comparison.passed && action === 'restore') await restoreIn(tx, actor, user, target, ctx, 'restore')
+        if (comparison.passed && action === 'reset') await resetIn(tx, actor, user, target, undefined, ctx)
+        await alongside(tx.executor, comparison)
       })
-      return { fields, passed }
+      return comparison
     },
 
     /** Approves an account registered for a company; for a new independent company, the company too (market administrators). */
     async approve(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
-      const user = await targetFor(actor, 'approve', userId)
+      const { user, target } = await accountFor(actor, 'approve', userId)
       if (user.status !== 'pending_approval') throw new AppError('CONFLICT')
       const newCompany = user.companyId !== null && await repo.companyIsPending(user.companyId)
-      const target = await targetOf(user)
-      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', target)
+      if (newCompany) assertCan(actor, 'manage_companies', target)
       const now = clock.now()
-      if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active')
       await repo.transaction(async (tx) => {
+        if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active', tx.executor)
         await tx.setStatus(user.id, 'active', now)
         if (user.email) await tx.enqueueMail(mailOf(user, 'account-approved', ctx, now), now)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { ...target }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
-    /** Refuses an account waiting for approval: the person is told, then erased. */
+    /** Refuses an account waiting for approval: the person is told, then erased (and a new independent company refused with it). */
     async refuse(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
-      const user = await targetFor(actor, 'approve', userId)
+      const { user, target } = await accountFor(actor, 'approve', userId)
       if (user.status !== 'pending_approval') throw new AppError('CONFLICT')
-      const target = await targetOf(user)
       const newCompany = user.companyId !== null && await repo.companyIsPending(user.companyId)
-      if (newCompany) assertMayAdminister(await scopeOf(actor), 'manage_companies', target)
+      if (newCompany) assertCan(actor, 'manage_companies', target)
       const now = clock.now()
-      if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'refused')
       await repo.transaction(async (tx) => {
+        if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'refused', tx.executor)
         if (user.email) await tx.enqueueMail({ ...mailOf(user, 'account-refused', ctx, now), key: `account-refused:${user.id}` }, now)
         await tx.erase([user.id], now)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.refused', target: { type: 'user', id: user.id }, scope: { ...target }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.refused', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
-    /** Switches an account off (the person left the company): signed out everywhere, cannot sign in until restored. */
+    /** Switches an account off (the person left the company): its portal sessions and app grants end, it cannot sign in until restored. */
     async deactivate(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
-      const user = await targetFor(actor, 'deactivate', userId)
+      const { user, target } = await accountFor(actor, 'deactivate', userId)
       if (actor.kind === 'user' && actor.userId === user.id) throw new AppError('RULE_BROKEN')
-      if (!['active', 'block_warned', 'delete_warned', 'pending_approval'].includes(user.status)) throw new AppError('CONFLICT')
-      const target = await targetOf(user)
+      if (!may(user.status, 'deactivate')) throw new AppError('CONFLICT')
       const now = clock.now()
       await repo.transaction(async (tx) => {
         await tx.setStatus(user.id, 'deactivated', now)
-        await tx.deleteSessions(user.id)
-        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { ...target }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.endAccess(user.id, { all: true })
+        await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
     /** Makes a user an organization administrator of their company, or stops that (never oneself). */
     async setOrgAdmin(actor: Actor, userId: number, grant: boolean, ctx: RequestContext): Promise<void> {
-      const user = await targetFor(actor, 'grant_org_admin', userId)
+      const { user, target } = await accountFor(actor, 'grant_org_admin', userId)
       if (user.companyId === null || (actor.kind === 'user' && actor.userId === user.id)) throw new AppError('RULE_BROKEN')
       const companyId = user.companyId
       const holders = await repo.roleHolders('org_admin', { companyId })
       if (grant === holders.includes(user.id)) return
-      const target = await targetOf(user)
       const now = clock.now()
       await repo.transaction(async (tx) => {
         if (grant) await tx.grantRole(user.id, 'org_admin', { companyId })
         else await tx.revokeRole(user.id, 'org_admin', { companyId })
-        await tx.audit({ at: now, actor: actorRef(actor), action: grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { ...target }, data: { role: 'org_admin' }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: actorRef(actor), action: grant ? 'role.granted' : 'role.revoked', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { role: 'org_admin' }, requestId: ctx.requestId, ip: ctx.ip })
       })
     },
 
     /** Platform administrators name and remove market administrators. */
     async setMarketAdmin(actor: Actor, input: { realm: string; userId: string; marketId: number; grant: boolean }, ctx: RequestContext): Promise<void> {
-      assertMayAdminister(await scopeOf(actor), 'manage_platform', { companyId: null, marketId: input.marketId })
-      const user = await repo.findByLogin(input.realm, input.userId)
-      if (!user) throw new AppError('NOT_FOUND')
+      assertCan(actor, 'manage_platform', { companyId: null, marketId: input.marketId })
+      const user = await repo.findByUserId(input.realm, input.userId)
+      if (!user || user.status === 'deleted') throw new AppError('NOT_FOUND')
       const holders = await repo.roleHolders('market_admin', { marketId: input.marketId })
       if (input.grant === holders.includes(user.id)) return
       const now = clock.now()
@@ -330,13 +426,10 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     async invite(actor: Actor, input: InviteInput, ctx: RequestContext): Promise<{ user: UserRow; link: string | null }> {
       if (!Value.Check(InviteInput, input)) throw invalid(input)
       if (!deps.isLocale(input.locale)) throw new AppError('INVALID_INPUT', { field: 'locale', reason: input.locale })
+      if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
       const company = await deps.findCompany(input.companyNumber)
-      const scope = await scopeOf(actor)
-      if (!company) {
-        if (!scope.all && scope.marketIds.size === 0 && scope.companyIds.size === 0) throw new AppError('FORBIDDEN_SCOPE')
-        throw new AppError('COMPANY_NOT_FOUND')
-      }
-      assertMayAdminister(scope, 'invite', { companyId: company.id, marketId: company.marketId })
+      if (!company) throw new AppError('COMPANY_NOT_FOUND')
+      assertCan(actor, 'invite', { companyId: company.id, marketId: company.marketId })
       return createInvited(actor, {
         realm: input.realm, userId: input.userId, firstName: input.firstName.trim(), lastName: input.lastName.trim(), email: input.email, locale: input.locale,
         companyId: company.id, roles: [{ role: 'user' }, ...(input.role === 'org_admin' ? [{ role: 'org_admin' as const, companyId: company.id }] : [])],
@@ -349,7 +442,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * installation, invited like anyone else; the link is printed for the operator.
      */
     async createAdministrator(actor: Actor, input: { email: string; role: 'platform_admin' | 'market_admin'; marketId?: number | undefined; locale: string }, ctx: RequestContext) {
-      assertMayAdminister(await scopeOf(actor), 'manage_platform', { companyId: null, marketId: null })
+      assertCan(actor, 'manage_platform')
       if (!Value.Check(Email, input.email)) throw new AppError('INVALID_INPUT', { field: 'email', reason: String(input.email).slice(0, 256) })
       if (input.role === 'market_admin' && input.marketId === undefined) throw new AppError('INVALID_INPUT', { field: 'market', reason: '' })
       const local = input.email.split('@')[0]?.toLowerCase().replace(/[^a-z0-9._-]/g, '') ?? ''
@@ -362,7 +455,6 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       }, ctx)
     },
 
-
     /** What happened to an account, newest first: sign-ins, lockouts, changes and who made them. */
     async timeline(actor: Actor, userId: number, limit = 50) {
       const user = await targetFor(actor, 'view', userId)
@@ -374,52 +466,26 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * deactivated account becomes active, a lockout ends, and the inactivity clock starts again.
      */
     async restoreAccess(actor: Actor, userId: number, ctx: RequestContext): Promise<UserRow> {
-      const user = await targetFor(actor, 'restore', userId)
-      if (!RESTORABLE.has(user.status)) throw new AppError('RULE_BROKEN')
+      const { user, target } = await accountFor(actor, 'restore', userId)
+      if (!restorable(user)) throw new AppError('ACCOUNT_NOT_BLOCKED')
       await assertRecentCheck(actor, user.id)
       const now = clock.now()
-      await repo.transaction(async (tx) => {
-        await tx.restore(user.id, now)
-        await tx.audit({
-          at: now, actor: actorRef(actor), action: 'account.restored', target: { type: 'user', id: user.id },
-          data: { before: { status: user.status, lockedUntil: user.lockedUntil?.toISOString() ?? null }, after: { status: 'active', lockedUntil: null } },
-          requestId: ctx.requestId, ip: ctx.ip,
-        })
-      })
+      await repo.transaction((tx) => restoreIn(tx, actor, user, target, ctx, 'restore'))
       return { ...user, status: 'active', lockedUntil: null, lockouts: 0, lastActivityAt: now }
     },
 
     /**
-     * Emails the user a reset link valid 24 hours; the administrator never sees it. When the user
-     * lost the old mailbox, `newEmail` (checked in the identity check) replaces it unverified: the
-     * link goes there, and at the next sign-in the user confirms the address with a code.
+     * Emails the user a reset link valid 24 hours; the administrator never sees it. A blocked or
+     * warned account is restored with it (audited), so the link works. When the user lost the old
+     * mailbox, `newEmail` (checked in the identity check) replaces it unverified: the link goes
+     * there, and at the next sign-in the user confirms the address with a code.
      */
     async issueAdminReset(actor: Actor, userId: number, options: { newEmail?: string | undefined }, ctx: RequestContext): Promise<void> {
-      const user = await targetFor(actor, 'reset_password', userId)
+      const { user, target } = await accountFor(actor, 'reset_password', userId)
+      assertResettable(user)
       await assertRecentCheck(actor, user.id)
-      const newEmail = options.newEmail?.trim()
-      if (newEmail !== undefined && !Value.Check(Email, newEmail)) throw new AppError('INVALID_INPUT', { field: 'email', reason: String(options.newEmail).slice(0, 256) })
-      if (newEmail) {
-        const owner = await repo.findByEmail(user.realm, newEmail)
-        if (owner && owner.id !== user.id) throw new AppError('EMAIL_IN_USE')
-      }
-      const to = newEmail ?? user.email
-      if (!to) throw new AppError('NO_EMAIL')
-      const now = clock.now()
-      const token = randomBytes(32).toString('base64url')
-      await repo.transaction(async (tx) => {
-        if (newEmail) await tx.setUnverifiedEmail(user.id, newEmail, now)
-        await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
-        await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
-        await tx.enqueueMail({
-          key: `admin-reset:${user.id}:${hashToken(token).slice(0, 16)}`, to, locale: user.locale, template: 'password-reset',
-          data: { name: user.firstName, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
-        }, now)
-        await tx.audit({
-          at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id },
-          data: { emailReplaced: newEmail !== undefined }, requestId: ctx.requestId, ip: ctx.ip,
-        })
-      })
+      const newEmail = await checkedNewEmail(user, options.newEmail)
+      await repo.transaction((tx) => resetIn(tx, actor, user, target, newEmail, ctx))
     },
   }
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Actor } from '../../shared/actor.js'
+import type { Actor, RoleGrant } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { TokenPurpose } from '../../db/schema/index.js'
+import { afterActivity, may } from './account-status.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 
@@ -13,9 +14,6 @@ export const LOCK_AFTER_FAILURES = 10
 const FAILURE_WINDOW_MS = 15 * 60 * 1000
 const LOCK_BASE_MS = 15 * 60 * 1000
 const RESET_TTL_MS = 30 * 60 * 1000
-
-/** States in which an account may sign in; warned accounts become active again by signing in. */
-const CAN_SIGN_IN = new Set(['active', 'block_warned', 'delete_warned', 'pending_approval', 'pending_verification'])
 
 export interface RequestContext {
   ip?: string | undefined
@@ -37,10 +35,11 @@ function displayName(user: UserRow): string {
   return `${user.firstName} ${user.lastName}`.trim() || user.userId
 }
 
-export function actorOf(user: UserRow, sessionIdHash?: string): Actor {
+/** The actor of an account: who it is, and its roles, loaded with it (access checks need no query). */
+export function actorOf(user: UserRow, roles: readonly RoleGrant[], sessionIdHash?: string): Actor {
   return {
     kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user), companyId: user.companyId,
-    emailVerified: user.emailVerifiedAt !== null, ...(sessionIdHash ? { sessionIdHash } : {}),
+    emailVerified: user.emailVerifiedAt !== null, roles, ...(sessionIdHash ? { sessionIdHash } : {}),
   }
 }
 
@@ -62,7 +61,9 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
     const row = token.length <= 100 ? await repo.findToken(hashToken(token)) : undefined
     if (!row || row.usedAt || row.expiresAt <= now || !purposes.includes(row.purpose)) throw new AppError('TOKEN_INVALID')
     const user = await repo.findUser(row.userId)
-    if (!user || !CAN_SIGN_IN.has(user.status)) throw new AppError('TOKEN_INVALID')
+    // An administrator's reset link restored the account when it was issued; any other status that
+    // cannot sign in (blocked again, deactivated, deleted) makes every link dead.
+    if (!user || !may(user.status, 'signIn')) throw new AppError('TOKEN_INVALID')
     return { row, user }
   }
 
@@ -99,14 +100,14 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         options.onSignIn?.(input.realm, 'failed')
         throw new AppError('SIGN_IN_FAILED')
       }
-      if (!CAN_SIGN_IN.has(user.status)) {
+      if (!may(user.status, 'signIn')) {
         await repo.recordAttempt({ realm: input.realm, userId: user.id, success: false, ip: ctx.ip, at: now })
         await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in.refused', target: { type: 'user', id: user.id }, data: { status: user.status }, requestId: ctx.requestId, ip: ctx.ip })
         options.onSignIn?.(input.realm, 'blocked')
         throw new AppError('ACCOUNT_BLOCKED')
       }
       const token = newToken()
-      const status = user.status === 'block_warned' || user.status === 'delete_warned' ? 'active' : user.status
+      const status = afterActivity(user.status)
       const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
       await repo.recordSignIn({ session: newSession(token, user.id, now, ctx), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
       if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
@@ -118,19 +119,19 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
      * The signed-in user of a session cookie and the session's stored id hash, or null when it is
      * unknown, idle too long, too old, or its account can no longer sign in.
      */
-    async resolveSession(token: string): Promise<{ user: UserRow; idHash: string } | null> {
+    async resolveSession(token: string): Promise<{ user: UserRow; roles: RoleGrant[]; idHash: string } | null> {
       if (!token || token.length > 100) return null
       const now = clock.now()
       const idHash = hashToken(token)
       const session = await repo.findSession(idHash)
       if (!session) return null
       const idle = now.getTime() - session.lastSeenAt.getTime() > SESSION_IDLE_MS
-      if (idle || session.expiresAt <= now || !CAN_SIGN_IN.has(session.user.status)) {
+      if (idle || session.expiresAt <= now || !may(session.user.status, 'signIn')) {
         await repo.deleteSession(idHash)
         return null
       }
       if (now.getTime() - session.lastSeenAt.getTime() > SESSION_TOUCH_MS) await repo.touchSession(idHash, now)
-      return { user: session.user, idHash }
+      return { user: session.user, roles: session.roles, idHash }
     },
 
     /** When a session was signed in (a connected app may ask for a sign-in newer than its request). */
@@ -138,11 +139,20 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       return (await repo.findSession(idHash))?.createdAt
     },
 
+    /**
+     * Signs out: this portal session ends, and with it every connected app's single sign-on session
+     * and grant of the person (refresh tokens stop working), with the audit event, in one transaction.
+     */
     async signOut(actor: Actor, token: string, ctx: RequestContext): Promise<void> {
-      await repo.deleteSession(hashToken(token))
-      if (actor.kind === 'user') {
-        await repo.audit({ at: clock.now(), actor: actorRef(actor), action: 'sign_out', target: { type: 'user', id: actor.userId }, requestId: ctx.requestId, ip: ctx.ip })
+      const idHash = hashToken(token)
+      if (actor.kind !== 'user') {
+        await repo.deleteSession(idHash)
+        return
       }
+      await repo.transaction(async (tx) => {
+        await tx.endAccess(actor.userId, { only: idHash })
+        await tx.audit({ at: clock.now(), actor: actorRef(actor), action: 'sign_out', target: { type: 'user', id: actor.userId }, requestId: ctx.requestId, ip: ctx.ip })
+      })
     },
 
     /**
@@ -154,7 +164,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const settled = (async () => {
         const now = clock.now()
         const user = await repo.findByLogin(input.realm, input.identifier.trim())
-        if (!user?.email || !CAN_SIGN_IN.has(user.status) || user.status === 'pending_verification') return
+        if (!user?.email || !may(user.status, 'selfReset')) return
         const token = newToken()
         const locale = user.locale || input.locale
         await repo.transaction(async (tx) => {
@@ -183,7 +193,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         if (!(await tx.useToken(row.id, now))) throw new AppError('TOKEN_INVALID')
         await tx.setPassword(user.id, passwordHash, now)
         await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
-        await tx.deleteSessions(user.id)
+        await tx.endAccess(user.id, { all: true })
         await tx.setLock(user.id, null, 0)
         if (user.email) {
           await tx.enqueueMail({
@@ -224,9 +234,18 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
 
     /** The actor a signed-in request of this account carries (the CLI and tests act as someone). */
     async actorFor(userId: number): Promise<Actor> {
-      const user = await repo.findUser(userId)
-      if (!user) throw new AppError('NOT_FOUND')
-      return actorOf(user)
+      const found = await repo.findUserWithRoles(userId)
+      if (!found) throw new AppError('NOT_FOUND')
+      return actorOf(found.user, found.roles)
+    },
+
+    /** A connected app got a token for this account: activity in its realm (warned accounts become active). */
+    recordAppActivity: (userId: number) => repo.recordAppActivity(userId, clock.now()),
+
+    /** Reclaims portal sessions that are past their end or idle too long (a schedule calls it). */
+    purgeExpiredSessions: () => {
+      const now = clock.now()
+      return repo.deleteExpiredSessions(now, new Date(now.getTime() - SESSION_IDLE_MS))
     },
 
     async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {

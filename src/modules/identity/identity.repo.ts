@@ -1,20 +1,29 @@
-import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
-import { eraseAccounts } from '../../db/erasure.js'
+import { rows } from '../../db/query.js'
 import {
   auditEvents, companies, credentialTokens, realms, sessions, signInAttempts, userRoles, users,
   type AccountStatus, type Role, type TokenPurpose,
 } from '../../db/schema/index.js'
 import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.repo.js'
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
+import type { RoleGrant } from '../../shared/actor.js'
+import { endedAccess, erasedColumns, erasedRecords, noEndings, type AccountEndings, type SessionsToEnd } from './account-end.repo.js'
+import { statusesThat } from './account-status.js'
 
 export type UserRow = typeof users.$inferSelect
 export type NewUser = typeof users.$inferInsert
 export type SessionRow = typeof sessions.$inferSelect
 
+/** The account's roles as one JSON array, beside the row that names the account (`users` in the query). */
+const rolesOfUser = sql<RoleGrant[]>`coalesce((select json_agg(json_build_object('role', r.role, 'marketId', r.market_id, 'companyId', r.company_id) order by r.id)
+  from user_roles r where r.user_id = ${users.id}), '[]'::json)`
+
 /** The writes a use case makes together: each transaction gets these, bound to it. */
-function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
+function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, endings: AccountEndings) {
   return {
+    /** The transaction itself, for another module's repository to write in it (one unit of work). */
+    executor: tx,
     audit(event: AuditInput): Promise<void> {
       return recordAudit(tx, event)
     },
@@ -56,8 +65,30 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
       )).returning({ id: userRoles.id })
       return removed.length
     },
-    erase(ids: number[], at: Date): Promise<void> {
-      return eraseAccounts(tx, ids, at)
+    /**
+     * Erases people and keeps anonymous tombstones: user ID, names, email and password go, and
+     * everything else that names them (sessions, tokens, attempts, roles, app grants, the other
+     * modules' personal data), in one statement.
+     */
+    async erase(ids: number[], at: Date): Promise<void> {
+      if (ids.length === 0) return
+      const list = sql.join(ids.map((id) => sql`${id}`), sql`, `)
+      const when = sql`${at.toISOString()}::timestamptz`
+      await tx.execute(sql`
+        with erased as (
+          update users u set ${erasedColumns}, status = 'deleted', status_changed_at = ${when}, updated_at = ${when}
+          where u.id in (${list}) returning u.id
+        ), ${erasedRecords(sql`select id from erased`, endings)}
+        select count(*) from erased`)
+    },
+
+    /**
+     * Ends a person's access: their portal sessions (all, all but the one in use, or the one signed
+     * out) and every connected app's SSO session, grant and token, in one statement.
+     */
+    async endAccess(userId: number, sessions: SessionsToEnd): Promise<number> {
+      const [row] = await rows<{ n: number }>(tx, sql`with ${endedAccess(sql`select ${userId}::int`, endings, sessions)} select count(*)::int as n from ended_sessions`)
+      return row?.n ?? 0
     },
     /** An administrator gives access back: active, no lockout, and the inactivity clock starts again. */
     async restore(userId: number, at: Date): Promise<void> {
@@ -74,12 +105,6 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
     },
     async createSession(session: typeof sessions.$inferInsert): Promise<void> {
       await tx.insert(sessions).values(session)
-    },
-    async deleteSessions(userId: number, exceptIdHash?: string): Promise<number> {
-      const removed = await tx.delete(sessions)
-        .where(exceptIdHash ? and(eq(sessions.userId, userId), ne(sessions.idHash, exceptIdHash)) : eq(sessions.userId, userId))
-        .returning({ id: sessions.idHash })
-      return removed.length
     },
     async createToken(token: typeof credentialTokens.$inferInsert): Promise<void> {
       await tx.insert(credentialTokens).values(token)
@@ -101,9 +126,13 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>) {
 
 export type IdentityWrites = ReturnType<typeof writes>
 
-export function createIdentityRepo(db: Db) {
+/**
+ * The only writer of accounts (`users`), their roles, sessions and credentials. `endings` are the
+ * other modules' parts of ending a person's access and erasing them, run inside identity's statements.
+ */
+export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) {
   const outbox = createOutboxRepo(db)
-  const direct = writes(db, outbox)
+  const direct = writes(db, outbox, endings)
   const p = sql.placeholder
   // The statements every sign-in and every signed-in page run are built once and prepared by
   // name: PostgreSQL then skips parsing and planning them, and each costs one round trip instead
@@ -113,7 +142,7 @@ export function createIdentityRepo(db: Db) {
     ne(users.status, 'deleted'),
     or(sql`lower(${users.userId}) = ${p('lowered')}`, sql`lower(${users.email}) = ${p('lowered')}`),
   )).orderBy(sql`lower(${users.userId}) = ${p('lowered')} desc`).limit(1).prepare('identity_find_by_login')
-  const sessionLookup = db.select({ session: sessions, user: users }).from(sessions)
+  const sessionLookup = db.select({ session: sessions, user: users, roles: rolesOfUser }).from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.idHash, p('idHash'))).prepare('identity_find_session')
   // A successful sign-in in one statement (atomic without a transaction): the session, activity
   // now and warned accounts active again, the attempt, and the audit event.
@@ -147,7 +176,7 @@ export function createIdentityRepo(db: Db) {
     ...direct,
 
     transaction<T>(run: (tx: IdentityWrites) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => run(writes(tx, outbox)))
+      return db.transaction((tx) => run(writes(tx, outbox, endings)))
     },
 
     /** The account a person means by a user ID or an email address, in one realm (case-insensitive). */
@@ -229,11 +258,10 @@ export function createIdentityRepo(db: Db) {
       return db.select().from(sessions).where(eq(sessions.userId, userId)).orderBy(desc(sessions.lastSeenAt))
     },
 
-    /** Ends one of a user's own sessions, named by the start of its hash (what the account page shows). */
-    async deleteSessionByRef(userId: number, ref: string): Promise<number> {
-      const removed = await db.delete(sessions)
-        .where(and(eq(sessions.userId, userId), sql`left(${sessions.idHash}, 16) = ${ref}`)).returning({ id: sessions.idHash })
-      return removed.length
+    /** One of a user's own sessions, named by the start of its hash (what the account page shows). */
+    async sessionByRef(userId: number, ref: string): Promise<SessionRow | undefined> {
+      const [row] = await db.select().from(sessions).where(and(eq(sessions.userId, userId), sql`left(${sessions.idHash}, 16) = ${ref}`))
+      return row
     },
 
     async realm(key: string) {
@@ -256,9 +284,44 @@ export function createIdentityRepo(db: Db) {
       return row?.n ?? 1
     },
 
-    async findSession(idHash: string): Promise<(SessionRow & { user: UserRow }) | undefined> {
+    /** A session with its account and the account's roles (the request's Actor needs no other query). */
+    async findSession(idHash: string): Promise<(SessionRow & { user: UserRow; roles: RoleGrant[] }) | undefined> {
       const [row] = await sessionLookup.execute({ idHash })
-      return row ? { ...row.session, user: row.user } : undefined
+      return row ? { ...row.session, user: row.user, roles: row.roles } : undefined
+    },
+
+    /** An account with its roles, by its number. */
+    async findUserWithRoles(id: number): Promise<{ user: UserRow; roles: RoleGrant[] } | undefined> {
+      const [row] = await db.select({ user: users, roles: rolesOfUser }).from(users).where(eq(users.id, id))
+      return row
+    },
+
+    /** The account of a realm with exactly this user ID (case-insensitive, the realm's unique index). */
+    async findByUserId(realm: string, userId: string): Promise<UserRow | undefined> {
+      const [row] = await db.select().from(users).where(and(eq(users.realm, realm), sql`lower(${users.userId}) = ${userId.toLowerCase()}`))
+      return row
+    },
+
+    /**
+     * A token issued to a connected app is activity in the account's realm, like a portal sign-in:
+     * activity now, and a warned account active again. An app refreshing every few minutes writes
+     * the row at most once a minute (a policy counted in days loses nothing by it).
+     */
+    async recordAppActivity(userId: number, at: Date): Promise<void> {
+      const revives = sql.join(statusesThat('activityRevives').map((s) => sql`${s}`), sql`, `)
+      const when = sql`${at.toISOString()}::timestamptz`
+      await db.execute(sql`
+        update users set last_activity_at = ${when}, updated_at = ${when},
+          status = case when status in (${revives}) then 'active' else status end
+        where id = ${userId} and (last_activity_at is null or last_activity_at < ${when} - interval '1 minute'
+          or last_activity_at > ${when} or status in (${revives}))`)
+    },
+
+    /** Portal sessions idle or past their end are dead already (the lookup refuses them): this reclaims them. */
+    async deleteExpiredSessions(now: Date, idleBefore: Date): Promise<number> {
+      const removed = await rows<{ n: number }>(db, sql`with removed as (delete from sessions where expires_at < ${now.toISOString()}::timestamptz
+        or last_seen_at < ${idleBefore.toISOString()}::timestamptz returning 1) select count(*)::int as n from removed`)
+      return removed[0]?.n ?? 0
     },
 
     async touchSession(idHash: string, at: Date): Promise<void> {
@@ -269,9 +332,6 @@ export function createIdentityRepo(db: Db) {
       await db.delete(sessions).where(eq(sessions.idHash, idHash))
     },
 
-    async deleteExpiredSessions(now: Date, idleBefore: Date): Promise<void> {
-      await db.delete(sessions).where(or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleBefore)))
-    },
 
     async findToken(tokenHash: string) {
       const [row] = await db.select().from(credentialTokens).where(eq(credentialTokens.tokenHash, tokenHash))

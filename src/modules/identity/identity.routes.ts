@@ -58,7 +58,7 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
       return
     }
     auth.resolveSession(token).then((session) => {
-      if (session) req.actor = actorOf(session.user, session.idHash)
+      if (session) req.actor = actorOf(session.user, session.roles, session.idHash)
       if (session && !session.user.emailVerifiedAt && needsVerifiedEmail(req.url)) {
         void reply.redirect(verifyEmailPath(req.url, localeOfPath(req.url, session.user.locale)), 303)
         return

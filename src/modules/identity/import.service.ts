@@ -5,9 +5,9 @@ import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { hashToken, type RequestContext } from './auth.service.js'
-import { INVITE_TTL_MS, type AdministrationService } from './administration.service.js'
+import { INVITE_TTL_MS } from './administration.service.js'
 import type { IdentityRepo, NewUser } from './identity.repo.js'
-import { mayAdminister } from './identity.policy.js'
+import { can, canAnywhere } from '../../shared/access.js'
 import { UserIdPattern } from './identity.schemas.js'
 
 /** The columns of an import file, in the order the template lists them. */
@@ -55,11 +55,10 @@ export interface ImportDeps {
  * "Forgot password", then confirm the email at first sign-in. Their last activity carries over,
  * so the inactivity lifecycle goes on from where the old system left it.
  */
-export function createImportService(repo: IdentityRepo, administration: AdministrationService, deps: ImportDeps) {
+export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
   return {
     async importUsers(actor: Actor, records: Record<string, string>[], options: { invite: boolean }, ctx: RequestContext): Promise<ImportResult> {
-      const scope = await administration.scopeOf(actor)
-      if (!scope.all && scope.marketIds.size === 0) throw new AppError('FORBIDDEN_SCOPE')
+      if (!canAnywhere(actor, 'import_users')) throw new AppError('FORBIDDEN_SCOPE')
       if (records.length > MAX_IMPORT_ROWS) return { ok: false, problems: [{ line: 1, field: '', code: 'too_many_rows' }] }
       const problems: ImportProblem[] = []
       const valid: { line: number; row: ImportRow }[] = []
@@ -98,7 +97,7 @@ export function createImportService(repo: IdentityRepo, administration: Administ
       for (const { line, row } of valid) {
         const company = companies.get(row.company_number.toUpperCase())
         if (!company) problems.push({ line, field: 'company_number', code: 'company_not_found' })
-        else if (!mayAdminister(scope, 'import_users', { companyId: company.id, marketId: company.marketId })) problems.push({ line, field: 'company_number', code: 'out_of_scope' })
+        else if (!can(actor, 'import_users', { companyId: company.id, marketId: company.marketId })) problems.push({ line, field: 'company_number', code: 'out_of_scope' })
       }
       for (const realm of ['partner', 'shop']) {
         const inRealm = valid.filter((v) => v.row.realm === realm)

@@ -1,4 +1,3 @@
 export { createLifecycleRepo } from './lifecycle.repo.js'
 export { createLifecycleService, PolicyInput, type LifecycleService, type SweepReport } from './lifecycle.service.js'
-export { stages, type Stage } from './lifecycle.repo.js'
 export { startSweepSchedule } from './lifecycle.schedule.js'

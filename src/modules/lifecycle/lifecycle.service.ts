@@ -1,9 +1,11 @@
 import Type from 'typebox'
 import Value from 'typebox/value'
+import { assertCan } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import { stages, type LifecycleRepo, type RealmPolicy, type Stage, type StepMail } from './lifecycle.repo.js'
+import { sweepSteps as stages, type InactivityRepo, type StepMail, type SweepStep as Stage } from '../identity/index.js'
+import type { LifecycleRepo, RealmPolicy } from './lifecycle.repo.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** Sent emails are kept this long (for the administrator's timeline), then forgotten. */
@@ -36,7 +38,8 @@ export interface SweepReport {
 }
 
 export interface LifecycleDeps {
-  isPlatformAdmin(actor: Actor): Promise<boolean>
+  /** Identity's writes to accounts: the sweep decides when, identity how. */
+  accounts: InactivityRepo
   /** How many batches may run at once (connections the database gives the sweep). */
   parallelism: number
   withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
@@ -63,12 +66,12 @@ export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps)
   }
 
   async function sweepRealm(policy: RealmPolicy, now: Date, options: SweepOptions, publicUrl: string): Promise<Record<Stage, number>> {
-    if (options.dryRun) return repo.countDue(policy, now)
+    if (options.dryRun) return deps.accounts.countDue(policy, now)
     const counts = Object.fromEntries(stages.map((s) => [s, 0])) as Record<Stage, number>
     const batchSize = options.batchSize ?? 5000
     // One worker per connection the database can give, each walking its own slice of the ids:
     // a bulk step is bound by PostgreSQL's CPU, and one statement runs on one core.
-    const whole = await repo.idRange(policy.key)
+    const whole = await deps.accounts.idRange(policy.key)
     const width = Math.ceil((whole.upTo - whole.after) / deps.parallelism)
     const slices = Array.from({ length: deps.parallelism }, (_, i) => ({ after: whole.after + i * width, upTo: Math.min(whole.upTo, whole.after + (i + 1) * width) }))
       .filter((slice) => slice.upTo > slice.after)
@@ -80,7 +83,7 @@ export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps)
       await Promise.all(slices.map(async (slice) => {
         try {
           for (let after = slice.after; failure === undefined;) {
-            const batch = await repo.advance(stage, policy, now, { after, upTo: slice.upTo }, batchSize, mail)
+            const batch = await deps.accounts.advance(stage, policy, now, { after, upTo: slice.upTo }, batchSize, mail)
             counts[stage] += batch.moved
             if (batch.moved > 0) await options.afterBatch?.(stage, batch.moved)
             if (batch.moved < batchSize) break
@@ -102,7 +105,7 @@ export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps)
 
     /** A platform administrator sets a realm's days; each step must come after the previous one. */
     async updatePolicy(actor: Actor, realm: string, input: PolicyInput, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<RealmPolicy> {
-      if (!(await deps.isPlatformAdmin(actor))) throw new AppError('FORBIDDEN_SCOPE')
+      assertCan(actor, 'manage_platform')
       if (!Value.Check(PolicyInput, input)) {
         const [first] = Value.Errors(PolicyInput, input)
         throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'policy', reason: first?.message ?? '' })
@@ -127,7 +130,7 @@ export function createLifecycleService(repo: LifecycleRepo, deps: LifecycleDeps)
      * no one gets an email twice. A second sweep at the same time moves nothing.
      */
     async sweep(actor: Actor, options: SweepOptions & { now?: Date }, ctx: { publicUrl: string }): Promise<SweepReport> {
-      if (actor.kind !== 'system' && !(await deps.isPlatformAdmin(actor))) throw new AppError('FORBIDDEN_SCOPE')
+      assertCan(actor, 'run_schedules')
       const now = options.now ?? clock.now()
       const dryRun = options.dryRun ?? false
       const result = await deps.withExclusiveLock(SWEEP_LOCK, async () => {

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm'
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
-import type { Db } from '../../db/client.js'
+import type { Db, Tx } from '../../db/client.js'
 import { companies, markets } from '../../db/schema/index.js'
 
 export type MarketRow = typeof markets.$inferSelect
@@ -94,8 +94,9 @@ export function createOrganizationsRepo(db: Db) {
       })
     },
 
-    async setCompanyStatus(id: number, status: string): Promise<void> {
-      await db.update(companies).set({ status }).where(eq(companies.id, id))
+    /** Inside the caller's transaction when one is given (a company approved with its first account). */
+    async setCompanyStatus(id: number, status: string, tx: Db | Tx = db): Promise<void> {
+      await tx.update(companies).set({ status }).where(eq(companies.id, id))
     },
 
     async setAftersalesPartner(companyId: number, partnerId: number | null): Promise<void> {

@@ -5,7 +5,8 @@ import Type from 'typebox'
 import Value from 'typebox/value'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import { assertMayAdminister, isAdministrator, mayAdminister, type AdminAction, type AdminScope } from '../identity/index.js'
+import { assertCan, can, isAdministrator, whereCan, type Action } from '../../shared/access.js'
+import type { Executor } from '../../db/client.js'
 import type { CompanyInput, CompanyRow, MarketInput, MarketRow, OrganizationsRepo } from './organizations.repo.js'
 
 export interface PartnerListing {
@@ -24,11 +25,6 @@ function listing(actor: Actor, p: CompanyRow & { marketCode: string }): PartnerL
     id: p.id, name: p.name, city: p.city, street: p.street, postalCode: p.postalCode, marketCode: p.marketCode,
     contact: actor.kind === 'user' ? { phone: p.contactPhone, email: p.contactEmail, openingHours: p.openingHours } : null,
   }
-}
-
-/** What an actor administers, from the identity module (roles live there). */
-export interface OrganizationsDeps {
-  scopeOf(actor: Actor): Promise<AdminScope>
 }
 
 export const CompanyDetails = Type.Object({
@@ -89,17 +85,16 @@ function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
 }
 
-export function createOrganizationsService(repo: OrganizationsRepo, deps: OrganizationsDeps) {
+export function createOrganizationsService(repo: OrganizationsRepo) {
   /** Told after a platform administrator changed a market (caches of markets drop it). */
   const marketListeners: ((marketId: number) => void)[] = []
   const marketChanged = (marketId: number) => { for (const listener of marketListeners) listener(marketId) }
   /** The company, once the actor may take `action` on it; 403 before anything else is revealed. */
-  async function companyFor(actor: Actor, action: AdminAction, companyId: number) {
-    const scope = await deps.scopeOf(actor)
-    if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
+  async function companyFor(actor: Actor, action: Action, companyId: number) {
+    if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
     const company = await repo.company(companyId)
     if (!company) throw new AppError('NOT_FOUND')
-    assertMayAdminister(scope, action, { companyId: company.id, marketId: company.marketId })
+    assertCan(actor, action, { companyId: company.id, marketId: company.marketId })
     return company
   }
 
@@ -108,8 +103,7 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
     async companyForAdmin(actor: Actor, companyId: number) {
       const company = await companyFor(actor, 'view', companyId)
       const partner = company.aftersalesPartnerId ? await repo.company(company.aftersalesPartnerId) : undefined
-      const scope = await deps.scopeOf(actor)
-      return { company, partner: partner ?? null, mayEdit: mayAdminister(scope, 'edit_company', { companyId: company.id, marketId: company.marketId }) }
+      return { company, partner: partner ?? null, mayEdit: can(actor, 'edit_company', { companyId: company.id, marketId: company.marketId }) }
     },
 
     async updateCompanyDetails(actor: Actor, companyId: number, input: CompanyDetails, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
@@ -149,7 +143,7 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
     async createCompany(actor: Actor, input: CompanyDetails & { companyNumber: string; marketCode: string; isPartner: boolean }, ctx: { requestId?: string | undefined; ip?: string | undefined }) {
       const market = await repo.marketByCode(input.marketCode)
       if (!market) throw new AppError('NOT_FOUND')
-      assertMayAdminister(await deps.scopeOf(actor), 'manage_companies', { companyId: null, marketId: market.id })
+      assertCan(actor, 'manage_companies', { companyId: null, marketId: market.id })
       const { companyNumber, isPartner } = input
       const details = { name: input.name, street: input.street, postalCode: input.postalCode, city: input.city, contactPhone: input.contactPhone, contactEmail: input.contactEmail }
       if (!Value.Check(CompanyDetails, details) || !/^[A-Z0-9][A-Z0-9-]{1,39}$/.test(companyNumber.trim().toUpperCase())) {
@@ -171,7 +165,7 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
     async updateMarketContacts(actor: Actor, code: string, input: { supportEmail: string; supportPhone: string }, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
       const market = await repo.marketByCode(code)
       if (!market) throw new AppError('NOT_FOUND')
-      assertMayAdminister(await deps.scopeOf(actor), 'manage_platform', { companyId: null, marketId: market.id })
+      assertCan(actor, 'manage_platform', { companyId: null, marketId: market.id })
       const contacts = Type.Object({ supportEmail: Type.String({ format: 'email', maxLength: 256 }), supportPhone: Type.String({ minLength: 3, maxLength: 40 }) })
       if (!Value.Check(contacts, input)) throw new AppError('INVALID_INPUT', { field: 'support', reason: '' })
       await repo.updateMarket(code, input, {
@@ -193,7 +187,7 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
     async updateServiceLevels(actor: Actor, code: string, input: ServiceLevelsInput, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
       const market = await repo.marketByCode(code)
       if (!market) throw new AppError('NOT_FOUND')
-      assertMayAdminister(await deps.scopeOf(actor), 'manage_platform', { companyId: null, marketId: market.id })
+      assertCan(actor, 'manage_platform', { companyId: null, marketId: market.id })
       checkServiceLevels(input)
       const after = { sla: input.sla, businessHours: input.businessHours, timeZone: input.timeZone }
       await repo.updateMarket(code, after, {
@@ -205,11 +199,11 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
 
     /** Companies the actor administers: a market administrator's market, an organization administrator's own. */
     async companiesForAdmin(actor: Actor, filter: { q?: string | undefined; status?: string | undefined }) {
-      const scope = await deps.scopeOf(actor)
-      if (!isAdministrator(scope)) throw new AppError('FORBIDDEN_SCOPE')
-      const found = await repo.searchCompanies({ marketIds: scope.all ? null : [...scope.marketIds], q: filter.q?.trim() || undefined, status: filter.status, limit: 100 })
-      if (scope.all || scope.marketIds.size > 0) return found
-      return (await Promise.all([...scope.companyIds].map((id) => repo.company(id)))).flatMap((c) => (c ? [c] : []))
+      if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
+      const where = whereCan(actor, 'view')
+      const found = await repo.searchCompanies({ marketIds: where ? where.marketIds : null, q: filter.q?.trim() || undefined, status: filter.status, limit: 100 })
+      if (!where || where.marketIds.length > 0) return found
+      return (await Promise.all(where.companyIds.map((id) => repo.company(id)))).flatMap((c) => (c ? [c] : []))
     },
 
     /** Markets with their public support channels: anyone may see them. */
@@ -262,8 +256,8 @@ export function createOrganizationsService(repo: OrganizationsRepo, deps: Organi
     },
 
     /** A new independent company approved or refused with its first account (the identity module decides, after its policy check). */
-    async setCompanyStatus(_actor: Actor, companyId: number, status: 'active' | 'refused'): Promise<void> {
-      await repo.setCompanyStatus(companyId, status)
+    async setCompanyStatus(_actor: Actor, companyId: number, status: 'active' | 'refused', tx?: Executor): Promise<void> {
+      await repo.setCompanyStatus(companyId, status, tx)
     },
 
     async company(_actor: Actor, id: number) {

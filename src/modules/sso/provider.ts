@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import Provider, { interactionPolicy, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { JsonWebKey } from 'node:crypto'
 import type { AccountRow, ClientRow, SsoRepo } from './sso.repo.js'
+import { may } from '../identity/index.js'
 import { cookieKeys } from './keys.js'
 
 /** The realms with a provider, and where each one lives under PUBLIC_URL. */
@@ -16,8 +17,6 @@ export function isSsoRealm(value: string): value is SsoRealm {
   return Object.hasOwn(ssoRealms, value)
 }
 
-/** Accounts in these states may get tokens; warned ones become active by doing so. */
-export const MAY_GET_TOKENS = new Set(['active', 'block_warned', 'delete_warned'])
 
 /** The storage the provider needs (the repo's methods, handed over by the service). */
 export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub'>
@@ -181,7 +180,7 @@ export function buildProvider(options: {
     },
     findAccount: async (_ctx, sub) => {
       const account = await repo.accountBySub(sub)
-      if (!account || account.realm !== realm || !MAY_GET_TOKENS.has(account.status)) return undefined
+      if (!account || account.realm !== realm || !may(account.status, 'tokens')) return undefined
       const claims = claimsOf(account)
       const found: SsoAccount = { accountId: sub, userId: account.id, claims: () => claims }
       return found

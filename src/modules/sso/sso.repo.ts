@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import { oidcPayloads, ssoClients, ssoSigningKeys, ssoSubjects, type AccountStatus, type ClientKind } from '../../db/schema/index.js'
@@ -29,6 +29,14 @@ export interface AccountRow extends Record<string, unknown> {
 export interface StoredPayload {
   payload: Record<string, unknown>
   consumed: boolean
+}
+
+/**
+ * Ending a person's access (identity decides when, in its own statement): every SSO session, grant,
+ * code and token of the accounts `ids` selects goes, so no app can refresh or use them again.
+ */
+export function revokedAppAccess(ids: SQL): SQL {
+  return sql`revoked_app_access as (delete from oidc_payloads where account_id in (select sub from sso_subjects where user_id in (${ids})))`
 }
 
 export function createSsoRepo(db: Db) {
@@ -72,12 +80,13 @@ export function createSsoRepo(db: Db) {
         grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
+        accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
         // The provider's expiry is real time, so it is the database's now(), not the app's clock.
         expiresAt: expiresInSeconds === undefined ? null : sql`now() + make_interval(secs => ${expiresInSeconds})`,
       }
       await db.insert(oidcPayloads).values(values).onConflictDoUpdate({
         target: [oidcPayloads.realm, oidcPayloads.model, oidcPayloads.id],
-        set: { payload: values.payload, grantId: values.grantId, uid: values.uid, userCode: values.userCode, expiresAt: values.expiresAt },
+        set: { payload: values.payload, grantId: values.grantId, uid: values.uid, userCode: values.userCode, accountId: values.accountId, expiresAt: values.expiresAt },
       })
     },
 
@@ -130,19 +139,6 @@ export function createSsoRepo(db: Db) {
       const [row] = await db.select({ sub: ssoSubjects.sub }).from(ssoSubjects).where(eq(ssoSubjects.userId, userId))
       if (!row) throw new Error('subject not found')
       return row.sub
-    },
-
-    /**
-     * A token issued to a connected app is activity in the account's realm, like a portal sign-in:
-     * activity now, and a warned account active again. An app refreshing every few minutes writes
-     * the row at most once a minute (a policy counted in days loses nothing by it).
-     */
-    async recordAppActivity(userId: number, at: Date): Promise<void> {
-      await db.execute(sql`
-        update users set last_activity_at = ${at.toISOString()}::timestamptz, updated_at = ${at.toISOString()}::timestamptz,
-          status = case when status in ('block_warned', 'delete_warned') then 'active' else status end
-        where id = ${userId} and (last_activity_at is null or last_activity_at < ${at.toISOString()}::timestamptz - interval '1 minute'
-          or last_activity_at > ${at.toISOString()}::timestamptz or status in ('block_warned', 'delete_warned'))`)
     },
 
     // ---- Signing keys ----

@@ -51,7 +51,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
       await auth.signOut(req.actor, token, { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: opts.publicUrl })
       ctx.cookies.set(name, null, { path: '/', signed: false, secure: opts.https, httpOnly: true, sameSite: 'lax' })
     },
-    recordActivity: (userId) => sso.recordActivity(userId),
+    recordActivity: (userId) => auth.recordAppActivity(userId),
     renderError: (ctx, out) => renderDocument(SsoErrorPage({ ctx: contextOf(ctx), error: out.error })),
     renderLogout: (ctx, action, xsrf) => {
       // The confirmation form may lead back to the app's registered post-logout address.

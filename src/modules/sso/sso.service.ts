@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
 import type { ClientKind } from '../../db/schema/index.js'
+import { assertCan } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import type { AdminScope } from '../identity/index.js'
+import { may } from '../identity/index.js'
 import { decryptJwk, encryptJwk, generateSigningKey } from './keys.js'
-import { isSsoRealm, MAY_GET_TOKENS, sha256Hex, type ProviderStore } from './provider.js'
+import { isSsoRealm, sha256Hex, type ProviderStore } from './provider.js'
 import type { ClientRow, SsoRepo } from './sso.repo.js'
-import { assertMaySso } from './sso.policy.js'
 
 /** The signing key plus the previous one, which stays published so tokens it signed still verify. */
 const PUBLISHED_KEYS = 2
@@ -40,11 +40,7 @@ function checkRedirectUri(uri: string): string {
   return trimmed
 }
 
-export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) => Promise<AdminScope>; keySecret: () => string }) {
-  async function assertMay(actor: Actor, action: 'clients.manage' | 'keys.rotate'): Promise<void> {
-    assertMaySso(await deps.scopeOf(actor), action)
-  }
-
+export function createSsoService(repo: SsoRepo, deps: { keySecret: () => string }) {
   async function rotate(actor: Actor | undefined, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<{ kid: string; published: string[] }> {
     const key = generateSigningKey()
     const now = clock.now()
@@ -62,7 +58,7 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
      * stored only as its SHA-256 (32 random bytes: a fast hash is enough for that much entropy).
      */
     async addClient(actor: Actor, input: ClientInput, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<{ client: ClientRow; secret: string | null }> {
-      await assertMay(actor, 'clients.manage')
+      assertCan(actor, 'manage_sso')
       if (!isSsoRealm(input.realm)) throw new AppError('INVALID_INPUT', { field: 'realm', reason: input.realm.slice(0, 40) })
       const name = input.name.trim()
       if (!name || name.length > 100) throw new AppError('INVALID_INPUT', { field: 'name', reason: '1–100' })
@@ -84,18 +80,18 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
 
     /** The demo seed: registers the workshop app once. */
     async ensureClient(actor: Actor, input: ClientInput & { clientId: string }): Promise<ClientRow> {
-      await assertMay(actor, 'clients.manage')
+      assertCan(actor, 'manage_sso')
       return (await repo.findClient(input.clientId)) ?? (await this.addClient(actor, input)).client
     },
 
     async listClients(actor: Actor, realm?: string): Promise<ClientRow[]> {
-      await assertMay(actor, 'clients.manage')
+      assertCan(actor, 'manage_sso')
       return repo.listClients(realm)
     },
 
     /** Removes an app; its tokens, codes and grants go with it. */
     async removeClient(actor: Actor, clientId: string, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<void> {
-      await assertMay(actor, 'clients.manage')
+      assertCan(actor, 'manage_sso')
       const now = clock.now()
       const removed = clientId.length <= 100 && await repo.deleteClient(clientId, { at: now, actor: actorRef(actor), action: 'sso.client_removed', data: { clientId }, requestId: ctx.requestId, ip: ctx.ip })
       if (!removed) throw new AppError('SSO_CLIENT_NOT_FOUND')
@@ -103,7 +99,7 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
 
     /** A new signing key signs from now on; the previous one stays published, older ones are retired. */
     async rotateKeys(actor: Actor, ctx: { requestId?: string | undefined; ip?: string | undefined } = {}): Promise<{ kid: string; published: string[] }> {
-      await assertMay(actor, 'keys.rotate')
+      assertCan(actor, 'manage_sso')
       return rotate(actor, ctx)
     },
 
@@ -121,14 +117,13 @@ export function createSsoService(repo: SsoRepo, deps: { scopeOf: (actor: Actor) 
     async signInAccount(userId: number): Promise<{ sub: string; mayGetTokens: boolean }> {
       const sub = await repo.subjectOf(userId)
       const account = await repo.accountBySub(sub)
-      return { sub, mayGetTokens: account !== undefined && MAY_GET_TOKENS.has(account.status) }
+      return { sub, mayGetTokens: account !== undefined && may(account.status, 'tokens') }
     },
 
     /** What oidc-provider's adapter and findAccount read and write. */
     store: repo as ProviderStore,
     keysRevision: () => repo.keysRevision(),
     subjectOf: (userId: number) => repo.subjectOf(userId),
-    recordActivity: (userId: number) => repo.recordAppActivity(userId, clock.now()),
     purgeExpired: () => repo.purgeExpired(),
   }
 }

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { assertCan, can, canAnywhere, whereCan } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
+import type { Executor } from '../../db/client.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import type { Role, TicketIdentity, TicketState, Urgency } from '../../db/schema/index.js'
+import type { TicketIdentity, TicketState, Urgency } from '../../db/schema/index.js'
 import type { MarketRow } from '../organizations/index.js'
 import { compareIdentity, type IdentityComparison } from '../identity/index.js'
 import type { AttachmentInfo, MessageRow, QueueRow, SupportRepo, TicketRow } from './support.repo.js'
-import { agentTransitions, assertDesk, deskScopeFromRoles, isDeskMember, marketsFor, type DeskScope } from './support.policy.js'
+import { agentTransitions } from './support.policy.js'
 import { IDENTITY_TOPICS } from './support.service.js'
 import { checkAttachments, type UploadedFile } from './attachments.js'
 
@@ -23,18 +25,17 @@ export interface IdentityPreview extends IdentityComparison { record: TicketIden
 export interface PanelAccount { id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null }
 
 export interface DeskDeps {
-  rolesOf(userId: number): Promise<{ role: Role; marketId: number | null }[]>
   marketById(id: number): Promise<MarketRow | undefined>
   listMarkets(): Promise<MarketRow[]>
   /** The identity module's administration use cases: they check the actor's scope themselves. */
   identity: {
+    /** The partner account with exactly this user ID, if the actor may check its identity. */
     findAccount(actor: Actor, userId: string): Promise<PanelAccount | null>
-    checkIdentity(actor: Actor, userId: number, claims: TicketIdentity, ctx: RequestCtx): Promise<{ passed: boolean; fields: Record<string, boolean> }>
     /** The account's record as the check compares it (read only, nothing recorded). */
     identityRecord(actor: Actor, userId: number): Promise<TicketIdentity>
-    restoreAccess(actor: Actor, userId: number, ctx: RequestCtx): Promise<unknown>
-    issueAdminReset(actor: Actor, userId: number, ctx: RequestCtx): Promise<void>
-    mayActOnIdentity(actor: Actor, marketId: number): Promise<boolean>
+    /** The recorded check and, if it passes, restore or reset; `alongside` writes in the same transaction. */
+    checkAndAct(actor: Actor, userId: number, claims: TicketIdentity, action: 'restore' | 'reset', ctx: RequestCtx,
+      alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison>
   }
 }
 
@@ -79,19 +80,17 @@ function checkText(body: string, max = 10_000): string {
 
 /** The agent console's use cases: every one checks the desk scope first and leaves an audit event. */
 export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
-  async function scopeOf(actor: Actor): Promise<DeskScope> {
-    return deskScopeFromRoles(actor, actor.kind === 'user' ? await deps.rolesOf(actor.userId) : [])
-  }
-
   /** The ticket, once the actor is known to work its market's queue; unknown references are 404, others' markets 403. */
-  async function ticketFor(actor: Actor, reference: string, action: 'ticket.view' | 'ticket.work' = 'ticket.view'): Promise<{ ticket: TicketRow; scope: DeskScope }> {
-    const scope = await scopeOf(actor)
-    if (!isDeskMember(scope)) throw new AppError('FORBIDDEN_SCOPE')
+  async function ticketFor(actor: Actor, reference: string, action: 'view_tickets' | 'work_tickets' = 'view_tickets'): Promise<{ ticket: TicketRow }> {
+    if (!canAnywhere(actor, 'view_tickets')) throw new AppError('FORBIDDEN_SCOPE')
     const ticket = /^SR-\d{4}-\d{6,}$/.test(reference) ? await repo.byReference(reference) : undefined
     if (!ticket) throw new AppError('NOT_FOUND')
-    assertDesk(scope, action, ticket.marketId)
-    return { ticket, scope }
+    assertCan(actor, action, { companyId: null, marketId: ticket.marketId })
+    return { ticket }
   }
+
+  /** Whether the actor may use the identity panel beside a ticket of this market (a market administrator there). */
+  const mayActOnIdentity = (actor: Actor, marketId: number) => can(actor, 'check_identity', { companyId: null, marketId })
 
   function audit(actor: Actor, ticket: TicketRow, action: string, at: Date, ctx: RequestCtx, data: Record<string, unknown> = {}) {
     return {
@@ -101,8 +100,8 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
   }
 
   /** Applies an action to the ticket as the agent saw it; a ticket changed meanwhile answers 409 (reload and retry). */
-  async function apply(ticket: TicketRow, action: Parameters<SupportRepo['agentAction']>[1]): Promise<void> {
-    if (!(await repo.agentAction(ticket, action))) throw new AppError('CONFLICT')
+  async function apply(ticket: TicketRow, action: Parameters<SupportRepo['agentAction']>[1], tx?: Executor): Promise<void> {
+    if (!(await repo.agentAction(ticket, action, tx))) throw new AppError('CONFLICT')
   }
 
   function stateChange(ticket: TicketRow, to: TicketState, at: Date): Partial<Pick<TicketRow, 'state' | 'solvedAt' | 'closedAt'>> {
@@ -112,19 +111,16 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
   }
 
   return {
-    scopeOf,
-
     /** Whether the actor has an agent console at all (for navigation). */
     async isAgent(actor: Actor): Promise<boolean> {
-      return isDeskMember(await scopeOf(actor))
+      return canAnywhere(actor, 'view_tickets')
     },
 
     async queue(actor: Actor, query: QueueQuery): Promise<{ rows: QueueRow[]; total: number; page: number; pageSize: number; markets: MarketRow[] }> {
-      const scope = await scopeOf(actor)
-      if (!isDeskMember(scope)) throw new AppError('FORBIDDEN_SCOPE')
+      if (!canAnywhere(actor, 'view_tickets')) throw new AppError('FORBIDDEN_SCOPE')
       const now = clock.now()
       const page = Math.max(1, Math.min(query.page ?? 1, 10_000))
-      const marketIds = marketsFor(scope, 'ticket.view')
+      const marketIds = whereCan(actor, 'view_tickets')?.marketIds ?? null
       const [result, allMarkets] = await Promise.all([
         repo.queue({
           marketIds, state: query.state, topic: query.topic, urgency: query.urgency, breached: query.breached,
@@ -142,7 +138,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
       identityPanel: { claims: TicketIdentity; account: PanelAccount | null; preview: IdentityPreview | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
     }> {
       const { ticket } = await ticketFor(actor, reference)
-      const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && await deps.identity.mayActOnIdentity(actor, ticket.marketId)
+      const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && mayActOnIdentity(actor, ticket.marketId)
       const [messages, attachments, market, assigneeName, account] = await Promise.all([
         repo.messages(ticket.id, true), repo.attachments(ticket.id, true), deps.marketById(ticket.marketId),
         ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
@@ -158,7 +154,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     },
 
     async assignToSelf(actor: Actor, reference: string, ctx: RequestCtx): Promise<void> {
-      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       if (actor.kind !== 'user') throw new AppError('RULE_BROKEN')
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
       const at = clock.now()
@@ -173,7 +169,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
      * only way a guest can come back), in the ticket's language. The first one meets the first-response due time.
      */
     async reply(actor: Actor, reference: string, input: { body: string; state: TicketState }, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
-      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       const body = checkText(input.body)
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
       const attachments = await checkAttachments(files)
@@ -199,7 +195,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
 
     /** A note for the team only: never on the requester's page, never in an email; its files neither. */
     async note(actor: Actor, reference: string, body: string, ctx: RequestCtx, files: UploadedFile[] = []): Promise<void> {
-      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       const text = checkText(body)
       const attachments = await checkAttachments(files)
       const at = clock.now()
@@ -210,7 +206,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     },
 
     async setState(actor: Actor, reference: string, state: TicketState, ctx: RequestCtx): Promise<void> {
-      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
       const at = clock.now()
       const set = stateChange(ticket, state, at)
@@ -225,32 +221,33 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
      * as a note with the mismatched fields when it did not).
      */
     async identityAction(actor: Actor, reference: string, action: 'restore' | 'reset', ctx: RequestCtx): Promise<{ outcome: 'restored' | 'reset' | 'check_failed' | 'no_account' }> {
-      const { ticket } = await ticketFor(actor, reference, 'ticket.work')
+      const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       if (!IDENTITY_TOPICS.has(ticket.topic) || !ticket.identity) throw new AppError('RULE_BROKEN')
-      if (!(await deps.identity.mayActOnIdentity(actor, ticket.marketId))) throw new AppError('FORBIDDEN_SCOPE')
+      if (!mayActOnIdentity(actor, ticket.marketId)) throw new AppError('FORBIDDEN_SCOPE')
       if (ticket.state === 'closed') throw new AppError('TICKET_CLOSED')
-      const account = await deps.identity.findAccount(actor, ticket.identity.userId)
-      const at = () => clock.now()
-      const note = async (key: string, params: Record<string, string | number>, internal: boolean, outcome: string) => {
-        const now = at()
-        await apply(ticket, {
+      const claims = ticket.identity
+      const account = await deps.identity.findAccount(actor, claims.userId)
+      const note = (tx: Executor | undefined, key: string, params: Record<string, string | number>, internal: boolean, outcome: string) => {
+        const now = clock.now()
+        return apply(ticket, {
           at: now, message: { authorType: 'system', authorUserId: actor.kind === 'user' ? actor.userId : null, body: systemBody(key, params), internal },
           audit: audit(actor, ticket, 'ticket.identity_action', now, ctx, { action, outcome, ...(account ? { userId: account.id } : {}) }),
-        })
+        }, tx)
       }
       if (!account) {
-        await note('support.system.noAccount', { userId: ticket.identity.userId }, true, 'no_account')
+        await note(undefined, 'support.system.noAccount', { userId: claims.userId }, true, 'no_account')
         return { outcome: 'no_account' }
       }
-      const check = await deps.identity.checkIdentity(actor, account.id, ticket.identity, ctx)
-      if (!check.passed) {
-        const mismatched = Object.entries(check.fields).filter(([, ok]) => !ok).map(([f]) => f).join(', ')
-        await note('support.system.checkFailed', { fields: mismatched }, true, 'check_failed')
-        return { outcome: 'check_failed' }
-      }
-      if (action === 'restore') await deps.identity.restoreAccess(actor, account.id, ctx)
-      else await deps.identity.issueAdminReset(actor, account.id, ctx)
-      await note(action === 'restore' ? 'support.system.restored' : 'support.system.resetSent', {}, false, action === 'restore' ? 'restored' : 'reset')
+      // The check, the restore or reset link, and the ticket's note commit together or not at all.
+      const check = await deps.identity.checkAndAct(actor, account.id, claims, action, ctx, async (tx, comparison) => {
+        if (comparison.passed) {
+          await note(tx, action === 'restore' ? 'support.system.restored' : 'support.system.resetSent', {}, false, action === 'restore' ? 'restored' : 'reset')
+        } else {
+          const mismatched = Object.entries(comparison.fields).filter(([, ok]) => !ok).map(([f]) => f).join(', ')
+          await note(tx, 'support.system.checkFailed', { fields: mismatched }, true, 'check_failed')
+        }
+      })
+      if (!check.passed) return { outcome: 'check_failed' }
       return { outcome: action === 'restore' ? 'restored' : 'reset' }
     },
 
@@ -264,8 +261,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
 
     /** Which articles and branches lead to tickets in the actor's markets, and deflections, over `days`. */
     async report(actor: Actor, options: { days?: number | undefined } = {}) {
-      const scope = await scopeOf(actor)
-      const marketIds = marketsFor(scope, 'report.view')
+      const marketIds = whereCan(actor, 'view_ticket_report')?.marketIds ?? null
       if (marketIds !== null && marketIds.length === 0) throw new AppError('FORBIDDEN_SCOPE')
       const days = Math.max(1, Math.min(options.days ?? 30, 3650))
       const since = new Date(clock.now().getTime() - days * 86_400_000)
@@ -274,7 +270,7 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
 
     /** Closes solved tickets without an answer for 7 days (the server's schedule and the CLI). */
     async closeSolved(actor: Actor, options: { now?: Date | undefined } = {}): Promise<{ closed: number; at: Date }> {
-      if (!(await scopeOf(actor)).all) throw new AppError('FORBIDDEN_SCOPE')
+      assertCan(actor, 'run_schedules')
       const now = options.now ?? clock.now()
       const before = new Date(now.getTime() - AUTO_CLOSE_DAYS * 86_400_000)
       let closed = 0

@@ -1,6 +1,6 @@
 export { supportRoutes } from './support.routes.js'
 export { agentRoutes } from './agent.routes.js'
-export { createSupportRepo } from './support.repo.js'
+export { createSupportRepo, erasedRequesterData } from './support.repo.js'
 export { createSupportService, type SupportService } from './support.service.js'
 export { createDeskService, AUTO_CLOSE_DAYS, type DeskService, type PanelAccount } from './agent.service.js'
 export { registerTicketGauges, startAutoCloseSchedule } from './support.schedule.js'

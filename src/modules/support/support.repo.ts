@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client.js'
+import type { Db, Executor, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import { markets, supportDeflections, ticketAccessKeys, ticketAttachments, ticketMessages, tickets, users, type TicketState, type Urgency } from '../../db/schema/index.js'
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
@@ -11,6 +11,15 @@ export type NewTicket = Omit<typeof tickets.$inferInsert, 'reference' | 'id'>
 export type MessageRow = typeof ticketMessages.$inferSelect & { authorName?: string | null }
 export type AttachmentInfo = Omit<typeof ticketAttachments.$inferSelect, 'content'>
 export interface NewAttachment { fileName: string; contentType: string; content: Buffer }
+
+/**
+ * Erasing a person (identity decides when, in its own statement): their tickets stay for the
+ * market's history, without the requester's name, address, identity details and files.
+ */
+export function erasedRequesterData(ids: SQL): SQL {
+  return sql`erased_files as (delete from ticket_attachments where ticket_id in (select id from tickets where requester_user_id in (${ids}))),
+    erased_requesters as (update tickets set requester_name = '', requester_email = '', identity = null where requester_user_id in (${ids}))`
+}
 
 /** What the agents' queue can be filtered by; `marketIds` null means every market (platform). */
 export interface QueueFilter {
@@ -43,7 +52,7 @@ function notInternal(): SQL {
   return sql`(${ticketAttachments.messageId} is null or ${ticketMessages.internal} = false)`
 }
 
-async function insertFiles(tx: Tx, ticketId: number, messageId: number | null, files: NewAttachment[], at: Date): Promise<void> {
+async function insertFiles(tx: Db | Tx, ticketId: number, messageId: number | null, files: NewAttachment[], at: Date): Promise<void> {
   if (files.length === 0) return
   await tx.insert(ticketAttachments).values(files.map((f) => ({ ticketId, messageId, fileName: f.fileName, contentType: f.contentType, size: f.content.length, content: f.content, createdAt: at })))
 }
@@ -207,8 +216,9 @@ export function createSupportRepo(db: Db) {
       mail?: OutgoingMail; accessHash?: string; audit: AuditInput
       /** Files of the message, checked beforehand (stored in the same transaction). */
       files?: NewAttachment[]
-    }): Promise<boolean> {
-      return db.transaction(async (tx) => {
+    }, outer?: Executor): Promise<boolean> {
+      // Inside the caller's transaction when one is given (the identity action commits with its note).
+      const run = async (tx: Db | Tx) => {
         const [updated] = await tx.update(tickets).set({ ...action.set, updatedAt: action.at })
           .where(and(eq(tickets.id, ticket.id), eq(tickets.state, ticket.state))).returning({ id: tickets.id })
         if (!updated) return false
@@ -220,7 +230,8 @@ export function createSupportRepo(db: Db) {
         if (action.mail) await outbox.enqueue(tx, action.mail, action.at)
         await recordAudit(tx, action.audit)
         return true
-      })
+      }
+      return outer ? run(outer) : db.transaction(run)
     },
 
     /**
