@@ -66,7 +66,7 @@ function splitSnippet(snippet: string): Segment[] {
 }
 
 function assertLocale(locale: string): void {
-  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND', { locale })
+  if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
 }
 
 export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {

@@ -62,7 +62,7 @@ export async function flattenMultipart(req: FastifyRequest): Promise<void> {
         const content = await part.toBuffer()
         if (part.filename || content.length > 0) files.push({ fileName: part.filename, content })
       } else if (name in body) {
-        throw new AppError('INVALID_INPUT', { field: name, reason: 'repeated' })
+        throw new AppError('INVALID_INPUT', { field: name, reason: t(req.locale, 'validation.repeated') })
       } else {
         body[name] = String(part.value)
       }
@@ -103,7 +103,7 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
   await app.register(multipart, attachmentMultipart)
   const hide = { hide: true }
-  const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND', { locale }) }
+  const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND') }
 
   const renderForm = async (req: FastifyRequest, reply: FastifyReply, status: number, values: TicketFormValues, error?: string) => {
     const [categories, markets, partner, profile] = await Promise.all([

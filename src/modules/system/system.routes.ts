@@ -15,10 +15,10 @@ export async function systemRoutes(app: FastifyInstance, opts: { database: Datab
       await opts.database.ping()
     } catch (error) {
       app.log.warn({ err: error }, 'database unreachable')
-      throw new AppError('NOT_READY', { reason: 'database' })
+      throw new AppError('NOT_READY', { cause: error })
     }
     const pending = await opts.database.pendingMigrations()
-    if (pending > 0) throw new AppError('NOT_READY', { reason: `${pending} migration(s) pending` })
+    if (pending > 0) throw new AppError('NOT_READY', { cause: `${pending} migration(s) pending` })
     return { status: 'ready' }
   })
 

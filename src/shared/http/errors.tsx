@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, errorCodes, isAppError, type ErrorCode } from '../errors.js'
+import { AppError, errorCodes, isAppError, type ErrorParams, type PlainErrorCode } from '../errors.js'
 import { t } from '../i18n/index.js'
 import { Page } from '../layout/Page.js'
 import { pageContext, sendPage } from './render.js'
@@ -10,15 +10,24 @@ interface ValidationIssue {
   params: Record<string, unknown>
 }
 
+/**
+ * What a refusal by the framework becomes: a code whose message needs no parameter, or INVALID_INPUT
+ * about a field (a name under `errors.field.` in the catalogue), whose reason is "it has the wrong format".
+ */
+type Refusal = PlainErrorCode | { field: string }
+
+const badRequest: Refusal = { field: 'request' }
+
 /** Fastify's own error codes that are the client's fault, mapped to ours. */
-const frameworkCodes: Record<string, ErrorCode> = {
+const frameworkCodes: Record<string, Refusal> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_INPUT',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_INPUT',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_INPUT',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'body' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { field: 'body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { field: 'body' },
   FST_ERR_BAD_URL: 'INVALID_ENCODING',
-  FST_ERR_ASYNC_CONSTRAINT: 'INVALID_INPUT',
+  FST_ERR_MAX_PARAM_LENGTH: 'ADDRESS_TOO_LONG',
+  FST_ERR_ASYNC_CONSTRAINT: badRequest,
   FST_CSRF_INVALID_TOKEN: 'CSRF_INVALID',
   FST_CSRF_MISSING_SECRET: 'CSRF_INVALID',
 }
@@ -29,22 +38,35 @@ const frameworkCodes: Record<string, ErrorCode> = {
  */
 const brokenMultipart = /^(?:Unexpected end of (?:multipart data|form)|Multipart: Boundary not found|Part terminated early|Malformed part header)/
 
-const statusCodes: Record<number, ErrorCode> = {
-  400: 'INVALID_INPUT',
+const statusCodes: Record<number, Refusal> = {
+  400: badRequest,
   401: 'NOT_SIGNED_IN',
   403: 'FORBIDDEN_SCOPE',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'ADDRESS_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
 }
 
-function validationParams(issues: ValidationIssue[], dataVar: string, locale: string): Record<string, string | number> {
+/** A field's name for a message: its label under `errors.field.` if there is one (body, querystring…), else as is. */
+function fieldLabel(locale: string, name: string): string {
+  const key = `errors.field.${name}`
+  const label = t(locale, key)
+  return label === key ? name : label
+}
+
+function refuse(refusal: Refusal, locale: string): AppError {
+  if (typeof refusal === 'string') return new AppError(refusal)
+  return new AppError('INVALID_INPUT', { field: fieldLabel(locale, refusal.field), reason: t(locale, 'validation.invalid') })
+}
+
+function validationParams(issues: ValidationIssue[], dataVar: string, locale: string): ErrorParams<'INVALID_INPUT'> {
   const issue = issues[0]
-  if (!issue) return { field: dataVar, reason: '' }
+  if (!issue) return { field: fieldLabel(locale, dataVar), reason: t(locale, 'validation.invalid') }
   const missing = issue.params.missingProperty
-  const field = typeof missing === 'string' ? missing : issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || dataVar
+  const field = typeof missing === 'string' ? missing : issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || fieldLabel(locale, dataVar)
   const limit = issue.params.limit
   const reasonKey = `validation.${issue.keyword}`
   const reason = t(locale, reasonKey, { limit: typeof limit === 'number' ? limit : '' })
@@ -53,16 +75,16 @@ function validationParams(issues: ValidationIssue[], dataVar: string, locale: st
 
 /** Turns anything thrown into an AppError; unknown errors become INTERNAL (their details stay in the log). */
 export function toAppError(error: unknown, locale: string): AppError {
-  if (error instanceof AppError) return error
+  if (isAppError(error)) return error
   const fe = error as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
   if (Array.isArray(fe.validation)) {
     return new AppError('INVALID_INPUT', validationParams(fe.validation, fe.validationContext ?? 'input', locale))
   }
   const mapped = fe.code ? frameworkCodes[fe.code] : undefined
-  if (mapped) return new AppError(mapped)
-  if (fe.statusCode === undefined && typeof fe.message === 'string' && brokenMultipart.test(fe.message)) return new AppError('INVALID_INPUT', { field: 'form', reason: t(locale, 'validation.invalid') })
+  if (mapped) return refuse(mapped, locale)
+  if (fe.statusCode === undefined && typeof fe.message === 'string' && brokenMultipart.test(fe.message)) return refuse({ field: 'form' }, locale)
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
-  if (status >= 400 && status < 500) return new AppError(statusCodes[status] ?? 'INVALID_INPUT')
+  if (status >= 400 && status < 500) return refuse(statusCodes[status] ?? badRequest, locale)
   return new AppError('INTERNAL')
 }
 
@@ -98,8 +120,8 @@ function ErrorPage({ req, error }: { req: FastifyRequest; error: AppError }) {
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const message = t(req.locale, `errors.${error.code}`, error.params)
-  if (error.code === 'RATE_LIMITED' && error.params.retryAfter !== undefined) {
-    void reply.header('retry-after', String(error.params.retryAfter))
+  if (error.retryAfter !== undefined) {
+    void reply.header('retry-after', String(error.retryAfter))
   }
   if (wantsJson(req)) {
     return reply.status(error.status).send({ error: { code: error.code, message } })

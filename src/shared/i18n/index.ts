@@ -56,12 +56,20 @@ function lookup(locale: string, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
+/** A message as written in one catalogue, `{placeholders}` unfilled (for tests of the catalogues). */
+export function catalogueText(locale: string, key: string): string | undefined {
+  return lookup(locale, key)
+}
+
+/** Stands for a parameter the caller did not give: a user never sees `{name}`. */
+const MISSING_PARAM = '…'
+
 /** Translates `key`, filling `{name}` placeholders from params. Falls back to English, then to the key. */
 export function t(locale: string, key: string, params: Params = {}): string {
   const template = lookup(locale, key) ?? lookup(DEFAULT_LOCALE, key) ?? key
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  return template.replace(/\{(\w+)\}/g, (_whole, name: string) => {
     const value = params[name]
-    return value === undefined ? whole : String(value)
+    return value === undefined ? MISSING_PARAM : String(value)
   })
 }
 
