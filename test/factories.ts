@@ -3,9 +3,9 @@
  * database. The demo tenant is for people, never for tests.
  */
 import { randomBytes } from 'node:crypto'
-import { eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { companies, markets, userRoles, users, type AccountStatus, type Role } from '../src/db/schema/index.js'
+import { companies, markets, outbox, tickets, userRoles, users, type AccountStatus, type Role, type TicketIdentity } from '../src/db/schema/index.js'
 import { hashPassword } from '../src/modules/identity/index.js'
 import type { Actor } from '../src/shared/actor.js'
 import { clock } from '../src/shared/clock.js'
@@ -27,6 +27,7 @@ export function unique(prefix: string): string {
 export type MarketRow = typeof markets.$inferSelect
 export type CompanyRow = typeof companies.$inferSelect
 export type UserRow = typeof users.$inferSelect
+export type OutboxRow = typeof outbox.$inferSelect
 
 const day = (): [string, string] => ['08:00', '18:00']
 const weekdays = () => ({ 1: day(), 2: day(), 3: day(), 4: day(), 5: day() })
@@ -102,4 +103,44 @@ export async function reload(app: App, row: { id: number }): Promise<UserRow> {
 /** The actor a signed-in request of this account would carry. */
 export async function actorOf(app: App, row: UserRow): Promise<Actor> {
   return fastifyOf(app).services.auth.actorFor(row.id)
+}
+
+/** A sign-in request (topic `password`) from a requester with these identity details, in `market`. */
+export async function identityTicket(app: App, input: { market: MarketRow; identity: TicketIdentity }): Promise<string> {
+  const reference = `SR-2026-${String(++sequence).padStart(6, '0')}${randomBytes(1).toString('hex').replace(/\D/g, '')}`
+  const now = clock.now()
+  const { identity } = input
+  await fastifyOf(app).database.db.insert(tickets).values({
+    reference, marketId: input.market.id, topic: 'password', subject: 'Account bloccato', urgency: 'normal', state: 'new', locale: 'it',
+    requesterName: `${identity.firstName} ${identity.lastName}`, requesterEmail: identity.email, companyName: identity.companyName,
+    companyAddress: identity.companyAddress, identity, accessHash: randomBytes(16).toString('hex'), firstResponseDue: now, resolutionDue: now,
+    createdAt: now, updatedAt: now,
+  })
+  return reference
+}
+
+/** The emails queued for an address (oldest first), optionally of one template. */
+export async function mailsTo(app: App, email: string, template?: string): Promise<OutboxRow[]> {
+  return fastifyOf(app).database.db.select().from(outbox)
+    .where(and(sql`lower(${outbox.toEmail}) = lower(${email})`, template ? eq(outbox.template, template) : undefined)).orderBy(outbox.id)
+}
+
+/** Changes an account's row as time or another process would have (status, last activity…). */
+export async function setAccount(app: App, row: { id: number }, change: Partial<Pick<UserRow, 'status' | 'lastActivityAt' | 'statusChangedAt' | 'lockedUntil'>>): Promise<void> {
+  await fastifyOf(app).database.db.update(users).set(change).where(eq(users.id, row.id))
+}
+
+/**
+ * Makes every insert into `table` for which `condition` (SQL over `new`) holds fail, as a crash in
+ * the middle of a use case would. Returns the function that removes the failure.
+ */
+export async function failInserts(app: App, table: string, condition: string): Promise<() => Promise<void>> {
+  const db = fastifyOf(app).database.db
+  const name = `fail_${randomBytes(4).toString('hex')}`
+  await db.execute(sql.raw(`create function ${name}() returns trigger language plpgsql as $$ begin if ${condition} then raise exception 'injected failure'; end if; return new; end $$`))
+  await db.execute(sql.raw(`create trigger ${name} before insert on ${table} for each row execute function ${name}()`))
+  return async () => {
+    await db.execute(sql.raw(`drop trigger ${name} on ${table}`))
+    await db.execute(sql.raw(`drop function ${name}()`))
+  }
 }

@@ -15,9 +15,9 @@ export type UserRow = typeof users.$inferSelect
 export type NewUser = typeof users.$inferInsert
 export type SessionRow = typeof sessions.$inferSelect
 
-/** The account's roles as one JSON array, beside the row that names the account (`users` in the query). */
+/** The account's roles as one JSON array, beside the row of `users` in the query (named in full: a bare column would bind to user_roles). */
 const rolesOfUser = sql<RoleGrant[]>`coalesce((select json_agg(json_build_object('role', r.role, 'marketId', r.market_id, 'companyId', r.company_id) order by r.id)
-  from user_roles r where r.user_id = ${users.id}), '[]'::json)`
+  from user_roles r where r.user_id = "users"."id"), '[]'::json)`
 
 /** The writes a use case makes together: each transaction gets these, bound to it. */
 function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, endings: AccountEndings) {
@@ -365,10 +365,15 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       companyId?: number | undefined; limit: number; offset: number
     }) {
       const like = filter.q ? `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
+      // Like shared/access's reach rule: through a company, only accounts whose roles stay in it;
+      // through a market, only accounts whose market-wide roles are in the administrator's markets.
+      const marketIds = filter.scope?.marketIds ?? []
+      const reachesBeyond = (allowedMarkets: number[]) => sql`exists (select 1 from user_roles r where r.user_id = "users"."id" and (r.role = 'platform_admin'
+        or (r.role in ('market_admin', 'support_agent') and ${allowedMarkets.length > 0 ? sql`r.market_id not in (${sql.join(allowedMarkets.map((m) => sql`${m}`), sql`, `)})` : sql`true`})))`
       const inScope = filter.scope
         ? or(
-            filter.scope.companyIds.length > 0 ? inArray(users.companyId, filter.scope.companyIds) : sql`false`,
-            filter.scope.marketIds.length > 0 ? inArray(companies.marketId, filter.scope.marketIds) : sql`false`,
+            filter.scope.companyIds.length > 0 ? and(inArray(users.companyId, filter.scope.companyIds), sql`not ${reachesBeyond([])}`) : sql`false`,
+            marketIds.length > 0 ? and(inArray(companies.marketId, marketIds), sql`not ${reachesBeyond(marketIds)}`) : sql`false`,
           )
         : undefined
       return db.select({
