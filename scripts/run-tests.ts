@@ -1,10 +1,13 @@
 /**
  * Runs every *.test.ts(x) under src/ and test/ with node's test runner
  * (through tsx). Node 20 has no glob support for --test, hence this list.
+ * The migrated template database every test file copies is made first, once
+ * (test/template.ts), so the test processes never race to make it.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
+import { ensureTemplate } from '../test/template.js'
 
 const roots = ['src', 'test']
 const only = process.argv.slice(2)
@@ -18,5 +21,6 @@ if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
+await ensureTemplate()
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' })
 process.exit(result.status ?? 1)

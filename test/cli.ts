@@ -1,30 +1,43 @@
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after } from 'node:test'
-import postgres from 'postgres'
+import { openDatabase, type Database } from '../src/db/client.js'
+import { cloneTemplate, copyPgliteTemplate } from './template.js'
 
 /**
  * The environment of a CLI test: a database of its own, a temporary PGlite directory, or a new
- * database on the server when DATABASE_URL is set (dropped after the file's tests).
+ * database on the server when DATABASE_URL is set (dropped after the file's tests). It starts
+ * migrated, copied from the run's template as `sportello migrate` would leave it; with
+ * `migrated: false` it is empty, as on a fresh install.
  */
-export async function cliEnvironment(): Promise<Record<string, string>> {
+export async function cliEnvironment(options: { migrated?: boolean } = {}): Promise<Record<string, string>> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-cli-'))
+  after(() => rm(dataDir, { recursive: true, force: true }))
   const serverUrl = process.env.DATABASE_URL
   // OIDC_KEY_SECRET empty: the CLI makes and keeps its own in DATA_DIR, as a fresh install does.
-  if (!serverUrl) return { DATA_DIR: dataDir, DATABASE_URL: '', OIDC_KEY_SECRET: '' }
-  const name = `sportello_cli_${randomBytes(4).toString('hex')}`
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined })
-  await admin.unsafe(`create database "${name}"`)
-  after(async () => {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`)
-    await admin.end()
-  })
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { DATA_DIR: dataDir, DATABASE_URL: url.toString(), OIDC_KEY_SECRET: '' }
+  if (!serverUrl) {
+    if (options.migrated !== false) await copyPgliteTemplate(path.join(dataDir, 'pglite'))
+    return { DATA_DIR: dataDir, DATABASE_URL: '', OIDC_KEY_SECRET: '' }
+  }
+  const database = await cloneTemplate(serverUrl, options)
+  after(database.drop)
+  return { DATA_DIR: dataDir, DATABASE_URL: database.url, OIDC_KEY_SECRET: '' }
+}
+
+/**
+ * Opens the database of a CLI environment in the test process, e.g. to make rows with the
+ * factories; closed before it answers (no CLI command may run meanwhile: PGlite has one user).
+ */
+export async function withCliDatabase<T>(env: Record<string, string>, work: (database: { database: Database }) => Promise<T>): Promise<T> {
+  const url = env.DATABASE_URL ?? ''
+  const database = await openDatabase(url ? { url, poolSize: 1 } : { dataDir: path.join(env.DATA_DIR ?? '', 'pglite') })
+  try {
+    return await work({ database })
+  } finally {
+    await database.close()
+  }
 }
 
 /** Runs `sportello <args>` as a user would, through the package's bin. */

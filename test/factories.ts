@@ -3,15 +3,25 @@
  * database. The demo tenant is for people, never for tests.
  */
 import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { and, eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
+import type { Database } from '../src/db/client.js'
 import { companies, markets, outbox, tickets, userRoles, users, type AccountStatus, type Role, type TicketIdentity } from '../src/db/schema/index.js'
 import { hashPassword } from '../src/modules/identity/index.js'
-import type { Actor } from '../src/shared/actor.js'
+import { systemActor, type Actor } from '../src/shared/actor.js'
 import { clock } from '../src/shared/clock.js'
+import type { Browser } from './helpers.js'
 
-type App = FastifyInstance | { app: FastifyInstance }
-const fastifyOf = (app: App): FastifyInstance => ('app' in app ? app.app : app)
+/** The app (or a test app), or only a database: the factories that write rows need no more (the CLI tests). */
+type App = FastifyInstance | { app: FastifyInstance } | { database: Database }
+const databaseOf = (app: App): Database => ('app' in app ? app.app.database : app.database)
+const fastifyOf = (app: FastifyInstance | { app: FastifyInstance }): FastifyInstance => ('app' in app ? app.app : app)
+
+/** The actor of scheduled jobs and the CLI: no scope checks. */
+export const system: Actor = systemActor('test')
 
 /** The one password every factory account has (hashed once per process). */
 export const TEST_PASSWORD = 'factory-password-4-tests'
@@ -32,10 +42,17 @@ export type OutboxRow = typeof outbox.$inferSelect
 const day = (): [string, string] => ['08:00', '18:00']
 const weekdays = () => ({ 1: day(), 2: day(), 3: day(), 4: day(), 5: day() })
 
-/** A market; `code` defaults to a fresh two-letter-and-digits code. */
+let markets_ = 16 * 26
+/** Two capital letters, as the routes want a market code, from QA on: codes tests rarely name. */
+function marketCode(): string {
+  const n = markets_++ % (26 * 26)
+  return String.fromCharCode(65 + Math.floor(n / 26), 65 + (n % 26))
+}
+
+/** A market; `code` defaults to a fresh two-letter code. */
 export async function market(app: App, input: Partial<typeof markets.$inferInsert> = {}): Promise<MarketRow> {
-  const code = input.code ?? unique('M').slice(0, 8).toUpperCase()
-  const [row] = await fastifyOf(app).database.db.insert(markets).values({
+  const code = input.code ?? marketCode()
+  const [row] = await databaseOf(app).db.insert(markets).values({
     code, names: { it: `Mercato ${code}`, en: `Market ${code}`, de: `Markt ${code}` }, defaultLocale: 'en', timeZone: 'Europe/Rome',
     supportEmail: `support.${code.toLowerCase()}@example.test`, supportPhone: '+39 02 0000 0000', businessHours: weekdays(),
     ...input,
@@ -44,12 +61,12 @@ export async function market(app: App, input: Partial<typeof markets.$inferInser
   return row
 }
 
-/** A company in `market` (a new market when absent). */
+/** A company in `market` (a new market when absent); its number is upper case, as the services store them. */
 export async function company(app: App, input: Partial<typeof companies.$inferInsert> & { market?: MarketRow } = {}): Promise<CompanyRow> {
   const { market: given, ...values } = input
   const marketId = values.marketId ?? (given ?? await market(app)).id
-  const number = values.companyNumber ?? unique('C-')
-  const [row] = await fastifyOf(app).database.db.insert(companies).values({
+  const number = values.companyNumber ?? unique('C-').toUpperCase()
+  const [row] = await databaseOf(app).db.insert(companies).values({
     companyNumber: number, name: `Officina ${number}`, street: 'Via Roma 1', postalCode: '40100', city: 'Bologna', ...values, marketId,
   }).returning()
   if (!row) throw new Error('company not inserted')
@@ -77,7 +94,7 @@ export interface UserInput {
 
 /** An account with the password TEST_PASSWORD, role `user` and whatever `input` adds. */
 export async function user(app: App, input: UserInput = {}): Promise<UserRow> {
-  const db = fastifyOf(app).database.db
+  const db = databaseOf(app).db
   const now = clock.now()
   const userId = input.userId ?? unique('u.')
   const [row] = await db.insert(users).values({
@@ -95,14 +112,90 @@ export async function user(app: App, input: UserInput = {}): Promise<UserRow> {
 
 /** The account as it is now in the database. */
 export async function reload(app: App, row: { id: number }): Promise<UserRow> {
-  const [found] = await fastifyOf(app).database.db.select().from(users).where(eq(users.id, row.id))
+  const [found] = await databaseOf(app).db.select().from(users).where(eq(users.id, row.id))
   if (!found) throw new Error(`user ${row.id} not found`)
   return found
 }
 
 /** The actor a signed-in request of this account would carry. */
-export async function actorOf(app: App, row: UserRow): Promise<Actor> {
+export async function actorOf(app: FastifyInstance | { app: FastifyInstance }, row: { id: number }): Promise<Actor> {
   return fastifyOf(app).services.auth.actorFor(row.id)
+}
+
+/** A partner company (an aftersales partner others may choose), with contact details, in `market`. */
+export async function partner(app: App, input: Parameters<typeof company>[1] = {}): Promise<CompanyRow> {
+  const number = input.companyNumber ?? unique('P-').toUpperCase()
+  return company(app, {
+    companyNumber: number, name: `Concessionaria ${number}`, isPartner: true, contactPhone: `+39 051 ${String(100_000 + (sequence % 900_000))}`,
+    contactEmail: `service.${number.toLowerCase()}@example.test`, openingHours: weekdays(), ...input,
+  })
+}
+
+/** `workshop` chooses `partner` as its aftersales partner. */
+export async function choosePartner(app: App, workshop: CompanyRow, chosen: CompanyRow): Promise<CompanyRow> {
+  const [row] = await databaseOf(app).db.update(companies).set({ aftersalesPartnerId: chosen.id }).where(eq(companies.id, workshop.id)).returning()
+  if (!row) throw new Error('company not updated')
+  return row
+}
+
+/** The sign-in page of the account's realm. */
+export function loginPath(row: Pick<UserRow, 'realm'>, locale = 'en'): string {
+  return row.realm === 'shop' ? `/${locale}/shop/login` : `/${locale}/login`
+}
+
+/** Posts the sign-in form of the account's realm with TEST_PASSWORD (or `password`); throws unless signed in. */
+export async function signIn(browser: Browser, row: Pick<UserRow, 'realm' | 'userId'>, options: { locale?: string; password?: string } = {}): Promise<Browser> {
+  const res = await browser.post(loginPath(row, options.locale), { identifier: row.userId, password: options.password ?? TEST_PASSWORD })
+  if (res.statusCode !== 303) throw new Error(`${row.userId} was not signed in: ${String(res.statusCode)}`)
+  return browser
+}
+
+/** What an administrator checking the account's identity would be told, all of it right. */
+export function identityOf(row: Pick<UserRow, 'userId' | 'firstName' | 'lastName' | 'email'>, of: CompanyRow | null = null) {
+  return {
+    userId: row.userId, firstName: row.firstName, lastName: row.lastName, email: row.email ?? '',
+    companyName: of?.name ?? '', companyAddress: of ? `${of.street}, ${of.postalCode} ${of.city}` : '',
+  }
+}
+
+/** Templates of the emails the outbox holds for `address`, oldest first (sent or not). */
+export async function outboxTo(app: FastifyInstance | { app: FastifyInstance }, address: string): Promise<string[]> {
+  return (await fastifyOf(app).mailer.repo.to(address)).map((m) => m.template)
+}
+
+export interface ArticleInput {
+  locale: string
+  slug: string
+  title?: string
+  /** The article's key, shared by its translations; defaults to the slug. */
+  key?: string
+  /** Category folder (and key); defaults to `general`. */
+  category?: string
+  body?: string
+  audience?: 'all' | 'org_admin' | 'market_admin'
+}
+
+/**
+ * Makes the help center hold exactly these articles (through the content import, as an editor
+ * would): a page to visit without loading the demo's content.
+ */
+export async function helpArticles(app: FastifyInstance | { app: FastifyInstance }, articles: ArticleInput[]): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sportello-content-'))
+  try {
+    for (const [i, a] of articles.entries()) {
+      const category = a.category ?? 'general'
+      const folder = path.join(dir, a.locale, category)
+      await mkdir(folder, { recursive: true })
+      await writeFile(path.join(folder, '_category.md'), `---\nkey: ${category}\ntitle: "Category ${category}"\norder: 1\n---\n`)
+      await writeFile(path.join(folder, `${a.slug}.md`), [
+        '---', `key: ${a.key ?? a.slug}`, `title: ${JSON.stringify(a.title ?? `Article ${a.slug}`)}`, `order: ${String(i + 1)}`,
+        `audience: ${a.audience ?? 'all'}`, '---', a.body ?? `The text of ${a.slug}.`, '',
+      ].join('\n'))
+    }
+    await fastifyOf(app).services.help.importContent(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 /** A sign-in request (topic `password`) from a requester with these identity details, in `market`. */
@@ -110,7 +203,7 @@ export async function identityTicket(app: App, input: { market: MarketRow; ident
   const reference = `SR-2026-${String(++sequence).padStart(6, '0')}${randomBytes(1).toString('hex').replace(/\D/g, '')}`
   const now = clock.now()
   const { identity } = input
-  await fastifyOf(app).database.db.insert(tickets).values({
+  await databaseOf(app).db.insert(tickets).values({
     reference, marketId: input.market.id, topic: 'password', subject: 'Account bloccato', urgency: 'normal', state: 'new', locale: 'it',
     requesterName: `${identity.firstName} ${identity.lastName}`, requesterEmail: identity.email, companyName: identity.companyName,
     companyAddress: identity.companyAddress, identity, accessHash: randomBytes(16).toString('hex'), firstResponseDue: now, resolutionDue: now,
@@ -121,13 +214,13 @@ export async function identityTicket(app: App, input: { market: MarketRow; ident
 
 /** The emails queued for an address (oldest first), optionally of one template. */
 export async function mailsTo(app: App, email: string, template?: string): Promise<OutboxRow[]> {
-  return fastifyOf(app).database.db.select().from(outbox)
+  return databaseOf(app).db.select().from(outbox)
     .where(and(sql`lower(${outbox.toEmail}) = lower(${email})`, template ? eq(outbox.template, template) : undefined)).orderBy(outbox.id)
 }
 
 /** Changes an account's row as time or another process would have (status, last activity…). */
 export async function setAccount(app: App, row: { id: number }, change: Partial<Pick<UserRow, 'status' | 'lastActivityAt' | 'statusChangedAt' | 'lockedUntil'>>): Promise<void> {
-  await fastifyOf(app).database.db.update(users).set(change).where(eq(users.id, row.id))
+  await databaseOf(app).db.update(users).set(change).where(eq(users.id, row.id))
 }
 
 /**
@@ -135,7 +228,7 @@ export async function setAccount(app: App, row: { id: number }, change: Partial<
  * the middle of a use case would. Returns the function that removes the failure.
  */
 export async function failInserts(app: App, table: string, condition: string): Promise<() => Promise<void>> {
-  const db = fastifyOf(app).database.db
+  const db = databaseOf(app).db
   const name = `fail_${randomBytes(4).toString('hex')}`
   await db.execute(sql.raw(`create function ${name}() returns trigger language plpgsql as $$ begin if ${condition} then raise exception 'injected failure'; end if; return new; end $$`))
   await db.execute(sql.raw(`create trigger ${name} before insert on ${table} for each row execute function ${name}()`))

@@ -1,34 +1,42 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, type TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import postgres from 'postgres'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type Database } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
+import { cloneTemplate, copyPgliteTemplate } from './template.js'
 
 type Hook = (fn: () => Promise<void> | void) => void
 
 /**
- * A fresh database for one test file: PGlite in memory, or a new schema on the
- * PostgreSQL server named by DATABASE_URL (dropped afterwards).
+ * A fresh database for one test file, copied from the run's migrated template (test/template.ts):
+ * PGlite on a copy of the template's data directory (removed afterwards), or a new database cloned
+ * from the template on the PostgreSQL server named by DATABASE_URL (dropped afterwards). With
+ * `migrate: false` the database is empty, as before the first start (PGlite in memory).
  */
 export async function freshDatabase(after: Hook, options: { migrate?: boolean } = {}): Promise<Database> {
+  const migrated = options.migrate !== false
   const url = process.env.DATABASE_URL
-  const schemaName = url ? `t_${randomBytes(6).toString('hex')}` : undefined
-  const database = await openDatabase({ url, schemaName, poolSize: 4 })
+  if (!url) {
+    const dataDir = migrated ? await copyPgliteTemplate() : undefined
+    const database = await openDatabase({ dataDir })
+    after(async () => {
+      await database.close()
+      if (dataDir) await rm(dataDir, { recursive: true, force: true })
+    })
+    return database
+  }
+  const clone = await cloneTemplate(url, { migrated })
+  const database = await openDatabase({ url: clone.url, poolSize: 4 })
   after(async () => {
     await database.close()
-    if (url && schemaName) {
-      const admin = postgres(url, { max: 1, onnotice: () => undefined })
-      await admin.unsafe(`drop schema if exists "${schemaName}" cascade`)
-      await admin.end()
-    }
+    await clone.drop()
   })
-  if (options.migrate !== false) await database.migrate()
   return database
 }
 

@@ -6,24 +6,15 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
 import * as client from 'openid-client'
-import type { TicketIdentity } from '../../db/schema/index.js'
 import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
-import { actorOf, company, failInserts, identityTicket, mailsTo, market, reload, setAccount, TEST_PASSWORD, unique, user, type CompanyRow, type UserRow } from '../../../test/factories.js'
+import { actorOf, company, failInserts, identityOf, identityTicket, mailsTo, market, reload, setAccount, signIn, TEST_PASSWORD, unique, user, type UserRow } from '../../../test/factories.js'
 import { testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { discover, follow, startAuthorization } from '../../../test/oidc.js'
 
 const testApp = useTestApp()
 const app = () => testApp().app
 const ctx = () => ({ publicUrl: testApp().config.publicUrl, requestId: 'test', ip: '127.0.0.1' })
-
-/** What the requester tells the market administrator about themselves. */
-function identityOf(person: UserRow, workshop: CompanyRow): TicketIdentity {
-  return {
-    userId: person.userId, firstName: person.firstName, lastName: person.lastName, email: person.email ?? '',
-    companyName: workshop.name, companyAddress: `${workshop.street}, ${workshop.postalCode} ${workshop.city}`,
-  }
-}
 
 /** The link of the newest email of a template to an address. */
 async function linkIn(email: string, template: string): Promise<string> {
@@ -32,12 +23,8 @@ async function linkIn(email: string, template: string): Promise<string> {
   return new URL(String(url)).pathname
 }
 
-async function signIn(person: UserRow, password = TEST_PASSWORD): Promise<Browser> {
-  const browser = testBrowser(app)
-  const res = await browser.post('/en/login', { identifier: person.userId, password }, { fromPage: '/en/login' })
-  assert.equal(res.statusCode, 303, `${person.userId} signs in`)
-  return browser
-}
+/** A browser signed in as the account (with the factory password, or `password`). */
+const signedIn = (person: UserRow, password?: string): Promise<Browser> => signIn(testBrowser(app), person, password ? { password } : {})
 
 /** Follows a reset link as its owner would: the form opens, a new password is set, and it signs in. */
 async function useResetLink(path: string, person: UserRow): Promise<void> {
@@ -47,7 +34,7 @@ async function useResetLink(path: string, person: UserRow): Promise<void> {
   const password = `new-${randomBytes(8).toString('hex')}`
   const done = await browser.post(path, { password, confirm: password })
   assert.equal(done.statusCode, 200, 'the new password is accepted')
-  await signIn(person, password)
+  await signedIn(person, password)
 }
 
 async function marketWithAdmin() {
@@ -88,7 +75,7 @@ describe('a blocked partner asks the market administrator, who checks the identi
     await administration.checkIdentity(actor, deactivated.id, identityOf(deactivated, workshop), ctx())
     await assert.rejects(administration.issueAdminReset(actor, deactivated.id, {}, ctx()), { code: 'ACCOUNT_DEACTIVATED' })
     assert.equal((await mailsTo(app(), deactivated.email ?? '')).length, 0, 'no email was queued')
-    const page = await (await signIn(await user(app(), { roles: [{ role: 'platform_admin' }] }))).get(`/it/admin/users/${String(deactivated.id)}`)
+    const page = await (await signedIn(await user(app(), { roles: [{ role: 'platform_admin' }] }))).get(`/it/admin/users/${String(deactivated.id)}`)
     assert.equal(page.statusCode, 200)
   })
 })
@@ -113,7 +100,7 @@ describe('app tokens end when the person\'s access ends', () => {
     })
     const config = await discover(app, testApp().config.publicUrl, row.clientId, secret ?? undefined)
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const browser = await signIn(person)
+    const browser = await signedIn(person)
     const step = await follow(browser, auth.url.href, testApp().config.publicUrl)
     assert.ok(step.leftFor, `the flow returns to the app: ${step.body.slice(0, 200)}`)
     const tokens = await client.authorizationCodeGrant(config, new URL(step.leftFor), { pkceCodeVerifier: auth.verifier, expectedState: auth.state })
@@ -137,7 +124,7 @@ describe('app tokens end when the person\'s access ends', () => {
   test('after "sign out everywhere else" and after a password change', async () => {
     const person = await user(app())
     const first = await appSession(person)
-    const browser = await signIn(person)
+    const browser = await signedIn(person)
     assert.equal((await browser.post('/en/account/sessions/revoke-others', {}, { fromPage: '/en/account' })).statusCode, 303)
     await assertRefreshRefused(first.config, first.refreshToken, 'signed out everywhere else')
     const second = await appSession(person)
@@ -179,7 +166,7 @@ test('an organization administrator cannot open or deactivate a colleague who is
   await assert.rejects(administration.userRecord(actor, marketAdmin.id), { code: 'FORBIDDEN_SCOPE' })
   await assert.rejects(administration.deactivate(actor, marketAdmin.id, ctx()), { code: 'FORBIDDEN_SCOPE' })
   assert.equal((await reload(app(), marketAdmin)).status, 'active', 'nothing changed')
-  const browser = await signIn(orgAdmin)
+  const browser = await signedIn(orgAdmin)
   assert.equal((await browser.get(`/en/admin/users/${String(marketAdmin.id)}`)).statusCode, 403)
   assert.doesNotMatch((await browser.get('/en/admin/users')).body, new RegExp(marketAdmin.userId), 'nor listed')
 })
@@ -230,8 +217,8 @@ describe('a use case\'s change, its audit event and its email commit together or
 
 test('expired portal sessions are purged, live ones kept', async () => {
   const person = await user(app())
-  const kept = await signIn(person)
-  await signIn(person)
+  const kept = await signedIn(person)
+  await signedIn(person)
   // Only the first browser comes back, 25 minutes later; at 31 minutes the other one is idle past the limit.
   const start = Date.now()
   let undo = setClock(new Date(start + 25 * 60_000))
