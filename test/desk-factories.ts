@@ -8,9 +8,10 @@ import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
-import type { BusinessHours } from '../src/db/schema/index.js'
+import { userRoles, type BusinessHours } from '../src/db/schema/index.js'
 import type { Actor } from '../src/shared/actor.js'
 import { systemActor } from '../src/shared/actor.js'
 import { company, market, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
@@ -79,6 +80,11 @@ export async function marketAdmin(app: App, marketRow: MarketRow, input: UserInp
 /** A platform administrator. */
 export async function platformAdmin(app: App, input: UserInput = {}): Promise<UserRow> {
   return user(app, { ...input, roles: [{ role: 'platform_admin' }, ...(input.roles ?? [])] })
+}
+
+/** The roles stored for an account, as the desk reads them. */
+export async function rolesOf(app: App, account: UserRow) {
+  return fastifyOf(app).database.db.select({ role: userRoles.role, marketId: userRoles.marketId }).from(userRoles).where(eq(userRoles.userId, account.id))
 }
 
 /** A cookie-keeping client signed in as `account` (password TEST_PASSWORD) on the `locale` sign-in form. */
