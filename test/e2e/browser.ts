@@ -17,8 +17,8 @@ export interface BrowserFixture {
   browser: Browser
 }
 
-/** One app listening on a free port and one headless Chromium for a test file. */
-export function useBrowser(options: TestAppOptions = { demo: true }): () => BrowserFixture {
+/** One app listening on a free port and one headless Chromium for a test file; its data comes from factories. */
+export function useBrowser(options: TestAppOptions = {}): () => BrowserFixture {
   const cleanups: (() => Promise<void> | void)[] = []
   let fixture: BrowserFixture | undefined
   before(async () => {

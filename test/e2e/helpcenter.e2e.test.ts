@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { helpContent } from '../desk-factories.js'
 import { assertAccessible, useBrowser } from './browser.js'
 
 const fixture = useBrowser()
 
 test('a visitor browses the help center in the browser: home, category, article with a branch, search, language switch', async () => {
-  const { browser, baseUrl } = fixture()
+  const { browser, baseUrl, app } = fixture()
+  await helpContent(app)
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
   const errors: string[] = []

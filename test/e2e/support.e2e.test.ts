@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { systemActor } from '../../src/shared/actor.js'
 import { useMailbox } from '../mailbox.js'
+import { deskMarket, helpContent } from '../desk-factories.js'
 import { assertAccessible, useBrowser } from './browser.js'
 
 const mailbox = useMailbox()
-const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const fixture = useBrowser({ env: () => ({ SMTP_URL: mailbox().url }) })
 
 test('a guest asks for help and follows the ticket from the emailed link', async () => {
   const { browser, baseUrl, app } = fixture()
+  await helpContent(app, ['password'])
+  const uk = await deskMarket(app, { names: { it: 'Regno Unito', en: 'United Kingdom', de: 'Vereinigtes Königreich' }, timeZone: 'Europe/London' })
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
   await page.goto(`${baseUrl}/en/support/new?topic=password`)
@@ -18,7 +22,7 @@ test('a guest asks for help and follows the ticket from the emailed link', async
   await page.fill('#email', 'tom@guest-garage.example')
   await page.fill('#companyName', 'Guest Garage Ltd')
   await page.fill('#companyAddress', '1 High Street, M2 3CD Manchester')
-  await page.selectOption('#marketCode', 'GB')
+  await page.selectOption('#marketCode', uk.code)
   await page.fill('#identity-userId', 'tguest')
   await page.fill('#identity-firstName', 'Tom')
   await page.fill('#identity-lastName', 'Guest')
@@ -29,6 +33,7 @@ test('a guest asks for help and follows the ticket from the emailed link', async
   await page.waitForSelector('h1:has-text("Your request is received")')
   const reference = /SR-\d{4}-\d{6}/.exec(await page.locator('[role=status]').innerText())?.[0]
   assert.ok(reference)
+  assert.equal((await app.app.services.desk.ticket(systemActor('test'), reference)).market?.code, uk.code, 'routed to the market chosen in the form')
   await assertAccessible(page, 'request received page')
 
   await app.app.mailer.drain()

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
+import { helpContent } from '../../../test/desk-factories.js'
 import { cookieHeader, cookieJar, csrfFrom, useTestApp } from '../../../test/helpers.js'
 
 interface SearchJson {
@@ -9,8 +10,11 @@ interface SearchJson {
   suggestions: { slug: string }[]
 }
 
-const testApp = useTestApp({ demo: true })
+const testApp = useTestApp()
 const ctx = { get app() { return testApp().app } }
+/** The help content of the repository (content/), imported once for the file: articles, no accounts. */
+let imported: Promise<void> | undefined
+const content = () => (imported ??= helpContent(testApp()))
 
 async function search(locale: string, q: string, limit = 5): Promise<SearchJson> {
   const res = await ctx.app.inject({ url: '/api/v1/help/search', query: { q, locale, limit: String(limit) } })
@@ -19,6 +23,8 @@ async function search(locale: string, q: string, limit = 5): Promise<SearchJson>
 }
 
 describe('search finds articles in each language, stemmed and despite typos', () => {
+  before(content)
+
   const examples: [string, string, string][] = [
     ['it', 'password dimenticata', 'forgot-password'],
     ['it', 'pasword', 'forgot-password'],
@@ -83,6 +89,8 @@ describe('search finds articles in each language, stemmed and despite typos', ()
 })
 
 describe('pages', () => {
+  before(content)
+
   test('/ redirects by Accept-Language', async () => {
     const de = await ctx.app.inject({ url: '/', headers: { 'accept-language': 'de-AT,de;q=0.9' } })
     assert.equal(de.statusCode, 302)
@@ -145,6 +153,8 @@ describe('pages', () => {
 })
 
 describe('bad input is a clear 400, never a 5xx', () => {
+  before(content)
+
   test('queries that are empty, too long, or not valid UTF-8', async () => {
     const empty = await ctx.app.inject({ url: '/api/v1/help/search?q=%20%20&locale=en' })
     assert.equal(empty.statusCode, 400)
@@ -185,6 +195,8 @@ describe('bad input is a clear 400, never a 5xx', () => {
 })
 
 describe('was this helpful?', () => {
+  before(content)
+
   async function openArticle(jar: Record<string, string>, url: string) {
     const page = await ctx.app.inject({ url, headers: { cookie: cookieHeader(jar) } })
     cookieJar(jar, page.headers['set-cookie'])
@@ -264,6 +276,8 @@ describe('was this helpful?', () => {
 })
 
 describe('JSON API and OpenAPI', () => {
+  before(content)
+
   test('categories, article and search are described in the OpenAPI document', async () => {
     const doc = (await ctx.app.inject({ url: '/api/v1/openapi.json' })).json<{ paths: Record<string, unknown> }>()
     assert.deepEqual(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/help/')).sort(), ['/api/v1/help/articles/{slug}', '/api/v1/help/categories', '/api/v1/help/search'])

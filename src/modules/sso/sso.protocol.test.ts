@@ -1,19 +1,26 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import * as client from 'openid-client'
-import { DEMO_PASSWORD } from '../../seed/users.js'
 import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
+import { actorOf, company, reload, TEST_PASSWORD, user, type UserInput } from '../../../test/factories.js'
+import { deskMarket, marketAdmin } from '../../../test/desk-factories.js'
 import { csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 import { accountState, auditActions, discover, follow, setAccount, startAuthorization, storedSubjects } from '../../../test/oidc.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
 const app = () => testApp().app
 const publicUrl = () => testApp().config.publicUrl
 const redirectUri = 'http://localhost:3911/callback'
 const postLogoutUri = 'http://localhost:3911/'
+
+/** A workshop account of a market of its own (password TEST_PASSWORD). */
+async function partnerAccount(input: UserInput = {}) {
+  const market = await deskMarket(testApp())
+  return user(testApp(), { company: await company(testApp(), { market }), ...input })
+}
 
 async function addClient(kind: 'web' | 'public' | 'machine', realm = 'partner', firstParty = true) {
   return app().services.sso.addClient(systemActor('test'), {
@@ -31,7 +38,7 @@ function isOAuthError(code: string) {
 }
 
 /** Signs in on the portal's own form when the flow asks for it, and returns the app's callback URL. */
-async function signInThroughApp(browser: Browser, start: URL, userId: string, password = DEMO_PASSWORD): Promise<{ callback?: URL; status: number; body: string }> {
+async function signInThroughApp(browser: Browser, start: URL, userId: string, password = TEST_PASSWORD): Promise<{ callback?: URL; status: number; body: string }> {
   let step = await follow(browser, start.href, publicUrl())
   if (!step.leftFor && step.path.includes('/login')) {
     const res = await browser.post(step.path.split('?')[0] ?? '', { identifier: userId, password, next: new URL(step.path, publicUrl()).searchParams.get('next') ?? '' }, { fromPage: step.path })
@@ -73,24 +80,27 @@ describe('OpenID Connect provider', () => {
   })
 
   test('code flow with PKCE signs in through the portal form and returns the claims', async () => {
-    const { tokens, config } = await codeFlow('mrossi')
+    const italy = await deskMarket(testApp())
+    const rossi = await company(testApp(), { market: italy, name: 'Autofficina Rossi S.r.l.' })
+    const mario = await user(testApp(), { firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: rossi })
+    const { tokens, config } = await codeFlow(mario.userId)
     const claims = tokens.claims()
     assert.ok(claims)
     assert.match(claims.sub, /^[0-9a-f-]{36}$/, 'the subject is a random identifier, not the user ID')
-    assert.notEqual(claims.sub, 'mrossi')
+    assert.notEqual(claims.sub, mario.userId)
     assert.equal(claims.name, 'Mario Rossi')
-    assert.equal(claims.email, 'mario.rossi@autofficina-rossi.example')
+    assert.equal(claims.email, mario.email)
     assert.equal(claims.email_verified, true)
     assert.equal(claims.locale, 'it')
-    assert.deepEqual(claims.company, { number: 'IT-10001', name: 'Autofficina Rossi S.r.l.' })
-    assert.equal(claims.market, 'IT')
+    assert.deepEqual(claims.company, { number: rossi.companyNumber, name: 'Autofficina Rossi S.r.l.' })
+    assert.equal(claims.market, italy.code)
     assert.deepEqual(claims.roles, ['user'])
     const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
-    assert.equal(info.email, 'mario.rossi@autofficina-rossi.example')
+    assert.equal(info.email, mario.email)
     assert.ok((await storedSubjects(testApp().database)).includes(claims.sub))
 
     // A second app of the realm signs in without asking again (single sign-on), with the same subject.
-    const { browser } = await codeFlow('mrossi')
+    const { browser } = await codeFlow(mario.userId)
     const sso = await addClient('public')
     const publicConfig = await discover(app, publicUrl(), sso.client.clientId)
     const again = await startAuthorization(publicConfig, { redirect_uri: redirectUri })
@@ -104,14 +114,14 @@ describe('OpenID Connect provider', () => {
     const asked = await follow(browser, fresh.url.href, publicUrl())
     assert.equal(asked.leftFor, undefined)
     assert.match(asked.path, /^\/(it|en)\/login\?next=/)
-    const signedIn = await signInThroughApp(browser, fresh.url, 'mrossi')
+    const signedIn = await signInThroughApp(browser, fresh.url, mario.userId)
     assert.ok(signedIn.callback)
     const third = await client.authorizationCodeGrant(publicConfig, signedIn.callback, { pkceCodeVerifier: fresh.verifier, expectedState: fresh.state })
     assert.equal(third.claims()?.sub, claims.sub)
   })
 
   test('refresh tokens rotate: the new one works, the old one is refused and ends the grant', async () => {
-    const { config, tokens } = await codeFlow('kbecker')
+    const { config, tokens } = await codeFlow((await partnerAccount()).userId)
     assert.ok(tokens.refresh_token, 'a refresh token is issued')
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token)
     assert.ok(refreshed.refresh_token)
@@ -124,17 +134,18 @@ describe('OpenID Connect provider', () => {
 
   test('a token issued to an app counts as activity and brings a warned account back to active', async () => {
     const { database } = testApp()
-    const { config, tokens } = await codeFlow('jhartley')
+    const james = await partnerAccount()
+    const { config, tokens } = await codeFlow(james.userId)
     assert.ok(tokens.refresh_token)
     const later = new Date(Date.now() + 140 * 24 * 3600 * 1000)
-    await setAccount(database, 'jhartley', { status: 'block_warned', lastActivityAt: new Date(Date.now() - 160 * 24 * 3600 * 1000) })
+    await setAccount(database, james.userId, { status: 'block_warned', lastActivityAt: new Date(Date.now() - 160 * 24 * 3600 * 1000) })
     const restore = setClock(later)
     try {
       await client.refreshTokenGrant(config, tokens.refresh_token)
     } finally {
       restore()
     }
-    const state = await accountState(database, 'jhartley')
+    const state = await accountState(database, james.userId)
     assert.equal(state.status, 'active')
     assert.equal(state.lastActivityAt?.toISOString(), later.toISOString())
   })
@@ -183,8 +194,9 @@ describe('OpenID Connect provider', () => {
     assert.equal(back.searchParams.get('error'), 'invalid_request')
     assert.match(back.searchParams.get('error_description') ?? '', /PKCE/)
     // Replayed code: the second exchange fails, and the tokens of the first die with it.
+    const account = await partnerAccount()
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const result = await signInThroughApp(testBrowser(app), auth.url, 'gbianchi')
+    const result = await signInThroughApp(testBrowser(app), auth.url, account.userId)
     assert.ok(result.callback)
     const tokens = await client.authorizationCodeGrant(config, result.callback, { pkceCodeVerifier: auth.verifier, expectedState: auth.state })
     await assert.rejects(client.authorizationCodeGrant(config, result.callback, { pkceCodeVerifier: auth.verifier, expectedState: auth.state }), isOAuthError('invalid_grant'))
@@ -192,7 +204,7 @@ describe('OpenID Connect provider', () => {
     await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), isOAuthError('invalid_grant'))
     // A wrong PKCE verifier.
     const auth2 = await startAuthorization(config, { redirect_uri: redirectUri })
-    const result2 = await signInThroughApp(testBrowser(app), auth2.url, 'gbianchi')
+    const result2 = await signInThroughApp(testBrowser(app), auth2.url, account.userId)
     assert.ok(result2.callback)
     await assert.rejects(client.authorizationCodeGrant(config, result2.callback, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: auth2.state }), isOAuthError('invalid_grant'))
     // A tampered ID token is refused as a logout hint.
@@ -215,26 +227,24 @@ describe('OpenID Connect provider', () => {
 
   test('a blocked account gets no tokens: not at sign-in, not by refresh', async () => {
     const { database } = testApp()
-    const { config, tokens } = await codeFlow('gbianchi')
+    const giulia = await partnerAccount()
+    const { config, tokens } = await codeFlow(giulia.userId)
     assert.ok(tokens.refresh_token)
-    await setAccount(database, 'gbianchi', { status: 'blocked' })
+    await setAccount(database, giulia.userId, { status: 'blocked' })
     await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), isOAuthError('invalid_grant'))
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const result = await signInThroughApp(testBrowser(app), auth.url, 'gbianchi')
+    const result = await signInThroughApp(testBrowser(app), auth.url, giulia.userId)
     assert.equal(result.callback, undefined, 'no way back to the app with a code')
     assert.equal(result.status, 403)
     assert.match(result.body, /blocc|block/i)
-    await setAccount(database, 'gbianchi', { status: 'active' })
   })
 
   test('an account still waiting for approval signs in but the app gets access_denied, no code', async () => {
-    const { app: fastify } = testApp()
-    const company = await fastify.services.organizations.findCompanyByNumber(systemActor('test'), 'DE-10001')
-    await fastify.services.auth.createUser({ realm: 'partner', userId: 'warte.noch', firstName: 'Wera', lastName: 'Warte', email: 'wera@werkstatt-becker.example', emailVerified: true, locale: 'de', companyId: company?.id ?? null, password: DEMO_PASSWORD, status: 'pending_approval' })
+    const waiting = await partnerAccount({ firstName: 'Wera', lastName: 'Warte', locale: 'de', status: 'pending_approval' })
     const { client: row, secret } = await addClient('web')
     const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const result = await signInThroughApp(testBrowser(app), auth.url, 'warte.noch')
+    const result = await signInThroughApp(testBrowser(app), auth.url, waiting.userId)
     assert.ok(result.callback)
     assert.equal(result.callback.searchParams.get('error'), 'access_denied')
     assert.equal(result.callback.searchParams.get('code'), null)
@@ -244,36 +254,40 @@ describe('OpenID Connect provider', () => {
     const { client: row, secret } = await addClient('web')
     const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const result = await signInThroughApp(testBrowser(app), auth.url, 'admin.it', 'wrong password here')
+    const admin = await marketAdmin(testApp(), await deskMarket(testApp()))
+    // Nine wrong passwords on the portal's own form, the tenth through the app: the account is paused.
+    for (let i = 0; i < 9; i++) assert.equal((await testBrowser(app).post('/en/login', { identifier: admin.userId, password: 'wrong password here' })).statusCode, 401)
+    assert.equal((await reload(testApp(), admin)).lockedUntil, null, 'nine failures do not lock')
+    const result = await signInThroughApp(testBrowser(app), auth.url, admin.userId, 'wrong password here')
     assert.equal(result.callback, undefined)
     assert.equal(result.status, 401)
+    assert.ok(((await reload(testApp(), admin)).lockedUntil ?? new Date(0)) > new Date(), 'the failure through the app counted toward the lockout')
     const unknown = await signInThroughApp(testBrowser(app), auth.url, 'nobody-at-all', 'wrong password here')
     assert.equal(unknown.status, 401)
   })
 
   test('first sign-in through an app asks for a verified email, then returns to the app', async () => {
     const { app: fastify } = testApp()
-    const company = await fastify.services.organizations.findCompanyByNumber(systemActor('test'), 'IT-10001')
-    await fastify.services.auth.createUser({ realm: 'partner', userId: 'nuovo.utente', firstName: 'Nina', lastName: 'Neri', email: null, emailVerified: false, locale: 'it', companyId: company?.id ?? null, password: DEMO_PASSWORD })
+    const nina = await partnerAccount({ firstName: 'Nina', lastName: 'Neri', email: null, emailVerified: false, locale: 'it' })
     const { client: row, secret } = await addClient('web')
     const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
     const browser = testBrowser(app)
-    const first = await signInThroughApp(browser, auth.url, 'nuovo.utente')
+    const first = await signInThroughApp(browser, auth.url, nina.userId)
     assert.equal(first.callback, undefined, 'no code before the email is verified')
     assert.match(first.body, /name="next" value="\/oidc\/interaction\/[\w-]+"/)
     const emailPage = /name="next" value="([^"]+)"/.exec(first.body)?.[1] ?? ''
-    const sent = await browser.post('/it/account/email', { email: 'nina.neri@autofficina-rossi.example', next: emailPage }, { fromPage: `/it/account/email?next=${encodeURIComponent(emailPage)}` })
+    const sent = await browser.post('/it/account/email', { email: 'nina.neri@officina-neri.example', next: emailPage }, { fromPage: `/it/account/email?next=${encodeURIComponent(emailPage)}` })
     assert.equal(sent.statusCode, 303)
     await fastify.mailer.drain()
-    const code = /\b(\d{6})\b/.exec(mailbox().to('nina.neri@autofficina-rossi.example').at(-1)?.text ?? '')?.[1] ?? ''
+    const code = /\b(\d{6})\b/.exec(mailbox().to('nina.neri@officina-neri.example').at(-1)?.text ?? '')?.[1] ?? ''
     const verified = await browser.post('/it/account/email/code', { code, next: emailPage }, { fromPage: String(sent.headers.location) })
     assert.equal(verified.statusCode, 303)
     assert.equal(verified.headers.location, emailPage)
     const back = await follow(browser, emailPage, publicUrl())
     assert.ok(back.leftFor)
     const tokens = await client.authorizationCodeGrant(config, new URL(back.leftFor), { pkceCodeVerifier: auth.verifier, expectedState: auth.state })
-    assert.equal(tokens.claims()?.email, 'nina.neri@autofficina-rossi.example')
+    assert.equal(tokens.claims()?.email, 'nina.neri@officina-neri.example')
     assert.equal(tokens.claims()?.email_verified, true)
   })
 
@@ -282,7 +296,7 @@ describe('OpenID Connect provider', () => {
     const config = await discover(app, publicUrl(), row.clientId, secret ?? '')
     const browser = testBrowser(app)
     const auth = await startAuthorization(config, { redirect_uri: redirectUri })
-    const consent = await signInThroughApp(browser, auth.url, 'kbecker')
+    const consent = await signInThroughApp(browser, auth.url, (await partnerAccount({ locale: 'de' })).userId)
     assert.equal(consent.callback, undefined)
     assert.match(consent.body, /Officina Tools &lt;b>/)
     assert.match(consent.body, /Ihre E-Mail-Adresse|your email address|il tuo indirizzo email/)
@@ -306,14 +320,14 @@ describe('OpenID Connect provider', () => {
     // Without a CSRF token the consent form is refused.
     const other = testBrowser(app)
     const auth4 = await startAuthorization(config, { redirect_uri: redirectUri })
-    const step4 = await signInThroughApp(other, auth4.url, 'jhartley')
+    const step4 = await signInThroughApp(other, auth4.url, (await partnerAccount()).userId)
     const action4 = /action="([^"]+\/consent)"/.exec(step4.body)?.[1] ?? ''
     assert.ok(action4, 'another account is asked for its own consent')
     assert.equal((await other.post(action4, { decision: 'allow' }, { csrf: false })).statusCode, 403)
   })
 
   test('RP-initiated logout ends the portal session and the app\'s refresh token', async () => {
-    const { config, tokens, browser } = await codeFlow('mrossi')
+    const { config, tokens, browser } = await codeFlow((await partnerAccount({ locale: 'it' })).userId)
     assert.ok(tokens.refresh_token)
     const end = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: postLogoutUri })
     const page = await browser.get(`${end.pathname}${end.search}`)
@@ -356,19 +370,17 @@ describe('OpenID Connect provider', () => {
     } finally {
       restore()
     }
-    const { tokens } = await codeFlow('kbecker')
+    const { tokens } = await codeFlow((await partnerAccount()).userId)
     const header = JSON.parse(Buffer.from((tokens.id_token ?? '').split('.')[0] ?? '', 'base64url').toString()) as { kid: string; alg: string }
     assert.equal(header.kid, second.kid)
     assert.equal(header.alg, 'RS256')
   })
 
   test('clients: platform administrators only; redirect URIs are checked', async () => {
-    const { sso, auth } = app().services
-    const user = await auth.findAccount(systemActor('test'), 'partner', 'admin.it')
-    assert.ok(user)
-    const marketAdmin = { kind: 'user', userId: user.id, realm: 'partner', displayName: 'Luca Ferri', companyId: null, emailVerified: true } as const
-    await assert.rejects(sso.addClient(marketAdmin, { realm: 'partner', name: 'X', kind: 'web', firstParty: true, redirectUris: [redirectUri], postLogoutRedirectUris: [] }), { code: 'FORBIDDEN_SCOPE' })
-    await assert.rejects(sso.listClients(marketAdmin), { code: 'FORBIDDEN_SCOPE' })
+    const { sso } = app().services
+    const admin = await actorOf(testApp(), await marketAdmin(testApp(), await deskMarket(testApp())))
+    await assert.rejects(sso.addClient(admin, { realm: 'partner', name: 'X', kind: 'web', firstParty: true, redirectUris: [redirectUri], postLogoutRedirectUris: [] }), { code: 'FORBIDDEN_SCOPE' })
+    await assert.rejects(sso.listClients(admin), { code: 'FORBIDDEN_SCOPE' })
     for (const uri of ['javascript:alert(1)', 'http://example.com/cb', 'https://app.example/cb#x', 'not a url', 'https://user:pw@app.example/cb']) {
       await assert.rejects(sso.addClient(systemActor('test'), { realm: 'partner', name: 'X', kind: 'web', firstParty: true, redirectUris: [uri], postLogoutRedirectUris: [] }), { code: 'SSO_REDIRECT_URI_INVALID' }, uri)
     }
@@ -384,8 +396,15 @@ describe('OpenID Connect provider', () => {
 
   test('the shop realm has its own provider: a partner session does not sign in to a shop app', async () => {
     const browser = testBrowser(app)
-    await codeFlow('mrossi', { browser })
-    const shop = await codeFlow('rossi.ricambi', { realm: 'shop', browser })
+    const partner = await partnerAccount({ firstName: 'Mario', lastName: 'Rossi' })
+    const shopper = await user(testApp(), { realm: 'shop', firstName: 'Mario', lastName: 'Rossi', email: partner.email, company: null })
+    await codeFlow(partner.userId, { browser })
+    const shopApp = await addClient('web', 'shop')
+    const shopConfig = await discover(app, `${publicUrl()}/realms/shop`, shopApp.client.clientId, shopApp.secret ?? undefined)
+    const asked = await follow(browser, (await startAuthorization(shopConfig, { redirect_uri: redirectUri })).url.href, publicUrl())
+    assert.equal(asked.leftFor, undefined, 'the partner session gives the shop app no code')
+    assert.match(asked.path, /\/login\?next=/, 'the shop asks for its own sign-in')
+    const shop = await codeFlow(shopper.userId, { realm: 'shop', browser })
     const claims = shop.tokens.claims()
     assert.ok(claims)
     assert.equal(claims.iss, `${publicUrl()}/realms/shop`)

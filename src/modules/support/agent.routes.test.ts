@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
-import { DEMO_PASSWORD } from '../../seed/users.js'
+import { beforeEach, describe, test } from 'node:test'
 import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
-import { eraseAccounts } from '../../db/erasure.js'
+import { actorOf, reload, setAccount, user, type MarketRow, type UserRow } from '../../../test/factories.js'
+import { agent as deskAgent, deskMarket, helpContent, marketAdmin, platformAdmin, signedIn as signedInAs, weekdays, workshop } from '../../../test/desk-factories.js'
 import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 import { addWorkingHours } from './working-hours.js'
@@ -13,10 +13,34 @@ const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url, 
 const browser = () => testBrowser(() => testApp().app)
 const system = systemActor('test')
 
-async function signedIn(userId: string, locale = 'en'): Promise<Browser> {
-  const b = browser()
-  assert.equal((await b.post(`/${locale}/login`, { identifier: userId, password: DEMO_PASSWORD })).statusCode, 303)
-  return b
+/** The markets and accounts of this file: three markets, their agents, administrators and two workshop users. */
+interface People {
+  it: MarketRow; de: MarketRow; at: MarketRow
+  agentIt: UserRow; agentDe: UserRow; adminIt: UserRow; platform: UserRow; mario: UserRow; klaus: UserRow
+}
+let made: Promise<People> | undefined
+const people = () => (made ??= (async (): Promise<People> => {
+  const a = testApp()
+  await helpContent(a, ['apps', 'sign-in', 'password'])
+  const it = await deskMarket(a, { defaultLocale: 'it', names: { it: 'Italia', en: 'Italy', de: 'Italien' } })
+  const de = await deskMarket(a, { defaultLocale: 'de', timeZone: 'Europe/Berlin', businessHours: weekdays('08:00', '18:00') })
+  const at = await deskMarket(a, { defaultLocale: 'de', timeZone: 'Europe/Vienna', businessHours: weekdays('08:00', '17:00') })
+  const rossi = await workshop(a, it, { name: 'Autofficina Rossi S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna' })
+  const becker = await workshop(a, de, { name: 'Werkstatt Becker GmbH', street: 'Hauptstraße 45', postalCode: '50667', city: 'Köln' })
+  return {
+    it, de, at,
+    agentIt: await deskAgent(a, it, { firstName: 'Chiara', lastName: 'Conti', locale: 'it' }),
+    agentDe: await deskAgent(a, de, { firstName: 'Anna', lastName: 'Schmidt', locale: 'de' }),
+    adminIt: await marketAdmin(a, it, { firstName: 'Luca', lastName: 'Ferri', locale: 'it', alsoAgent: true }),
+    platform: await platformAdmin(a, { firstName: 'Paula', lastName: 'Platform' }),
+    mario: await user(a, { firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: rossi }),
+    klaus: await user(a, { firstName: 'Klaus', lastName: 'Becker', locale: 'de', company: becker }),
+  }
+})())
+let f: People
+
+async function signedIn(who: Exclude<keyof People, 'it' | 'de' | 'at'>, locale = 'en'): Promise<Browser> {
+  return signedInAs(() => testApp().app, f[who], locale)
 }
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
@@ -39,7 +63,7 @@ async function postMultipart(b: Browser, url: string, fields: Record<string, str
   return res
 }
 
-const guestTicket = (email: string, market = 'IT') => ({
+const guestTicket = (email: string, market = f.it.code) => ({
   topic: 'apps', subject: 'Service Manual shows an empty page', description: 'Since this morning the Service Manual opens but every page is empty. I expected the wiring diagrams.',
   urgency: 'normal', name: 'Pia Guest', email, companyName: 'Officina Ospite', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: market,
 })
@@ -51,6 +75,8 @@ async function ticketCount(): Promise<number> {
 }
 
 describe('agent console', () => {
+  beforeEach(async () => { f = await people() })
+
   test('a guest ticket with attachments: the agent of its market replies by email, notes stay internal, the requester answers and it reopens', async () => {
     const guest = browser()
     const created = await postMultipart(guest, '/it/support/new', guestTicket('lia@guest.example'), [
@@ -61,7 +87,7 @@ describe('agent console', () => {
     await testApp().app.mailer.drain()
     const firstLink = new URL(mailbox().linkIn(mailbox().to('lia@guest.example').at(-1), `${testApp().config.publicUrl}/it/support/tickets/`)).pathname
 
-    const agent = await signedIn('agent.it', 'it')
+    const agent = await signedIn('agentIt', 'it')
     const queue = await agent.get('/it/agent/tickets')
     assert.equal(queue.statusCode, 200)
     assert.match(queue.body, new RegExp(reference))
@@ -100,7 +126,7 @@ describe('agent console', () => {
     const own = /href="(\/it\/support\/tickets\/[^"]+\/attachments\/\d+)"/.exec(requesterPage.body)?.[1] ?? ''
     assert.equal((await requester.get(own)).statusCode, 200, 'the requester downloads their attachment')
     assert.equal((await browser().get(own)).statusCode, 404, 'nobody else does')
-    assert.equal((await (await signedIn('agent.de')).get(own.replace('/support/', '/agent/'))).statusCode, 403, 'nor an agent of another market')
+    assert.equal((await (await signedIn('agentDe')).get(own.replace('/support/', '/agent/'))).statusCode, 403, 'nor an agent of another market')
     assert.equal((await browser().get(firstLink)).statusCode, 303)
 
     assert.equal((await requester.post(`/it/support/tickets/${reference}/reply`, { message: 'Done, still empty.' }, { fromPage: `/it/support/tickets/${reference}` })).statusCode, 303)
@@ -126,11 +152,11 @@ describe('agent console', () => {
   })
 
   test('routing and scope: each market\'s agents see their queue only; others get 403, guests sign in first', async () => {
-    const de = await postMultipart(browser(), '/de/support/new', guestTicket('dora@guest.example', 'DE'), [])
-    const it = await postMultipart(browser(), '/it/support/new', guestTicket('ivo@guest.example', 'IT'), [])
+    const de = await postMultipart(browser(), '/de/support/new', guestTicket('dora@guest.example', f.de.code), [])
+    const it = await postMultipart(browser(), '/it/support/new', guestTicket('ivo@guest.example', f.it.code), [])
     const deRef = referenceIn(de.body)
     const itRef = referenceIn(it.body)
-    const agentDe = await signedIn('agent.de')
+    const agentDe = await signedIn('agentDe')
     const deQueue = await agentDe.get('/en/agent/tickets?state=all')
     assert.match(deQueue.body, new RegExp(deRef))
     assert.doesNotMatch(deQueue.body, new RegExp(itRef), 'a DE agent never lists an IT ticket')
@@ -140,7 +166,7 @@ describe('agent console', () => {
     const itMessages = await testApp().app.services.desk.ticket(system, itRef)
     assert.equal(itMessages.messages.length, 1, 'nothing was written')
     assert.equal((await agentDe.get('/en/agent/tickets/SR-2026-999999')).statusCode, 404)
-    assert.equal((await (await signedIn('mrossi')).get('/en/agent/tickets')).statusCode, 403, 'a user is no agent')
+    assert.equal((await (await signedIn('mario')).get('/en/agent/tickets')).statusCode, 403, 'a user is no agent')
     const anonymous = await browser().get('/en/agent/tickets')
     assert.equal(anonymous.statusCode, 303)
     assert.match(String(anonymous.headers.location), /\/en\/login\?next=/)
@@ -148,9 +174,9 @@ describe('agent console', () => {
     // Staff without a company pick the market like guests.
     const staffForm = await agentDe.get('/en/support/new')
     assert.match(staffForm.body, /id="marketCode"/)
-    const staff = await agentDe.post('/en/support/new', { topic: 'apps', subject: 'Viewer broken for staff', description: 'The viewer shows nothing for my staff account since today.', urgency: 'normal', marketCode: 'AT' })
+    const staff = await agentDe.post('/en/support/new', { topic: 'apps', subject: 'Viewer broken for staff', description: 'The viewer shows nothing for my staff account since today.', urgency: 'normal', marketCode: f.at.code })
     assert.equal(staff.statusCode, 201, staff.body.slice(0, 300))
-    assert.equal((await testApp().app.services.desk.ticket(system, referenceIn(staff.body))).market?.code, 'AT')
+    assert.equal((await testApp().app.services.desk.ticket(system, referenceIn(staff.body))).market?.code, f.at.code)
 
     // Filters: urgency, topic, breaches.
     assert.doesNotMatch((await agentDe.get('/en/agent/tickets?urgency=urgent')).body, new RegExp(deRef))
@@ -179,27 +205,28 @@ describe('agent console', () => {
 
   test('beside a sign-in ticket, an agent who is market administrator restores access in one click; the result is in the ticket', async () => {
     // Mario locks himself out.
-    for (let i = 0; i < 10; i++) await browser().post('/it/login', { identifier: 'mrossi', password: 'wrong-password-again' })
-    const mario = await testApp().app.services.auth.findAccount(system, 'partner', 'mrossi')
-    assert.ok(mario?.lockedUntil && mario.lockedUntil > new Date())
+    for (let i = 0; i < 10; i++) await browser().post('/it/login', { identifier: f.mario.userId, password: 'wrong-password-again' })
+    const mario = await reload(testApp(), f.mario)
+    assert.ok(mario.lockedUntil && mario.lockedUntil > new Date())
+    const marioEmail = mario.email ?? ''
     const identity = {
-      'identity.userId': 'mrossi', 'identity.firstName': 'Mario', 'identity.lastName': 'Rossi', 'identity.email': 'mario.rossi@autofficina-rossi.example',
+      'identity.userId': mario.userId, 'identity.firstName': 'Mario', 'identity.lastName': 'Rossi', 'identity.email': marioEmail,
       'identity.companyName': 'Autofficina Rossi S.r.l.', 'identity.companyAddress': 'Via Emilia 120, 40133 Bologna',
     }
-    const created = await browser().post('/it/support/new', { ...guestTicket('mario.rossi@autofficina-rossi.example'), topic: 'sign-in', subject: 'Account bloccato', ...identity })
+    const created = await browser().post('/it/support/new', { ...guestTicket(marioEmail), topic: 'sign-in', subject: 'Account bloccato', ...identity })
     assert.equal(created.statusCode, 201)
     const reference = referenceIn(created.body)
 
-    const agentOnly = await signedIn('agent.it', 'it')
+    const agentOnly = await signedIn('agentIt', 'it')
     const plain = await agentOnly.get(`/it/agent/tickets/${reference}`)
     assert.doesNotMatch(plain.body, /id="identity-panel"/, 'an agent without market administration sees no panel')
     assert.equal((await agentOnly.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })).statusCode, 403)
 
-    const admin = await signedIn('admin.it', 'it')
+    const admin = await signedIn('adminIt', 'it')
     const checksBefore = (await testApp().app.services.admin.auditTrail(system, { action: 'identity.checked' })).length
     const page = await admin.get(`/it/agent/tickets/${reference}`)
     assert.match(page.body, /id="identity-panel"/)
-    assert.match(page.body, /Account mrossi: Mario Rossi/)
+    assert.match(page.body, new RegExp(`Account ${mario.userId.replaceAll('.', '\\.')}: Mario Rossi`))
     // Before the click: each given detail beside the record, compared with the identity module's rules (punctuation ignored).
     assert.match(page.body, /<th scope="row">Indirizzo dell'azienda<\/th><td>Via Emilia 120, 40133 Bologna<\/td><td>Via Emilia 120 40133 Bologna<\/td><td><span class="field-match">[^]*?corrisponde/)
     assert.equal((page.body.match(/class="field-match"/g) ?? []).length, 6, 'all six details match')
@@ -209,7 +236,7 @@ describe('agent console', () => {
     const done = await admin.post(`/it/agent/tickets/${reference}/identity`, { action: 'restore' }, { fromPage: `/it/agent/tickets/${reference}` })
     assert.equal(done.statusCode, 303)
     assert.match(String(done.headers.location), /done=restored/)
-    assert.equal((await testApp().app.services.auth.findAccount(system, 'partner', 'mrossi'))?.lockedUntil, null, 'access is restored')
+    assert.equal((await reload(testApp(), mario)).lockedUntil, null, 'access is restored')
     const after = await admin.get(String(done.headers.location))
     assert.match(after.body, /l&#39;accesso è ripristinato|l'accesso è ripristinato/)
     const actions = (await testApp().app.services.admin.auditTrail(system, {})).map((e) => e.action)
@@ -228,14 +255,16 @@ describe('agent console', () => {
     const note = await admin.get(`/it/agent/tickets/${wrongRef}`)
     assert.match(note.body, /lastName/)
     await testApp().app.mailer.drain()
-    assert.equal(mailbox().to('mario.rossi@autofficina-rossi.example').filter((m) => /password/i.test(m.subject ?? '')).length, 0, 'no reset link was sent')
+    assert.equal(mailbox().to(marioEmail).filter((m) => /password/i.test(m.subject ?? '')).length, 0, 'no reset link was sent')
   })
 })
 
 describe('SLA, waiting time, closing and reports', () => {
+  beforeEach(async () => { f = await people() })
+
   test('on a seeded queue with a fixed clock, the waiting time comes from answered tickets and breaches are counted in /metrics', async () => {
     const desk = testApp().app.services.desk
-    const agent = await signedIn('agent.de')
+    const agent = await signedIn('agentDe')
     const monday = new Date('2026-11-16T08:00:00Z') // 09:00 in Berlin
     // Six tickets a working day apart, each answered and solved three working hours later.
     const refs: string[] = []
@@ -243,17 +272,17 @@ describe('SLA, waiting time, closing and reports', () => {
       const opened = new Date(monday.getTime() + (day < 5 ? day : 7) * 86_400_000)
       let restore = setClock(opened)
       try {
-        refs.push(referenceIn((await browser().post('/de/support/new', guestTicket(`queue${String(day)}@guest.example`, 'DE'))).body))
+        refs.push(referenceIn((await browser().post('/de/support/new', guestTicket(`queue${String(day)}@guest.example`, f.de.code))).body))
       } finally { restore() }
       restore = setClock(new Date(opened.getTime() + 3 * 3_600_000))
       try {
-        await desk.reply({ kind: 'user', userId: (await testApp().app.services.auth.findAccount(system, 'partner', 'agent.de'))?.id ?? 0, realm: 'partner', displayName: 'Anna', companyId: null, emailVerified: true },
+        await desk.reply(await actorOf(testApp(), f.agentDe),
           refs[day] ?? '', { body: 'Done: the cache was full.', state: 'solved' }, { publicUrl: 'http://localhost' })
       } finally { restore() }
     }
     const restore = setClock(new Date('2026-11-25T09:00:00Z'))
     try {
-      const market = await testApp().app.services.organizations.market(system, 'DE')
+      const market = await testApp().app.services.organizations.market(system, f.de.code)
       assert.ok(market)
       const estimate = await testApp().app.services.support.estimateFor(market, new Date('2026-11-25T09:00:00Z'))
       assert.ok(estimate.kind === 'range', JSON.stringify(estimate))
@@ -264,20 +293,20 @@ describe('SLA, waiting time, closing and reports', () => {
     const stale = setClock(new Date(Date.now() - 10 * 86_400_000))
     let late = ''
     try {
-      late = referenceIn((await browser().post('/de/support/new', guestTicket('late@guest.example', 'DE'))).body)
+      late = referenceIn((await browser().post('/de/support/new', guestTicket('late@guest.example', f.de.code))).body)
     } finally { stale() }
     const breached = await agent.get('/en/agent/tickets?breach=1')
     assert.match(breached.body, new RegExp(late))
     assert.match(breached.body, /class="breach"/)
     for (const r of refs) assert.doesNotMatch(breached.body, new RegExp(`>${r}<`), 'answered in time is not late')
     const metrics = (await testApp().app.inject({ url: '/metrics' })).body
-    assert.match(metrics, /sportello_tickets\{market="DE",state="new"\} [1-9]/)
-    assert.match(metrics, /sportello_tickets_sla_breached\{market="DE",kind="first_response"\} [1-9]/)
+    assert.match(metrics, new RegExp(`sportello_tickets\\{market="${f.de.code}",state="new"\\} [1-9]`))
+    assert.match(metrics, new RegExp(`sportello_tickets_sla_breached\\{market="${f.de.code}",kind="first_response"\\} [1-9]`))
   })
 
   test('solved tickets close after 7 days without an answer; deflections and article tickets are reported', async () => {
     const { desk } = testApp().app.services
-    const agent = await signedIn('agent.it')
+    const agent = await signedIn('agentIt')
     const ref = referenceIn((await browser().post('/it/support/new', { ...guestTicket('sol@guest.example'), article: 'service-manual-empty', branch: 'still-empty' })).body)
     const solvedAt = new Date(Date.now() - 8 * 86_400_000)
     const restore = setClock(solvedAt)
@@ -307,23 +336,25 @@ describe('SLA, waiting time, closing and reports', () => {
     const page = await agent.get('/en/agent/report')
     assert.equal(page.statusCode, 200)
     assert.match(page.body, /still-empty/)
-    assert.equal((await (await signedIn('admin.it')).get('/en/agent/report')).statusCode, 200, 'market administrators read it too')
-    assert.equal((await (await signedIn('mrossi')).get('/en/agent/report')).statusCode, 403)
+    assert.equal((await (await signedIn('adminIt')).get('/en/agent/report')).statusCode, 200, 'market administrators read it too')
+    assert.equal((await (await signedIn('mario')).get('/en/agent/report')).statusCode, 403)
   })
 })
 
 test('erasing an account removes the requester\'s details and files from their tickets', async () => {
-  const klaus = await signedIn('kbecker', 'de')
+  f = await people()
+  const klaus = await signedIn('klaus', 'de')
   const created = await postMultipart(klaus, '/de/support/new', {
     topic: 'password', subject: 'Passwort vergessen', description: 'Ich habe mein Passwort vergessen und der Link kam nicht an.', urgency: 'normal',
-    'identity.userId': 'kbecker', 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': 'klaus.becker@werkstatt-becker.example',
+    'identity.userId': f.klaus.userId, 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': f.klaus.email ?? '',
     'identity.companyName': 'Werkstatt Becker GmbH', 'identity.companyAddress': 'Hauptstraße 45, 50667 Köln',
   }, [{ name: 'screen.png', type: 'image/png', content: png }])
   assert.equal(created.statusCode, 201)
   const reference = referenceIn(created.body)
-  const account = await testApp().app.services.auth.findAccount(system, 'partner', 'kbecker')
-  assert.ok(account)
-  await eraseAccounts(testApp().database.db, [account.id], new Date())
+  // The person is erased as the inactivity sweep erases anyone: long blocked and warned of it.
+  await setAccount(testApp(), f.klaus, { status: 'delete_warned', lastActivityAt: new Date(Date.now() - 400 * 86_400_000), statusChangedAt: new Date(Date.now() - 40 * 86_400_000) })
+  await testApp().app.services.lifecycle.sweep(system, {}, { publicUrl: testApp().config.publicUrl })
+  assert.equal((await reload(testApp(), f.klaus)).status, 'deleted')
   const { ticket, attachments } = await testApp().app.services.desk.ticket(system, reference)
   assert.equal(ticket.requesterName, '')
   assert.equal(ticket.requesterEmail, '')
@@ -332,7 +363,9 @@ test('erasing an account removes the requester\'s details and files from their t
 })
 
 describe('service levels and business hours per market', () => {
-  const url = (locale: string) => `/${locale}/admin/platform/markets/AT/service-levels`
+  beforeEach(async () => { f = await people() })
+
+  const url = (locale: string) => `/${locale}/admin/platform/markets/${f.at.code}/service-levels`
   const good = {
     normalFirstResponse: '1', normalResolution: '3', urgentFirstResponse: '1', urgentResolution: '2', timeZone: 'Europe/Vienna',
     open1: '09:00', close1: '10:00', open2: '09:00', close2: '10:00', open3: '09:00', close3: '10:00', open4: '09:00', close4: '10:00', open5: '09:00', close5: '10:00',
@@ -343,8 +376,8 @@ describe('service levels and business hours per market', () => {
     const platform = await signedIn('platform')
     const page = await platform.get('/en/admin/platform')
     assert.equal(page.statusCode, 200)
-    assert.match(page.body, /action="\/en\/admin\/platform\/markets\/AT\/service-levels"/)
-    const before = await testApp().app.services.organizations.market(system, 'AT')
+    assert.match(page.body, new RegExp(`action="/en/admin/platform/markets/${f.at.code}/service-levels"`))
+    const before = await testApp().app.services.organizations.market(system, f.at.code)
     const cases: [Record<string, string>, number, RegExp, string?][] = [
       [{ normalResolution: '1' }, 422, /resolution time must be longer than the first-response time/],
       [{ urgentFirstResponse: '5', normalFirstResponse: '4', normalResolution: '9', urgentResolution: '6' }, 422, /Urgent requests cannot be given more time/],
@@ -367,15 +400,15 @@ describe('service levels and business hours per market', () => {
       assert.match(res.body, message)
       assert.doesNotMatch(res.body, /<script>alert/)
     }
-    assert.equal((await (await signedIn('admin.it')).post(url('en'), good, { fromPage: '/en/support/new' })).statusCode, 403, 'a market administrator is not the platform')
+    assert.equal((await (await signedIn('adminIt')).post(url('en'), good, { fromPage: '/en/support/new' })).statusCode, 403, 'a market administrator is not the platform')
     assert.equal((await platform.post('/en/admin/platform/markets/ZZ/service-levels', good, { fromPage: '/en/admin/platform' })).statusCode, 404)
-    assert.deepEqual(await testApp().app.services.organizations.market(system, 'AT'), before, 'nothing changed')
+    assert.deepEqual(await testApp().app.services.organizations.market(system, f.at.code), before, 'nothing changed')
     assert.equal((await testApp().app.services.admin.auditTrail(system, { action: 'market.service_levels_changed' })).length, 0)
   })
 
   test('a platform administrator\'s edit is audited and the very next ticket of the market is due by the new figures', async () => {
     // A ticket first, so the intake has the market in its cache.
-    const first = referenceIn((await browser().post('/en/support/new', guestTicket('at1@guest.example', 'AT'))).body)
+    const first = referenceIn((await browser().post('/en/support/new', guestTicket('at1@guest.example', f.at.code))).body)
     assert.ok(first)
     const firstDue = (await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue
     const platform = await signedIn('platform')
@@ -383,10 +416,10 @@ describe('service levels and business hours per market', () => {
     assert.equal(saved.statusCode, 303, saved.body.slice(0, 300))
     const page = await platform.get(String(saved.headers.location))
     assert.match(page.body, /service levels and business hours are saved/)
-    assert.match(page.body, /id="AT-normalResolution" name="normalResolution" type="number"[^>]*value="3"/)
-    assert.match(page.body, /id="AT-closed6" name="closed6" checked/)
+    assert.match(page.body, new RegExp(`id="${f.at.code}-normalResolution" name="normalResolution" type="number"[^>]*value="3"`))
+    assert.match(page.body, new RegExp(`id="${f.at.code}-closed6" name="closed6" checked`))
 
-    const market = await testApp().app.services.organizations.market(system, 'AT')
+    const market = await testApp().app.services.organizations.market(system, f.at.code)
     assert.ok(market)
     assert.deepEqual(market.sla, { normal: { firstResponse: 1, resolution: 3 }, urgent: { firstResponse: 1, resolution: 2 } })
     assert.deepEqual(market.businessHours, { 1: ['09:00', '10:00'], 2: ['09:00', '10:00'], 3: ['09:00', '10:00'], 4: ['09:00', '10:00'], 5: ['09:00', '10:00'] })
@@ -396,7 +429,7 @@ describe('service levels and business hours per market', () => {
     assert.deepEqual(data.after.sla, market.sla)
     assert.deepEqual(data.before.sla, { normal: { firstResponse: 8, resolution: 40 }, urgent: { firstResponse: 2, resolution: 16 } })
 
-    const next = referenceIn((await browser().post('/en/support/new', { ...guestTicket('at2@guest.example', 'AT'), urgency: 'urgent' })).body)
+    const next = referenceIn((await browser().post('/en/support/new', { ...guestTicket('at2@guest.example', f.at.code), urgency: 'urgent' })).body)
     const { ticket } = await testApp().app.services.desk.ticket(system, next)
     assert.equal(ticket.firstResponseDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 1).getTime())
     assert.equal(ticket.resolutionDue.getTime(), addWorkingHours(market.businessHours, 'Europe/Vienna', ticket.createdAt, 2).getTime())
@@ -407,6 +440,8 @@ describe('service levels and business hours per market', () => {
 })
 
 describe('files with answers', () => {
+  beforeEach(async () => { f = await people() })
+
   test('the requester and the agent attach files to their answers; a bad file refuses the whole answer; a note\'s files stay with the team', async () => {
     const { desk } = testApp().app.services
     const created = await postMultipart(browser(), '/en/support/new', guestTicket('fia@guest.example'), [])
@@ -440,14 +475,14 @@ describe('files with answers', () => {
     assert.equal(answered.statusCode, 303, answered.body.slice(0, 300))
     const mine = await requester.get(ticketUrl)
     assert.match(mine.body, /Here is the screenshot and the invoice\.<\/p><\/div><ul class="attachments"[^>]*><li><a href="[^"]+\/attachments\/\d+" download="shot\.png">shot\.png/, 'the files are shown with the answer they came with')
-    const agent = await signedIn('agent.it')
+    const agent = await signedIn('agentIt')
     const agentPage = await agent.get(`/en/agent/tickets/${reference}`)
     assert.match(agentPage.body, /invoice\.pdf/)
     const fromRequester = /href="(\/en\/agent\/tickets\/[^"]+\/attachments\/\d+)" download="invoice\.pdf"/.exec(agentPage.body)?.[1] ?? ''
     const download = await agent.get(fromRequester)
     assert.equal(download.statusCode, 200)
     assert.equal(download.headers['content-type'], 'application/pdf')
-    assert.equal((await (await signedIn('agent.de')).get(fromRequester)).statusCode, 403, 'not for another market\'s agent')
+    assert.equal((await (await signedIn('agentDe')).get(fromRequester)).statusCode, 403, 'not for another market\'s agent')
 
     // The agent: a bad file refuses the reply (no email), a good one goes with it; a note's file stays internal.
     const ticketPage = `/en/agent/tickets/${reference}`

@@ -1,33 +1,40 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
-import { DEMO_PASSWORD } from '../../seed/users.js'
-import { testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
+import { beforeEach, describe, test } from 'node:test'
+import { systemActor } from '../../shared/actor.js'
+import { user, type MarketRow } from '../../../test/factories.js'
+import { deskMarket, helpContent, partnerCompany, signedIn, workshop } from '../../../test/desk-factories.js'
+import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 import { estimateWait } from './wait-estimate.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
-const browser = () => testBrowser(() => testApp().app)
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
+const app = () => testApp().app
+const browser = () => testBrowser(app)
 
-async function signedIn(userId: string): Promise<Browser> {
-  const b = browser()
-  assert.equal((await b.post('/en/login', { identifier: userId, password: DEMO_PASSWORD })).statusCode, 303)
-  return b
-}
+/** The topics the forms offer, and the market guests send their requests to (once per file). */
+let setup: Promise<MarketRow> | undefined
+const italyMarket = () => (setup ??= (async () => {
+  await helpContent(testApp(), ['apps', 'sign-in', 'password'])
+  return deskMarket(testApp(), { defaultLocale: 'it', names: { it: 'Italia', en: 'Italy', de: 'Italien' } })
+})())
+let italy: MarketRow
 
-const guestTicket = {
+const guestTicket = () => ({
   topic: 'apps', subject: 'Service Manual shows an empty page', description: 'Since this morning the Service Manual opens but every page is empty. I expected the wiring diagrams.',
-  urgency: 'normal', name: 'Pia Guest', email: 'pia@guest-workshop.example', companyName: 'Officina Ospite', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
-}
+  urgency: 'normal', name: 'Pia Guest', email: 'pia@guest-workshop.example', companyName: 'Officina Ospite', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: italy.code,
+})
 
 describe('asking for help', () => {
+  beforeEach(async () => { italy = await italyMarket() })
+
   test('a guest opens a ticket: reference, confirmation email with a private link, and the ticket page behind it', async () => {
     const b = browser()
     const form = await b.get('/it/support/new?topic=apps&article=service-manual-empty&branch=still-empty')
     assert.equal(form.statusCode, 200)
     assert.match(form.body, /<option value="apps" selected>/)
     assert.match(form.body, /name="article" value="service-manual-empty"/)
-    const res = await b.post('/it/support/new', { ...guestTicket, article: 'service-manual-empty', branch: 'still-empty' })
+    const res = await b.post('/it/support/new', { ...guestTicket(), article: 'service-manual-empty', branch: 'still-empty' })
     assert.equal(res.statusCode, 201)
     const reference = /SR-\d{4}-\d{6}/.exec(res.body)?.[0]
     assert.ok(reference, 'a reference like SR-2026-000123')
@@ -53,43 +60,50 @@ describe('asking for help', () => {
   })
 
   test('a signed-in user\'s ticket is filled from the account, routed to the company\'s market, and urgent ones show the partner', async () => {
-    const b = await signedIn('kbecker')
+    const germany = await deskMarket(testApp(), { timeZone: 'Europe/Berlin', defaultLocale: 'de' })
+    const partner = await partnerCompany(testApp(), germany, { name: 'Autohaus Köln Partner GmbH', contactPhone: '+49 221 000 7890' })
+    const company = await workshop(testApp(), germany, { partner, name: 'Werkstatt Becker GmbH', street: 'Hauptstraße 45', postalCode: '50667', city: 'Köln' })
+    const klaus = await user(testApp(), { firstName: 'Klaus', lastName: 'Becker', locale: 'de', company })
+    const b = await signedIn(app, klaus, 'de')
     const form = await b.get('/de/support/new?topic=sign-in')
-    assert.match(form.body, /value="kbecker"/, 'identity fields come from the account')
-    assert.match(form.body, /Demo Motors Autohaus Köln GmbH/)
+    assert.match(form.body, new RegExp(`value="${klaus.userId}"`), 'identity fields come from the account')
+    assert.match(form.body, /Autohaus Köln Partner GmbH/)
     const res = await b.post('/de/support/new', {
       topic: 'password', subject: 'Passwort-Link kommt nicht an', description: 'Ich habe zweimal einen Link angefordert, aber keine E-Mail erhalten.', urgency: 'urgent',
-      'identity.userId': 'kbecker', 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': 'klaus.becker@werkstatt-becker.example',
+      'identity.userId': klaus.userId, 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': klaus.email ?? '',
       'identity.companyName': 'Werkstatt Becker GmbH', 'identity.companyAddress': 'Hauptstraße 45, 50667 Köln',
     })
     assert.equal(res.statusCode, 201)
-    assert.match(res.body, /Ihr Aftersales-Partner Demo Motors Autohaus Köln GmbH/)
+    assert.match(res.body, /Ihr Aftersales-Partner Autohaus Köln Partner GmbH/)
     assert.match(res.body, /\+49 221 000 7890/)
     const reference = /SR-\d{4}-\d{6}/.exec(res.body)?.[0] ?? ''
+    const { ticket: stored } = await testApp().app.services.desk.ticket(systemActor('test'), reference)
+    assert.equal(stored.marketId, germany.id, 'routed to the market of the account\'s company')
     const mine = await b.get(`/de/support/tickets/${reference}`)
     assert.equal(mine.statusCode, 200, 'the signed-in requester needs no link')
-    const ticket = await testApp().app.services.support.ticketForRequester({ kind: 'system', name: 'test' }, reference, undefined).catch(() => null)
+    const ticket = await testApp().app.services.support.ticketForRequester(systemActor('test'), reference, undefined).catch(() => null)
     assert.equal(ticket, null, 'not even the system reads a ticket without being its requester or an agent')
-    assert.equal((await (await signedIn('mrossi')).get(`/de/support/tickets/${reference}`)).statusCode, 404)
+    const colleague = await user(testApp(), { locale: 'de', company })
+    assert.equal((await (await signedIn(app, colleague, 'de')).get(`/de/support/tickets/${reference}`)).statusCode, 404)
   })
 
   test('bad, incomplete and robotic requests are refused in the user\'s language and create nothing', async () => {
     const b = browser()
-    const noIdentity = await b.post('/en/support/new', { ...guestTicket, topic: 'sign-in' })
+    const noIdentity = await b.post('/en/support/new', { ...guestTicket(), topic: 'sign-in' })
     assert.equal(noIdentity.statusCode, 400)
     assert.match(noIdentity.body, /identity\.userId/)
     assert.match(noIdentity.body, /value="Service Manual shows an empty page"/, 'the form keeps what was typed')
-    assert.equal((await b.post('/en/support/new', { ...guestTicket, topic: 'no-such-topic' })).statusCode, 400)
-    assert.equal((await b.post('/en/support/new', { ...guestTicket, email: 'not-an-email' })).statusCode, 400)
-    assert.equal((await b.post('/en/support/new', { ...guestTicket, description: 'x'.repeat(10_001) })).statusCode, 400)
-    assert.equal((await b.post('/en/support/new', guestTicket, { csrf: false })).statusCode, 403)
-    const robot = await b.post('/en/support/new', { ...guestTicket, email: 'bot@spam.example', website: 'http://spam.example' })
+    assert.equal((await b.post('/en/support/new', { ...guestTicket(), topic: 'no-such-topic' })).statusCode, 400)
+    assert.equal((await b.post('/en/support/new', { ...guestTicket(), email: 'not-an-email' })).statusCode, 400)
+    assert.equal((await b.post('/en/support/new', { ...guestTicket(), description: 'x'.repeat(10_001) })).statusCode, 400)
+    assert.equal((await b.post('/en/support/new', guestTicket(), { csrf: false })).statusCode, 403)
+    const robot = await b.post('/en/support/new', { ...guestTicket(), email: 'bot@spam.example', website: 'http://spam.example' })
     assert.equal(robot.statusCode, 200)
     assert.doesNotMatch(robot.body, /SR-\d{4}/)
     await testApp().app.mailer.drain()
     assert.equal(mailbox().to('bot@spam.example').length, 0)
-    for (let i = 0; i < 5; i++) await browser().post('/en/support/new', { ...guestTicket, email: 'flood@guest.example' })
-    const flood = await browser().post('/en/support/new', { ...guestTicket, email: 'flood@guest.example' })
+    for (let i = 0; i < 5; i++) await browser().post('/en/support/new', { ...guestTicket(), email: 'flood@guest.example' })
+    const flood = await browser().post('/en/support/new', { ...guestTicket(), email: 'flood@guest.example' })
     assert.equal(flood.statusCode, 429, 'one address may not open more than 5 requests an hour')
   })
 })
