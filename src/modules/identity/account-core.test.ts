@@ -47,7 +47,8 @@ async function marketWithAdmin() {
 describe('a blocked partner asks the market administrator, who checks the identity and sends a reset link', () => {
   test('from the admin user page: the link works, the account is active again, and the restore is audited', async () => {
     const { workshop, actor } = await marketWithAdmin()
-    const blocked = await user(app(), { company: workshop, status: 'blocked' })
+    // Blocked, and already warned that deletion follows: the same way back.
+    const blocked = await user(app(), { company: workshop, status: 'delete_warned' })
     const { administration } = app().services
     assert.equal((await administration.checkIdentity(actor, blocked.id, identityOf(blocked, workshop), ctx())).passed, true)
     await administration.issueAdminReset(actor, blocked.id, {}, ctx())
@@ -59,7 +60,7 @@ describe('a blocked partner asks the market administrator, who checks the identi
 
   test('from the ticket identity panel: one click checks, restores by reset link and notes it in the ticket, together', async () => {
     const { it, workshop, actor } = await marketWithAdmin()
-    const blocked = await user(app(), { company: workshop, status: 'delete_warned' })
+    const blocked = await user(app(), { company: workshop, status: 'blocked' })
     const reference = await identityTicket(app(), { market: it, identity: identityOf(blocked, workshop) })
     const result = await app().services.desk.identityAction(actor, reference, 'reset', ctx())
     assert.equal(result.outcome, 'reset')
