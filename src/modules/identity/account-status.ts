@@ -25,23 +25,30 @@ export interface StatusAbilities {
   activityRevives: boolean
   /** The next step of the inactivity sweep, if the sweep moves accounts in this status. */
   sweepsTo: AccountStatus | null
+  /** Every status an account may move to from this one (by anyone: the person, an administrator, the sweep). */
+  to: readonly AccountStatus[]
 }
 
 export const accountStatus = {
-  pending_verification: { signIn: true, tokens: false, selfReset: false, adminReset: false, restore: false, deactivate: false, activityRevives: false, sweepsTo: null },
-  pending_approval: { signIn: true, tokens: false, selfReset: true, adminReset: false, restore: false, deactivate: true, activityRevives: false, sweepsTo: null },
-  active: { signIn: true, tokens: true, selfReset: true, adminReset: true, restore: false, deactivate: true, activityRevives: false, sweepsTo: 'block_warned' },
-  block_warned: { signIn: true, tokens: true, selfReset: true, adminReset: true, restore: true, deactivate: true, activityRevives: true, sweepsTo: 'blocked' },
+  pending_verification: { signIn: true, tokens: false, selfReset: false, adminReset: false, restore: false, deactivate: false, activityRevives: false, sweepsTo: null, to: ['pending_approval', 'deleted'] },
+  pending_approval: { signIn: true, tokens: false, selfReset: true, adminReset: false, restore: false, deactivate: true, activityRevives: false, sweepsTo: null, to: ['active', 'deactivated', 'deleted'] },
+  active: { signIn: true, tokens: true, selfReset: true, adminReset: true, restore: false, deactivate: true, activityRevives: false, sweepsTo: 'block_warned', to: ['block_warned', 'deactivated', 'deleted'] },
+  block_warned: { signIn: true, tokens: true, selfReset: true, adminReset: true, restore: true, deactivate: true, activityRevives: true, sweepsTo: 'blocked', to: ['active', 'blocked', 'deactivated', 'deleted'] },
   // Blocked for inactivity: only an administrator of its scope gives access back (restore or reset).
-  blocked: { signIn: false, tokens: false, selfReset: false, adminReset: true, restore: true, deactivate: false, activityRevives: false, sweepsTo: 'delete_warned' },
+  blocked: { signIn: false, tokens: false, selfReset: false, adminReset: true, restore: true, deactivate: false, activityRevives: false, sweepsTo: 'delete_warned', to: ['active', 'delete_warned', 'deleted'] },
   // Still blocked, and told that deletion follows: the same way back as blocked.
-  delete_warned: { signIn: false, tokens: false, selfReset: false, adminReset: true, restore: true, deactivate: false, activityRevives: false, sweepsTo: 'deleted' },
+  delete_warned: { signIn: false, tokens: false, selfReset: false, adminReset: true, restore: true, deactivate: false, activityRevives: false, sweepsTo: 'deleted', to: ['active', 'deleted'] },
   // Switched off by an administrator: restored by one, never by a reset link.
-  deactivated: { signIn: false, tokens: false, selfReset: false, adminReset: false, restore: true, deactivate: false, activityRevives: false, sweepsTo: null },
-  deleted: { signIn: false, tokens: false, selfReset: false, adminReset: false, restore: false, deactivate: false, activityRevives: false, sweepsTo: null },
+  deactivated: { signIn: false, tokens: false, selfReset: false, adminReset: false, restore: true, deactivate: false, activityRevives: false, sweepsTo: null, to: ['active', 'deleted'] },
+  deleted: { signIn: false, tokens: false, selfReset: false, adminReset: false, restore: false, deactivate: false, activityRevives: false, sweepsTo: null, to: [] },
 } as const satisfies Record<AccountStatus, StatusAbilities>
 
-export type AccountAbility = Exclude<keyof StatusAbilities, 'sweepsTo'>
+export type AccountAbility = Exclude<keyof StatusAbilities, 'sweepsTo' | 'to'>
+
+/** Whether an account may move from one status to another; anything else is a bug, refused. */
+export function assertTransition(from: AccountStatus, to: AccountStatus): void {
+  if (from !== to && !(accountStatus[from].to as readonly AccountStatus[]).includes(to)) throw new Error(`account status cannot move from ${from} to ${to}`)
+}
 
 /** Every status, in the order a person meets them (lists and filters of the consoles). */
 export const accountStatuses = Object.keys(accountStatus) as AccountStatus[]

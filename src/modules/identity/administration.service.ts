@@ -192,7 +192,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
   /** Access back: active, no lockout, the inactivity clock started again; audited with before and after. */
   async function restoreIn(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, ctx: RequestContext, via: 'restore' | 'reset'): Promise<void> {
     const now = clock.now()
-    await tx.restore(user.id, now)
+    await tx.restore(user, now)
     await tx.audit({
       at: now, actor: actorRef(actor), action: 'account.restored', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
       data: { via, before: { status: user.status, lockedUntil: user.lockedUntil?.toISOString() ?? null }, after: { status: 'active', lockedUntil: null } },
@@ -353,7 +353,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       const now = clock.now()
       await repo.transaction(async (tx) => {
         if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active', tx.executor)
-        await tx.setStatus(user.id, 'active', now)
+        await tx.moveStatus(user, 'active', now)
         if (user.email) await tx.enqueueMail(mailOf(user, 'account-approved', ctx, now), now)
         await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
       })
@@ -381,7 +381,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       if (!may(user.status, 'deactivate')) throw new AppError('CONFLICT')
       const now = clock.now()
       await repo.transaction(async (tx) => {
-        await tx.setStatus(user.id, 'deactivated', now)
+        await tx.moveStatus(user, 'deactivated', now)
         await tx.endAccess(user.id, { all: true })
         await tx.audit({ at: now, actor: actorRef(actor), action: 'account.deactivated', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { before: { status: user.status }, after: { status: 'deactivated' } }, requestId: ctx.requestId, ip: ctx.ip })
       })

@@ -9,7 +9,8 @@ import { createOutboxRepo, type OutgoingMail } from '../../shared/mail/outbox.re
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
 import type { RoleGrant } from '../../shared/actor.js'
 import { endedAccess, erasedColumns, erasedRecords, noEndings, type AccountEndings, type SessionsToEnd } from './account-end.repo.js'
-import { statusesThat } from './account-status.js'
+import { AppError } from '../../shared/errors.js'
+import { assertTransition, statusesThat } from './account-status.js'
 
 export type UserRow = typeof users.$inferSelect
 export type NewUser = typeof users.$inferInsert
@@ -51,8 +52,15 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
       if (roles.length > 0) await tx.insert(userRoles).values(roles)
       return inserted
     },
-    async setStatus(userId: number, status: AccountStatus, at: Date): Promise<void> {
-      await tx.update(users).set({ status, statusChangedAt: at, updatedAt: at }).where(eq(users.id, userId))
+    /**
+     * Moves an account to `to`, if the state machine allows it and the account is still in the
+     * status the use case read (another request may have moved it meanwhile: CONFLICT).
+     */
+    async moveStatus(user: { id: number; status: AccountStatus }, to: AccountStatus, at: Date): Promise<void> {
+      assertTransition(user.status, to)
+      const moved = await tx.update(users).set({ status: to, statusChangedAt: at, updatedAt: at })
+        .where(and(eq(users.id, user.id), eq(users.status, user.status))).returning({ id: users.id })
+      if (moved.length === 0) throw new AppError('CONFLICT')
     },
     async grantRole(userId: number, role: Role, scope: { marketId?: number; companyId?: number }): Promise<void> {
       await tx.insert(userRoles).values({ userId, role, ...scope })
@@ -91,8 +99,11 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
       return row?.n ?? 0
     },
     /** An administrator gives access back: active, no lockout, and the inactivity clock starts again. */
-    async restore(userId: number, at: Date): Promise<void> {
-      await tx.update(users).set({ status: 'active', lockedUntil: null, lockouts: 0, lastActivityAt: at, updatedAt: at }).where(eq(users.id, userId))
+    async restore(user: { id: number; status: AccountStatus }, at: Date): Promise<void> {
+      assertTransition(user.status, 'active')
+      const moved = await tx.update(users).set({ status: 'active', statusChangedAt: user.status === 'active' ? undefined : at, lockedUntil: null, lockouts: 0, lastActivityAt: at, updatedAt: at })
+        .where(and(eq(users.id, user.id), eq(users.status, user.status))).returning({ id: users.id })
+      if (moved.length === 0) throw new AppError('CONFLICT')
     },
     async setUnverifiedEmail(userId: number, email: string, at: Date): Promise<void> {
       await tx.update(users).set({ email, emailVerifiedAt: null, updatedAt: at }).where(eq(users.id, userId))
