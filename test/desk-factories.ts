@@ -47,9 +47,12 @@ export async function deskMarket(app: App, input: Partial<Parameters<typeof mark
   return market(app, { code: marketCode(), businessHours: weekdays('08:30', '17:30'), ...input })
 }
 
+/** A company number as the portal stores them: capital letters, digits and dashes (lookups upper-case what is typed). */
+export const companyNumber = (prefix = 'C-'): string => unique(prefix).toUpperCase()
+
 /** A partner company (dealer) with the contact details its workshops are shown. */
 export async function partnerCompany(app: App, marketRow: MarketRow, input: Partial<Parameters<typeof company>[1]> = {}): Promise<CompanyRow> {
-  const number = unique('P-')
+  const number = companyNumber('P-')
   return company(app, {
     market: marketRow, companyNumber: number, name: `Dealer ${number} S.p.A.`, isPartner: true,
     contactPhone: '+39 051 000 4567', contactEmail: `service.${number.toLowerCase()}@dealer.example`, openingHours: weekdays('08:00', '18:00'),
@@ -57,10 +60,10 @@ export async function partnerCompany(app: App, marketRow: MarketRow, input: Part
   })
 }
 
-/** A workshop, optionally with its chosen aftersales partner. */
+/** A workshop with a number the portal's lookups find, optionally with its chosen aftersales partner. */
 export async function workshop(app: App, marketRow: MarketRow, input: Partial<Parameters<typeof company>[1]> & { partner?: CompanyRow } = {}): Promise<CompanyRow> {
   const { partner, ...values } = input
-  return company(app, { market: marketRow, ...(partner ? { aftersalesPartnerId: partner.id } : {}), ...values })
+  return company(app, { market: marketRow, companyNumber: companyNumber(), ...(partner ? { aftersalesPartnerId: partner.id } : {}), ...values })
 }
 
 /** A support agent of `marketRow` (staff: no company). */

@@ -1,31 +1,49 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { DEMO_PASSWORD } from '../../src/seed/users.js'
+import { systemActor } from '../../src/shared/actor.js'
+import { user, type MarketRow, type UserRow } from '../factories.js'
+import { agent as deskAgent, deskMarket, helpContent, marketAdmin, signInPage, ticket, workshop } from '../desk-factories.js'
 import { useMailbox } from '../mailbox.js'
 import { assertAccessible, useBrowser } from './browser.js'
 
 const mailbox = useMailbox()
-const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const fixture = useBrowser({ env: () => ({ SMTP_URL: mailbox().url }) })
+
+/** The help content, a market with its agent and its administrator (also an agent), and a workshop user. */
+let made: Promise<{ it: MarketRow; agentIt: UserRow; adminIt: UserRow; mario: UserRow }> | undefined
+const people = () => (made ??= (async () => {
+  const { app } = fixture()
+  await helpContent(app)
+  const it = await deskMarket(app, { defaultLocale: 'it', names: { it: 'Italia', en: 'Italy', de: 'Italien' } })
+  const rossi = await workshop(app, it, { name: 'Autofficina Rossi S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna' })
+  return {
+    it,
+    agentIt: await deskAgent(app, it, { firstName: 'Chiara', lastName: 'Conti', locale: 'it' }),
+    adminIt: await marketAdmin(app, it, { firstName: 'Luca', lastName: 'Ferri', locale: 'it', alsoAgent: true }),
+    mario: await user(app, { firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: rossi }),
+  }
+})())
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
 
-async function fillGuestForm(page: Page, subject: string, email: string) {
+async function fillGuestForm(page: Page, subject: string, email: string, marketCode: string) {
   await page.fill('#subject', subject)
   await page.fill('#description', 'Since this morning every page of the Service Manual is empty; I expected the wiring diagrams of the Aria.')
   await page.fill('#name', 'Nora Guest')
   await page.fill('#email', email)
   await page.fill('#companyName', 'Nora Garage')
   await page.fill('#companyAddress', 'Via Roma 1, 40100 Bologna')
-  await page.selectOption('#marketCode', 'IT')
+  await page.selectOption('#marketCode', marketCode)
 }
 
 test('without script the form still sends a request with a screenshot, and the agent answers it in the console', async () => {
   const { browser, baseUrl, app } = fixture()
+  const { it, agentIt } = await people()
   const noScript = await browser.newContext({ locale: 'en-GB', javaScriptEnabled: false })
   const guest = await noScript.newPage()
   await guest.goto(`${baseUrl}/en/support/new?topic=apps`)
-  await fillGuestForm(guest, 'Manual pages empty', 'nora@guest-garage.example')
+  await fillGuestForm(guest, 'Manual pages empty', 'nora@guest-garage.example', it.code)
   await guest.setInputFiles('#attachments', { name: 'screen.png', mimeType: 'image/png', buffer: png })
   await guest.click('button:has-text("Send the request")')
   await guest.waitForSelector('h1:has-text("Your request is received")')
@@ -35,11 +53,7 @@ test('without script the form still sends a request with a screenshot, and the a
 
   const context = await browser.newContext({ locale: 'it-IT' })
   const page = await context.newPage()
-  await page.goto(`${baseUrl}/it/login`)
-  await page.fill('#identifier', 'agent.it')
-  await page.fill('#password', DEMO_PASSWORD)
-  await page.click('form.stack-form button[type=submit]')
-  await page.waitForURL(/\/it\/help$/)
+  await signInPage(page, baseUrl, agentIt, 'it')
   await page.goto(`${baseUrl}/it/account`)
   await page.click('a[href="/it/agent/tickets"]')
   await assertAccessible(page, 'agent queue')
@@ -88,6 +102,7 @@ test('without script the form still sends a request with a screenshot, and the a
 
 test('while the subject is typed, matching articles appear; opening one and leaving counts as a deflection', async () => {
   const { browser, baseUrl, app } = fixture()
+  await people()
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
   await page.goto(`${baseUrl}/en/support/new`)
@@ -99,28 +114,26 @@ test('while the subject is typed, matching articles appear; opening one and leav
   await Promise.all([page.waitForURL(/\/en\/help\/articles\//), first.click()])
   await page.waitForTimeout(300)
   await context.close()
-  let report = await app.app.services.desk.report({ kind: 'system', name: 'test' })
+  let report = await app.app.services.desk.report(systemActor('test'))
   for (let i = 0; i < 20 && !report.deflections.some((d) => d.articleSlug === slug); i++) {
     await new Promise((r) => setTimeout(r, 100))
-    report = await app.app.services.desk.report({ kind: 'system', name: 'test' })
+    report = await app.app.services.desk.report(systemActor('test'))
   }
   assert.deepEqual(report.deflections.find((d) => d.articleSlug === slug), { locale: 'en', articleSlug: slug, opened: 1, deflected: 1 })
 })
 
 test('beside a sign-in request a market administrator sees which details match the account before the click', async () => {
   const { browser, baseUrl, app } = fixture()
-  const created = await app.app.services.support.createTicket({ kind: 'guest' }, {
-    topic: 'sign-in', subject: 'Account locked', description: 'I cannot sign in since this morning, the page says my account is locked.', urgency: 'normal', locale: 'en',
-    name: 'Mario Rossi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi', companyAddress: 'Via Emilia 120, 40133 Bologna', marketCode: 'IT',
-    identity: { userId: 'mrossi', firstName: 'Mario', lastName: 'Bianchi', email: 'mario.rossi@autofficina-rossi.example', companyName: 'Autofficina Rossi S.r.l.', companyAddress: 'Via Emilia 120, 40133 Bologna' },
-  }, { publicUrl: app.config.publicUrl })
+  const { it, adminIt, mario } = await people()
+  const email = mario.email ?? ''
+  const created = await ticket(app, it, {
+    topic: 'sign-in', subject: 'Account locked', description: 'I cannot sign in since this morning, the page says my account is locked.',
+    name: 'Mario Rossi', email, companyName: 'Autofficina Rossi', companyAddress: 'Via Emilia 120, 40133 Bologna',
+    identity: { userId: mario.userId, firstName: 'Mario', lastName: 'Bianchi', email, companyName: 'Autofficina Rossi S.r.l.', companyAddress: 'Via Emilia 120, 40133 Bologna' },
+  })
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
-  await page.goto(`${baseUrl}/en/login`)
-  await page.fill('#identifier', 'admin.it')
-  await page.fill('#password', DEMO_PASSWORD)
-  await page.click('form.stack-form button[type=submit]')
-  await page.waitForURL(/\/en\/help$/)
+  await signInPage(page, baseUrl, adminIt, 'en')
   await page.goto(`${baseUrl}/en/agent/tickets/${created.ticket.reference}`)
   const differing = page.locator('.identity-compare tr.differs')
   assert.equal(await differing.count(), 1)

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEMO_PASSWORD } from '../../src/seed/users.js'
+import { systemActor } from '../../src/shared/actor.js'
+import { company, TEST_PASSWORD, user, type CompanyRow } from '../factories.js'
+import { deskMarket, partnerCompany, workshop } from '../desk-factories.js'
 import { useMailbox } from '../mailbox.js'
 import { assertAccessible, useBrowser } from './browser.js'
 
 const mailbox = useMailbox()
-const fixture = useBrowser({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const fixture = useBrowser({ env: () => ({ SMTP_URL: mailbox().url }) })
+
+/** A workshop in a market of its own whose chosen aftersales partner is Manchester Dealer Ltd. */
+async function workshopWithPartner(): Promise<CompanyRow> {
+  const { app } = fixture()
+  const uk = await deskMarket(app, { timeZone: 'Europe/London', names: { it: 'Regno Unito', en: 'United Kingdom', de: 'Vereinigtes Königreich' } })
+  return workshop(app, uk, { name: 'Hartley Motors Ltd', partner: await partnerCompany(app, uk, { name: 'Manchester Dealer Ltd', city: 'Manchester' }) })
+}
 
 /** The newest email to an address, once the outbox has sent it. */
 async function mailTo(address: string) {
@@ -25,7 +34,9 @@ function codeIn(text: string | undefined): string {
 }
 
 test('a workshop employee registers, types the emailed code, and sees whom the account waits for', async () => {
-  const { browser, baseUrl } = fixture()
+  const { browser, baseUrl, app } = fixture()
+  const rossi = await workshop(app, await deskMarket(app, { defaultLocale: 'it' }), { name: 'Autofficina Rossi S.r.l.' })
+  await user(app, { firstName: 'Giulia', lastName: 'Bianchi', locale: 'it', company: rossi, roles: [{ role: 'org_admin', companyId: rossi.id }] })
   const context = await browser.newContext({ locale: 'it-IT' })
   const page = await context.newPage()
   await page.goto(`${baseUrl}/it/register`)
@@ -36,7 +47,7 @@ test('a workshop employee registers, types the emailed code, and sees whom the a
   await page.fill('#password', 'granite pepper violin cloud')
   await page.fill('#confirm', 'granite pepper violin cloud')
   await page.check('#kind-existing')
-  await page.fill('#companyNumber', 'IT-10001')
+  await page.fill('#companyNumber', rossi.companyNumber)
   await page.click('form.stack-form button[type=submit]')
   await page.waitForSelector('h1:has-text("Controlla la tua email")')
   await assertAccessible(page, 'check your email page')
@@ -62,9 +73,10 @@ test('a workshop employee registers, types the emailed code, and sees whom the a
 
 test('an invited user opens the emailed link, chooses a password and confirms an email before anything else', async () => {
   const { browser, baseUrl, app } = fixture()
-  await app.app.services.administration.invite({ kind: 'system', name: 'test' }, {
+  const hartley = await workshopWithPartner()
+  await app.app.services.administration.invite(systemActor('test'), {
     realm: 'partner', userId: 'ewright', firstName: 'Emma', lastName: 'Wright', email: 'emma@hartley-motors.example',
-    companyNumber: 'GB-10001', locale: 'en', role: 'user',
+    companyNumber: hartley.companyNumber, locale: 'en', role: 'user',
   }, { publicUrl: app.config.publicUrl })
   const invitation = await mailTo('emma@hartley-motors.example')
   const link = mailbox().linkIn(invitation, `${app.config.publicUrl}/en/invite/`)
@@ -92,12 +104,14 @@ test('an invited user opens the emailed link, chooses a password and confirms an
   await page.waitForURL(/\/en\/account\?done=email$/)
   assert.match(await page.locator('[role=status]').innerText(), /Your email address is confirmed/)
   await page.goto(`${baseUrl}/en/partners`)
-  assert.match(await page.locator('.mine').innerText(), /Demo Motors Manchester Ltd/)
+  assert.match(await page.locator('.mine').innerText(), /Manchester Dealer Ltd/)
   await context.close()
 })
 
 test('a partner forgets the password, follows the emailed link, chooses a new one and signs in', async () => {
   const { browser, baseUrl, app } = fixture()
+  const james = await user(app, { firstName: 'James', lastName: 'Hartley', company: await workshopWithPartner() })
+  const jamesEmail = james.email ?? ''
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
 
@@ -105,7 +119,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   await assertAccessible(page, 'registration page')
   await page.goto(`${baseUrl}/en/login`)
   await assertAccessible(page, 'sign-in page')
-  await page.fill('#identifier', 'jhartley')
+  await page.fill('#identifier', james.userId)
   await page.fill('#password', 'not-my-password-at-all')
   await page.click('button[type=submit]')
   assert.match(await page.locator('[role=alert]').innerText(), /User ID or password incorrect/)
@@ -113,7 +127,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
 
   await page.click('a[href="/en/password/forgot"]')
   await assertAccessible(page, 'forgot password page')
-  await page.fill('#identifier', 'james@hartley-motors.example')
+  await page.fill('#identifier', jamesEmail)
   await page.keyboard.press('Enter')
   await page.waitForSelector('[role=status]')
   assert.match(await page.locator('[role=status]').innerText(), /If an active account matches/)
@@ -121,7 +135,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   let link = ''
   for (let i = 0; i < 50 && !link; i++) {
     await app.app.mailer.drain()
-    const mail = mailbox().to('james@hartley-motors.example').at(-1)
+    const mail = mailbox().to(jamesEmail).at(-1)
     if (mail) link = mailbox().linkIn(mail, `${app.config.publicUrl}/en/password/reset/`)
     else await new Promise((r) => setTimeout(r, 50))
   }
@@ -134,7 +148,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   await assertAccessible(page, 'password changed page')
 
   await page.click('a.button')
-  await page.fill('#identifier', 'jhartley')
+  await page.fill('#identifier', james.userId)
   await page.fill('#password', 'copper kettle winter garden')
   await page.click('button[type=submit]')
   await page.waitForURL(/\/en\/help$/)
@@ -144,7 +158,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   assert.match(await page.locator('h1').innerText(), /Identity and access management/)
   await assertAccessible(page, 'account page')
   await page.goto(`${baseUrl}/en/partners`)
-  assert.match(await page.locator('.mine').innerText(), /Demo Motors Manchester Ltd/)
+  assert.match(await page.locator('.mine').innerText(), /Manchester Dealer Ltd/)
   await assertAccessible(page, 'partners page signed in')
 
   await page.click('a[href="/en/logout"]')
@@ -156,17 +170,18 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
 
 test('ten wrong passwords: the form keeps the same message and the owner is told by email', async () => {
   const { browser, baseUrl, app } = fixture()
+  const klaus = await user(app, { firstName: 'Klaus', lastName: 'Becker', locale: 'de', company: await company(app, { market: await deskMarket(app, { timeZone: 'Europe/Berlin' }) }) })
   const context = await browser.newContext({ locale: 'de-DE' })
   const page = await context.newPage()
   for (let i = 0; i < 11; i++) {
     await page.goto(`${baseUrl}/de/login`)
-    await page.fill('#identifier', 'kbecker')
-    await page.fill('#password', i === 10 ? DEMO_PASSWORD : `falsches-passwort-${i}`)
+    await page.fill('#identifier', klaus.userId)
+    await page.fill('#password', i === 10 ? TEST_PASSWORD : `falsches-passwort-${i}`)
     await page.click('button[type=submit]')
     assert.match(await page.locator('[role=alert]').innerText(), /Benutzer-ID oder Passwort falsch/)
   }
   await assertAccessible(page, 'sign-in page after lockout')
   await app.app.mailer.drain()
-  assert.equal(mailbox().to('klaus.becker@werkstatt-becker.example').at(-1)?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
+  assert.equal(mailbox().to(klaus.email ?? '').at(-1)?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
   await context.close()
 })

@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http'
 import { after, before, test } from 'node:test'
 import { chromium, type Browser } from 'playwright-core'
 import { createWorkshopApp } from '../../examples/workshop-app/app.js'
-import { DEMO_PASSWORD } from '../../src/seed/users.js'
 import { systemActor } from '../../src/shared/actor.js'
+import { company, TEST_PASSWORD, user } from '../factories.js'
+import { deskMarket, platformAdmin } from '../desk-factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
 import { useMailbox } from '../mailbox.js'
 import { assertAccessible, chromiumPath } from './browser.js'
@@ -30,7 +31,7 @@ const cleanups: (() => Promise<void> | void)[] = []
 before(async () => {
   const port = await freePort()
   portalUrl = `http://127.0.0.1:${String(port)}`
-  portal = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { demo: true, env: () => ({ PUBLIC_URL: portalUrl, SMTP_URL: mailbox().url }) })
+  portal = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { env: () => ({ PUBLIC_URL: portalUrl, SMTP_URL: mailbox().url }) })
   await portal.app.listen({ port, host: '127.0.0.1' })
   const workshopPort = await freePort()
   workshopUrl = `http://localhost:${String(workshopPort)}`
@@ -63,10 +64,9 @@ async function codeMailedTo(address: string): Promise<string> {
 }
 
 test('the workshop app signs a new user in through Sportello (email verified on the way), shows the claims, and signs out everywhere', async () => {
-  const company = await portal.app.services.organizations.findCompanyByNumber(systemActor('test'), 'IT-10001')
-  await portal.app.services.auth.createUser({
-    realm: 'partner', userId: 'sara.conti', firstName: 'Sara', lastName: 'Conti', email: null, emailVerified: false, locale: 'it', companyId: company?.id ?? null, password: DEMO_PASSWORD,
-  })
+  const italy = await deskMarket(portal)
+  const rossi = await company(portal, { market: italy, name: 'Autofficina Rossi S.r.l.' })
+  const sara = await user(portal, { firstName: 'Sara', lastName: 'Conti', email: null, emailVerified: false, locale: 'it', company: rossi })
   const context = await browser.newContext({ locale: 'it-IT' })
   const page = await context.newPage()
 
@@ -75,8 +75,8 @@ test('the workshop app signs a new user in through Sportello (email verified on 
   await page.click('#sign-in')
   await page.waitForURL(/\/it\/login\?next=/)
   await assertAccessible(page, 'portal sign-in from the app')
-  await page.fill('#identifier', 'sara.conti')
-  await page.fill('#password', DEMO_PASSWORD)
+  await page.fill('#identifier', sara.userId)
+  await page.fill('#password', TEST_PASSWORD)
   await page.click('form.stack-form button[type=submit]')
 
   // First sign-in: the portal asks for an email address and its code, then goes back to the app.
@@ -91,9 +91,9 @@ test('the workshop app signs a new user in through Sportello (email verified on 
   await page.waitForURL(`${workshopUrl}/`)
   assert.equal(await page.textContent('[data-claim=email]'), 'sara.conti@autofficina-rossi.example')
   assert.equal(await page.textContent('[data-claim=email_verified]'), 'true')
-  assert.equal(await page.textContent('[data-claim=market]'), 'IT')
+  assert.equal(await page.textContent('[data-claim=market]'), italy.code)
   assert.match(await page.textContent('[data-claim=company]') ?? '', /Autofficina Rossi/)
-  assert.doesNotMatch(await page.textContent('[data-claim=sub]') ?? '', /sara/)
+  assert.doesNotMatch(await page.textContent('[data-claim=sub]') ?? '', new RegExp(sara.userId.replaceAll('.', '\\.')), 'the subject is not the user ID')
   await assertAccessible(page, 'workshop app with claims')
 
   // Sign out everywhere: the portal asks once, then both the portal and the app are signed out.
@@ -124,11 +124,12 @@ test('an unknown app gets the portal\'s error page, accessible and in the user\'
 })
 
 test('a platform administrator registers a third-party app; its users see an accessible consent page and sign-out pages', async () => {
+  const platform = await platformAdmin(portal)
   const context = await browser.newContext({ locale: 'en-GB' })
   const page = await context.newPage()
   await page.goto(`${portalUrl}/en/login?next=/en/admin/platform/clients`)
-  await page.fill('#identifier', 'platform')
-  await page.fill('#password', DEMO_PASSWORD)
+  await page.fill('#identifier', platform.userId)
+  await page.fill('#password', TEST_PASSWORD)
   await page.click('form.stack-form button[type=submit]')
   await page.waitForURL(/\/en\/admin\/platform\/clients$/)
   await assertAccessible(page, 'connected apps console')

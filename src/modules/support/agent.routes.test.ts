@@ -9,14 +9,14 @@ import { useMailbox } from '../../../test/mailbox.js'
 import { addWorkingHours } from './working-hours.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url, AUTH_RATE_LIMIT: '1000' }) })
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url, AUTH_RATE_LIMIT: '1000' }) })
 const browser = () => testBrowser(() => testApp().app)
 const system = systemActor('test')
 
 /** The markets and accounts of this file: three markets, their agents, administrators and two workshop users. */
 interface People {
   it: MarketRow; de: MarketRow; at: MarketRow
-  agentIt: UserRow; agentDe: UserRow; adminIt: UserRow; platform: UserRow; mario: UserRow; klaus: UserRow
+  agentIt: UserRow; agentDe: UserRow; adminIt: UserRow; platformAdmin: UserRow; mario: UserRow; klaus: UserRow
 }
 let made: Promise<People> | undefined
 const people = () => (made ??= (async (): Promise<People> => {
@@ -32,7 +32,7 @@ const people = () => (made ??= (async (): Promise<People> => {
     agentIt: await deskAgent(a, it, { firstName: 'Chiara', lastName: 'Conti', locale: 'it' }),
     agentDe: await deskAgent(a, de, { firstName: 'Anna', lastName: 'Schmidt', locale: 'de' }),
     adminIt: await marketAdmin(a, it, { firstName: 'Luca', lastName: 'Ferri', locale: 'it', alsoAgent: true }),
-    platform: await platformAdmin(a, { firstName: 'Paula', lastName: 'Platform' }),
+    platformAdmin: await platformAdmin(a, { firstName: 'Paula', lastName: 'Platform' }),
     mario: await user(a, { firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: rossi }),
     klaus: await user(a, { firstName: 'Klaus', lastName: 'Becker', locale: 'de', company: becker }),
   }
@@ -373,7 +373,7 @@ describe('service levels and business hours per market', () => {
   }
 
   test('bad figures are refused in the administrator\'s language and change nothing; outside the platform it is 403', async () => {
-    const platform = await signedIn('platform')
+    const platform = await signedIn('platformAdmin')
     const page = await platform.get('/en/admin/platform')
     assert.equal(page.statusCode, 200)
     assert.match(page.body, new RegExp(`action="/en/admin/platform/markets/${f.at.code}/service-levels"`))
@@ -411,7 +411,7 @@ describe('service levels and business hours per market', () => {
     const first = referenceIn((await browser().post('/en/support/new', guestTicket('at1@guest.example', f.at.code))).body)
     assert.ok(first)
     const firstDue = (await testApp().app.services.desk.ticket(system, first)).ticket.resolutionDue
-    const platform = await signedIn('platform')
+    const platform = await signedIn('platformAdmin')
     const saved = await platform.post(url('en'), good, { fromPage: '/en/admin/platform' })
     assert.equal(saved.statusCode, 303, saved.body.slice(0, 300))
     const page = await platform.get(String(saved.headers.location))
