@@ -3,10 +3,11 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { cliEnvironment, sportello } from '../test/cli.js'
+import { cliEnvironment, sportello, withCliDatabase } from '../test/cli.js'
+import * as factory from '../test/factories.js'
 
 test('sportello migrate, seed demo, content export and import, content report', async () => {
-  const env = await cliEnvironment()
+  const env = await cliEnvironment({ migrated: false })
   const migrate = sportello(env, 'migrate')
   assert.equal(migrate.status, 0, migrate.stderr)
   assert.match(migrate.stdout, /Database is up to date/)
@@ -25,21 +26,37 @@ test('sportello migrate, seed demo, content export and import, content report', 
   assert.equal(reimported.status, 0, reimported.stderr)
   assert.match(reimported.stdout, /articles: 0 created, 0 updated, 96 unchanged, 0 deleted/)
 
-  const invite = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', 'IT-10001', '--locale', 'it')
+  const report = sportello(env, 'content', 'report')
+  assert.equal(report.status, 0, report.stderr)
+  assert.match(report.stdout, /Searches without results/)
+})
+
+test('sportello users invite, users import, lifecycle sweep and admin create', async () => {
+  const env = await cliEnvironment()
+  const { workshop } = await withCliDatabase(env, async (db) => {
+    const workshop = await factory.company(db)
+    await factory.user(db, { company: workshop })
+    await factory.user(db)
+    await factory.user(db, { realm: 'shop', company: workshop })
+    return { workshop }
+  })
+
+  const invite = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', workshop.companyNumber, '--locale', 'it')
   assert.equal(invite.status, 0, invite.stderr)
   assert.match(invite.stdout, /Single-use link, valid 7 days: http:\/\/\S+\/it\/invite\/[\w-]{43}\n/)
-  const again = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', 'IT-10001')
+  const again = sportello(env, 'users', 'invite', '--user-id', 'cli.user', '--first-name', 'Carla', '--last-name', 'Rinaldi', '--company', workshop.companyNumber)
   assert.equal(again.status, 1)
   assert.match(again.stderr, /USER_ID_TAKEN: This user ID is already taken/)
-  const badRole = sportello(env, 'users', 'invite', '--user-id', 'cli.other', '--first-name', 'C', '--last-name', 'R', '--company', 'IT-10001', '--role', 'god')
+  const badRole = sportello(env, 'users', 'invite', '--user-id', 'cli.other', '--first-name', 'C', '--last-name', 'R', '--company', workshop.companyNumber, '--role', 'god')
   assert.equal(badRole.status, 1)
   assert.match(badRole.stderr, /INVALID_INPUT: The value of “role”/)
 
+  // Three partner accounts (two made here, one invited) and one shop account, all idle by 2040.
   const dry = sportello(env, 'lifecycle', 'sweep', '--dry-run', '--now', '2040-01-01T00:00:00Z')
   assert.equal(dry.status, 0, dry.stderr)
-  assert.match(dry.stdout, /Dry run \(nothing changed\): due at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 9, blocked 0, delete_warned 0, deleted 0\n {2}shop: block_warned 1,/)
+  assert.match(dry.stdout, /Dry run \(nothing changed\): due at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 3, blocked 0, delete_warned 0, deleted 0\n {2}shop: block_warned 1,/)
   const swept = sportello(env, 'lifecycle', 'sweep', '--now', '2040-01-01T00:00:00Z')
-  assert.match(swept.stdout, /Moved at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 9,/)
+  assert.match(swept.stdout, /Moved at 2040-01-01T00:00:00.000Z\n {2}partner: block_warned 3,/)
   assert.match(sportello(env, 'lifecycle', 'sweep', '--now', '2040-01-01T00:00:00Z').stdout, /partner: block_warned 0, blocked 0, delete_warned 0, deleted 0/)
   const badNow = sportello(env, 'lifecycle', 'sweep', '--now', 'yesterday')
   assert.equal(badNow.status, 2)
@@ -47,23 +64,22 @@ test('sportello migrate, seed demo, content export and import, content report', 
 
   const dir = await mkdtemp(path.join(tmpdir(), 'sportello-import-'))
   const header = 'user_id,first_name,last_name,email,company_number,realm,role,last_activity'
-  await writeFile(path.join(dir, 'bad.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,IT-10001,partner,user,\ncli.imp2,"@SUM(1)",Due,,IT-10001,partner,user,\n`)
+  await writeFile(path.join(dir, 'bad.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,${workshop.companyNumber},partner,user,\ncli.imp2,"@SUM(1)",Due,,${workshop.companyNumber},partner,user,\n`)
   const refused = sportello(env, 'users', 'import', path.join(dir, 'bad.csv'))
   assert.equal(refused.status, 1)
   assert.match(refused.stderr, /Nothing imported: 1 problem\(s\)\.\n {2}line 3, first_name: starts like a spreadsheet formula/)
-  await writeFile(path.join(dir, 'good.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,IT-10001,partner,user,2026-02-01\n`)
+  await writeFile(path.join(dir, 'good.csv'), `${header}\ncli.imp1,Ada,Uno,ada@import.example,${workshop.companyNumber},partner,user,2026-02-01\n`)
   const imported = sportello(env, 'users', 'import', path.join(dir, 'good.csv'), '--invite')
   assert.equal(imported.status, 0, imported.stderr)
   assert.match(imported.stdout, /Imported 1 account\(s\); 1 invitation\(s\) queued/)
+  const imp1 = await withCliDatabase(env, async ({ database }) => database.db.query.users.findFirst({ where: (u, { eq }) => eq(u.userId, 'cli.imp1') }))
+  assert.equal(imp1?.companyId, workshop.id, 'the imported account belongs to the company named in the file')
+  assert.equal(imp1.lastActivityAt?.toISOString(), '2026-02-01T00:00:00.000Z')
 
-  const admin = sportello(env, 'admin', 'create', 'ops.lead@demo-motors.example', '--role', 'platform_admin')
+  const admin = sportello(env, 'admin', 'create', 'ops.lead@operations.example', '--role', 'platform_admin')
   assert.equal(admin.status, 0, admin.stderr)
-  assert.match(admin.stdout, /Created platform_admin ops\.lead \(ops\.lead@demo-motors\.example\)\.\nSingle-use link to choose a password, valid 7 days: http\S+\/en\/invite\//)
+  assert.match(admin.stdout, /Created platform_admin ops\.lead \(ops\.lead@operations\.example\)\.\nSingle-use link to choose a password, valid 7 days: http\S+\/en\/invite\//)
   assert.equal(sportello(env, 'admin', 'create', 'x@example.com', '--role', 'king').status, 2)
-
-  const report = sportello(env, 'content', 'report')
-  assert.equal(report.status, 0, report.stderr)
-  assert.match(report.stdout, /Searches without results/)
 })
 
 test('the CLI explains itself and refuses bad commands and bad content with exit codes', async () => {
@@ -82,7 +98,6 @@ test('the CLI explains itself and refuses bad commands and bad content with exit
 
 test('sportello support close-solved and support report', async () => {
   const env = await cliEnvironment()
-  assert.equal(sportello(env, 'seed', 'demo').status, 0)
   const closed = sportello(env, 'support', 'close-solved', '--now', '2030-01-01T00:00:00Z')
   assert.equal(closed.status, 0, closed.stderr)
   assert.match(closed.stdout, /Closed 0 solved request\(s\) without an answer since 2029-12-25T00:00:00\.000Z/)

@@ -91,22 +91,51 @@ export function csrfFrom(html: string): string {
   return match[1]
 }
 
+/** The accessor useTestApp returns; `ready` settles when the app is built. */
+export type TestAppAccessor = (() => TestApp) & { ready(): Promise<TestApp> }
+
 /**
  * Registers file-level hooks that build one app (fresh database) before the
  * file's tests and close it after them. Returns an accessor for the tests.
  */
-export function useTestApp(options: TestAppOptions = {}): () => TestApp {
+export function useTestApp(options: TestAppOptions = {}): TestAppAccessor {
   const cleanups: (() => Promise<void> | void)[] = []
   let current: TestApp | undefined
+  let settle: { resolve(app: TestApp): void; reject(error: unknown): void } | undefined
+  const ready = new Promise<TestApp>((resolve, reject) => { settle = { resolve, reject } })
+  ready.catch(() => undefined)
   before(async () => {
-    current = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, options)
+    try {
+      current = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, options)
+      settle?.resolve(current)
+    } catch (error) {
+      settle?.reject(error)
+      throw error
+    }
   })
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup()
   })
-  return () => {
+  const accessor = () => {
     if (!current) throw new Error('test app not built yet')
     return current
+  }
+  return Object.assign(accessor, { ready: () => ready })
+}
+
+/**
+ * The rows a whole file shares, made with the factories once its app is built and before its
+ * tests run. (Node 20 starts file-level hooks side by side, so a hook of its own would not wait
+ * for the app.) Returns an accessor for what `make` answered.
+ */
+export function useFixture<T>(testApp: TestAppAccessor, make: (app: TestApp) => Promise<T>): () => T {
+  let made: { value: T } | undefined
+  before(async () => {
+    made = { value: await make(await testApp.ready()) }
+  })
+  return () => {
+    if (!made) throw new Error('fixture not made yet')
+    return made.value
   }
 }
 

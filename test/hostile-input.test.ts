@@ -1,9 +1,26 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEMO_PASSWORD } from '../src/seed/users.js'
-import { cookieHeader, csrfFrom, testBrowser, useTestApp } from './helpers.js'
+import { helpArticles, market, signIn, system, user, type MarketRow, type UserRow } from './factories.js'
+import { cookieHeader, csrfFrom, testBrowser, useFixture, useTestApp } from './helpers.js'
 
-const testApp = useTestApp({ demo: true })
+const testApp = useTestApp()
+
+/** A market with a support agent, a platform administrator, and help articles (one with branches) in every language. */
+let italy: MarketRow
+let agentIt: UserRow
+let platformAdmin: UserRow
+useFixture(testApp, async (app) => {
+  italy = await market(app, { code: 'IT' })
+  agentIt = await user(app, { roles: [{ role: 'support_agent', marketId: italy.id }] })
+  platformAdmin = await user(app, { roles: [{ role: 'platform_admin' }] })
+  const branches = 'Pick what happened.\n\n::: branch no-email | The email never came\nLook in the spam folder.\n:::\n\n::: branch expired | The link expired\nAsk for a new one.\n:::\n'
+  await helpArticles(app, [
+    { locale: 'en', category: 'password', slug: 'forgot-password', title: 'I forgot my password', body: `Choose a new password with the link we email you. ${branches}` },
+    { locale: 'en', category: 'apps', slug: 'blank-pages', title: 'An app shows blank pages', body: 'Clear the browser cache and sign in again.' },
+    { locale: 'it', category: 'password', slug: 'password-dimenticata', key: 'forgot-password', title: 'Ho dimenticato la password', body: `Scegli una nuova password con il link che ti mandiamo. ${branches}` },
+    { locale: 'de', category: 'password', slug: 'passwort-vergessen', key: 'forgot-password', title: 'Passwort vergessen', body: 'Wählen Sie ein neues Passwort über den Link in der E-Mail.' },
+  ])
+})
 
 /** Values an attacker or a broken client sends. */
 const hostile = [
@@ -33,14 +50,13 @@ function check(route: string, res: { statusCode: number; body: string; headers: 
   assert.ok(!/at [\w.<>]+ \(.*:\d+:\d+\)/.test(res.body), `${route} leaked a stack trace`)
 }
 
-/** The Italian demo agent signed in, and a guest's ticket in its queue to aim at. */
+/** The market's agent signed in, and a guest's ticket in its queue to aim at. */
 async function agentAndTicket(subject: string, email: string) {
   const { app } = testApp()
-  const agent = testBrowser(() => app)
-  assert.equal((await agent.post('/en/login', { identifier: 'agent.it', password: DEMO_PASSWORD })).statusCode, 303)
+  const agent = await signIn(testBrowser(() => app), agentIt)
   const created = await testBrowser(() => app).post('/en/support/new', {
     topic: 'apps', subject, description: 'A ticket for a hostile input walk, nothing more.', urgency: 'normal',
-    name: 'Hal Hostile', email, companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: 'IT',
+    name: 'Hal Hostile', email, companyName: 'Hostile Garage', companyAddress: 'Via Nuova 3, 20100 Milano', marketCode: italy.code,
   })
   assert.equal(created.statusCode, 201)
   return { app, agent, reference: /SR-\d{4}-\d{6}/.exec(created.body)?.[0] ?? '' }
@@ -86,7 +102,6 @@ test('bodies that are too large, malformed or of an unknown type are refused wit
 
 test('the agent console and the ticket form answer hostile input from a signed-in agent with a 4xx and change nothing', async () => {
   const { app, agent, reference } = await agentAndTicket('Hostile input target', 'hal@hostile.example')
-  const system = { kind: 'system', name: 'test' } as const
   const before = await app.services.desk.ticket(system, reference)
   const token = csrfFrom((await agent.get(`/en/agent/tickets/${reference}`)).body)
   const headers = { cookie: cookieHeader(agent.jar), 'content-type': 'application/x-www-form-urlencoded' }
@@ -126,15 +141,13 @@ test('the agent console and the ticket form answer hostile input from a signed-i
 
 test('the platform console\'s service levels form answers hostile values with a 4xx and changes no market', async () => {
   const { app } = testApp()
-  const system = { kind: 'system', name: 'test' } as const
-  const platform = testBrowser(() => app)
-  assert.equal((await platform.post('/en/login', { identifier: 'platform', password: DEMO_PASSWORD })).statusCode, 303)
+  const platform = await signIn(testBrowser(() => app), platformAdmin)
   const token = csrfFrom((await platform.get('/en/admin/platform')).body)
   const headers = { cookie: cookieHeader(platform.jar), 'content-type': 'application/x-www-form-urlencoded' }
   const before = await app.services.organizations.listMarkets(system)
   const fields = ['normalFirstResponse', 'normalResolution', 'urgentFirstResponse', 'urgentResolution', 'timeZone', 'open1', 'close1', 'closed1', 'open7', 'close7', 'closed7']
   // IT's own figures: a post the server accepts saves what is already there.
-  const it = before.find((m) => m.code === 'IT')
+  const it = before.find((m) => m.code === italy.code)
   assert.ok(it)
   const good: Record<string, string> = {
     normalFirstResponse: String(it.sla.normal.firstResponse), normalResolution: String(it.sla.normal.resolution),
@@ -146,7 +159,7 @@ test('the platform console\'s service levels form answers hostile values with a 
   }
   for (const value of hostile) {
     for (const field of fields) {
-      const url = '/en/admin/platform/markets/IT/service-levels'
+      const url = `/en/admin/platform/markets/${italy.code}/service-levels`
       const res = await app.inject({ method: 'POST', url, headers, payload: new URLSearchParams({ ...good, _csrf: token, [field]: value }).toString() })
       check(`POST ${url} ${field}`, res)
       // A blank time on a closed day (Sunday) says nothing and is accepted; everything else here is refused.
@@ -159,7 +172,6 @@ test('the platform console\'s service levels form answers hostile values with a 
 
 test('answers with files (requester and agent) refuse broken multipart bodies with a 4xx, store nothing and never reflect a file name as markup', async () => {
   const { app, agent, reference } = await agentAndTicket('Hostile files target', 'hal.files@hostile.example')
-  const system = { kind: 'system', name: 'test' } as const
   const agentPage = `/en/agent/tickets/${reference}`
   const token = csrfFrom((await agent.get(agentPage)).body)
   const before = await app.services.desk.ticket(system, reference)

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
-import { DEMO_PASSWORD } from '../../seed/users.js'
+import { TEST_PASSWORD, company, reload, signIn, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
 
 const browser = () => testBrowser(() => testApp().app)
 
@@ -15,26 +15,20 @@ function comparable(body: string): string {
   return body.replace(/name="_csrf" value="[^"]+"/g, '').replace(/ value="[^"]*"/g, '')
 }
 
-async function user(userId: string, realm = 'partner') {
-  const { app } = testApp()
-  const found = await app.services.auth.findAccount({ kind: 'system', name: 'test' }, realm, userId)
-  assert.ok(found, userId)
-  return found
-}
-
 describe('sign-in and sessions', () => {
   test('a partner signs in with user ID or email, is recognised on every page, and signs out', async () => {
+    const mario = await user(testApp(), { userId: 'mario.verdi', firstName: 'Mario', lastName: 'Verdi', email: 'mario.verdi@officina.example', locale: 'it', lastActivityAt: new Date(Date.now() - 86_400_000) })
     const b = browser()
-    const before = (await user('mrossi')).lastActivityAt
-    const res = await b.post('/it/login', { identifier: 'MRossi', password: DEMO_PASSWORD })
+    const before = mario.lastActivityAt
+    const res = await b.post('/it/login', { identifier: 'Mario.Verdi', password: TEST_PASSWORD })
     assert.equal(res.statusCode, 303)
     assert.equal(res.headers.location, '/it/help')
     assert.match(String(res.headers['set-cookie']), /sp_session=[\w-]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Lax/)
-    assert.match((await b.get('/it/help')).body, /Accesso come Mario Rossi/)
-    assert.ok(((await user('mrossi')).lastActivityAt?.getTime() ?? 0) >= (before?.getTime() ?? 0), 'sign-in counts as activity')
+    assert.match((await b.get('/it/help')).body, /Accesso come Mario Verdi/)
+    assert.ok(((await reload(testApp(), mario)).lastActivityAt?.getTime() ?? 0) > (before?.getTime() ?? 0), 'sign-in counts as activity')
 
     const byEmail = browser()
-    assert.equal((await byEmail.post('/en/login', { identifier: 'Mario.Rossi@autofficina-rossi.example', password: DEMO_PASSWORD })).statusCode, 303)
+    assert.equal((await byEmail.post('/en/login', { identifier: 'Mario.Verdi@Officina.example', password: TEST_PASSWORD })).statusCode, 303)
 
     const out = await b.post('/it/logout', {}, { fromPage: '/it/logout' })
     assert.equal(out.statusCode, 303)
@@ -43,9 +37,10 @@ describe('sign-in and sessions', () => {
 
   test('unknown user, wrong password and a blocked account get the same answer', async () => {
     const { app } = testApp()
-    const blocked = await app.services.auth.createUser({ realm: 'partner', userId: 'blocked1', firstName: 'Bea', lastName: 'Blocked', email: 'bea@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD, status: 'blocked' })
+    const blocked = await user(app, { status: 'blocked' })
+    const active = await user(app)
     const unknown = await browser().post('/en/login', { identifier: 'nobody-here', password: 'whatever-password-1' })
-    const wrong = await browser().post('/en/login', { identifier: 'jhartley', password: 'not-the-password-1' })
+    const wrong = await browser().post('/en/login', { identifier: active.userId, password: 'not-the-password-1' })
     const blockedWrong = await browser().post('/en/login', { identifier: blocked.userId, password: 'not-the-password-1' })
     assert.equal(unknown.statusCode, 401)
     assert.equal(wrong.statusCode, 401)
@@ -54,7 +49,7 @@ describe('sign-in and sessions', () => {
     assert.equal(comparable(wrong.body), comparable(unknown.body))
     assert.equal(comparable(blockedWrong.body), comparable(unknown.body))
 
-    const blockedRight = await browser().post('/en/login', { identifier: blocked.userId, password: DEMO_PASSWORD })
+    const blockedRight = await browser().post('/en/login', { identifier: blocked.userId, password: TEST_PASSWORD })
     assert.equal(blockedRight.statusCode, 403)
     assert.match(blockedRight.body, /your account is blocked/)
     assert.match(blockedRight.body, /href="\/en\/support\/new\?topic=account-status"/)
@@ -65,14 +60,19 @@ describe('sign-in and sessions', () => {
   })
 
   test('the Parts Shop is a separate realm: partner credentials do not open it, shop credentials do', async () => {
-    assert.equal((await browser().post('/it/shop/login', { identifier: 'mrossi', password: DEMO_PASSWORD })).statusCode, 401)
-    assert.equal((await browser().post('/it/shop/login', { identifier: 'rossi.ricambi', password: DEMO_PASSWORD })).statusCode, 303)
-    assert.equal((await browser().post('/it/login', { identifier: 'rossi.ricambi', password: DEMO_PASSWORD })).statusCode, 401)
+    const workshop = await company(testApp())
+    const partner = await user(testApp(), { company: workshop })
+    const shopper = await user(testApp(), { realm: 'shop', company: workshop })
+    assert.equal((await browser().post('/it/login', { identifier: partner.userId, password: TEST_PASSWORD })).statusCode, 303)
+    assert.equal((await browser().post('/it/shop/login', { identifier: partner.userId, password: TEST_PASSWORD })).statusCode, 401)
+    assert.equal((await browser().post('/it/shop/login', { identifier: partner.email ?? '', password: TEST_PASSWORD })).statusCode, 401)
+    assert.equal((await browser().post('/it/shop/login', { identifier: shopper.userId, password: TEST_PASSWORD })).statusCode, 303)
+    assert.equal((await browser().post('/it/login', { identifier: shopper.userId, password: TEST_PASSWORD })).statusCode, 401)
   })
 
   test('a session ends after 30 idle minutes', async (t) => {
-    const b = browser()
-    await b.post('/en/login', { identifier: 'kbecker', password: DEMO_PASSWORD })
+    const klaus = await user(testApp(), { firstName: 'Klaus', lastName: 'Becker', locale: 'de' })
+    const b = await signIn(browser(), klaus)
     assert.match((await b.get('/de/help')).body, /Angemeldet als Klaus Becker/)
     const restore = setClock(new Date(Date.now() + 31 * 60 * 1000))
     t.after(restore)
@@ -80,7 +80,7 @@ describe('sign-in and sessions', () => {
   })
 
   test('a form without its CSRF token changes nothing', async () => {
-    const res = await browser().post('/en/login', { identifier: 'mrossi', password: DEMO_PASSWORD }, { csrf: false })
+    const res = await browser().post('/en/login', { identifier: (await user(testApp())).userId, password: TEST_PASSWORD }, { csrf: false })
     assert.equal(res.statusCode, 403)
     assert.doesNotMatch(JSON.stringify(res.headers['set-cookie'] ?? ''), /sp_session/)
   })
@@ -89,53 +89,54 @@ describe('sign-in and sessions', () => {
 describe('brute force', () => {
   test('10 failures lock the account for 15 minutes, the owner gets an email, the lock ends', async (t) => {
     const { app } = testApp()
-    await app.services.auth.createUser({ realm: 'partner', userId: 'target', firstName: 'Tina', lastName: 'Target', email: 'tina@example.com', emailVerified: true, locale: 'de', companyId: null, password: DEMO_PASSWORD })
+    await user(app, { userId: 'target', email: 'tina@example.com', locale: 'de' })
     for (let i = 0; i < 10; i++) {
       assert.equal((await browser().post('/de/login', { identifier: 'target', password: `wrong-password-${i}` })).statusCode, 401)
     }
-    const withRightPassword = await browser().post('/de/login', { identifier: 'target', password: DEMO_PASSWORD })
+    const withRightPassword = await browser().post('/de/login', { identifier: 'target', password: TEST_PASSWORD })
     assert.equal(withRightPassword.statusCode, 401, 'a locked account answers like a wrong password')
     await app.mailer.drain()
     const mail = mailbox().to('tina@example.com').at(-1)
     assert.equal(mail?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
     const restore = setClock(new Date(Date.now() + 16 * 60 * 1000))
     t.after(restore)
-    assert.equal((await browser().post('/de/login', { identifier: 'target', password: DEMO_PASSWORD })).statusCode, 303)
+    assert.equal((await browser().post('/de/login', { identifier: 'target', password: TEST_PASSWORD })).statusCode, 303)
   })
 
   test('failures against other accounts and unknown user IDs never lock a bystander', async () => {
     const { app } = testApp()
-    await app.services.auth.createUser({ realm: 'partner', userId: 'bystander', firstName: 'Bert', lastName: 'Bystander', email: 'bert@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
-    await app.services.auth.createUser({ realm: 'partner', userId: 'attacked', firstName: 'Ada', lastName: 'Attacked', email: 'ada@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
+    await user(app, { userId: 'bystander' })
+    await user(app, { userId: 'attacked' })
     for (let i = 0; i < 12; i++) {
       await browser().post('/en/login', { identifier: i % 2 === 0 ? 'attacked' : `nobody-${i}`, password: `wrong-password-${i}` })
     }
     // The bystander's own ninth and tenth failures: nine would be too few to lock it.
     for (let i = 0; i < 9; i++) await browser().post('/en/login', { identifier: 'bystander', password: `wrong-password-${i}` })
-    assert.equal((await browser().post('/en/login', { identifier: 'bystander', password: DEMO_PASSWORD })).statusCode, 303)
+    assert.equal((await browser().post('/en/login', { identifier: 'bystander', password: TEST_PASSWORD })).statusCode, 303)
   })
 })
 
 describe('per-address limit', () => {
   test('more than 20 sign-in attempts a minute from one address get 429, in the user\'s language', async () => {
+    const mario = await user(testApp(), { locale: 'it' })
     const b = browser()
     let last = 0
     for (let i = 0; i < 21; i++) last = (await b.post('/it/login', { identifier: `someone${i}`, password: 'wrong-password-here' })).statusCode
     assert.equal(last, 429)
-    const res = await b.post('/it/login', { identifier: 'mrossi', password: DEMO_PASSWORD })
+    const res = await b.post('/it/login', { identifier: mario.userId, password: TEST_PASSWORD })
     assert.equal(res.statusCode, 429)
     assert.match(res.body, /Troppe richieste/)
-    assert.equal((await browser().post('/it/login', { identifier: 'mrossi', password: DEMO_PASSWORD })).statusCode, 303, 'other addresses are not affected')
+    assert.equal((await browser().post('/it/login', { identifier: mario.userId, password: TEST_PASSWORD })).statusCode, 303, 'other addresses are not affected')
   })
 })
 
 describe('forgotten password', () => {
   test('the link in the email sets a new password once; every session ends and the owner is told', async () => {
     const { app } = testApp()
-    const signedIn = browser()
-    await signedIn.post('/en/login', { identifier: 'jhartley', password: DEMO_PASSWORD })
+    const james = await user(app, { email: 'james@hartley.example', locale: 'en' })
+    const signedIn = await signIn(browser(), james)
 
-    const asked = await browser().post('/en/password/forgot', { identifier: 'jhartley' })
+    const asked = await browser().post('/en/password/forgot', { identifier: james.userId })
     assert.equal(asked.statusCode, 200)
     assert.match(asked.body, /If an active account matches/)
     const unknown = await browser().post('/en/password/forgot', { identifier: 'no-such-user' })
@@ -144,7 +145,7 @@ describe('forgotten password', () => {
 
     await new Promise((r) => setTimeout(r, 200))
     await app.mailer.drain()
-    const mail = mailbox().to('james@hartley-motors.example').at(-1)
+    const mail = mailbox().to('james@hartley.example').at(-1)
     assert.equal(mail?.subject, 'Choose a new password')
     const link = mailbox().linkIn(mail, `${testApp().config.publicUrl}/en/password/reset/`)
     const path = new URL(link).pathname
@@ -163,8 +164,8 @@ describe('forgotten password', () => {
     assert.equal(done.statusCode, 200)
     assert.match(done.body, /Your new password is saved/)
     assert.doesNotMatch((await signedIn.get('/en/help')).body, /Signed in as/, 'other sessions ended')
-    assert.equal((await browser().post('/en/login', { identifier: 'jhartley', password: DEMO_PASSWORD })).statusCode, 401)
-    assert.equal((await browser().post('/en/login', { identifier: 'jhartley', password: 'violet tram anchor sky' })).statusCode, 303)
+    assert.equal((await browser().post('/en/login', { identifier: james.userId, password: TEST_PASSWORD })).statusCode, 401)
+    assert.equal((await browser().post('/en/login', { identifier: james.userId, password: 'violet tram anchor sky' })).statusCode, 303)
 
     const again = await reset.post(path, { password: 'another fine passphrase', confirm: 'another fine passphrase' }, { fromPage: '/en/password/forgot' })
     assert.equal(again.statusCode, 400)
@@ -172,7 +173,7 @@ describe('forgotten password', () => {
     assert.equal((await browser().get(path)).statusCode, 400)
 
     await app.mailer.drain()
-    assert.equal(mailbox().to('james@hartley-motors.example').at(-1)?.subject, 'Your password was changed')
+    assert.equal(mailbox().to('james@hartley.example').at(-1)?.subject, 'Your password was changed')
   })
 })
 
@@ -211,14 +212,16 @@ describe('identity and access management page', () => {
     const guest = await browser().get('/en/account')
     assert.equal(guest.statusCode, 303)
     assert.equal(guest.headers.location, '/en/login?next=/en/account')
+    const officina = await company(testApp(), { name: 'Officina Blu S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna' })
+    const giulia = await user(testApp(), { userId: 'giulia.blu', company: officina, locale: 'it', roles: [{ role: 'org_admin', companyId: officina.id }] })
     const b = browser()
-    const signedIn = await b.post('/en/login', { identifier: 'gbianchi', password: DEMO_PASSWORD, next: '/it/account' }, { fromPage: '/en/login' })
+    const signedIn = await b.post('/en/login', { identifier: giulia.userId, password: TEST_PASSWORD, next: '/it/account' }, { fromPage: '/en/login' })
     assert.equal(signedIn.headers.location, '/it/account')
     const page = await b.get('/it/account')
     assert.equal(page.statusCode, 200)
     assert.match(page.body, /Gestione identità e accessi/)
-    assert.match(page.body, /gbianchi/)
-    assert.match(page.body, /Autofficina Rossi S\.r\.l\., Via Emilia 120, 40133 Bologna/)
+    assert.match(page.body, /giulia\.blu/)
+    assert.match(page.body, /Officina Blu S\.r\.l\., Via Emilia 120, 40133 Bologna/)
     assert.match(page.body, /riceverai un avviso il .+ e sarà bloccato il/)
     assert.match(page.body, /questo dispositivo/)
     assert.match(page.body, /accesso riuscito/)
@@ -227,15 +230,13 @@ describe('identity and access management page', () => {
 
   test('changing the password needs the current one, keeps this session and ends the others', async () => {
     const { app } = testApp()
-    await app.services.auth.createUser({ realm: 'partner', userId: 'changer', firstName: 'Carla', lastName: 'Change', email: 'carla@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
-    const here = browser()
-    const elsewhere = browser()
-    await here.post('/en/login', { identifier: 'changer', password: DEMO_PASSWORD })
-    await elsewhere.post('/en/login', { identifier: 'changer', password: DEMO_PASSWORD })
+    const carla = await user(app, { email: 'carla@example.com' })
+    const here = await signIn(browser(), carla)
+    const elsewhere = await signIn(browser(), carla)
     const wrong = await here.post('/en/account/password', { current: 'not-the-current-one', password: 'maple river lantern frost', confirm: 'maple river lantern frost' }, { fromPage: '/en/account' })
     assert.equal(wrong.statusCode, 422)
     assert.match(wrong.body, /current password is not correct/)
-    const changed = await here.post('/en/account/password', { current: DEMO_PASSWORD, password: 'maple river lantern frost', confirm: 'maple river lantern frost' }, { fromPage: '/en/account' })
+    const changed = await here.post('/en/account/password', { current: TEST_PASSWORD, password: 'maple river lantern frost', confirm: 'maple river lantern frost' }, { fromPage: '/en/account' })
     assert.equal(changed.statusCode, 303)
     assert.match((await here.get('/en/account?done=password')).body, /Every other session was signed out/)
     assert.equal((await elsewhere.get('/en/account')).statusCode, 303, 'the other session is gone')
@@ -244,12 +245,9 @@ describe('identity and access management page', () => {
   })
 
   test('a session can be ended from another device', async () => {
-    const phone = browser()
-    const desk = browser()
-    const { app } = testApp()
-    await app.services.auth.createUser({ realm: 'partner', userId: 'twodevices', firstName: 'Tom', lastName: 'Two', email: 'tom@example.com', emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })
-    await phone.post('/en/login', { identifier: 'twodevices', password: DEMO_PASSWORD })
-    await desk.post('/en/login', { identifier: 'twodevices', password: DEMO_PASSWORD })
+    const tom = await user(testApp())
+    const phone = await signIn(browser(), tom)
+    const desk = await signIn(browser(), tom)
     const page = await desk.get('/en/account')
     const ref = /name="session" value="([0-9a-f]{16})"/.exec(page.body)?.[1]
     assert.ok(ref, 'the other session has a sign-out button')

@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { testBrowser, useTestApp } from '../../../test/helpers.js'
+import { company, market, system, user, type CompanyRow } from '../../../test/factories.js'
+import { testBrowser, useFixture, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
 const browser = () => testBrowser(() => testApp().app)
-const system = { kind: 'system', name: 'test' } as const
 
-const person = {
-  userId: 'lverdi01', firstName: 'Laura', lastName: 'Verdi', email: 'laura.verdi@autofficina-rossi.example',
-  password: 'olive harbour drum lantern', confirm: 'olive harbour drum lantern', companyKind: 'existing', companyNumber: 'IT-10001',
-}
+/** The company people register with: an existing workshop with its organization administrator. */
+let workshop: CompanyRow
+useFixture(testApp, async (app) => {
+  workshop = await company(app)
+  await user(app, { company: workshop, roles: [{ role: 'org_admin', companyId: workshop.id }] })
+})
+
+const person = () => ({
+  userId: 'lverdi01', firstName: 'Laura', lastName: 'Verdi', email: 'laura.verdi@officina.example',
+  password: 'olive harbour drum lantern', confirm: 'olive harbour drum lantern', companyKind: 'existing', companyNumber: workshop.companyNumber,
+})
 
 async function lastMail(to: string) {
   await testApp().app.mailer.drain()
@@ -22,10 +29,10 @@ test('a partner registers with an existing company, verifies by link, waits for 
   const b = browser()
   const form = await b.get('/it/register')
   assert.equal(form.statusCode, 200)
-  const res = await b.post('/it/register', person)
+  const res = await b.post('/it/register', person())
   assert.equal(res.statusCode, 200)
   assert.match(res.body, /Controlla la tua email/)
-  const mail = await lastMail(person.email)
+  const mail = await lastMail(person().email)
   assert.ok(mail)
   assert.equal(mail.subject, 'Verifica il tuo indirizzo email')
   assert.match(String(mail.text), /Il tuo codice è \d{6}/)
@@ -38,28 +45,31 @@ test('a partner registers with an existing company, verifies by link, waits for 
   const account = await testApp().app.services.auth.findAccount(system, 'partner', 'lverdi01')
   assert.equal(account?.status, 'pending_approval')
   assert.ok(account.emailVerifiedAt)
+  assert.equal(account.companyId, workshop.id)
   assert.equal((await b.get(link)).statusCode, 400, 'a verification link works once')
 
-  const signIn = await b.post('/it/login', { identifier: 'lverdi01', password: person.password })
+  const signIn = await b.post('/it/login', { identifier: 'lverdi01', password: person().password })
   assert.equal(signIn.statusCode, 303)
   assert.match((await b.get('/it/help')).body, /Accesso come Laura Verdi/)
 })
 
 test('an email already used in the realm answers as if it worked and tells the owner; nothing is created', async () => {
+  await user(testApp(), { email: 'mario.rossi@officina.example', locale: 'it' })
   const b = browser()
-  const res = await b.post('/en/register', { ...person, userId: 'someoneelse', email: 'Mario.Rossi@autofficina-rossi.example' })
+  const res = await b.post('/en/register', { ...person(), userId: 'someoneelse', email: 'Mario.Rossi@officina.example' })
   assert.equal(res.statusCode, 200)
   assert.match(res.body, /Check your email/)
   assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', 'someoneelse'), undefined)
-  const mail = await lastMail('mario.rossi@autofficina-rossi.example')
+  const mail = await lastMail('mario.rossi@officina.example')
   assert.equal(mail?.subject, 'Qualcuno ha provato a registrarsi con il tuo indirizzo email')
 })
 
 test('a new independent workshop is created waiting for the market administrator; the code verifies too', async () => {
+  const germany = await market(testApp())
   const b = browser()
   const res = await b.post('/de/register', {
     userId: 'tneumann', firstName: 'Tim', lastName: 'Neumann', email: 'tim@neumann-kfz.example', password: 'gravel meadow copper tide', confirm: 'gravel meadow copper tide',
-    companyKind: 'new', companyName: 'Kfz Neumann', street: 'Ringstraße 3', postalCode: '80331', city: 'München', market: 'DE',
+    companyKind: 'new', companyName: 'Kfz Neumann', street: 'Ringstraße 3', postalCode: '80331', city: 'München', market: germany.code,
   })
   assert.equal(res.statusCode, 200)
   const code = /Ihr Code lautet (\d{6})/.exec((await lastMail('tim@neumann-kfz.example'))?.text ?? '')?.[1]
@@ -74,25 +84,27 @@ test('a new independent workshop is created waiting for the market administrator
   const company = await testApp().app.services.organizations.company(system, user.companyId ?? 0)
   assert.equal(company?.status, 'pending_approval')
   assert.equal(company.name, 'Kfz Neumann')
+  assert.equal(company.marketId, germany.id)
 })
 
 test('the Parts Shop registers its own, separate accounts', async () => {
-  const res = await browser().post('/it/shop/register', { ...person, userId: 'lverdi.shop', email: 'laura.shop@example.com' })
+  const res = await browser().post('/it/shop/register', { ...person(), userId: 'lverdi.shop', email: 'laura.shop@example.com' })
   assert.equal(res.statusCode, 200)
   assert.ok(await testApp().app.services.auth.findAccount(system, 'shop', 'lverdi.shop'))
   assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', 'lverdi.shop'), undefined)
 })
 
 test('bad registrations are refused in the user\'s language and create nothing', async () => {
+  const taken = await user(testApp())
   const cases: [Record<string, string>, number, RegExp][] = [
-    [{ ...person, userId: 'mrossi', email: 'x1@example.com' }, 409, /già in uso/],
-    [{ ...person, userId: 'newone1', email: 'x2@example.com', companyNumber: 'IT-99999' }, 422, /Non conosciamo questo codice azienda/],
-    [{ ...person, userId: 'newone2', email: 'not-an-email' }, 400, /email/],
-    [{ ...person, userId: '<script>', email: 'x3@example.com' }, 400, /userId/],
-    [{ ...person, userId: 'newone3', email: 'x4@example.com', password: 'password1234', confirm: 'password1234' }, 422, /troppo comune/],
-    [{ ...person, userId: 'newone4', email: 'x5@example.com', confirm: 'something else entirely' }, 422, /non coincidono/],
-    [{ ...person, userId: 'newone5', email: 'x6@example.com', companyNumber: '' }, 400, /Codice azienda/],
-    [{ ...person, userId: 'newone6', email: `${'a'.repeat(250)}@example.com` }, 400, /email/],
+    [{ ...person(), userId: taken.userId, email: 'x1@example.com' }, 409, /già in uso/],
+    [{ ...person(), userId: 'newone1', email: 'x2@example.com', companyNumber: 'XX-99999' }, 422, /Non conosciamo questo codice azienda/],
+    [{ ...person(), userId: 'newone2', email: 'not-an-email' }, 400, /email/],
+    [{ ...person(), userId: '<script>', email: 'x3@example.com' }, 400, /userId/],
+    [{ ...person(), userId: 'newone3', email: 'x4@example.com', password: 'password1234', confirm: 'password1234' }, 422, /troppo comune/],
+    [{ ...person(), userId: 'newone4', email: 'x5@example.com', confirm: 'something else entirely' }, 422, /non coincidono/],
+    [{ ...person(), userId: 'newone5', email: 'x6@example.com', companyNumber: '' }, 400, /Codice azienda/],
+    [{ ...person(), userId: 'newone6', email: `${'a'.repeat(250)}@example.com` }, 400, /email/],
   ]
   for (const [form, status, message] of cases) {
     const res = await browser().post('/it/register', form)
@@ -108,7 +120,7 @@ test('bad registrations are refused in the user\'s language and create nothing',
 
 test('a new link and code can be sent; the old ones stop working; unknown user IDs get the same answer', async () => {
   const b = browser()
-  await b.post('/en/register', { ...person, userId: 'resender', email: 'resend@example.com' })
+  await b.post('/en/register', { ...person(), userId: 'resender', email: 'resend@example.com' })
   const first = await lastMail('resend@example.com')
   const firstLink = new URL(mailbox().linkIn(first, `${testApp().config.publicUrl}/en/verify/`)).pathname
   const again = await b.post('/en/verify/resend', { userId: 'resender' }, { fromPage: '/en/register' })

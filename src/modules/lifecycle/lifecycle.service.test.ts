@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
-import { DEMO_PASSWORD } from '../../seed/users.js'
+import { TEST_PASSWORD, actorOf, market, system, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
 const mailbox = useMailbox()
-const testApp = useTestApp({ demo: true, env: () => ({ SMTP_URL: mailbox().url }) })
-const system = { kind: 'system', name: 'test' } as const
+const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
 const DAY = 24 * 60 * 60 * 1000
 const ctx = () => ({ publicUrl: testApp().config.publicUrl })
-/** Day 0 of these tests: years before the demo accounts' activity (today), so sweeps never reach them. */
+/** Day 0 of these tests: years before the administrators' activity (today), so sweeps never reach them. */
 const T0 = new Date('2019-01-05T09:00:00Z')
 const day = (n: number) => new Date(T0.getTime() + n * DAY)
 
@@ -20,9 +19,7 @@ let serial = 0
 async function accountLastActiveAt(at: Date, realm = 'partner', name = `life${++serial}`) {
   const restore = setClock(at)
   try {
-    return await testApp().app.services.auth.createUser({
-      realm, userId: name, firstName: 'Lia', lastName: 'Life', email: `${name}@${realm}.example`, emailVerified: true, locale: 'it', companyId: null, password: DEMO_PASSWORD,
-    })
+    return await user(testApp(), { realm, userId: name, firstName: 'Lia', lastName: 'Life', email: `${name}@${realm}.example`, locale: 'it', lastActivityAt: at })
   } finally {
     restore()
   }
@@ -43,7 +40,7 @@ async function mailsTo(address: string) {
 async function signIn(userId: string, at: Date, realm = 'partner') {
   const restore = setClock(at)
   try {
-    return (await testBrowser(() => testApp().app).post(realm === 'shop' ? '/it/shop/login' : '/it/login', { identifier: userId, password: DEMO_PASSWORD })).statusCode
+    return (await testBrowser(() => testApp().app).post(realm === 'shop' ? '/it/shop/login' : '/it/login', { identifier: userId, password: TEST_PASSWORD })).statusCode
   } finally {
     restore()
   }
@@ -145,13 +142,14 @@ describe('the inactivity lifecycle', () => {
 
   test('a platform administrator changes a realm\'s policy; steps out of order or outsiders change nothing', async () => {
     const { app } = testApp()
-    const actorOf = async (userId: string) => ({ kind: 'user' as const, userId: (await app.services.auth.findAccount(system, 'partner', userId))?.id ?? 0, realm: 'partner', displayName: userId, companyId: null, emailVerified: true })
+    const marketAdmin = await actorOf(app, await user(app, { roles: [{ role: 'market_admin', marketId: (await market(app)).id }] }))
+    const platform = await actorOf(app, await user(app, { roles: [{ role: 'platform_admin' }] }))
     const shorter = { warnBlockDays: 60, blockDays: 90, warnDeleteDays: 200, deleteDays: 230 }
-    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('admin.it'), 'shop', shorter, {}), { code: 'FORBIDDEN_SCOPE' })
-    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', { ...shorter, blockDays: 50 }, {}), { code: 'POLICY_ORDER' })
-    await assert.rejects(app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', { ...shorter, deleteDays: 0 }, {}), { code: 'INVALID_INPUT' })
+    await assert.rejects(app.services.lifecycle.updatePolicy(marketAdmin, 'shop', shorter, {}), { code: 'FORBIDDEN_SCOPE' })
+    await assert.rejects(app.services.lifecycle.updatePolicy(platform, 'shop', { ...shorter, blockDays: 50 }, {}), { code: 'POLICY_ORDER' })
+    await assert.rejects(app.services.lifecycle.updatePolicy(platform, 'shop', { ...shorter, deleteDays: 0 }, {}), { code: 'INVALID_INPUT' })
     assert.equal((await app.services.lifecycle.policies(system)).find((p) => p.key === 'shop')?.blockDays, 180)
-    await app.services.lifecycle.updatePolicy(await actorOf('platform'), 'shop', shorter, {})
+    await app.services.lifecycle.updatePolicy(platform, 'shop', shorter, {})
     assert.equal((await app.services.lifecycle.policies(system)).find((p) => p.key === 'shop')?.blockDays, 90)
   })
 })

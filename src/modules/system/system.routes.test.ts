@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { buildApp } from '../../app.js'
+import { helpArticles } from '../../../test/factories.js'
 import { buildTestApp, freshDatabase, testConfig } from '../../../test/helpers.js'
 
 test('healthz, readyz and metrics on a migrated database', async (t) => {
-  const { app } = await buildTestApp(t, { demo: true })
+  const { app } = await buildTestApp(t)
+  await helpArticles(app, [{ locale: 'en', slug: 'forgot-password', title: 'I forgot my password', body: 'Choose a new password with the link we email you.' }])
   assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' })
   const ready = await app.inject('/readyz')
   assert.equal(ready.statusCode, 200)
