@@ -83,7 +83,7 @@ describe('a blocked partner asks the market administrator, who checks the identi
 
 test('the identity panel finds the requester by exact user ID among many similar, newer accounts', async () => {
   const { it, workshop, actor } = await marketWithAdmin()
-  const base = unique('mrossi')
+  const base = unique('mario.r')
   const requester = await user(app(), { userId: base, company: workshop, status: 'blocked', lastActivityAt: new Date(Date.now() - 86_400_000) })
   for (let n = 1; n <= 60; n++) await user(app(), { userId: `${base}.${String(n)}`, company: workshop })
   const reference = await identityTicket(app(), { market: it, identity: { ...identityOf(requester, workshop), userId: base.toUpperCase() } })
