@@ -217,7 +217,7 @@ export function UserRecordPage({ ctx, record, csrfToken, check, notice, error }:
               <p id="newEmail-hint" class="hint">{t('admin.access.newEmailHint')}</p>
               <button type="submit" disabled={!checkedRecently}>{t('admin.access.reset')}</button>
             </form>
-          ) : null}
+          ) : <p class="hint">{t('admin.access.resetAfterRestore')}</p>}
         </section>
       ) : null}
 

@@ -70,12 +70,17 @@ describe('a blocked partner asks the market administrator, who checks the identi
   })
 
   test('a deactivated account gets no reset link: refused before any email, saying why', async () => {
-    const { workshop, actor } = await marketWithAdmin()
+    const { it, workshop, actor } = await marketWithAdmin()
     const deactivated = await user(app(), { company: workshop, status: 'deactivated' })
     const { administration } = app().services
     await administration.checkIdentity(actor, deactivated.id, identityOf(deactivated, workshop), ctx())
     await assert.rejects(administration.issueAdminReset(actor, deactivated.id, {}, ctx()), { code: 'ACCOUNT_DEACTIVATED' })
     assert.equal((await mailsTo(app(), deactivated.email ?? '')).length, 0, 'no email was queued')
+    const reference = await identityTicket(app(), { market: it, identity: identityOf(deactivated, workshop) })
+    const panel = (await app().services.desk.ticket(actor, reference)).identityPanel?.account
+    assert.deepEqual([panel?.mayRestore, panel?.mayReset], [true, false], 'the ticket panel offers the restore, not a reset link')
+    await assert.rejects(app().services.desk.identityAction(actor, reference, 'reset', ctx()), { code: 'ACCOUNT_DEACTIVATED' })
+    assert.equal((await mailsTo(app(), deactivated.email ?? '')).length, 0, 'still no email')
     const page = await (await signedIn(await user(app(), { roles: [{ role: 'platform_admin' }] }))).get(`/it/admin/users/${String(deactivated.id)}`)
     assert.equal(page.statusCode, 200)
   })

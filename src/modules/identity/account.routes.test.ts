@@ -188,7 +188,7 @@ describe('administrator services', () => {
     assert.equal((await reload(app, blocked)).status, 'active')
     assert.equal((await browser().post('/it/login', { identifier: 'blocked.it', password: TEST_PASSWORD })).statusCode, 303)
     const restored = (await app.services.administration.timeline(adminIt, blocked.id)).filter((e) => e.action === 'account.restored')
-    assert.deepEqual(restored.map((e) => [e.actorId, e.requestId, e.data]), [[admin.id, 'req-restore-1', { before: { status: 'blocked', lockedUntil: null }, after: { status: 'active', lockedUntil: null } }]])
+    assert.deepEqual(restored.map((e) => [e.actorId, e.requestId, e.data]), [[admin.id, 'req-restore-1', { via: 'restore', before: { status: 'blocked', lockedUntil: null }, after: { status: 'active', lockedUntil: null } }]])
 
     const abroad = await user(app, { company: await company(app), status: 'blocked' })
     await assert.rejects(app.services.administration.restoreAccess(adminIt, abroad.id, ctx()), { code: 'FORBIDDEN_SCOPE' })

@@ -66,18 +66,21 @@ export interface IdentityComparison { fields: Record<IdentityField, boolean>; pa
  * Compares what a requester gave with an account's record, field by field, with the rules a person
  * checking by eye uses (case, accents, punctuation and spacing do not count). It passes when user ID,
  * first and last name and company name match and so does the email or the company address (the
- * mailbox may be the thing that was lost). Pure: it reads and records nothing.
+ * mailbox may be the thing that was lost). An account without a company (the manufacturer's own
+ * staff) has no company to compare: its email must match instead. Pure: it reads and records nothing.
  */
 export function compareIdentity(claims: IdentityClaims, record: IdentityClaims): IdentityComparison {
+  const withoutCompany = record.companyName === '' && record.companyAddress === ''
   const fields: Record<IdentityField, boolean> = {
     userId: sameText(claims.userId, record.userId),
     firstName: sameText(claims.firstName, record.firstName),
     lastName: sameText(claims.lastName, record.lastName),
     email: sameText(claims.email, record.email),
-    companyName: sameText(claims.companyName, record.companyName),
-    companyAddress: sameText(claims.companyAddress, record.companyAddress),
+    companyName: withoutCompany || sameText(claims.companyName, record.companyName),
+    companyAddress: withoutCompany || sameText(claims.companyAddress, record.companyAddress),
   }
-  const passed = fields.userId && fields.firstName && fields.lastName && fields.companyName && (fields.email || fields.companyAddress)
+  const person = fields.userId && fields.firstName && fields.lastName
+  const passed = withoutCompany ? person && fields.email : person && fields.companyName && (fields.email || fields.companyAddress)
   return { fields, passed }
 }
 
@@ -266,7 +269,11 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * The partner account with exactly this user ID (case-insensitive), as the identity panel beside
      * a sign-in ticket shows it; null when there is none or the actor may not check its identity.
      */
-    async findForIdentityCheck(actor: Actor, userId: string): Promise<{ id: number; userId: string; firstName: string; lastName: string; status: UserRow['status']; lockedUntil: Date | null; companyName: string | null } | null> {
+    async findForIdentityCheck(actor: Actor, userId: string): Promise<{
+      id: number; userId: string; firstName: string; lastName: string; status: UserRow['status']; lockedUntil: Date | null; companyName: string | null
+      /** What the one-click action may do for the account as it is now (the state machine). */
+      mayRestore: boolean; mayReset: boolean
+    } | null> {
       if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
       const user = userId.trim() && userId.length <= 256 ? await repo.findByUserId('partner', userId.trim()) : undefined
       if (!user || user.status === 'deleted') return null
@@ -275,7 +282,10 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         throw error
       })
       if (!target || !can(actor, 'check_identity', target)) return null
-      return { id: user.id, userId: user.userId, firstName: user.firstName, lastName: user.lastName, status: user.status, lockedUntil: user.lockedUntil, companyName: company?.name ?? null }
+      return {
+        id: user.id, userId: user.userId, firstName: user.firstName, lastName: user.lastName, status: user.status, lockedUntil: user.lockedUntil, companyName: company?.name ?? null,
+        mayRestore: can(actor, 'restore', target) && restorable(user), mayReset: can(actor, 'reset_password', target) && may(user.status, 'adminReset'),
+      }
     },
 
     /** One account as its administrator sees it: record, roles, what the actor may do, timeline and emails sent. */
@@ -297,7 +307,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         may: {
           checkIdentity: allowed('check_identity'), restore: allowed('restore') && restorable(user), resetPassword: allowed('reset_password') && may(user.status, 'adminReset'),
           approve: allowed('approve'), deactivate: allowed('deactivate') && !self && may(user.status, 'deactivate'),
-          grantOrgAdmin: allowed('grant_org_admin') && user.companyId !== null && !self,
+          grantOrgAdmin: allowed('grant_org_admin') && user.companyId !== null && !self && may(user.status, 'signIn'),
         },
       }
     },

@@ -15,3 +15,11 @@ test('an identity comparison ignores case, accents and punctuation, and passes o
   assert.equal(compareIdentity({ ...record, lastName: 'Bianchi' }, record).passed, false)
   assert.equal(compareIdentity({ ...record, companyName: '' }, { ...record, companyName: '' }).fields.companyName, false, 'nothing given is no match')
 })
+
+test('an account without a company (the manufacturer\'s staff) is checked on its person and email', () => {
+  const staff = { userId: 'l.ferri', firstName: 'Luca', lastName: 'Ferri', email: 'luca.ferri@example.com', companyName: '', companyAddress: '' }
+  const given = { ...staff, companyName: 'Demo Motors', companyAddress: 'Sede' }
+  assert.deepEqual(compareIdentity(given, staff), { passed: true, fields: { userId: true, firstName: true, lastName: true, email: true, companyName: true, companyAddress: true } })
+  assert.equal(compareIdentity({ ...given, email: 'other@example.com' }, staff).passed, false, 'without a company, the email must match')
+  assert.equal(compareIdentity({ ...given, firstName: 'Marco' }, staff).passed, false)
+})

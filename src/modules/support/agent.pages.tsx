@@ -275,21 +275,25 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                   {identityPanel.account.lockedUntil && identityPanel.account.lockedUntil > now ? ` · ${t('admin.users.locked')}` : ''}
                 </p>
                 <p><a href={`/${locale}/admin/users/${String(identityPanel.account.id)}`}>{t('agent.identity.record')}</a></p>
-                {!closed ? (
+                {!closed && (identityPanel.account.mayRestore || identityPanel.account.mayReset) ? (
                   <>
-                    <form class="inline-form" method="post" action={`${base}/identity`}>
-                      <Csrf />
-                      <input type="hidden" name="action" value="restore" />
-                      <button type="submit">{t('agent.identity.restore')}</button>
-                    </form>
-                    <form class="inline-form" method="post" action={`${base}/identity`}>
-                      <Csrf />
-                      <input type="hidden" name="action" value="reset" />
-                      <button type="submit" class="secondary">{t('agent.identity.reset')}</button>
-                    </form>
+                    {identityPanel.account.mayRestore ? (
+                      <form class="inline-form" method="post" action={`${base}/identity`}>
+                        <Csrf />
+                        <input type="hidden" name="action" value="restore" />
+                        <button type="submit">{t('agent.identity.restore')}</button>
+                      </form>
+                    ) : null}
+                    {identityPanel.account.mayReset ? (
+                      <form class="inline-form" method="post" action={`${base}/identity`}>
+                        <Csrf />
+                        <input type="hidden" name="action" value="reset" />
+                        <button type="submit" class="secondary">{t('agent.identity.reset')}</button>
+                      </form>
+                    ) : null}
                     <p class="hint">{t('agent.identity.oneClick')}</p>
                   </>
-                ) : null}
+                ) : !closed ? <p class="hint">{t('agent.identity.nothingToDo')}</p> : null}
               </>
             ) : <p>{t('agent.identity.noAccount', { userId: identityPanel.claims.userId })}</p>}
           </aside>

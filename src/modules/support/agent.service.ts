@@ -22,7 +22,11 @@ export interface RequestCtx { publicUrl: string; requestId?: string | undefined;
 export interface IdentityPreview extends IdentityComparison { record: TicketIdentity }
 
 /** An account as the identity panel beside a sign-in ticket shows it. */
-export interface PanelAccount { id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null }
+export interface PanelAccount {
+  id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null
+  /** Which one-click actions the account's state allows. */
+  mayRestore: boolean; mayReset: boolean
+}
 
 export interface DeskDeps {
   marketById(id: number): Promise<MarketRow | undefined>
