@@ -29,9 +29,13 @@ let passwordHash: Promise<string> | undefined
 const testPasswordHash = () => (passwordHash ??= hashPassword(TEST_PASSWORD))
 
 let sequence = 0
-/** A name no other row of this process has: `prefix` plus a counter and a few random letters. */
+/**
+ * A name no other row of this process has: `prefix` plus a counter and three random letters.
+ * Letters, not hex: a user ID like `u.123456` would read as the 6-digit code of the email it is in.
+ */
 export function unique(prefix: string): string {
-  return `${prefix}${++sequence}${randomBytes(2).toString('hex')}`
+  const letters = [...randomBytes(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('')
+  return `${prefix}${String(++sequence)}${letters}`
 }
 
 export type MarketRow = typeof markets.$inferSelect

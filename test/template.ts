@@ -10,8 +10,8 @@
  * temporary name and renamed, so two processes making one at once never see half of it.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
-import { cp, mkdtemp } from 'node:fs/promises'
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -80,7 +80,7 @@ export async function copyPgliteTemplate(target?: string): Promise<string> {
   const template = await ensurePgliteTemplate()
   const dir = target ?? await mkdtemp(path.join(tmpdir(), 'sportello-db-'))
   if (!target) process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
-  await cp(template, dir, { recursive: true })
+  cpSync(template, dir, { recursive: true })
   return dir
 }
 

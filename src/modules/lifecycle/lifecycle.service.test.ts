@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
-import { TEST_PASSWORD, actorOf, market, system, user } from '../../../test/factories.js'
+import { TEST_PASSWORD, actorOf, market, outboxTo, system, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
@@ -33,9 +33,7 @@ function sweep(now: Date, options: { dryRun?: boolean; batchSize?: number; after
   return testApp().app.services.lifecycle.sweep(system, { now, ...options }, ctx())
 }
 
-async function mailsTo(address: string) {
-  return (await testApp().app.mailer.repo.to(address)).map((m) => m.template)
-}
+const mailsTo = (address: string) => outboxTo(testApp(), address)
 
 async function signIn(userId: string, at: Date, realm = 'partner') {
   const restore = setClock(at)
