@@ -20,6 +20,9 @@ export function useMailbox(): () => Mailbox {
   let url = ''
   const server = new SMTPServer({
     authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+    // At the end of a file the app's pooled connection may still be open: end it at once, not after
+    // smtp-server's default 30 seconds (which every file with a mailbox used to wait).
+    closeTimeout: 50,
     onData(stream, _session, callback) {
       if (failures > 0) {
         failures--
