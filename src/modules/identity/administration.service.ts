@@ -122,10 +122,6 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     return { user, target, company }
   }
 
-  async function targetFor(actor: Actor, action: Action, userId: number): Promise<UserRow> {
-    return (await accountFor(actor, action, userId)).user
-  }
-
   /** An active account without a password, and a single-use link valid 7 days to choose one: account, roles, link, email and audit commit together. */
   async function createInvited(actor: Actor, input: {
     realm: string; userId: string; firstName: string; lastName: string; email: string | null; locale: string; companyId: number | null
@@ -174,11 +170,6 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       key: `${template}:${user.id}:${now.toISOString()}`, to: user.email ?? '', locale: user.locale, template,
       data: { name: user.firstName, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/login`, ...data },
     }
-  }
-
-  /** The account's record as an identity check compares it. */
-  function recordOfAccount(user: UserRow, company: Awaited<ReturnType<IdentityRepo['companyOf']>>): IdentityClaims {
-    return recordOf(user, company)
   }
 
   /** Records an identity check (which fields matched, never the values) inside the caller's transaction. */
@@ -321,14 +312,14 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      */
     async identityRecord(actor: Actor, userId: number): Promise<IdentityClaims> {
       const { user, company } = await accountFor(actor, 'check_identity', userId)
-      return recordOfAccount(user, company)
+      return recordOf(user, company)
     },
 
     /** Compares what a requester gave with the record (`compareIdentity`) and records the result: which fields matched, never the values. */
     async checkIdentity(actor: Actor, userId: number, claims: IdentityClaims, ctx: RequestContext): Promise<IdentityComparison> {
       const { user, target, company } = await accountFor(actor, 'check_identity', userId)
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
-      const comparison = compareIdentity(claims, recordOfAccount(user, company))
+      const comparison = compareIdentity(claims, recordOf(user, company))
       await repo.transaction((tx) => recordCheck(tx, actor, user, target, comparison, ctx))
       return comparison
     },
@@ -342,7 +333,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison> {
       const { user, target, company } = await accountFor(actor, action === 'restore' ? 'restore' : 'reset_password', userId)
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
-      const comparison = compareIdentity(claims, recordOfAccount(user, company))
+      const comparison = compareIdentity(claims, recordOf(user, company))
       if (comparison.passed && action === 'restore' && !restorable(user)) throw new AppError('ACCOUNT_NOT_BLOCKED')
       if (comparison.passed && action === 'reset') assertResettable(user)
       await repo.transaction(async (tx) => {
@@ -467,7 +458,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
 
     /** What happened to an account, newest first: sign-ins, lockouts, changes and who made them. */
     async timeline(actor: Actor, userId: number, limit = 50) {
-      const user = await targetFor(actor, 'view', userId)
+      const { user } = await accountFor(actor, 'view', userId)
       return repo.auditOf(user.id, limit)
     },
 
