@@ -36,7 +36,7 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', '--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
     env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -130,4 +130,10 @@ export async function openLoop(urls: string[], perSecond: number): Promise<{ p50
 
 export function machine(): string {
   return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }

@@ -10,8 +10,9 @@ import { runIdentityBench } from './identity.bench.js'
 import { runLifecycleBench } from './lifecycle.bench.js'
 import { runSupportBench } from './support.bench.js'
 import { runSsoBench } from './sso.bench.js'
+import { runStartBench, summarize } from './start.bench.js'
 import os from 'node:os'
-import { machine } from './lib.js'
+import { machine, median } from './lib.js'
 
 const docs = 'docs/benchmarks.md'
 const log = (line: string) => { console.log(`[bench] ${line}`) }
@@ -143,4 +144,26 @@ Errors in the reported round: client_credentials ${r.clientCredentials.errors + 
 `
   console.log(markdown)
   await record('sso', markdown)
+}
+
+if (!only || only === 'start') {
+  const r = await runStartBench(log)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
+  const m = (values: number[]) => median(values)
+  const markdown = `
+## Start-up on the embedded database (${new Date().toISOString().slice(0, 10)})
+
+Machine: ${machine()}.
+Command: \`npm run bench start\` (each a whole process timed from spawn, compiled JavaScript from dist/, built beforehand as \`npm ci\` leaves it; ${String(r.firstStart.length)} rounds, median and every round given).
+
+| Measure | Result | Goal |
+|---|---|---|
+| First \`npm start\` on a fresh DATA_DIR (database created and migrated, demo loaded) to a 200 from /healthz | **${summarize(r.firstStart)}** | ≤ 5 s — ${verdict(m(r.firstStart) <= 5)} |
+| Restart on the same DATA_DIR to a 200 from /healthz | **${summarize(r.restart)}** | ≤ 2 s — ${verdict(m(r.restart) <= 2)} |
+| \`sportello --help\` | **${summarize(r.help)}** | ≤ 1 s — ${verdict(m(r.help) <= 1)} |
+| \`sportello content report\` (opens the embedded database) | **${summarize(r.command)}** | ≤ 3 s — ${verdict(m(r.command) <= 3)} |
+| Server memory (RSS) 2 s after a restart | **${String(r.rssMb)} MB** | ≤ 300 MB — ${verdict(r.rssMb <= 300)} |
+`
+  console.log(markdown)
+  await record('start', markdown)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so the package needs no build step.
-import { register } from 'tsx/esm/api'
+// Runs the compiled CLI; builds dist/ first when the sources changed since the last build
+// (a fraction of a second), so the command always runs the code as it is in src/.
+import { ensureBuilt } from '../scripts/build.mjs'
 
-register()
-await import('../src/cli.ts')
+await ensureBuilt()
+await import('../dist/cli.js')

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { ensureTemplate } from '../test/template.js'
+import { ensureBuilt } from './build.mjs'
 
 const roots = ['src', 'test']
 const only = process.argv.slice(2)
@@ -22,5 +23,8 @@ if (files.length === 0) {
   process.exit(1)
 }
 await ensureTemplate()
+// The CLI and server tests run the compiled code, as `sportello` and `npm start` do: built once here,
+// so that parallel test files never race to build it.
+await ensureBuilt()
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' })
 process.exit(result.status ?? 1)

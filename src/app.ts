@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -25,8 +24,9 @@ import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { agentRoutes, registerTicketGauges, supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 import { ssoAdminRoutes, ssoRoutes } from './modules/sso/index.js'
+import { sourceDir } from './paths.js'
 
-const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
+const publicDir = path.join(sourceDir, 'public')
 
 declare module 'fastify' {
   interface FastifyInstance {

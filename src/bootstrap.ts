@@ -30,9 +30,11 @@ function secretInDataDir(config: Config, name: string): string {
   return secret
 }
 
-export function openConfiguredDatabase(config: Config): Promise<Database> {
+/** The configured database; `holder` names this process to any other refused the embedded one meanwhile. */
+export function openConfiguredDatabase(config: Config, holder: string): Promise<Database> {
   return openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pglite'),
+    holder,
   })
 }

@@ -107,3 +107,23 @@ test('sportello support close-solved and support report', async () => {
   assert.match(report.stdout, /Requests sent from a help article, last 7 days/)
   assert.equal(sportello(env, 'support', 'report', '--days', 'x').status, 2)
 })
+
+test('a lifecycle rehearsed with --now delivers the four emails a partner would get, in order', async () => {
+  const env = await cliEnvironment()
+  const person = await withCliDatabase(env, async (db) => factory.user(db, { lastActivityAt: new Date('2030-01-01T00:00:00Z') }))
+  const years = ['2040', '2041', '2042', '2043']
+  for (const year of years) {
+    const swept = sportello(env, 'lifecycle', 'sweep', '--now', `${year}-01-01T00:00:00Z`)
+    assert.equal(swept.status, 0, swept.stderr)
+  }
+  assert.match(sportello(env, 'outbox', 'drain').stdout, /Sent 0 email\(s\)\./, 'nothing is due yet in real time')
+  const drained = sportello(env, 'outbox', 'drain', '--now', '2043-01-01T00:00:00Z')
+  assert.equal(drained.status, 0, drained.stderr)
+  assert.match(drained.stdout, /Sent 4 email\(s\) due by 2043-01-01T00:00:00\.000Z\./)
+  const mails = (await readdir(path.join(env.DATA_DIR ?? '', 'mail'))).sort()
+  assert.deepEqual(mails.map((name) => name.replace(/^\d+-/, '')), [
+    'lifecycle-block_warned.eml', 'lifecycle-blocked.eml', 'lifecycle-delete_warned.eml', 'lifecycle-deleted.eml',
+  ])
+  for (const name of mails) assert.match(await readFile(path.join(env.DATA_DIR ?? '', 'mail', name), 'utf8'), new RegExp(`To: ${person.email ?? ''}`))
+  assert.equal(sportello(env, 'outbox', 'drain', '--now', 'soon').status, 2)
+})

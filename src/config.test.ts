@@ -44,7 +44,7 @@ test('every bad value is named with what was expected', () => {
 })
 
 test('the server refuses to start with a bad value: clear message, exit code 1', () => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const result = spawnSync(process.execPath, ['scripts/start.mjs'], {
     env: { ...process.env, PORT: 'abc', DATABASE_URL: '' }, encoding: 'utf8', timeout: 30_000,
   })
   assert.equal(result.status, 1)

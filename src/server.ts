@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { createServices } from './composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { DataDirInUseError } from './db/data-dir-lock.js'
 import { startSessionPurgeSchedule } from './modules/identity/index.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
 import { startAutoCloseSchedule } from './modules/support/index.js'
@@ -23,7 +24,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = resolveOidcKeySecret(resolveSessionSecret(readConfig()))
-  const database = await openConfiguredDatabase(config)
+  const database = await openConfiguredDatabase(config, 'the Sportello server')
   await database.migrate()
   const services = createServices(database)
   const loadDemo = config.demo ?? (database.kind === 'pglite' && (await isEmpty(services)))
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error)
+  // A second server on the same embedded database is an operator's mistake, not a crash.
+  console.error(error instanceof DataDirInUseError ? error.message : error)
   process.exit(1)
 })

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
@@ -14,7 +13,9 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import * as schema from './schema/index.js'
+import { lockDataDir } from './data-dir-lock.js'
 import { firstRow } from './query.js'
+import { sourceDir } from '../paths.js'
 
 export type Schema = typeof schema
 export type Db = PgDatabase<PgQueryResultHKT, Schema>
@@ -22,7 +23,7 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 /** Where a repository runs its statements: the pool, or the transaction of the use case it is part of. */
 export type Executor = Db | Tx
 
-export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
+export const migrationsFolder = path.join(sourceDir, 'db/migrations')
 
 /** Taken around migrations so that several processes starting at once migrate one after the other. */
 const MIGRATION_LOCK = 727_001
@@ -36,6 +37,8 @@ export interface DatabaseOptions {
   schemaName?: string | undefined
   /** Connection pool size on PostgreSQL. */
   poolSize?: number
+  /** Who opens a PGlite directory ("the Sportello server", "sportello users invite"), named to anyone refused meanwhile. */
+  holder?: string
 }
 
 export interface Database {
@@ -77,8 +80,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {
   const heldLocks = new Set<string>()
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
-  const client = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm, unaccent, fuzzystrmatch } })
+  let releaseDataDir: () => void = () => undefined
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true })
+    releaseDataDir = lockDataDir(options.dataDir, options.holder ?? 'another Sportello process')
+  }
+  let client: PGlite
+  try {
+    client = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm, unaccent, fuzzystrmatch } })
+  } catch (error) {
+    releaseDataDir()
+    throw error
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Db
   const migrationsSchema = migrationsTableSchema(options)
   return {
@@ -99,7 +112,13 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
         heldLocks.delete(name)
       }
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close()
+      } finally {
+        releaseDataDir()
+      }
+    },
   }
 }
 

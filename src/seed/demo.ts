@@ -1,11 +1,11 @@
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Services } from '../composition.js'
 import { systemActor } from '../shared/actor.js'
 import { demoMarkets } from './markets.js'
 import { seedDemoUsers } from './users.js'
+import { packageRoot } from '../paths.js'
 
-export const demoContentDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../content')
+export const demoContentDir = path.join(packageRoot, 'content')
 
 /** Loads the demo tenant: markets and the help content. Safe to run again: it changes only what differs. */
 export async function seedDemo(services: Services): Promise<{ markets: number; articles: number; accounts: { realm: string; userId: string; role: string }[] }> {

@@ -2,6 +2,7 @@ import multipart, { type MultipartFields, type MultipartFile, type MultipartValu
 import rateLimit from '@fastify/rate-limit'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
@@ -14,6 +15,7 @@ import type { HelpCenterService } from '../helpcenter/index.js'
 import type { SupportService, TicketInput } from './support.service.js'
 import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, type UploadedFile } from './attachments.js'
 import { TicketFormPage, TicketPage, TicketReceivedPage, type TicketFormValues } from './support.pages.js'
+import { sourceDir } from '../../paths.js'
 
 const Key = Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })
 const Locale = Type.String({ maxLength: 20 })
@@ -40,7 +42,7 @@ function formValues(body: Partial<TicketBody>): TicketFormValues {
 }
 
 /** The deflection script, served from /assets with its content hash so it can be cached for a year. */
-const deflectScript = readFileSync(new URL('../../public/support-deflect.js', import.meta.url))
+const deflectScript = readFileSync(path.join(sourceDir, 'public/support-deflect.js'))
 export const deflectScriptUrl = `/assets/support-deflect.js?v=${createHash('sha256').update(deflectScript).digest('hex').slice(0, 12)}`
 
 /** Files of a multipart ticket form, kept beside the request once the fields are turned into a plain body. */

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import Negotiator from 'negotiator'
+import { sourceDir } from '../../paths.js'
 
 /**
  * UI catalogues live in ./locales/<locale>.json. A language is added by adding
@@ -14,7 +14,7 @@ interface Catalogue {
   [key: string]: string | { name: string; searchConfig: string }
 }
 
-const localesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'locales')
+const localesDir = path.join(sourceDir, 'shared/i18n/locales')
 
 function loadCatalogues(): Map<string, Catalogue> {
   const map = new Map<string, Catalogue>()

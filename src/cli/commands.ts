@@ -1,0 +1,242 @@
+import { readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { createServices } from '../composition.js'
+import { openConfiguredDatabase, resolveOidcKeySecret } from '../bootstrap.js'
+import { ConfigError, loadConfig } from '../config.js'
+import type { Database } from '../db/client.js'
+import { DataDirInUseError } from '../db/data-dir-lock.js'
+import { ContentError } from '../modules/helpcenter/index.js'
+import { MAX_IMPORT_BYTES, parseUsersCsv } from '../modules/admin/index.js'
+import { AUTO_CLOSE_DAYS } from '../modules/support/index.js'
+import type { InviteInput } from '../modules/identity/index.js'
+import { seedDemo } from '../seed/demo.js'
+import { systemActor } from '../shared/actor.js'
+import { setClock } from '../shared/clock.js'
+import { AppError } from '../shared/errors.js'
+import { t } from '../shared/i18n/index.js'
+import { mailerFromConfig } from '../shared/mail/mailer.js'
+import type { CliValues } from '../cli.js'
+
+let runningCommand = 'sportello'
+
+async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openConfiguredDatabase(loadConfig(), runningCommand)
+  try {
+    await database.migrate()
+    return await run(database)
+  } finally {
+    await database.close()
+  }
+}
+
+/** --now as a date; null (after saying why) when it is not one. */
+function nowOption(values: CliValues): Date | undefined | null {
+  if (values.now === undefined) return undefined
+  const now = new Date(values.now)
+  if (!Number.isNaN(now.getTime())) return now
+  console.error(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
+  return null
+}
+
+/** Runs one command; undefined when the command lacks its argument. */
+export async function runCommand(command: string, arg: string | undefined, values: CliValues): Promise<number | undefined> {
+  runningCommand = `sportello ${command}`
+  switch (command) {
+    case 'migrate':
+      await withDatabase(async () => undefined)
+      console.log('Database is up to date.')
+      return 0
+    case 'seed demo': {
+      const result = await withDatabase((db) => seedDemo(createServices(db)))
+      console.log(`Demo loaded: ${result.markets} markets, ${result.articles} help articles.`)
+      return 0
+    }
+    case 'content import': {
+      if (!arg) break
+      const report = await withDatabase((db) => createServices(db).help.importContent(path.resolve(arg)))
+      const line = (name: string, c: { created: number; updated: number; unchanged: number; deleted: number }) =>
+        `${name}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted`
+      console.log(`Imported ${report.locales.join(', ')}\n${line('categories', report.categories)}\n${line('articles', report.articles)}`)
+      return 0
+    }
+    case 'content export': {
+      if (!arg) break
+      const files = await withDatabase((db) => createServices(db).help.exportContent(path.resolve(arg)))
+      console.log(`Wrote ${files} files to ${path.resolve(arg)}`)
+      return 0
+    }
+    case 'content report': {
+      const report = await withDatabase((db) => createServices(db).help.report())
+      console.log('Feedback (locale, article, branch: helpful / not helpful)')
+      for (const f of report.feedback) console.log(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
+      console.log('Searches without results (count, locale, query)')
+      for (const m of report.misses) console.log(`  ${m.count} ${m.locale} ${JSON.stringify(m.query)}`)
+      return 0
+    }
+    case 'outbox drain': {
+      const config = loadConfig()
+      const now = nowOption(values)
+      if (now === null) return 2
+      // With --now, the emails a rehearsed sweep queued for that moment are due, as they would be then.
+      const restoreClock = now ? setClock(now) : () => undefined
+      try {
+        const sent = await withDatabase(async (database) => {
+          const mailer = mailerFromConfig(config, database)
+          try {
+            return await mailer.drain()
+          } finally {
+            await mailer.stop()
+          }
+        })
+        console.log(`Sent ${sent} email(s)${now ? ` due by ${now.toISOString()}` : ''}.`)
+      } finally {
+        restoreClock()
+      }
+      return 0
+    }
+    case 'lifecycle sweep': {
+      const config = loadConfig()
+      const now = nowOption(values)
+      if (now === null) return 2
+      const report = await withDatabase((db) => createServices(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
+      if (!report.ran) {
+        console.log('Another process is sweeping right now; nothing done.')
+        return 0
+      }
+      console.log(`${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()}`)
+      for (const [realm, counts] of Object.entries(report.realms)) {
+        console.log(`  ${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`)
+      }
+      return 0
+    }
+    case 'users import': {
+      if (!arg) break
+      const config = loadConfig()
+      const file = path.resolve(arg)
+      const size = (await stat(file)).size
+      if (size > MAX_IMPORT_BYTES) {
+        console.error(`${file} is ${String(Math.round(size / 1024 / 1024))} MB; import at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MB (10,000 rows) at a time.`)
+        return 1
+      }
+      const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
+      const result = parsed.problems.length > 0
+        ? { ok: false as const, problems: parsed.problems }
+        : await withDatabase((db) => createServices(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
+      if (result.ok) {
+        console.log(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`)
+        return 0
+      }
+      console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
+      for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
+      return 1
+    }
+    case 'support close-solved': {
+      const now = nowOption(values)
+      if (now === null) return 2
+      const report = await withDatabase((db) => createServices(db).desk.closeSolved(systemActor('cli'), { now }))
+      console.log(`Closed ${String(report.closed)} solved request(s) without an answer since ${new Date(report.at.getTime() - AUTO_CLOSE_DAYS * 86_400_000).toISOString()}.`)
+      return 0
+    }
+    case 'support report': {
+      const days = Number(values.days)
+      if (!Number.isInteger(days) || days < 1 || days > 3650) {
+        console.error('--days must be a whole number of days from 1 to 3650')
+        return 2
+      }
+      const report = await withDatabase((db) => createServices(db).desk.report(systemActor('cli'), { days }))
+      console.log(`Requests sent from a help article, last ${String(report.days)} days (article › branch: requests)`)
+      for (const r of report.fromArticles) console.log(`  ${r.articleKey}${r.branch ? ` › ${r.branch}` : ''}: ${String(r.tickets)}`)
+      console.log('Suggested articles opened from the request form (locale article: opened, requests avoided)')
+      for (const d of report.deflections) console.log(`  ${d.locale} ${d.articleSlug}: ${String(d.opened)}, ${String(d.deflected)}`)
+      return 0
+    }
+    case 'admin create': {
+      if (!arg) break
+      const config = loadConfig()
+      const role = values.role === 'market_admin' ? 'market_admin' : values.role === 'platform_admin' ? 'platform_admin' : null
+      if (!role) {
+        console.error('--role must be platform_admin or market_admin')
+        return 2
+      }
+      const created = await withDatabase(async (db) => {
+        const services = createServices(db)
+        const market = values.market ? await services.organizations.market(systemActor('cli'), values.market.toUpperCase()) : undefined
+        if (values.market && !market) throw new AppError('NOT_FOUND')
+        return services.administration.createAdministrator(systemActor('cli'), { email: arg, role, marketId: market?.id, locale: values.locale }, { publicUrl: config.publicUrl })
+      })
+      console.log(`Created ${role} ${created.user.userId} (${arg}).`)
+      console.log(`Single-use link to choose a password, valid 7 days: ${created.link ?? ''}`)
+      return 0
+    }
+    case 'users invite': {
+      const config = loadConfig()
+      const input = {
+        realm: values.realm, userId: values['user-id'] ?? '', firstName: values['first-name'] ?? '', lastName: values['last-name'] ?? '',
+        email: values.email ?? null, companyNumber: values.company ?? '', locale: values.locale, role: values.role,
+      }
+      // The service validates every field (realm, role and locale included) and answers INVALID_INPUT.
+      const { user, link } = await withDatabase((db) => createServices(db).administration.invite(systemActor('cli'), input as InviteInput, { publicUrl: config.publicUrl }))
+      console.log(`Invited ${user.userId} (${user.realm})${user.email ? `; the link was emailed to ${user.email} (sent by the server, or by \`sportello outbox drain\`)` : ''}.`)
+      console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
+      return 0
+    }
+    case 'clients add':
+    case 'clients list':
+    case 'clients remove':
+    case 'keys rotate':
+      return ssoCommand(command, arg, values)
+    default:
+      break
+  }
+  return undefined
+}
+
+/** Single sign-on: connected apps and signing keys. */
+async function ssoCommand(command: string, arg: string | undefined, values: CliValues): Promise<number> {
+  const { oidcKeySecret } = resolveOidcKeySecret(loadConfig())
+  const actor = systemActor('cli')
+  return withDatabase(async (db) => {
+    const { sso } = createServices(db, undefined, { oidcKeySecret })
+    switch (command) {
+      case 'clients add': {
+        const kind = values.kind
+        if (kind !== 'web' && kind !== 'public' && kind !== 'machine') {
+          console.error('--kind must be web (server-side app with a secret), public (browser or mobile app, PKCE) or machine (client_credentials)')
+          return 2
+        }
+        const { client, secret } = await sso.addClient(actor, {
+          realm: values.realm, name: values.name ?? '', kind, firstParty: !values['third-party'],
+          redirectUris: values['redirect-uri'] ?? [], postLogoutRedirectUris: values['post-logout-uri'] ?? [],
+        })
+        console.log(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
+        console.log(`client_id:     ${client.clientId}`)
+        if (secret) console.log(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
+        return 0
+      }
+      case 'clients list': {
+        for (const c of await sso.listClients(actor, values.realm)) {
+          console.log(`${c.clientId}  ${c.realm.padEnd(8)} ${c.kind.padEnd(8)} ${c.firstParty ? 'first-party' : 'third-party'}  ${c.name}  ${c.redirectUris.join(' ')}`)
+        }
+        return 0
+      }
+      case 'clients remove': {
+        if (!arg) return 2
+        await sso.removeClient(actor, arg)
+        console.log(`Removed ${arg}.`)
+        return 0
+      }
+      default: {
+        const { kid, published } = await sso.rotateKeys(actor)
+        console.log(`New signing key ${kid}. Published: ${published.join(', ')} (running servers pick it up within 10 seconds).`)
+        return 0
+      }
+    }
+  })
+}
+
+/** What an operator reads when a command fails: the message of a known error, the whole error otherwise. */
+export function describeFailure(error: unknown): unknown {
+  if (error instanceof ConfigError || error instanceof ContentError || error instanceof DataDirInUseError) return error.message
+  if (error instanceof AppError) return `${error.code}: ${t('en', `errors.${error.code}`, error.params)}`
+  return error
+}
