@@ -41,8 +41,8 @@ Command: \`npm run bench help\` (autocannon, 20 connections; the baseline and th
 | Measure | Result | Goal |
 |---|---|---|
 | Bare Fastify route, static HTML of ${r.articleSize} bytes | ${r.bare.rps} req/s (p50 ${r.bare.p50} ms, p99 ${r.bare.p99} ms) | baseline |
-| Article page \`/en/help/articles/forgot-password\`, returning visitor (has its form-token cookie) | ${r.returning.rps} req/s (p50 ${r.returning.p50} ms, p99 ${r.returning.p99} ms) = **${r.returningRatio} %** of the baseline | ≥ 50 % — ${verdict(r.returningRatio >= 50)} |
-| Article page, first visit (no cookie: a new CSRF secret and Set-Cookie each time) | ${r.article.rps} req/s (p50 ${r.article.p50} ms, p99 ${r.article.p99} ms) = **${r.articleRatio} %** of the baseline | ≥ 50 % — ${verdict(r.articleRatio >= 50)} |
+| Article page \`/en/help/articles/forgot-password\`, guest with cookies of an earlier visit | ${r.returning.rps} req/s (p50 ${r.returning.p50} ms, p99 ${r.returning.p99} ms) = **${r.returningRatio} %** of the baseline | ≥ 80 % — ${verdict(r.returningRatio >= 80)} |
+| Article page, guest's first visit (no cookie; the page is the same for every guest and sets none) | ${r.article.rps} req/s (p50 ${r.article.p50} ms, p99 ${r.article.p99} ms) = **${r.articleRatio} %** of the baseline | ≥ 80 % — ${verdict(r.articleRatio >= 80)} |
 | Search, 3 languages × ${r.articles / 3} articles, ${r.search.requests} requests at 100/s (open loop; hits, typos, misses) | p50 ${r.search.p50} ms, **p95 ${r.search.p95} ms**, p99 ${r.search.p99} ms, max ${r.search.max} ms | p95 < 15 ms — ${verdict(r.search.p95 < 15)} |
 | Search at saturation, ${r.searchSaturated.requests} requests from 4 clients back to back | p50 ${r.searchSaturated.p50} ms, p95 ${r.searchSaturated.p95} ms, p99 ${r.searchSaturated.p99} ms | — |
 | Search throughput (autocannon, 20 connections) | ${r.searchLoad.rps} req/s (p99 ${r.searchLoad.p99} ms) | — |

@@ -127,15 +127,14 @@ export interface FeedbackState {
   branch: string
 }
 
-function FeedbackForm({ ctx, slug, branch, csrfToken, state, topic, articleKey }: {
-  ctx: PageContext; slug: string; branch: string; csrfToken: string; state: FeedbackState; topic: string; articleKey: string
+function FeedbackForm({ ctx, slug, branch, state, topic, articleKey }: {
+  ctx: PageContext; slug: string; branch: string; state: FeedbackState; topic: string; articleKey: string
 }) {
   const { t, locale } = ctx
   const idBase = `fb-${branch || 'article'}`
   const done = state.status !== null && state.branch === branch
   return (
     <form class="feedback" method="post" action={`${articlePath(locale, slug)}/feedback`}>
-      <input type="hidden" name="_csrf" value={csrfToken} />
       {branch ? <input type="hidden" name="branch" value={branch} /> : null}
       <fieldset>
         <legend>{branch ? t('help.feedback.branchQuestion') : t('help.feedback.question')}</legend>
@@ -164,8 +163,8 @@ function highlight(segments: Segment[]) {
   return segments.map((s, i) => (s.highlight ? <mark key={i}>{s.text}</mark> : s.text))
 }
 
-export function ArticlePage({ ctx, article, siblings, csrfToken, feedback, partner }: {
-  ctx: PageContext; article: ArticleRow; siblings: ArticleSummaryRow[]; csrfToken: string; feedback: FeedbackState; partner?: PartnerListing | null
+export function ArticlePage({ ctx, article, siblings, feedback, partner }: {
+  ctx: PageContext; article: ArticleRow; siblings: ArticleSummaryRow[]; feedback: FeedbackState; partner?: PartnerListing | null
 }): VNode {
   const { t, locale } = ctx
   const topic = article.category.key
@@ -174,7 +173,7 @@ export function ArticlePage({ ctx, article, siblings, csrfToken, feedback, partn
   let body = article.bodyHtml
   for (const branch of article.branches) {
     const form = renderToString(
-      <FeedbackForm ctx={ctx} slug={article.slug} branch={branch.id} csrfToken={csrfToken} state={feedback} topic={topic} articleKey={article.key} />,
+      <FeedbackForm ctx={ctx} slug={article.slug} branch={branch.id} state={feedback} topic={topic} articleKey={article.key} />,
     )
     body = body.replace(branchFeedbackMarker(branch.id), form)
   }
@@ -200,7 +199,7 @@ export function ArticlePage({ ctx, article, siblings, csrfToken, feedback, partn
         <div class="article-body" dangerouslySetInnerHTML={{ __html: body }} />
         <section class="article-feedback" id="feedback" aria-labelledby="feedback-title">
           <h2 id="feedback-title" class="visually-hidden">{t('help.feedback.title')}</h2>
-          <FeedbackForm ctx={ctx} slug={article.slug} branch="" csrfToken={csrfToken} state={feedback} topic={topic} articleKey={article.key} />
+          <FeedbackForm ctx={ctx} slug={article.slug} branch="" state={feedback} topic={topic} articleKey={article.key} />
         </section>
       </article>
       <StillNeedHelp ctx={ctx} topic={topic} article={article.key} partner={partner} />

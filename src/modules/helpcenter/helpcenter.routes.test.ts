@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { helpContent } from '../../../test/desk-factories.js'
-import { cookieHeader, cookieJar, csrfFrom, useTestApp } from '../../../test/helpers.js'
+import { cookieHeader, cookieJar, useTestApp } from '../../../test/helpers.js'
 
 interface SearchJson {
   query: string
@@ -128,15 +128,22 @@ describe('pages', () => {
     assert.match(res.body, /href="\/en\/support\/new\?topic=password&amp;article=forgot-password&amp;branch=no-email"/)
   })
 
-  test('help pages answer 304 when unchanged and change their ETag after an import', async () => {
-    const first = await ctx.app.inject({ url: '/en/help/articles/forgot-password' })
-    const jar = cookieJar({}, first.headers['set-cookie'])
-    const second = await ctx.app.inject({ url: '/en/help/articles/forgot-password', headers: { cookie: cookieHeader(jar) } })
-    const etag = String(second.headers.etag)
-    assert.match(String(second.headers['cache-control']), /no-cache/)
-    const cached = await ctx.app.inject({ url: '/en/help/articles/forgot-password', headers: { cookie: cookieHeader(jar), 'if-none-match': etag } })
-    assert.equal(cached.statusCode, 304)
-    assert.equal(cached.body, '')
+  test('a guest\'s help page is the same for every visitor: public, shareable, and 304 to any client with its ETag', async () => {
+    for (const url of ['/en/help', '/en/help/password', '/en/help/articles/forgot-password', '/en/help/search?q=password', '/it/help/articles/password-dimenticata']) {
+      const first = await ctx.app.inject({ url })
+      assert.equal(first.statusCode, 200, url)
+      assert.equal(first.headers['set-cookie'], undefined, `${url}: nothing of the visitor is made or kept`)
+      assert.equal(first.headers['cache-control'], 'public, max-age=60, stale-while-revalidate=600', url)
+      assert.doesNotMatch(first.body, /name="_csrf"/, url)
+      // Another visitor, with cookies of an earlier visit, gets the very same bytes.
+      const other = await ctx.app.inject({ url, headers: { cookie: 'sp_csrf=someone-else; sp_visitor=v' } })
+      assert.equal(other.body, first.body, url)
+      assert.equal(other.headers.etag, first.headers.etag, url)
+      // A plain client or a CDN revalidates without any cookie.
+      const cached = await ctx.app.inject({ url, headers: { 'if-none-match': String(first.headers.etag) } })
+      assert.equal(cached.statusCode, 304, url)
+      assert.equal(cached.body, '')
+    }
     const api = await ctx.app.inject({ url: '/api/v1/help/categories?locale=en' })
     const apiCached = await ctx.app.inject({ url: '/api/v1/help/categories?locale=en', headers: { 'if-none-match': String(api.headers.etag) } })
     assert.equal(apiCached.statusCode, 304)
@@ -197,16 +204,11 @@ describe('bad input is a clear 400, never a 5xx', () => {
 describe('was this helpful?', () => {
   before(content)
 
-  async function openArticle(jar: Record<string, string>, url: string) {
-    const page = await ctx.app.inject({ url, headers: { cookie: cookieHeader(jar) } })
-    cookieJar(jar, page.headers['set-cookie'])
-    return csrfFrom(page.body)
-  }
-
-  async function vote(jar: Record<string, string>, body: Record<string, string>, url = '/en/help/articles/forgot-password') {
+  /** The vote a browser sends from the article's form: it says the request comes from the same site. */
+  async function vote(jar: Record<string, string>, body: Record<string, string>, url = '/en/help/articles/forgot-password', from: Record<string, string> = { 'sec-fetch-site': 'same-origin' }) {
     const res = await ctx.app.inject({
       method: 'POST', url: `${url}/feedback`, payload: new URLSearchParams(body).toString(),
-      headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded', ...from },
     })
     cookieJar(jar, res.headers['set-cookie'])
     return res
@@ -219,21 +221,19 @@ describe('was this helpful?', () => {
 
   test('one vote per visitor per article, counted per article and per branch', async () => {
     const jar: Record<string, string> = {}
-    const token = await openArticle(jar, '/en/help/articles/forgot-password')
-    const first = await vote(jar, { _csrf: token, helpful: 'yes' })
+    const first = await vote(jar, { helpful: 'yes' })
     assert.equal(first.statusCode, 303)
     assert.equal(first.headers.location, '/en/help/articles/forgot-password?feedback=thanks#feedback')
-    const again = await vote(jar, { _csrf: token, helpful: 'no', reason: 'The link expired' })
+    const again = await vote(jar, { helpful: 'no', reason: 'The link expired' })
     assert.equal(again.headers.location, '/en/help/articles/forgot-password?feedback=updated#feedback')
     assert.deepEqual(await counts('forgot-password'), { locale: 'en', slug: 'forgot-password', branch: '', helpful: 0, notHelpful: 1 })
 
-    const branch = await vote(jar, { _csrf: token, helpful: 'no', branch: 'no-email' })
+    const branch = await vote(jar, { helpful: 'no', branch: 'no-email' })
     assert.equal(branch.headers.location, '/en/help/articles/forgot-password?feedback=thanks&branch=no-email#branch-no-email')
     assert.equal((await counts('forgot-password', 'no-email')).notHelpful, 1)
 
     const other: Record<string, string> = {}
-    const otherToken = await openArticle(other, '/en/help/articles/forgot-password')
-    await vote(other, { _csrf: otherToken, helpful: 'yes' })
+    await vote(other, { helpful: 'yes' })
     assert.equal((await counts('forgot-password')).helpful, 1)
 
     const thanks = await ctx.app.inject({ url: branch.headers.location ?? '', headers: { cookie: cookieHeader(jar) } })
@@ -241,34 +241,35 @@ describe('was this helpful?', () => {
     assert.match(thanks.body, /Thank you for your feedback/)
   })
 
-  test('without a valid CSRF token nothing is counted', async () => {
+  test('a vote sent from another site is refused and nothing is counted', async () => {
     const before = await counts('account-blocked')
-    const jar: Record<string, string> = {}
-    await openArticle(jar, '/en/help/articles/account-blocked')
-    const missing = await vote(jar, { helpful: 'yes' }, '/en/help/articles/account-blocked')
-    assert.equal(missing.statusCode, 403)
-    assert.match(missing.body, /form has expired/)
-    const forged = await vote({}, { _csrf: 'forged', helpful: 'yes' }, '/en/help/articles/account-blocked')
-    assert.equal(forged.statusCode, 403)
+    const url = '/en/help/articles/account-blocked'
+    const foreign: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://attacker.example' }, { origin: 'null' }]
+    for (const from of foreign) {
+      const refused = await vote({}, { helpful: 'yes' }, url, from)
+      assert.equal(refused.statusCode, 403, JSON.stringify(from))
+      assert.match(refused.body, /form has expired/)
+    }
     assert.deepEqual(await counts('account-blocked'), before)
+    const fromTheSite = await vote({}, { helpful: 'yes' }, url, { origin: 'http://localhost:3000' })
+    assert.equal(fromTheSite.statusCode, 303, 'the portal\'s own origin is accepted where Fetch Metadata is missing')
   })
 
   test('bad votes are refused in the user\'s language and change nothing', async () => {
     const jar: Record<string, string> = {}
-    const token = await openArticle(jar, '/it/help/articles/password-dimenticata')
     const url = '/it/help/articles/password-dimenticata'
     const cases: [Record<string, string>, number][] = [
-      [{ _csrf: token, helpful: 'maybe' }, 400],
-      [{ _csrf: token, helpful: 'yes', reason: 'x'.repeat(501) }, 400],
-      [{ _csrf: token, helpful: 'yes', branch: 'no-such-branch' }, 404],
-      [{ _csrf: token, helpful: 'yes', branch: '<script>' }, 400],
+      [{ helpful: 'maybe' }, 400],
+      [{ helpful: 'yes', reason: 'x'.repeat(501) }, 400],
+      [{ helpful: 'yes', branch: 'no-such-branch' }, 404],
+      [{ helpful: 'yes', branch: '<script>' }, 400],
     ]
     for (const [body, status] of cases) {
       const res = await vote(jar, body, url)
       assert.equal(res.statusCode, status, JSON.stringify(body).slice(0, 80))
       assert.match(res.body, /<html lang="it">/)
     }
-    const unknownArticle = await vote(jar, { _csrf: token, helpful: 'yes' }, '/it/help/articles/non-esiste')
+    const unknownArticle = await vote(jar, { helpful: 'yes' }, '/it/help/articles/non-esiste')
     assert.equal(unknownArticle.statusCode, 404)
     const report = await ctx.app.services.help.report()
     assert.equal(report.feedback.filter((f) => f.locale === 'it').length, 0)

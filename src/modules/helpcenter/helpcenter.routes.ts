@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { locales } from '../../shared/i18n/index.js'
 import { answerIfFresh } from '../../shared/http/cache.js'
-import { csrfCookieName, issueCsrfToken } from '../../shared/http/security.js'
+import { isSameOriginRequest } from '../../shared/http/security.js'
+import { AppError } from '../../shared/errors.js'
 import { RevisionCache } from '../../shared/cache.js'
 import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
@@ -18,17 +19,6 @@ import {
 } from './helpcenter.schemas.js'
 
 const VISITOR_COOKIE = 'sp_visitor'
-/** Stands for the CSRF token in cached guest pages; random per process, so no content can contain it. */
-const TOKEN_SLOT = `csrf-slot-${randomUUID()}`
-
-function csrfCookie(req: FastifyRequest): string {
-  return req.cookies[csrfCookieName(req.server.site.https)] ?? ''
-}
-
-/** Page ETags depend on the content revision, the page, who is signed in and the form-token secret. */
-function pageFreshness(req: FastifyRequest, revision: number): (string | number)[] {
-  return [revision, req.url, req.locale, req.actor.kind === 'user' ? req.actor.userId : 'guest', csrfCookie(req)]
-}
 
 function apiLocale(req: FastifyRequest, locale: string | undefined): string {
   return locale ?? req.locale
@@ -37,18 +27,20 @@ function apiLocale(req: FastifyRequest, locale: string | undefined): string {
 export async function helpCenterRoutes(root: FastifyInstance, opts: { help: HelpCenterService; organizations: OrganizationsService; metrics: Metrics }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { help, metrics, organizations } = opts
-  const guestPages = new RevisionCache<Buffer[]>(2000)
+  const guestPages = new RevisionCache<Buffer>(2000)
 
   /**
-   * Answers 304 when the page is unchanged. Only for a visitor who already holds
-   * a form-token secret: the cached page's tokens belong to that secret.
+   * A guest's help page holds nothing of the visitor (the feedback form is checked by origin, not
+   * by a token in the page), so it is public: one copy per content revision and address, a 304 to
+   * anyone who sends its ETag back, shareable by a CDN. A signed-in page names its person and their
+   * aftersales partner, which change apart from the content: private, rendered each time.
    */
   async function fresh(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    if (!csrfCookie(req)) {
+    if (req.actor.kind !== 'guest') {
       void reply.header('cache-control', 'private, no-cache')
       return false
     }
-    return answerIfFresh(req, reply, pageFreshness(req, await help.revision()), 'private')
+    return answerIfFresh(req, reply, [await help.revision(), req.url, req.locale], 'public')
   }
 
   const hide = { hide: true }
@@ -56,20 +48,19 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
   app.get('/:locale/help', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
     const categories = await help.overview(req.actor, req.params.locale)
-    issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help`]))
     return sendPage(reply, HelpHomePage({ ctx: pageContext(req, alternates), categories, partner: await organizations.myPartner(req.actor) }))
   })
 
   app.get('/:locale/help/search', { schema: { ...hide, params: LocaleParams, querystring: SearchQuery } }, async (req, reply) => {
     const { locale } = req.params
+    if (await fresh(req, reply)) return reply
     const categories = await help.listCategories(req.actor, locale)
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/help/search`]))
     const ctx = pageContext(req, alternates)
     const partner = await organizations.myPartner(req.actor)
     if (req.query.q === undefined) return sendPage(reply, SearchPage({ ctx, query: '', result: null, categories, partner }))
     const result = await help.search(req.actor, { locale, query: req.query.q, limit: 20 })
-    void reply.header('cache-control', 'private, no-cache')
     return sendPage(reply, SearchPage({ ctx, query: result.query, result, categories, partner }))
   })
 
@@ -77,25 +68,24 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     if (await fresh(req, reply)) return reply
     const revision = await help.revision()
     const { article, siblings, translations } = await help.article(req.actor, req.params.locale, req.params.slug)
-    const csrfToken = issueCsrfToken(req, reply)
     const query = req.query as Record<string, unknown>
     const status = query.feedback === 'thanks' || query.feedback === 'updated' ? query.feedback : null
     const branch = typeof query.branch === 'string' && article.branches.some((b) => b.id === query.branch) ? query.branch : ''
     const feedback: FeedbackState = { status, branch: status ? branch : '' }
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, articlePath(l, slug)]))
-    const render = (token: string, partner: PartnerListing | null = null) => renderDocument(ArticlePage({ ctx: pageContext(req, alternates), article, siblings, csrfToken: token, feedback, partner }))
-    if (req.actor.kind !== 'guest') return sendHtml(reply, render(csrfToken, await organizations.myPartner(req.actor)))
-    // Every guest sees the same page but for the form token: render once per revision (kept as
-    // UTF-8 bytes split where the token goes), and join the parts around this visitor's token.
+    const render = (partner: PartnerListing | null = null) => renderDocument(ArticlePage({ ctx: pageContext(req, alternates), article, siblings, feedback, partner }))
+    if (req.actor.kind !== 'guest') return sendHtml(reply, render(await organizations.myPartner(req.actor)))
+    // Every guest sees the same page: rendered once per revision and kept as UTF-8 bytes.
     const key = `${req.params.locale}/${article.slug}/${status ?? ''}/${feedback.branch}`
-    const parts = await guestPages.get(key, revision, () => render(TOKEN_SLOT).split(TOKEN_SLOT).map((part) => Buffer.from(part)))
-    const token = Buffer.from(csrfToken)
-    return sendHtml(reply, Buffer.concat(parts.flatMap((part, i) => (i === 0 ? [part] : [token, part]))))
+    return sendHtml(reply, await guestPages.get(key, revision, () => Buffer.from(render())))
   })
 
   app.post('/:locale/help/articles/:slug/feedback', {
     schema: { ...hide, params: ArticleParams, body: FeedbackBody },
-    preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+    // Checked by origin instead of a form token, so that the article page can be cached (see fresh).
+    preValidation: async (req) => {
+      if (!isSameOriginRequest(req)) throw new AppError('CSRF_INVALID')
+    },
   }, async (req, reply) => {
     let visitorId = req.cookies[VISITOR_COOKIE] ? req.unsignCookie(req.cookies[VISITOR_COOKIE]).value : null
     if (!visitorId) {
@@ -118,7 +108,6 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
   app.get('/:locale/help/:category', { schema: { ...hide, params: CategoryParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
     const { category, articles, translations } = await help.category(req.actor, req.params.locale, req.params.category)
-    issueCsrfToken(req, reply)
     const alternates = Object.fromEntries(Object.entries(translations).map(([l, slug]) => [l, categoryPath(l, slug)]))
     return sendPage(reply, CategoryPage({ ctx: pageContext(req, alternates), category, articles, partner: await organizations.myPartner(req.actor) }))
   })
