@@ -31,3 +31,14 @@ export const outbox = pgTable('outbox', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   sentAt: timestamp('sent_at', { withTimezone: true }),
 }, (t) => [uniqueIndex('outbox_key').on(t.key), index('outbox_due').on(t.status, t.nextAttemptAt)])
+
+/**
+ * Requests per key (route and client address) in the current window of a rate limit, shared by
+ * every process on the database so that a limit holds behind several nodes. Unlogged: counters
+ * are not worth a WAL write each, and losing them in a crash only restarts the windows.
+ */
+export const rateLimitHits = pgTable('rate_limit_hits', {
+  key: text('key').primaryKey(),
+  hits: integer('hits').notNull(),
+  resetsAt: timestamp('resets_at', { withTimezone: true }).notNull(),
+}, (t) => [index('rate_limit_hits_resets_at').on(t.resetsAt)])

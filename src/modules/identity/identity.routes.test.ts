@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { buildApp } from '../../app.js'
 import { setClock } from '../../shared/clock.js'
 import { TEST_PASSWORD, company, reload, signIn, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
@@ -127,6 +128,23 @@ describe('per-address limit', () => {
     assert.equal(res.statusCode, 429)
     assert.match(res.body, /Troppe richieste/)
     assert.equal((await browser().post('/it/login', { identifier: mario.userId, password: TEST_PASSWORD })).statusCode, 303, 'other addresses are not affected')
+  })
+
+  test('the limit holds across two servers on one database: one address gets 20 attempts in all, not 20 on each', async () => {
+    const { config, database } = testApp()
+    // A second node: its own process state, the same database and secrets.
+    const nodeB = await buildApp(config, database, { logger: false })
+    try {
+      let calls = 0
+      // Each attempt (the form's page, then its post) goes to the other node than the one before.
+      const b = testBrowser(() => (Math.floor(calls++ / 2) % 2 === 0 ? testApp().app : nodeB))
+      const answers: number[] = []
+      for (let i = 0; i < 21; i++) answers.push((await b.post('/en/login', { identifier: `nobody${i}`, password: 'wrong-password-here' })).statusCode)
+      assert.deepEqual(answers.slice(0, 20).filter((status) => status === 429), [], 'the first 20 are answered')
+      assert.equal(answers[20], 429)
+    } finally {
+      await nodeB.close()
+    }
   })
 })
 

@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
@@ -15,6 +14,7 @@ import type { RegistrationService } from './registration.service.js'
 import { UserIdPattern } from './identity.schemas.js'
 import { CheckEmailPage, RegisterPage, VerifiedPage, type RegisterValues } from './registration.pages.js'
 import { BlockedPage, ForgotPage, InvitationPage, LoginPage, MessagePage, ResetPage, SignOutPage, realmPrefix, type Realm } from './identity.pages.js'
+import { registerRateLimits } from '../../shared/http/rate-limit.js'
 
 const LoginBody = Type.Object({
   identifier: Type.String({ minLength: 1, maxLength: 256 }),
@@ -75,7 +75,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
   const { auth, account, registration, organizations } = opts
   /** Per client address on every sign-in, reset and sign-out form: enough for people, not for scripts. */
   const authRateLimit = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 } }
-  await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
+  await registerRateLimits(app)
   const hide = { hide: true }
 
   const realms: Realm[] = ['partner', 'shop']

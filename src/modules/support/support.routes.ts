@@ -1,5 +1,4 @@
 import multipart, { type MultipartFields, type MultipartFile, type MultipartValue } from '@fastify/multipart'
-import rateLimit from '@fastify/rate-limit'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -16,6 +15,7 @@ import type { SupportService, TicketInput } from './support.service.js'
 import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, type UploadedFile } from './attachments.js'
 import { TicketFormPage, TicketPage, TicketReceivedPage, type TicketFormValues } from './support.pages.js'
 import { sourceDir } from '../../paths.js'
+import { registerRateLimits } from '../../shared/http/rate-limit.js'
 
 const Key = Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80 })
 const Locale = Type.String({ maxLength: 20 })
@@ -102,7 +102,7 @@ export interface SupportRoutesOptions {
 export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { support, organizations, help } = opts
-  await app.register(rateLimit, { global: false, errorResponseBuilder: () => new AppError('RATE_LIMITED') })
+  await registerRateLimits(app)
   await app.register(multipart, attachmentMultipart)
   const hide = { hide: true }
   const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND') }
