@@ -16,7 +16,7 @@ import { registerErrorHandling, sendError, toAppError } from './shared/http/erro
 import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
 import { registerSecurity } from './shared/http/security.js'
 import { loggerOptions } from './shared/logger.js'
-import { helpCenterRoutes } from './modules/helpcenter/index.js'
+import { HELP_REVISION_CHANNEL, helpCenterRoutes } from './modules/helpcenter/index.js'
 import { identityRoutes, registerSessions } from './modules/identity/index.js'
 import { adminRoutes } from './modules/admin/index.js'
 import { organizationsRoutes } from './modules/organizations/index.js'
@@ -107,6 +107,9 @@ export async function buildApp(config: Config, database: Database, options: Buil
   registerOutboxGauge(metrics, () => app.mailer.repo.pendingCount())
   registerTicketGauges(metrics.registry, services.desk)
   app.addHook('onClose', () => app.mailer.stop())
+  // An import on any process shows on this one's pages as soon as it commits.
+  const stopListening = await database.listen(HELP_REVISION_CHANNEL, () => { services.help.forgetRevision() })
+  app.addHook('onClose', async () => { await stopListening() })
   app.decorate('metrics', metrics)
   const routeList: { method: string; url: string }[] = []
   app.decorate('routeList', routeList)

@@ -16,6 +16,9 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
+/** What each started server wrote to stderr, for the message of a failed assertion. */
+const errorsOf = new WeakMap<ChildProcess, () => string>()
+
 /** `npm start` as an operator runs it, on the test's database; answers once /healthz says 200. */
 async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
   const server = spawn(process.execPath, ['scripts/start.mjs'], {
@@ -24,6 +27,7 @@ async function startServer(env: Record<string, string>, port: number): Promise<C
   })
   let stderr = ''
   server.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  errorsOf.set(server, () => stderr)
   for (let waited = 0; waited < 120_000; waited += 200) {
     if (server.exitCode !== null) assert.fail(`the server stopped with ${String(server.exitCode)}: ${stderr}`)
     const ready = await fetch(`http://127.0.0.1:${String(port)}/healthz`).then((r) => r.ok, () => false)
@@ -38,7 +42,7 @@ async function stopServer(server: ChildProcess): Promise<void> {
   const exited = once(server, 'exit')
   server.kill('SIGTERM')
   const [code] = (await exited) as [number | null]
-  assert.equal(code, 0, 'the server shuts down cleanly')
+  assert.equal(code, 0, `the server shuts down cleanly: ${errorsOf.get(server)?.() ?? ''}`)
 }
 
 function inviteLinkOf(stdout: string): string {

@@ -53,6 +53,11 @@ export interface Database {
    * one connection for the whole run); answers undefined without running it otherwise.
    */
   withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (sent by any process, delivered when its
+   * transaction commits); answers the function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -112,6 +117,10 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
         heldLocks.delete(name)
       }
     },
+    listen: async (channel, onNotify) => {
+      const unsubscribe = await client.listen(channel, () => { onNotify() })
+      return () => unsubscribe()
+    },
     close: async () => {
       try {
         await client.close()
@@ -162,6 +171,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       } finally {
         reserved.release()
       }
+    },
+    listen: async (channel, onNotify) => {
+      // postgres-js keeps one connection for all of this pool's channels and listens again after a reconnect.
+      const subscription = await client.listen(channel, () => { onNotify() })
+      return () => subscription.unlisten()
     },
     close: () => client.end({ timeout: 5 }),
   }

@@ -51,6 +51,8 @@ export interface SearchRow extends Record<string, unknown> {
 }
 
 const REVISION_KEY = 'help.revision'
+/** Notified (on commit) whenever the revision changes, so that every process forgets its copy at once. */
+export const REVISION_CHANNEL = 'sportello_help_revision'
 
 export function createHelpRepo(db: Db) {
   const categoryColumns = {
@@ -67,6 +69,7 @@ export function createHelpRepo(db: Db) {
       target: appSettings.key,
       set: { value: sql`to_jsonb((${appSettings.value})::int + 1)`, updatedAt: sql`now()` },
     })
+    await tx.execute(sql`select pg_notify(${REVISION_CHANNEL}, '')`)
   }
 
   async function rebuildLexicon(tx: Tx, locale: string): Promise<void> {

@@ -42,7 +42,8 @@ export interface ArticleView {
   translations: Record<string, string>
 }
 
-const REVISION_TTL_MS = 2000
+/** Only a safety net: a change is notified to every process (LISTEN/NOTIFY), which forgets its copy at once. */
+const REVISION_TTL_MS = 30_000
 const SIBLINGS = 8
 const MAX_WORDS = 12
 const REASON_MAX = 500
@@ -82,11 +83,16 @@ export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (l
 
   return {
     /**
-     * A number that changes whenever any help content changes. Read from the
-     * database at most every two seconds, so pages and ETags of all processes
-     * follow an import within that time (this process at once).
+     * A number that changes whenever any help content changes. Kept until the
+     * database notifies a change (`forgetRevision`), so pages and ETags of every
+     * process follow an import as soon as it commits; read again after 30 s anyway.
      */
     revision,
+
+    /** Called when the database notifies a new revision (any process's import). */
+    forgetRevision(): void {
+      cachedRevision = undefined
+    },
 
     async listCategories(_actor: Actor, locale: string) {
       assertLocale(locale)

@@ -3,6 +3,7 @@ import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
+import { buildApp } from '../../app.js'
 import { guest } from '../../shared/actor.js'
 import { demoContentDir } from '../../seed/demo.js'
 import { useTestApp } from '../../../test/helpers.js'
@@ -62,4 +63,30 @@ test('export writes files that import back identically, and export again gives t
   const out2 = await mkdtemp(path.join(tmpdir(), 'export-'))
   await help.exportContent(out2)
   assert.deepEqual(await filesOf(out2), await filesOf(out))
+})
+
+test('an import on one server shows on another server of the same database within a second', async () => {
+  const { app, config, database } = testApp()
+  const dir = await mkdtemp(path.join(tmpdir(), 'content-'))
+  await cp(demoContentDir, dir, { recursive: true })
+  await app.services.help.importContent(dir)
+  const nodeB = await buildApp(config, database, { logger: false })
+  try {
+    const url = '/en/help/articles/forgot-password'
+    const before = await nodeB.inject({ url })
+    assert.equal(before.statusCode, 200)
+    const file = path.join(dir, 'en', 'password', 'forgot-password.md')
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^title: .*$/m, 'title: Forgot your password? Choose a new one'))
+    await app.services.help.importContent(dir)
+    const started = Date.now()
+    let page = await nodeB.inject({ url, headers: { 'if-none-match': String(before.headers.etag) } })
+    while (page.statusCode === 304 && Date.now() - started < 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      page = await nodeB.inject({ url, headers: { 'if-none-match': String(before.headers.etag) } })
+    }
+    assert.equal(page.statusCode, 200, 'the other server no longer answers 304 for the old page')
+    assert.match(page.body, /Forgot your password\? Choose a new one/)
+  } finally {
+    await nodeB.close()
+  }
 })
