@@ -84,7 +84,8 @@ function isCatalogueText(locale: string, quote: string): boolean {
     const lower = value.toLocaleLowerCase(locale)
     const parts = lower.split(/\{\w+\}/)
     if (parts.some((p) => p.includes(wanted))) return true
-    return new RegExp(`^${parts.map(escape).join('.+?')}`, 'su').test(wanted) && new RegExp(parts.map(escape).join('.+?'), 'su').test(wanted)
+    // A quote of the whole text as shown, its placeholders filled: "… für 15 Minuten vorübergehend gesperrt".
+    return parts.length > 1 && new RegExp(`^${parts.map(escape).join('.+?')}$`, 'su').test(wanted)
   })
 }
 
