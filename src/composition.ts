@@ -36,7 +36,7 @@ export interface Services {
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
-export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}): Services {
+export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
   // what single sign-on (app grants) and support (requester details) keep, in identity's statements.
@@ -46,6 +46,7 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
   const organizations = createOrganizationsService(organizationsRepo)
   const emailVerifier = createEmailVerifier(identityRepo)
   const help = createHelpCenterService(helpRepo, {
+    brandName: site.brandName,
     onSearch: (locale, outcome) => metrics?.helpSearches.inc({ locale, outcome }),
   })
   const account = createAccountService(identityRepo, emailVerifier)

@@ -182,6 +182,6 @@ test('ten wrong passwords: the form keeps the same message and the owner is told
   }
   await assertAccessible(page, 'sign-in page after lockout')
   await app.app.mailer.drain()
-  assert.equal(mailbox().to(klaus.email ?? '').at(-1)?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
+  assert.equal(mailbox().to(klaus.email ?? '').at(-1)?.subject, 'Ihr Konto ist für 15 Minuten vorübergehend gesperrt')
   await context.close()
 })

@@ -1,8 +1,10 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
+import { localeName, locales, tn } from '../../shared/i18n/index.js'
 import { listedStatuses, type AdministrationService, type ImportProblem } from '../identity/index.js'
 import { MAX_SERVICE_HOURS, type CompanyRow, type MarketRow } from '../organizations/index.js'
 import type { AuditRow } from './admin.repo.js'
+import { auditAreas, auditSentence } from './audit.text.js'
 
 type UserList = Awaited<ReturnType<AdministrationService['findUsers']>>
 type UserRecord = Awaited<ReturnType<AdministrationService['userRecord']>>
@@ -145,8 +147,8 @@ export interface CheckResult {
   claims: Record<string, string>
 }
 
-export function UserRecordPage({ ctx, record, csrfToken, check, notice, error }: {
-  ctx: PageContext; record: UserRecord; csrfToken: string; check?: CheckResult | undefined; notice?: string | undefined; error?: string | undefined
+export function UserRecordPage({ ctx, record, timeline, csrfToken, check, notice, error }: {
+  ctx: PageContext; record: UserRecord; timeline: AuditRow[]; csrfToken: string; check?: CheckResult | undefined; notice?: string | undefined; error?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const { user, company, may } = record
@@ -244,7 +246,7 @@ export function UserRecordPage({ ctx, record, csrfToken, check, notice, error }:
 
       <section class="card" aria-labelledby="timeline">
         <h2 id="timeline">{t('admin.user.timeline')}</h2>
-        <AuditTable ctx={ctx} events={record.timeline.map((e) => ({ at: e.at, action: e.action, actor: e.actorType === 'user' && e.actorId === user.id ? user.userId : e.actorType, details: e.data, ip: e.ip }))} caption={t('admin.user.timeline')} />
+        <AuditTable ctx={ctx} events={timeline} caption={t('admin.user.timeline')} />
       </section>
 
       <section class="card" aria-labelledby="mails">
@@ -261,26 +263,20 @@ export function UserRecordPage({ ctx, record, csrfToken, check, notice, error }:
   )
 }
 
-function AuditTable({ ctx, events, caption }: { ctx: PageContext; events: { at: Date | string; action: string; actor: string; target?: string | null; details: unknown; ip: string | null }[]; caption: string }) {
+/** Audit events as sentences in the reader's language ("Luca Ferri, market administrator, restored access for …"). */
+function AuditTable({ ctx, events, caption }: { ctx: PageContext; events: AuditRow[]; caption: string }) {
   const { t, locale } = ctx
   if (events.length === 0) return <p>{t('admin.audit.none')}</p>
-  const showTarget = events.some((e) => e.target !== undefined)
   return (
     <table>
       <caption class="visually-hidden">{caption}</caption>
       <thead>
-        <tr>
-          <th scope="col">{t('admin.audit.when')}</th><th scope="col">{t('admin.audit.action')}</th><th scope="col">{t('admin.audit.actor')}</th>
-          {showTarget ? <th scope="col">{t('admin.audit.target')}</th> : null}
-          <th scope="col">{t('admin.audit.details')}</th><th scope="col">IP</th>
-        </tr>
+        <tr><th scope="col">{t('admin.audit.when')}</th><th scope="col">{t('admin.audit.what')}</th><th scope="col">{t('admin.audit.ip')}</th></tr>
       </thead>
       <tbody>
-        {events.map((e, i) => (
-          <tr key={i}>
-            <td>{when(locale, e.at)}</td><td>{e.action}</td><td>{e.actor}</td>
-            {showTarget ? <td>{e.target ?? '—'}</td> : null}
-            <td><code>{e.details ? JSON.stringify(e.details) : ''}</code></td><td>{e.ip ?? ''}</td>
+        {events.map((e) => (
+          <tr key={e.id}>
+            <td>{when(locale, e.at)}</td><td>{auditSentence(locale, e)}</td><td>{e.ip ?? ''}</td>
           </tr>
         ))}
       </tbody>
@@ -296,8 +292,11 @@ export function AuditPage({ ctx, events, query }: { ctx: PageContext; events: Au
     <ConsolePage ctx={ctx} title={t('admin.audit.title')}>
       <p class="lead">{t('admin.audit.lead')}</p>
       <form class="inline-form" method="get" action={`/${locale}/admin/audit`}>
-        <label for="action">{t('admin.audit.action')}</label>
-        <input id="action" name="action" type="text" value={query.action ?? ''} maxLength={60} placeholder="account." />
+        <label for="action">{t('admin.audit.area')}</label>
+        <select id="action" name="action">
+          <option value="">{t('admin.audit.anyArea')}</option>
+          {auditAreas.map((area) => <option key={area} value={area} selected={query.action === area}>{t(`admin.audit.areas.${area.replace(/[._]$/, '')}`)}</option>)}
+        </select>
         <label for="from">{t('admin.audit.from')}</label>
         <input id="from" name="from" type="date" value={query.from ?? ''} />
         <label for="to">{t('admin.audit.to')}</label>
@@ -305,7 +304,7 @@ export function AuditPage({ ctx, events, query }: { ctx: PageContext; events: Au
         <button type="submit">{t('admin.audit.filter')}</button>
       </form>
       <p><a href={`/${locale}/admin/audit.csv${csv ? `?${csv}` : ''}`} download="audit.csv">{t('admin.audit.export')}</a></p>
-      <AuditTable ctx={ctx} caption={t('admin.audit.title')} events={events.map((e) => ({ at: e.at, action: e.action, actor: e.actor_name ?? e.actor_type, target: e.target_name, details: e.data, ip: e.ip }))} />
+      <AuditTable ctx={ctx} caption={t('admin.audit.title')} events={events} />
       <Pager ctx={ctx} base={`/${locale}/admin/audit`} params={params} page={query.page} more={events.length === 100} />
     </ConsolePage>
   )
@@ -453,7 +452,7 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
             <input id="invite-email" name="email" type="email" required maxLength={256} autocomplete="off" />
             <label for="invite-locale">{t('account.language')}</label>
             <select id="invite-locale" name="locale">
-              {['it', 'en', 'de'].map((l) => <option key={l} value={l} selected={l === locale}>{l}</option>)}
+              {locales.map((l) => <option key={l} value={l} selected={l === locale}>{localeName(l)}</option>)}
             </select>
             <label for="invite-role">{t('admin.invite.role')}</label>
             <select id="invite-role" name="role">
@@ -515,11 +514,11 @@ export function ImportPage({ ctx, market, csrfToken, result, error }: {
       <p><code>user_id,first_name,last_name,email,company_number,realm,role,last_activity</code></p>
       {result && 'problems' in result ? (
         <section class="card" aria-labelledby="problems">
-          <h2 id="problems">{t('admin.import.problems', { count: result.problems.length })}</h2>
+          <h2 id="problems">{tn(locale, 'admin.import.problems', result.problems.length)}</h2>
           <ul>{result.problems.slice(0, 200).map((p, i) => <li key={i}>{t('admin.import.line', { line: p.line, field: p.field || '—' })}: {t(`import.problem.${p.code}`)}</li>)}</ul>
         </section>
       ) : null}
-      {result && 'imported' in result ? <p class="notice" role="status">{t('admin.import.done', { count: result.imported, invited: result.invited })}</p> : null}
+      {result && 'imported' in result ? <p class="notice" role="status">{tn(locale, 'admin.import.done', result.imported)} {tn(locale, 'admin.import.invited', result.invited)}</p> : null}
       <form class="stack-form" method="post" action={`/${locale}/admin/markets/${market.code}/import`} enctype="multipart/form-data">
         <Hidden csrfToken={csrfToken} />
         <label for="file">{t('admin.import.file')}</label>

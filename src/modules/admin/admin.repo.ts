@@ -11,6 +11,14 @@ export interface AuditRow extends Record<string, unknown> {
   target_type: string | null
   target_id: number | null
   target_name: string | null
+  /** For the sentence a reader sees: who acted (name and roles), whom or what it was about. */
+  actor_first_name: string | null
+  actor_last_name: string | null
+  actor_roles: string | null
+  target_first_name: string | null
+  target_last_name: string | null
+  target_company: string | null
+  target_reference: string | null
   data: Record<string, unknown> | null
   request_id: string | null
   ip: string | null
@@ -21,6 +29,8 @@ export interface AuditFilter {
   scope: { marketIds: number[]; companyIds: number[] } | null
   /** Start of an action name: "account." or "sign_in". */
   action?: string | undefined
+  /** Only events about this account (its timeline). */
+  targetUserId?: number | undefined
   from?: Date | undefined
   to?: Date | undefined
   limit: number
@@ -45,17 +55,23 @@ export function createAdminRepo(db: Db) {
             or (e.scope->>'companyId')::int = any(${ints(filter.scope.companyIds)}) or tu.company_id = any(${ints(filter.scope.companyIds)}))`
         : sql``
       const action = filter.action ? sql`and e.action like ${`${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}` : sql``
+      const about = filter.targetUserId === undefined ? sql`` : sql`and e.target_type = 'user' and e.target_id = ${filter.targetUserId}`
       const from = filter.from ? sql`and e.at >= ${filter.from.toISOString()}::timestamptz` : sql``
       const to = filter.to ? sql`and e.at < ${filter.to.toISOString()}::timestamptz` : sql``
       return rows<AuditRow>(db, sql`
         select e.id, e.at, e.actor_type, au.user_id as actor_name, e.action, e.target_type, e.target_id,
-          coalesce(tu.user_id, tco.company_number) as target_name, e.data, e.request_id, e.ip
+          coalesce(tu.user_id, tco.company_number) as target_name, e.data, e.request_id, e.ip,
+          au.first_name as actor_first_name, au.last_name as actor_last_name,
+          (select string_agg(distinct r.role, ',') from user_roles r where r.user_id = au.id) as actor_roles,
+          tu.first_name as target_first_name, tu.last_name as target_last_name, tco.name as target_company,
+          coalesce(tt.reference, e.data->>'reference') as target_reference
         from audit_events e
         left join users au on e.actor_type = 'user' and au.id = e.actor_id
         left join users tu on e.target_type = 'user' and tu.id = e.target_id
         left join companies tc on tc.id = tu.company_id
         left join companies tco on e.target_type = 'company' and tco.id = e.target_id
-        where true ${scope} ${action} ${from} ${to}
+        left join tickets tt on e.target_type = 'ticket' and tt.id = e.target_id
+        where true ${scope} ${about} ${action} ${from} ${to}
         order by e.at desc, e.id desc limit ${filter.limit} offset ${filter.offset}`)
     },
 

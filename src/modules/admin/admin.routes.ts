@@ -89,7 +89,8 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   const renderUser = async (req: FastifyRequest, reply: FastifyReply, status = 200, extra: { check?: CheckResult; error?: string } = {}) => {
     const id = Number((req.params as { id: string }).id)
     const record = await administration.userRecord(req.actor, id)
-    return sendPage(reply, UserRecordPage({ ctx: pageContext(req), record, csrfToken: issueCsrfToken(req, reply), check: extra.check, notice: notice(req), error: extra.error }), status)
+    const timeline = await admin.accountTimeline(req.actor, id)
+    return sendPage(reply, UserRecordPage({ ctx: pageContext(req), record, timeline, csrfToken: issueCsrfToken(req, reply), check: extra.check, notice: notice(req), error: extra.error }), status)
   }
   /** Forms on a user's page show their error there (a 403 or 404 gets the error page instead). */
   const userForm = {

@@ -30,6 +30,11 @@ export function createAdminService(repo: AdminRepo) {
       return repo.auditEvents({ scope: await auditScope(actor), action: query.action, from: query.from, to: query.to, limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE })
     },
 
+    /** What happened to one account, newest first, within the actor's audit scope (the caller checked the account is theirs to view). */
+    async accountTimeline(actor: Actor, userId: number): Promise<AuditRow[]> {
+      return repo.auditEvents({ scope: await auditScope(actor), targetUserId: userId, limit: AUDIT_PAGE, offset: 0 })
+    },
+
     /** The same events as CSV (cells that a spreadsheet would run as formulas are neutralised). */
     async auditCsv(actor: Actor, query: AuditQuery): Promise<string> {
       const events = await repo.auditEvents({ scope: await auditScope(actor), action: query.action, from: query.from, to: query.to, limit: AUDIT_EXPORT_MAX, offset: 0 })

@@ -1,6 +1,7 @@
 import type { VNode } from 'preact'
 import { renderToString } from 'preact-render-to-string'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
+import { tn } from '../../shared/i18n/index.js'
 import { branchFeedbackMarker } from './content.js'
 import type { ArticleRow, ArticleSummaryRow, CategoryRow } from './helpcenter.repo.js'
 import type { SearchResult, Segment } from './helpcenter.service.js'
@@ -90,7 +91,7 @@ export function HelpHomePage({ ctx, categories, partner }: {
               ))}
             </ul>
             {c.articleCount > 4 ? (
-              <p class="more"><a href={categoryPath(locale, c.slug)}>{t('help.home.allArticles', { count: c.articleCount, category: c.title })}</a></p>
+              <p class="more"><a href={categoryPath(locale, c.slug)}>{tn(locale, 'help.home.allArticles', c.articleCount, { category: c.title })}</a></p>
             ) : null}
           </li>
         ))}

@@ -70,7 +70,10 @@ function assertLocale(locale: string): void {
   if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
 }
 
-export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {
+/** Articles name the portal as `{brand}`: the configured BRAND_NAME is written in when they are imported. */
+export const BRAND_TOKEN = '{brand}'
+
+export function createHelpCenterService(repo: HelpRepo, options: { brandName?: string | undefined; onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {
   let cachedRevision: { value: number; at: number } | undefined
   const articles = new RevisionCache<ArticleView | null>(2000)
 
@@ -182,7 +185,8 @@ export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (l
     async importContent(dir: string): Promise<ImportReport> {
       const set = await readContentDir(dir)
       const articles = set.articles.map((a) => {
-        const rendered = renderArticleBody(a.bodyMarkdown)
+        // The stored Markdown keeps the token (export gives back what was imported); HTML and search text carry the name.
+        const rendered = renderArticleBody(a.bodyMarkdown.replaceAll(BRAND_TOKEN, options.brandName ?? 'Demo Motors'))
         return { ...a, bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, searchConfig: searchConfig(a.locale) }
       })
       const counts = await repo.applyContent(set.locales, set.categories, articles)

@@ -49,7 +49,7 @@ describe('invitations and the first email verification', () => {
     const b = browser()
     const page = await b.get(new URL(emailed).pathname)
     assert.equal(page.statusCode, 200)
-    assert.match(page.body, /Il tuo user ID è tnew01/)
+    assert.match(page.body, /Il tuo ID utente è tnew01/)
     assert.equal((await b.post(new URL(emailed).pathname, { password: 'password', confirm: 'password' })).statusCode, 422)
     const accepted = await b.post(new URL(emailed).pathname, { password: 'silver meadow fox quartz', confirm: 'silver meadow fox quartz' })
     assert.equal(accepted.statusCode, 303)
@@ -75,7 +75,7 @@ describe('invitations and the first email verification', () => {
     assert.equal(verified.headers.location, '/it/account?done=email')
     const home = await b.get(verified.headers.location)
     assert.equal(home.statusCode, 200)
-    assert.match(home.body, /Il tuo indirizzo email è confermato/)
+    assert.match(home.body, /Indirizzo email confermato\./)
     assert.ok((await account('tnew01')).emailVerifiedAt)
     assert.equal((await account('tnew01')).status, 'active', 'an invitation needs no approval')
 

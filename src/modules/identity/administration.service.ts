@@ -145,7 +145,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       if (input.email) {
         await tx.enqueueMail({
           key: `invite:${created.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',
-          data: { name: created.firstName, userId: created.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
+          data: { name: `${created.firstName} ${created.lastName}`, userId: created.userId, days: INVITE_TTL_MS / 86_400_000, url: link },
         }, now)
       }
       await tx.audit({
@@ -168,7 +168,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
   function mailOf(user: UserRow, template: string, ctx: RequestContext, now: Date, data: Record<string, string | number> = {}) {
     return {
       key: `${template}:${user.id}:${now.toISOString()}`, to: user.email ?? '', locale: user.locale, template,
-      data: { name: user.firstName, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/login`, ...data },
+      data: { name: `${user.firstName} ${user.lastName}`, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/login`, ...data },
     }
   }
 
@@ -216,7 +216,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
     await tx.enqueueMail({
       key: `admin-reset:${user.id}:${hashToken(token).slice(0, 16)}`, to, locale: user.locale, template: 'password-reset',
-      data: { name: user.firstName, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
+      data: { name: `${user.firstName} ${user.lastName}`, minutes: ADMIN_RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${user.locale}/password/reset/${token}` },
     }, now)
     await tx.audit({
       at: now, actor: actorRef(actor), action: 'password.admin_reset_issued', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },

@@ -77,7 +77,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       if (user.email) {
         await tx.enqueueMail({
           key: `locked:${user.id}:${lockedUntil.toISOString()}`, to: user.email, locale: user.locale || locale, template: 'account-locked',
-          data: { name: user.firstName, minutes: Math.round(lockMs / 60000), url: `${ctx.publicUrl}/${user.locale || locale}/password/forgot` },
+          data: { name: `${user.firstName} ${user.lastName}`, minutes: Math.round(lockMs / 60000), url: `${ctx.publicUrl}/${user.locale || locale}/password/forgot` },
         }, now)
       }
     })
@@ -171,7 +171,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
           await tx.createToken({ userId: user.id, purpose: 'reset_password', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + RESET_TTL_MS), createdAt: now })
           await tx.enqueueMail({
             key: `reset:${user.id}:${hashToken(token).slice(0, 16)}`, to: user.email ?? '', locale, template: 'password-reset',
-            data: { name: user.firstName, minutes: RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${locale}/password/reset/${token}` },
+            data: { name: `${user.firstName} ${user.lastName}`, minutes: RESET_TTL_MS / 60000, url: `${ctx.publicUrl}/${locale}/password/reset/${token}` },
           }, now)
           await tx.audit({ at: now, actor: actorRef(actor), action: 'password.reset_requested', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
         })
@@ -198,7 +198,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         if (user.email) {
           await tx.enqueueMail({
             key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
-            data: { name: user.firstName, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
+            data: { name: `${user.firstName} ${user.lastName}`, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
           }, now)
         }
         await tx.audit({ at: now, actor: actorRef(actor), action: 'password.reset', target: { type: 'user', id: user.id }, data: { via: row.purpose }, requestId: ctx.requestId, ip: ctx.ip })

@@ -32,7 +32,7 @@ export function createEmailVerifier(repo: IdentityRepo) {
         await tx.createToken({ userId: user.id, purpose: 'verify_email', tokenHash: codeHash(user.id, code), email, expiresAt: new Date(now.getTime() + VERIFY_TTL_MS), createdAt: now })
         await tx.enqueueMail({
           key: `verify:${user.id}:${hashToken(token).slice(0, 16)}`, to: email, locale: user.locale, template: 'verify-email',
-          data: { name: user.firstName, code, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}/verify/${token}` },
+          data: { name: `${user.firstName} ${user.lastName}`, code, userId: user.userId, url: `${ctx.publicUrl}/${user.locale}/verify/${token}` },
         }, now)
         await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'email.verification_sent', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
       })
@@ -77,7 +77,7 @@ export function createEmailVerifier(repo: IdentityRepo) {
           await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
           await tx.enqueueMail({
             key: `email-changed:${user.id}:${now.toISOString()}`, to: previous, locale: user.locale, template: 'email-changed',
-            data: { name: user.firstName, userId: user.userId, email, url: `${ctx.publicUrl}/${user.locale}/support/new?topic=account-status` },
+            data: { name: `${user.firstName} ${user.lastName}`, userId: user.userId, email, url: `${ctx.publicUrl}/${user.locale}/support/new?topic=account-status` },
           }, now)
         }
         await tx.audit({

@@ -98,7 +98,7 @@ describe('brute force', () => {
     assert.equal(withRightPassword.statusCode, 401, 'a locked account answers like a wrong password')
     await app.mailer.drain()
     const mail = mailbox().to('tina@example.com').at(-1)
-    assert.equal(mail?.subject, 'Ihr Konto ist für 15 Minuten pausiert')
+    assert.equal(mail?.subject, 'Ihr Konto ist für 15 Minuten vorübergehend gesperrt')
     const restore = setClock(new Date(Date.now() + 16 * 60 * 1000))
     t.after(restore)
     assert.equal((await browser().post('/de/login', { identifier: 'target', password: TEST_PASSWORD })).statusCode, 303)
@@ -199,7 +199,7 @@ describe('outbox', () => {
   test('an email is queued once per key and retried after a temporary failure', async () => {
     const { app } = testApp()
     const now = new Date()
-    const mail = { key: 'test:once', to: 'once@example.com', locale: 'it', template: 'password-changed', data: { name: 'Uno', url: 'https://x.example/' } }
+    const mail = { key: 'test:once', to: 'once@example.com', locale: 'it', template: 'password-changed', data: { name: 'Uno Rossi', url: 'https://x.example/' } }
     await app.mailer.repo.enqueue(app.database.db, mail, now)
     await app.mailer.repo.enqueue(app.database.db, mail, now)
     mailbox().failNext(1)
@@ -220,7 +220,7 @@ describe('outbox', () => {
     const first = received[0]
     assert.ok(first)
     assert.equal(first.subject, 'La tua password è stata cambiata')
-    assert.match(String(first.html), /<p>Ciao Uno,<\/p>/)
+    assert.match(String(first.html), /<p>Buongiorno Uno Rossi,<\/p>/)
     assert.equal((await app.mailer.repo.to('once@example.com'))[0]?.status, 'sent')
   })
 })

@@ -134,7 +134,7 @@ export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
             await tx.createToken({ userId: user.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
             await tx.enqueueMail({
               key: `invite:${user.id}:${hashToken(token).slice(0, 16)}`, to: user.email, locale: user.locale, template: 'invitation',
-              data: { name: user.firstName, userId: user.userId, days: INVITE_TTL_MS / 86_400_000, url: `${ctx.publicUrl}/${user.locale}/invite/${token}` },
+              data: { name: `${user.firstName} ${user.lastName}`, userId: user.userId, days: INVITE_TTL_MS / 86_400_000, url: `${ctx.publicUrl}/${user.locale}/invite/${token}` },
             }, now)
             invited++
           }

@@ -101,7 +101,7 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
       const ending = erase ? sql`, ${erasedRecords(moved, endings)}` : endsAccess(step) && !endsAccess(sweepsFrom(step)) ? sql`, ${endedAccess(moved, endings)}` : sql``
       const [row] = await rows<{ moved: number; last_id: number | null }>(db, sql`
         with picked as (
-          select id, user_id, first_name, email, locale, ${last} as last_activity
+          select id, user_id, first_name, last_name, email, locale, ${last} as last_activity
           from users where realm = ${policy.key} and id > ${range.after} and id <= ${range.upTo} and ${due(step, policy, now)}
           order by id limit ${limit}
         ), moved as (
@@ -113,7 +113,7 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
           insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
           select 'lifecycle:' || ${step}::text || ':' || id || ':' || (extract(epoch from last_activity) * 1000)::bigint,
             email, locale, ${`lifecycle-${step}`}::text,
-            jsonb_strip_nulls(jsonb_build_object('name', first_name, 'userId', user_id,
+            jsonb_strip_nulls(jsonb_build_object('name', concat_ws(' ', first_name, last_name), 'userId', user_id, 'realm', ${policy.key}::text,
               'url', ${mail.url ? sql`${mail.url.prefix}::text || locale || ${mail.url.path}::text` : sql`null`},
               'date', ${mail.promise ? sql`greatest(last_activity + ${days(mail.promise.stepDays)}, ${at} + ${days(mail.promise.stepDays - mail.promise.warnDays)})` : sql`null`})),
             ${at}, ${at}

@@ -43,7 +43,7 @@ export function createRegistrationService(repo: IdentityRepo, verifier: EmailVer
       if (owner) {
         await repo.enqueueMail({
           key: `email-in-use:${owner.id}:${now.toISOString()}`, to: owner.email ?? input.email, locale: owner.locale, template: 'email-in-use',
-          data: { name: owner.firstName, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}/password/forgot` },
+          data: { name: `${owner.firstName} ${owner.lastName}`, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}/password/forgot` },
         }, now)
         return
       }

@@ -115,6 +115,25 @@ describe('the inactivity lifecycle', () => {
     assert.equal((await statusOf(shop.id)).user?.status, 'active')
   })
 
+  test('each realm speaks of its own account: the Parts Shop warning names the Parts Shop and its rule, the partner warning says what to do without the password', async () => {
+    const partner = await accountLastActiveAt(T0, 'partner', 'voice.partner')
+    const shop = await accountLastActiveAt(T0, 'shop', 'voice.shop')
+    await sweep(day(150))
+    assert.equal((await statusOf(shop.id)).user?.status, 'block_warned')
+    await testApp().app.mailer.drain()
+    const shopMail = mailbox().to(shop.email ?? '').at(-1)
+    const shopText = String(shopMail?.text)
+    assert.equal(shopMail?.subject, 'Il tuo account Parts Shop sarà bloccato a breve')
+    assert.match(shopText, /^Buongiorno Lia Life,/, 'a business greeting with the full name')
+    assert.match(shopText, /regola propri per gli account inutilizzati/)
+    assert.doesNotMatch(shopText, /account partner sarà bloccato|applicazione Demo Motors collegata/)
+    const partnerMail = mailbox().to(partner.email ?? '').at(-1)
+    const partnerText = String(partnerMail?.text)
+    assert.equal(partnerMail?.subject, 'Il tuo account partner sarà bloccato a breve')
+    assert.match(partnerText, /Non ricordi la password\? Scegline una nuova con «Password dimenticata\?»/)
+    assert.match(partnerText, /amministratore di mercato oppure chiedi aiuto indicando ID utente, nome e cognome, email, ragione sociale e indirizzo dell'azienda/)
+  })
+
   test('a sweep stopped half-way resumes where it stopped; nobody gets an email twice; dry runs change nothing', async () => {
     const at = new Date(T0.getTime() - 400 * DAY)
     const users = await Promise.all(Array.from({ length: 5 }, () => accountLastActiveAt(at)))

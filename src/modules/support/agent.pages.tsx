@@ -1,5 +1,6 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
+import { formatDuration, formatList, tn } from '../../shared/i18n/index.js'
 import type { TicketState } from '../../db/schema/index.js'
 import type { MarketRow } from '../organizations/index.js'
 import type { DeskService } from './agent.service.js'
@@ -20,10 +21,14 @@ function when(locale: string, date: Date | string | null): string {
   return date ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(date)) : '—'
 }
 
-function age(locale: string, from: Date, now: Date): string {
-  const hours = Math.max(0, (now.getTime() - from.getTime()) / 3_600_000)
-  const format = new Intl.RelativeTimeFormat(locale, { numeric: 'always', style: 'short' })
-  return hours < 48 ? format.format(-Math.floor(hours), 'hour') : format.format(-Math.floor(hours / 24), 'day')
+/** How long ago, never "0 h ago": minutes under an hour ("now" under one), hours under two days, then days. */
+export function age(locale: string, from: Date, now: Date): string {
+  const minutes = Math.max(0, Math.floor((now.getTime() - from.getTime()) / 60_000))
+  const format = new Intl.RelativeTimeFormat(locale, { numeric: 'auto', style: 'short' })
+  if (minutes < 1) return format.format(0, 'second')
+  if (minutes < 60) return format.format(-minutes, 'minute')
+  const hours = Math.floor(minutes / 60)
+  return hours < 48 ? format.format(-hours, 'hour') : format.format(-Math.floor(hours / 24), 'day')
 }
 
 function DeskPage({ ctx, title, notice, error, children }: { ctx: PageContext; title: string; notice?: string | undefined; error?: string | undefined; children: ComponentChildren }): VNode {
@@ -60,10 +65,10 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
     const search = new URLSearchParams(Object.entries({ ...params, page: String(page) }).flatMap(([k, v]) => (v ? [[k, v]] : [])))
     return `/${locale}/agent/tickets?${search.toString()}`
   }
-  const marketNames = queue.markets.map((m) => m.names[locale] ?? m.code).join(', ')
+  const marketNames = formatList(locale, queue.markets.map((m) => m.names[locale] ?? m.code))
   return (
     <DeskPage ctx={ctx} title={t('agent.queue.title')}>
-      <p class="lead">{t('agent.queue.lead', { markets: marketNames || '—', total: queue.total })}</p>
+      <p class="lead">{queue.markets.length > 0 ? `${tn(locale, 'agent.queue.markets', queue.markets.length, { markets: marketNames })} ` : ''}{tn(locale, 'agent.queue.lead', queue.total)}</p>
       <form class="inline-form filters" method="get" action={`/${locale}/agent/tickets`} role="search" aria-label={t('agent.queue.filters')}>
         <label for="f-state">{t('agent.queue.state')}</label>
         <select id="f-state" name="state">
@@ -85,7 +90,7 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
         <label for="f-age">{t('agent.queue.age')}</label>
         <select id="f-age" name="age">
           <option value="">{t('agent.queue.any')}</option>
-          {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { hours: h })}</option>)}
+          {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { age: formatDuration(locale, h * 60) })}</option>)}
         </select>
         <span class="choice"><input type="checkbox" id="f-breach" name="breach" value="1" checked={params.breach === '1'} /><label for="f-breach">{t('agent.queue.breachedOnly')}</label></span>
         <span class="choice"><input type="checkbox" id="f-mine" name="mine" value="1" checked={params.mine === '1'} /><label for="f-mine">{t('agent.queue.mineOnly')}</label></span>
@@ -139,7 +144,7 @@ type IdentityPanel = NonNullable<TicketView['identityPanel']>
  * own comparison: said in words and marked by a symbol, not by colour alone. A preview, not recorded.
  */
 function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: IdentityPanel['claims']; preview: IdentityPanel['preview'] }) {
-  const { t } = ctx
+  const { t, locale } = ctx
   const differing = preview ? identityFields.filter((f) => !preview.fields[f]) : []
   return (
     <>
@@ -172,7 +177,7 @@ function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: Ide
       {preview ? (
         <p class={preview.passed ? 'notice' : 'notice urgent'} id="identity-preview">
           {t(preview.passed ? 'agent.identity.previewPasses' : 'agent.identity.previewFails')}
-          {differing.length > 0 ? ` ${t('agent.identity.differing', { fields: differing.map((f) => t(`admin.check.fields.${f}`)).join(', ') })}` : ''}
+          {differing.length > 0 ? ` ${t('agent.identity.differing', { fields: formatList(locale, differing.map((f) => t(`admin.check.fields.${f}`))) })}` : ''}
           {' '}{t('agent.identity.previewNote')}
         </p>
       ) : null}
@@ -221,7 +226,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                   {m.internal ? <strong>{t('agent.ticket.internal')} · </strong> : null}
                   {m.authorType === 'requester' ? ticket.requesterName : m.authorType === 'agent' ? (m.authorName ?? t('support.authors.agent')) : t('support.authors.system')} · {when(locale, m.createdAt)}
                 </p>
-                <MessageBody text={messageText(t, m)} />
+                <MessageBody text={messageText(t, m, locale)} />
                 <MessageFiles ctx={ctx} attachments={attachments.filter((a) => a.messageId === m.id)} base={base} />
               </li>
             ))}

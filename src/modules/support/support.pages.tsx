@@ -3,7 +3,7 @@ import { formatBusinessHours } from '../../shared/layout/hours.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import { PartnerContact, type MarketRow, type PartnerListing } from '../organizations/index.js'
 import type { AttachmentInfo, MessageRow, TicketRow } from './support.repo.js'
-import type { Translate } from '../../shared/i18n/index.js'
+import { formatList, inSentence, tn, type Translate } from '../../shared/i18n/index.js'
 import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS } from './attachments.js'
 import type { WaitEstimate } from './wait-estimate.js'
 
@@ -38,18 +38,25 @@ function Input({ id, name, label, value, type = 'text', max, required = false, a
 }
 
 export function WaitText({ ctx, estimate }: { ctx: PageContext; estimate: WaitEstimate }) {
-  const { t } = ctx
-  if (estimate.kind === 'unknown') return <p>{t('support.wait.unknown', { ahead: estimate.ahead })}</p>
-  return <p>{t('support.wait.range', { low: estimate.low, high: estimate.high, ahead: estimate.ahead })}</p>
+  const { locale } = ctx
+  if (estimate.kind === 'unknown') return <p>{tn(locale, 'support.wait.unknown', estimate.ahead)}</p>
+  return <p>{tn(locale, 'support.wait.range', estimate.ahead, { low: estimate.low, high: estimate.high })}</p>
 }
 
-/** A message the portal wrote (JSON of a text key and values), or an agent's or requester's own words. */
-export function messageText(t: Translate, m: Pick<MessageRow, 'authorType' | 'body'>): string {
+/**
+ * A message the portal wrote (JSON of a text key and values), or an agent's or requester's own words.
+ * `fields` holds identity-check field codes ("companyAddress, email"): the reader sees their labels.
+ */
+export function messageText(t: Translate, m: Pick<MessageRow, 'authorType' | 'body'>, locale: string): string {
   if (m.authorType !== 'system') return m.body
   try {
     const parsed = JSON.parse(m.body) as { key?: unknown; params?: unknown }
     if (typeof parsed.key === 'string' && parsed.key.startsWith('support.system.')) {
-      return t(parsed.key, (parsed.params ?? {}) as Record<string, string | number>)
+      const params = { ...(parsed.params ?? {}) } as Record<string, string | number>
+      if (typeof params.fields === 'string') {
+        params.fields = formatList(locale, params.fields.split(',').map((f) => f.trim()).filter(Boolean).map((f) => inSentence(locale, t(`admin.check.fields.${f}`))))
+      }
+      return t(parsed.key, params)
     }
   } catch {
     // An older plain-text system message: shown as it is.
@@ -251,7 +258,7 @@ export function TicketPage({ ctx, ticket, messages, attachments, csrfToken, erro
         {messages.map((m) => (
           <li key={m.id} class={`message ${m.authorType}`}>
             <p class="hint">{t(`support.authors.${m.authorType}`)} · {when(m.createdAt)}</p>
-            <MessageBody text={messageText(t, m)} />
+            <MessageBody text={messageText(t, m, locale)} />
             <MessageFiles ctx={ctx} attachments={attachments.filter((a) => a.messageId === m.id)} base={base} />
           </li>
         ))}

@@ -94,3 +94,27 @@ export function negotiateLocale(header: string | undefined): string {
 export function formatDate(locale: string, date: Date): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(date)
 }
+
+/**
+ * A duration given in minutes, in words of the locale: whole days from two days on, else whole
+ * hours, else minutes ("30 minuti", "24 Stunden", "7 days"), each through its plural keys.
+ */
+export function formatDuration(locale: string, minutes: number): string {
+  if (minutes >= 2 * 1440 && minutes % 1440 === 0) return tn(locale, 'duration.days', minutes / 1440)
+  if (minutes >= 60 && minutes % 60 === 0) return tn(locale, 'duration.hours', minutes / 60)
+  return tn(locale, 'duration.minutes', Math.round(minutes))
+}
+
+/** "a, b and c" in the locale's own words. */
+export function formatList(locale: string, items: readonly string[]): string {
+  return new Intl.ListFormat(locale, { style: 'long', type: 'conjunction' }).format(items)
+}
+
+/**
+ * A label ("Indirizzo email") as a word inside a sentence ("indirizzo email"): German keeps its
+ * capitalised nouns, and acronyms ("ID utente") stay as they are.
+ */
+export function inSentence(locale: string, label: string): string {
+  if (locale.startsWith('de') || /^.\p{Lu}/u.test(label)) return label
+  return label.charAt(0).toLocaleLowerCase(locale) + label.slice(1)
+}

@@ -1,19 +1,22 @@
 import { renderToString } from 'preact-render-to-string'
-import { t } from '../i18n/index.js'
+import { formatDuration, t } from '../i18n/index.js'
 
 /**
  * Every email Sportello sends. Texts live in the catalogues under
  * mail.<template>.subject / .body / .action; `data` fills their placeholders,
  * and data.url is the action link when the template has one. Fields named in `dates` hold
- * ISO times and are written as dates of the recipient's language when the email is rendered.
+ * ISO times and are written as dates of the recipient's language when the email is rendered;
+ * fields named in `durations` hold a number of the given unit and are written in words
+ * ("24 ore", not "1440 minuti"). When data.realm names a realm with texts of its own
+ * (mail.<template>.<realm>.subject, e.g. the Parts Shop's lifecycle emails), those are used.
  */
 export const mailTemplates = {
-  'password-reset': { action: true },
+  'password-reset': { action: true, durations: { minutes: 'minutes' } },
   'password-changed': { action: false },
-  'account-locked': { action: true },
+  'account-locked': { action: true, durations: { minutes: 'minutes' } },
   'verify-email': { action: true },
   'email-in-use': { action: true },
-  'invitation': { action: true },
+  'invitation': { action: true, durations: { days: 'days' } },
   'email-changed': { action: true },
   'lifecycle-block_warned': { action: true, dates: ['date'] },
   'lifecycle-blocked': { action: true },
@@ -23,7 +26,7 @@ export const mailTemplates = {
   'account-refused': { action: false },
   'ticket-received': { action: true },
   'ticket-reply': { action: true },
-} as const satisfies Record<string, { action: boolean; dates?: readonly string[] }>
+} as const satisfies Record<string, { action: boolean; dates?: readonly string[]; durations?: Readonly<Record<string, 'minutes' | 'days'>> }>
 
 export type MailTemplate = keyof typeof mailTemplates
 
@@ -44,22 +47,33 @@ function localDates(template: MailTemplate, locale: string, data: Record<string,
     const when = typeof value === 'string' ? new Date(value) : undefined
     return when && !Number.isNaN(when.getTime()) ? [[field, new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(when)]] : []
   }))
-  return { ...data, ...dates }
+  const durations = Object.fromEntries(Object.entries('durations' in spec ? spec.durations : {}).flatMap(([field, unit]) => {
+    const value = Number(data[field])
+    return Number.isFinite(value) && value > 0 ? [[field, formatDuration(locale, unit === 'days' ? value * 1440 : value)]] : []
+  }))
+  return { ...data, ...dates, ...durations }
+}
+
+/** The key prefix of a template's texts: the realm's own texts when it has them. */
+function textsOf(template: MailTemplate, locale: string, realm: unknown): string {
+  const own = typeof realm === 'string' && /^[a-z]+$/.test(realm) ? `mail.${template}.${realm}` : undefined
+  return own && t(locale, `${own}.subject`) !== `${own}.subject` ? own : `mail.${template}`
 }
 
 export function renderMail(template: MailTemplate, locale: string, rawData: Record<string, string | number>): RenderedMail {
   const data = localDates(template, locale, rawData)
   const tr = (key: string) => t(locale, key, data)
-  const paragraphs = tr(`mail.${template}.body`).split('\n\n')
+  const texts = textsOf(template, locale, data.realm)
+  const paragraphs = tr(`${texts}.body`).split('\n\n')
   const url = typeof data.url === 'string' ? data.url : undefined
-  const action = mailTemplates[template].action && url ? { label: tr(`mail.${template}.action`), url } : undefined
+  const action = mailTemplates[template].action && url ? { label: tr(`${texts}.action`), url } : undefined
   const greeting = tr('mail.greeting')
   const signature = tr('mail.signature')
   const footer = tr('mail.footer')
   const text = [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), signature, `--\n${footer}`].join('\n\n')
   const html = `<!doctype html>${renderToString(
     <html lang={locale}>
-      <head><meta charset="utf-8" /><title>{tr(`mail.${template}.subject`)}</title></head>
+      <head><meta charset="utf-8" /><title>{tr(`${texts}.subject`)}</title></head>
       <body style="font-family: system-ui, sans-serif; color: #1b1f24; line-height: 1.5">
         <p>{greeting}</p>
         {paragraphs.map((p, i) => <p key={i}>{p}</p>)}
@@ -71,5 +85,5 @@ export function renderMail(template: MailTemplate, locale: string, rawData: Reco
       </body>
     </html>,
   )}`
-  return { subject: tr(`mail.${template}.subject`), text, html }
+  return { subject: tr(`${texts}.subject`), text, html }
 }
