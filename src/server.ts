@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const config = resolveOidcKeySecret(resolveSessionSecret(readConfig()))
   const database = await openConfiguredDatabase(config, 'the Sportello server')
   await database.migrate()
-  const services = createServices(database)
+  const services = createServices(database, undefined, {}, { brandName: config.brandName })
   const loadDemo = config.demo ?? (database.kind === 'pglite' && (await isEmpty(services)))
   if (loadDemo) {
     const seeded = await seedDemo(services)

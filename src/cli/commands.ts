@@ -19,6 +19,11 @@ import type { CliValues } from '../cli.js'
 
 let runningCommand = 'sportello'
 
+/** The services as the server has them: imported help content names the configured brand. */
+function servicesOf(database: Database) {
+  return createServices(database, undefined, {}, { brandName: loadConfig().brandName })
+}
+
 async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
   const database = await openConfiguredDatabase(loadConfig(), runningCommand)
   try {
@@ -47,13 +52,13 @@ export async function runCommand(command: string, arg: string | undefined, value
       console.log('Database is up to date.')
       return 0
     case 'seed demo': {
-      const result = await withDatabase((db) => seedDemo(createServices(db)))
+      const result = await withDatabase((db) => seedDemo(servicesOf(db)))
       console.log(`Demo loaded: ${result.markets} markets, ${result.articles} help articles.`)
       return 0
     }
     case 'content import': {
       if (!arg) break
-      const report = await withDatabase((db) => createServices(db).help.importContent(path.resolve(arg)))
+      const report = await withDatabase((db) => servicesOf(db).help.importContent(path.resolve(arg)))
       const line = (name: string, c: { created: number; updated: number; unchanged: number; deleted: number }) =>
         `${name}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted`
       console.log(`Imported ${report.locales.join(', ')}\n${line('categories', report.categories)}\n${line('articles', report.articles)}`)
@@ -61,12 +66,12 @@ export async function runCommand(command: string, arg: string | undefined, value
     }
     case 'content export': {
       if (!arg) break
-      const files = await withDatabase((db) => createServices(db).help.exportContent(path.resolve(arg)))
+      const files = await withDatabase((db) => servicesOf(db).help.exportContent(path.resolve(arg)))
       console.log(`Wrote ${files} files to ${path.resolve(arg)}`)
       return 0
     }
     case 'content report': {
-      const report = await withDatabase((db) => createServices(db).help.report())
+      const report = await withDatabase((db) => servicesOf(db).help.report())
       console.log('Feedback (locale, article, branch: helpful / not helpful)')
       for (const f of report.feedback) console.log(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
       console.log('Searches without results (count, locale, query)')
@@ -98,7 +103,7 @@ export async function runCommand(command: string, arg: string | undefined, value
       const config = loadConfig()
       const now = nowOption(values)
       if (now === null) return 2
-      const report = await withDatabase((db) => createServices(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
+      const report = await withDatabase((db) => servicesOf(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
       if (!report.ran) {
         console.log('Another process is sweeping right now; nothing done.')
         return 0
@@ -121,7 +126,7 @@ export async function runCommand(command: string, arg: string | undefined, value
       const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
       const result = parsed.problems.length > 0
         ? { ok: false as const, problems: parsed.problems }
-        : await withDatabase((db) => createServices(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
+        : await withDatabase((db) => servicesOf(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
       if (result.ok) {
         console.log(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`)
         return 0
@@ -133,7 +138,7 @@ export async function runCommand(command: string, arg: string | undefined, value
     case 'support close-solved': {
       const now = nowOption(values)
       if (now === null) return 2
-      const report = await withDatabase((db) => createServices(db).desk.closeSolved(systemActor('cli'), { now }))
+      const report = await withDatabase((db) => servicesOf(db).desk.closeSolved(systemActor('cli'), { now }))
       console.log(`Closed ${String(report.closed)} solved request(s) without an answer since ${new Date(report.at.getTime() - AUTO_CLOSE_DAYS * 86_400_000).toISOString()}.`)
       return 0
     }
@@ -143,7 +148,7 @@ export async function runCommand(command: string, arg: string | undefined, value
         console.error('--days must be a whole number of days from 1 to 3650')
         return 2
       }
-      const report = await withDatabase((db) => createServices(db).desk.report(systemActor('cli'), { days }))
+      const report = await withDatabase((db) => servicesOf(db).desk.report(systemActor('cli'), { days }))
       console.log(`Requests sent from a help article, last ${String(report.days)} days (article › branch: requests)`)
       for (const r of report.fromArticles) console.log(`  ${r.articleKey}${r.branch ? ` › ${r.branch}` : ''}: ${String(r.tickets)}`)
       console.log('Suggested articles opened from the request form (locale article: opened, requests avoided)')
@@ -159,7 +164,7 @@ export async function runCommand(command: string, arg: string | undefined, value
         return 2
       }
       const created = await withDatabase(async (db) => {
-        const services = createServices(db)
+        const services = servicesOf(db)
         const market = values.market ? await services.organizations.market(systemActor('cli'), values.market.toUpperCase()) : undefined
         if (values.market && !market) throw new AppError('NOT_FOUND')
         return services.administration.createAdministrator(systemActor('cli'), { email: arg, role, marketId: market?.id, locale: values.locale }, { publicUrl: config.publicUrl })
@@ -175,7 +180,7 @@ export async function runCommand(command: string, arg: string | undefined, value
         email: values.email ?? null, companyNumber: values.company ?? '', locale: values.locale, role: values.role,
       }
       // The service validates every field (realm, role and locale included) and answers INVALID_INPUT.
-      const { user, link } = await withDatabase((db) => createServices(db).administration.invite(systemActor('cli'), input as InviteInput, { publicUrl: config.publicUrl }))
+      const { user, link } = await withDatabase((db) => servicesOf(db).administration.invite(systemActor('cli'), input as InviteInput, { publicUrl: config.publicUrl }))
       console.log(`Invited ${user.userId} (${user.realm})${user.email ? `; the link was emailed to ${user.email} (sent by the server, or by \`sportello outbox drain\`)` : ''}.`)
       console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
       return 0
