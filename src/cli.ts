@@ -14,6 +14,7 @@ import { systemActor } from './shared/actor.js'
 import { AppError } from './shared/errors.js'
 import { t } from './shared/i18n/index.js'
 import { mailerFromConfig } from './shared/mail/mailer.js'
+import { createProgress } from './shared/progress.js'
 
 const usage = `Usage: sportello <command>
 
@@ -51,6 +52,9 @@ Commands:
   clients remove <client_id> remove an app and every token, code and grant it holds
   keys rotate               new token signing key; the previous one stays published for verification
 
+users import, content import, lifecycle sweep and outbox drain show their progress on a terminal
+and print one summary line; --json prints the summary as one JSON object instead.
+
 Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
 
 async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
@@ -86,8 +90,11 @@ export async function runCli(argv: string[]): Promise<number> {
       'redirect-uri': { type: 'string', multiple: true },
       'post-logout-uri': { type: 'string', multiple: true },
       'third-party': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     },
   })
+  /** Progress of a long command: a bar on a terminal's stderr, then one summary line (or JSON) on stdout. */
+  const progressOf = (label: string) => createProgress({ label, bar: process.stderr, isTTY: process.stderr.isTTY, out: process.stdout, json: values.json })
   const [command, sub, arg] = positionals
   if (values.help || !command) {
     console.log(usage)
@@ -105,10 +112,11 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     case 'content import': {
       if (!arg) break
-      const report = await withDatabase((db) => createServices(db).help.importContent(path.resolve(arg)))
+      const progress = progressOf('articles')
+      const report = await withDatabase((db) => createServices(db).help.importContent(path.resolve(arg), { onProgress: progress.update }))
       const line = (name: string, c: { created: number; updated: number; unchanged: number; deleted: number }) =>
         `${name}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted`
-      console.log(`Imported ${report.locales.join(', ')}\n${line('categories', report.categories)}\n${line('articles', report.articles)}`)
+      progress.finish(`Imported ${report.locales.join(', ')} — ${line('categories', report.categories)}; ${line('articles', report.articles)}`, { command: 'content import', ...report })
       return 0
     }
     case 'content export': {
@@ -127,15 +135,16 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     case 'outbox drain': {
       const config = loadConfig()
+      const progress = progressOf('emails')
       const sent = await withDatabase(async (database) => {
         const mailer = mailerFromConfig(config, database)
         try {
-          return await mailer.drain()
+          return await mailer.drain(progress.update)
         } finally {
           await mailer.stop()
         }
       })
-      console.log(`Sent ${sent} email(s).`)
+      progress.finish(`Sent ${sent} email(s).`, { command: 'outbox drain', sent })
       return 0
     }
     case 'lifecycle sweep': {
@@ -145,15 +154,13 @@ export async function runCli(argv: string[]): Promise<number> {
         console.error(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
         return 2
       }
-      const report = await withDatabase((db) => createServices(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
-      if (!report.ran) {
-        console.log('Another process is sweeping right now; nothing done.')
-        return 0
-      }
-      console.log(`${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()}`)
-      for (const [realm, counts] of Object.entries(report.realms)) {
-        console.log(`  ${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`)
-      }
+      const progress = progressOf('accounts')
+      const report = await withDatabase((db) => createServices(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'], onProgress: progress.update }, { publicUrl: config.publicUrl }))
+      const realms = Object.entries(report.realms).map(([realm, counts]) => `${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`).join('; ')
+      progress.finish(
+        !report.ran ? 'Another process is sweeping right now; nothing done.' : `${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()} — ${realms}`,
+        { command: 'lifecycle sweep', ...report },
+      )
       return 0
     }
     case 'users import': {
@@ -166,13 +173,15 @@ export async function runCli(argv: string[]): Promise<number> {
         return 1
       }
       const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
+      const progress = progressOf('accounts')
       const result = parsed.problems.length > 0
         ? { ok: false as const, problems: parsed.problems }
-        : await withDatabase((db) => createServices(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
+        : await withDatabase((db) => createServices(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite, onProgress: progress.update }, { publicUrl: config.publicUrl }))
       if (result.ok) {
-        console.log(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`)
+        progress.finish(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`, { command: 'users import', ...result })
         return 0
       }
+      if (values.json) progress.finish('', { command: 'users import', ok: false, problems: result.problems })
       console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
       for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
       return 1

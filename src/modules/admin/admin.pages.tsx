@@ -683,7 +683,7 @@ export function ForecastPage({ ctx, place, forecast, chart, days, selection, csr
       <ReportCharts ctx={ctx} charts={[chart]} csvBase={`${place.path}/charts/`} days={days} />
       <section class="card" aria-labelledby="by-company">
         <h2 id="by-company">{t('reports.forecast.byCompany', { days })}</h2>
-        <div class="table-scroll" role="region" aria-labelledby="by-company" tabIndex={0}>
+        <div class="table-scroll" role="region" aria-label={`${t('reports.table')}: ${t('reports.forecast.byCompany', { days })}`} tabIndex={0}>
           <table>
             <thead>
               <tr><th scope="col">{t('reports.forecast.company')}</th>{sweepSteps.map((s) => <th key={s} scope="col" class="number">{t(`reports.forecast.steps.${s}`)}</th>)}</tr>
@@ -709,7 +709,7 @@ export function ForecastPage({ ctx, place, forecast, chart, days, selection, csr
           {selection.people.length === 0 ? <p>{t('reports.forecast.nobody')}</p> : (
             <>
               <p><a href={`${place.path}/people.csv?days=${String(days)}&step=${selection.step}${selection.companyId === undefined ? '' : `&company=${String(selection.companyId)}`}`}>{t('reports.forecast.peopleCsv')}</a></p>
-              <div class="table-scroll" role="region" aria-labelledby="people-title" tabIndex={0}>
+              <div class="table-scroll" role="region" aria-label={`${t('reports.table')}: ${t('reports.forecast.people', { step: t(`reports.forecast.steps.${selection.step}`), days })}`} tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

@@ -173,13 +173,19 @@ export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (l
       return { replaced, category: article.category.key, articleKey: article.key }
     },
 
-    async importContent(dir: string): Promise<ImportReport> {
+    /** Makes the help center hold exactly the articles in `dir`; `onProgress` hears of each article written or found unchanged. */
+    async importContent(dir: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImportReport> {
       const set = await readContentDir(dir)
       const articles = set.articles.map((a) => {
         const rendered = renderArticleBody(a.bodyMarkdown)
         return { ...a, bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, searchConfig: searchConfig(a.locale) }
       })
-      const counts = await repo.applyContent(set.locales, set.categories, articles)
+      let done = 0
+      options.onProgress?.(0, articles.length)
+      const counts = await repo.applyContent(set.locales, set.categories, articles, (settled) => {
+        done += settled
+        options.onProgress?.(done, articles.length)
+      })
       cachedRevision = undefined
       return { locales: set.locales, ...counts }
     },

@@ -134,6 +134,20 @@ function forecastAccounts(policy: InactivityPolicy, now: Date, horizonDays: numb
       and coalesce(last_activity_at, created_at) <= ${end} - ${days(policy.warnBlockDays)} and ${inScope}`
 }
 
+/** The forecast's one statement: per company, step and horizon, a count. */
+function forecastQuery(policy: InactivityPolicy, now: Date, horizons: readonly number[], scope: ForecastScope): SQL {
+  const dates = stepDates(policy, now)
+  const at = now.getTime()
+  const columns = sweepSteps.flatMap((step, s) => horizons.map((h, i) =>
+    sql`(count(*) filter (where ${dates[step]} <= ${new Date(at + h * 86_400_000).toISOString()}::timestamptz))::int as ${sql.raw(`s${String(s)}_h${String(i)}`)}`))
+  return sql`
+    select c.name as company_name, f.* from (
+      select company_id, ${sql.join(columns, sql`, `)}
+      from (${forecastAccounts(policy, now, Math.max(0, ...horizons), scope)}) a
+      group by company_id
+    ) f join companies c on c.id = f.company_id`
+}
+
 /** The inactivity sweep's writes to accounts: identity owns them, lifecycle decides when to run them. */
 export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings) {
   return {
@@ -152,21 +166,18 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
      * will reach within each of `horizons` (days from `now`) if nobody signs in meanwhile.
      */
     async forecast(policy: InactivityPolicy, now: Date, horizons: readonly number[], scope: ForecastScope): Promise<ForecastRow[]> {
-      const dates = stepDates(policy, now)
-      const at = now.getTime()
-      const columns = sweepSteps.flatMap((step, s) => horizons.map((h, i) =>
-        sql`(count(*) filter (where ${dates[step]} <= ${new Date(at + h * 86_400_000).toISOString()}::timestamptz))::int as ${sql.raw(`s${String(s)}_h${String(i)}`)}`))
-      const found = await rows<Record<string, number | string>>(db, sql`
-        select c.name as company_name, f.* from (
-          select company_id, ${sql.join(columns, sql`, `)}
-          from (${forecastAccounts(policy, now, Math.max(0, ...horizons), scope)}) a
-          group by company_id
-        ) f join companies c on c.id = f.company_id`)
+      const found = await rows<Record<string, number | string>>(db, forecastQuery(policy, now, horizons, scope))
       return found.map((row) => ({
         companyId: Number(row.company_id),
         companyName: String(row.company_name),
         counts: Object.fromEntries(sweepSteps.map((step, s) => [step, horizons.map((_, i) => Number(row[`s${String(s)}_h${String(i)}`] ?? 0))])) as Record<SweepStep, number[]>,
       }))
+    },
+
+    /** The forecast statement's plan as PostgreSQL runs it (`EXPLAIN (ANALYZE, BUFFERS)`), for the benchmark. */
+    async explainForecast(policy: InactivityPolicy, now: Date, horizons: readonly number[], scope: ForecastScope): Promise<string> {
+      const plan = await rows<Record<string, string>>(db, sql`explain (analyze, buffers) ${forecastQuery(policy, now, horizons, scope)}`)
+      return plan.map((line) => Object.values(line)[0] ?? '').join('\n')
     },
 
     /** The people a step will reach within `horizonDays`, soonest first (at most `limit`). */

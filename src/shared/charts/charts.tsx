@@ -36,7 +36,8 @@ export interface ChartData {
 
 /** Palette with at least 4.5:1 contrast on white; series are also told apart by the table and the legend. */
 const colours = ['#0b4f8a', '#a4451a', '#1d6b35', '#6a3d9a']
-const WIDTH = 400
+/** Narrow on purpose: on a phone the drawing is shown near its own size, so its text stays readable. */
+const WIDTH = 320
 
 function formatter(locale: string, unit: ChartData['unit']): Intl.NumberFormat {
   return new Intl.NumberFormat(locale, unit === 'hours' ? { maximumFractionDigits: 1 } : { maximumFractionDigits: 0 })
@@ -61,7 +62,7 @@ function Bars({ chart, locale }: { chart: ChartData; locale: string }): VNode {
   const bar = 16
   const group = 22 + chart.series.length * (bar + 4)
   const height = Math.max(group * chart.categories.length, 24)
-  const room = WIDTH - 60
+  const room = WIDTH - 50
   return (
     <svg class="chart" viewBox={`0 0 ${String(WIDTH)} ${String(height)}`} width="100%" role="img" aria-labelledby={`${chart.id}-title ${chart.id}-summary`}>
       {chart.categories.map((category, c) => (
@@ -88,7 +89,7 @@ function Columns({ chart, locale }: { chart: ChartData; locale: string }): VNode
   const format = formatter(locale, chart.unit)
   const top = 12
   const plot = 150
-  const left = 40
+  const left = 34
   const height = top + plot + 28
   const sums = chart.categories.map((_, c) => chart.series.reduce((sum, s) => sum + (s.values[c] ?? 0), 0))
   const values = chart.stacked ? sums : chart.series.flatMap((s) => s.values.map((v) => v ?? 0))
@@ -132,7 +133,7 @@ export function Chart({ chart, locale, csvHref, csvLabel, tableLabel, empty }: {
   return (
     <figure class="chart-figure" aria-labelledby={`${chart.id}-title`} id={chart.id}>
       <figcaption>
-        <h3 id={`${chart.id}-title`}>{chart.title}</h3>
+        <h2 id={`${chart.id}-title`}>{chart.title}</h2>
         <p id={`${chart.id}-summary`} class="chart-summary">{hasData ? chart.summary : empty}</p>
       </figcaption>
       <div class="chart-body">
@@ -155,7 +156,7 @@ export function Chart({ chart, locale, csvHref, csvLabel, tableLabel, empty }: {
               <tbody>
                 {chart.categories.map((category, c) => (
                   <tr key={category}>
-                    <th scope="row">{category}</th>
+                    <th scope="row" class={chart.layout === 'columns' ? 'nowrap' : undefined}>{category}</th>
                     {chart.series.map((s) => <td key={s.label} class="number">{s.values[c] === null || s.values[c] === undefined ? '—' : format.format(s.values[c])}</td>)}
                     {chart.reference ? <td class="number">{format.format(chart.reference.value)}</td> : null}
                   </tr>
