@@ -12,6 +12,9 @@ import postgres from 'postgres'
 import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
+import { createInactivityRepo } from '../src/modules/identity/index.js'
+import { systemActor } from '../src/shared/actor.js'
+import { setClock } from '../src/shared/clock.js'
 import { adminUrl, freshBenchDatabase } from './lib.js'
 
 const ACCOUNTS = Number(process.env.BENCH_LIFECYCLE_ACCOUNTS ?? 1_000_000)
@@ -34,6 +37,8 @@ export interface LifecycleBenchResult {
   rssMb: { start: number; max: number; end: number; samples: number }
   /** Sweep time over bare time, round by round. */
   ratios: number[]
+  /** The inactivity forecast of the one market that holds every account: median of 5 runs, and its plan. */
+  forecast: { seconds: number; runs: number[]; companies: number; totals: Record<string, number[]>; explain: string }
 }
 
 interface Round {
@@ -81,16 +86,23 @@ async function measureRound(templateName: string): Promise<Round> {
  * 365 days): 40 % recently active, and 15 % each due for one of the four steps. A tenth of them
  * live in the shop realm, whose policy is the same.
  */
+const COMPANIES = 2000
+/** One market (the demo's IT) with COMPANIES companies; every generated account belongs to one of them. */
+const generateCompanies = `
+  insert into companies (market_id, company_number, name, street, postal_code, city)
+  select (select id from markets where code = 'IT'), 'BENCH-' || g, 'Bench company ' || g, 'Via Bench ' || g, '00100', 'Roma'
+  from generate_series(1, ${String(COMPANIES)}) g`
 const generateAccounts = (n: number) => `
-  insert into users (realm, user_id, first_name, last_name, email, email_verified_at, locale, status, last_activity_at, status_changed_at, created_at, updated_at)
+  insert into users (realm, user_id, first_name, last_name, email, email_verified_at, locale, status, last_activity_at, status_changed_at, created_at, updated_at, company_id)
   select case when g % 10 = 0 then 'shop' else 'partner' end, 'bench' || g, 'Bench', 'User ' || g, 'bench' || g || '@accounts.example', n - interval '400 days',
     (array['it','en','de'])[1 + g % 3],
     case when b < 11 then 'active' when b < 14 then 'block_warned' when b < 17 then 'blocked' else 'delete_warned' end,
     n - case when b < 8 then (g % 140) * interval '1 day' when b < 11 then interval '160 days' when b < 14 then interval '190 days'
              when b < 17 then interval '340 days' else interval '370 days' end,
     case when b < 11 then null when b < 14 then n - interval '40 days' when b < 17 then n - interval '160 days' else n - interval '40 days' end,
-    n - interval '500 days', n - interval '40 days'
-  from generate_series(1, ${String(n)}) g, lateral (select g % 20 as b, '${NOW}'::timestamptz as n) x`
+    n - interval '500 days', n - interval '40 days', c.first + g % ${String(COMPANIES)}
+  from generate_series(1, ${String(n)}) g, lateral (select g % 20 as b, '${NOW}'::timestamptz as n) x,
+    (select min(id) as first from companies where company_number like 'BENCH-%') c`
 
 /** The yardstick: the same rows moved to the same next status, and nothing else (no email, audit or erasure). */
 const bareUpdate = `
@@ -157,10 +169,15 @@ export async function runLifecycleBench(log: (line: string) => void): Promise<Li
   log(`generating ${String(ACCOUNTS)} accounts…`)
   const generateStarted = performance.now()
   const sql = postgres(templateUrl, { max: 1, onnotice: () => undefined })
+  await sql.unsafe(generateCompanies)
   await sql.unsafe(generateAccounts(ACCOUNTS))
   await sql.unsafe('vacuum analyze users')
   await sql.end()
   const generateSeconds = (performance.now() - generateStarted) / 1000
+
+  log('inactivity forecast of the market…')
+  const forecast = await measureForecast(await cloneDatabase(templateName, 'sportello_bench_lifecycle_forecast'))
+  log(`forecast: ${forecast.seconds.toFixed(3)} s`)
 
   const dryUrl = await cloneDatabase(templateName, 'sportello_bench_lifecycle_dry')
   log('dry run…')
@@ -180,11 +197,50 @@ export async function runLifecycleBench(log: (line: string) => void): Promise<Li
   const { rss, ...figures } = median
   const samples = rss.filter((r) => r > 0)
   return {
-    accounts: ACCOUNTS, generateSeconds, due, dryRunSeconds: dry.seconds, ...figures,
+    accounts: ACCOUNTS, generateSeconds, due, dryRunSeconds: dry.seconds, ...figures, forecast,
     ratios: rounds.map((r) => Number((r.sweepSeconds / r.bareSeconds).toFixed(2))),
     rssMb: {
       start: Math.round(samples[Math.min(samples.length - 1, 20)] ?? 0), max: Math.round(Math.max(...samples, 0)),
       end: Math.round(samples.at(-1) ?? 0), samples: samples.length,
     },
+  }
+}
+
+/**
+ * The forecast a market administrator opens: the service as the page calls it (both realms,
+ * 7/30/90 days, per company), timed five times on a clone after VACUUM ANALYZE (as autovacuum
+ * leaves a table at rest), and the partner realm's statement under EXPLAIN (ANALYZE, BUFFERS).
+ */
+async function measureForecast(url: string): Promise<LifecycleBenchResult['forecast']> {
+  const admin = postgres(url, { max: 1, onnotice: () => undefined })
+  // Statistics of both tables, as autovacuum keeps them: without those of the new companies the
+  // planner guesses a handful of them and walks users by company instead of the forecast index.
+  await admin.unsafe('vacuum analyze users')
+  await admin.unsafe('analyze companies')
+  const [market] = await admin<{ id: number }[]>`select id from markets where code = 'IT'`
+  await admin.end()
+  if (!market) throw new Error('no IT market')
+  const database = await openDatabase({ url })
+  const restore = setClock(new Date(NOW))
+  try {
+    const services = createServices(database)
+    const runs: number[] = []
+    let result: Awaited<ReturnType<typeof services.lifecycle.forecast>> | undefined
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now()
+      result = await services.lifecycle.forecast(systemActor('bench'), { marketId: market.id, companyId: null })
+      runs.push((performance.now() - started) / 1000)
+    }
+    const [policy] = (await services.lifecycle.policies(systemActor('bench'))).filter((p) => p.key === 'partner')
+    if (!policy || !result) throw new Error('no partner policy')
+    const explain = await createInactivityRepo(database.db).explainForecast(policy, new Date(NOW), [7, 30, 90], { marketId: market.id })
+    const sorted = [...runs].sort((a, b) => a - b)
+    return {
+      seconds: sorted[Math.floor(sorted.length / 2)] ?? 0, runs, companies: result.companies.length,
+      totals: result.totals, explain,
+    }
+  } finally {
+    restore()
+    await database.close()
   }
 }

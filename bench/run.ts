@@ -117,8 +117,15 @@ Command: \`npm run bench lifecycle\` (${r.accounts.toLocaleString('en')} generat
 | Bare SQL \`UPDATE\` of the same rows (status only: no email, audit or erasure) | ${s(r.bareSeconds)} s, ${r.bareMoved.toLocaleString('en')} rows, ${r.bareWalMb} MB of WAL | yardstick |
 | Sweep (status, one email per account in the outbox, an audit event each, erasure of the deleted) | **${s(r.sweepSeconds)} s** = **${ratio.toFixed(2)}×** the bare update (median round; rounds: ${r.ratios.map((x) => `${x.toFixed(2)}×`).join(', ')}); ${r.sweepMoved.toLocaleString('en')} accounts moved, ${r.emailsQueued.toLocaleString('en')} emails queued, ${r.sweepWalMb} MB of WAL | ≤ 2× — ${verdict(ratio <= 2 && r.sweepMoved === r.bareMoved)} |
 | Sweep process memory (RSS) | ${r.rssMb.start} MB after start-up, ${r.rssMb.max} MB at most, ${r.rssMb.end} MB at the end (${r.rssMb.samples} samples) | flat — ${verdict(r.rssMb.max - r.rssMb.start < 50)} |
+| Inactivity forecast of one market holding all ${r.accounts.toLocaleString('en')} accounts in ${r.forecast.companies.toLocaleString('en')} companies (both realms, 7/30/90 days, per company: \`lifecycle.forecast\` as the page calls it; median of 5, runs ${r.forecast.runs.map((x) => x.toFixed(3)).join(', ')} s) | **${r.forecast.seconds.toFixed(3)} s** (within 90 days: ${Object.entries(r.forecast.totals).map(([k, v]) => `${k} ${(v[2] ?? 0).toLocaleString('en')}`).join(', ')}) | < 1 s — ${verdict(r.forecast.seconds < 1)} |
 
 Generating the accounts took ${s(r.generateSeconds)} s (not part of any figure).
+
+The forecast's statement for the partner realm (the shop realm's is the same over its own accounts), \`EXPLAIN (ANALYZE, BUFFERS)\`:
+
+\`\`\`
+${r.forecast.explain}
+\`\`\`
 `
   console.log(markdown)
   await record('lifecycle', markdown)

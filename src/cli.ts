@@ -38,6 +38,9 @@ Commands:
   clients remove <client_id> remove an app and every token, code and grant it holds
   keys rotate               new token signing key; the previous one stays published for verification
 
+users import, content import, lifecycle sweep and outbox drain show their progress on a terminal
+and print one summary line; --json prints the summary as one JSON object instead.
+
 Configuration comes from the environment (see README): DATABASE_URL, DATA_DIR, …`
 
 export const cliOptions = {
@@ -60,6 +63,7 @@ export const cliOptions = {
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-uri': { type: 'string', multiple: true },
   'third-party': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
 } as const
 
 export type CliValues = ReturnType<typeof parseArgs<{ options: typeof cliOptions; allowPositionals: true }>>['values']

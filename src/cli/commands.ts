@@ -15,6 +15,7 @@ import { setClock } from '../shared/clock.js'
 import { AppError } from '../shared/errors.js'
 import { t } from '../shared/i18n/index.js'
 import { mailerFromConfig } from '../shared/mail/mailer.js'
+import { createProgress } from '../shared/progress.js'
 import type { CliValues } from '../cli.js'
 
 let runningCommand = 'sportello'
@@ -46,6 +47,8 @@ function nowOption(values: CliValues): Date | undefined | null {
 /** Runs one command; undefined when the command lacks its argument. */
 export async function runCommand(command: string, arg: string | undefined, values: CliValues): Promise<number | undefined> {
   runningCommand = `sportello ${command}`
+  /** Progress of a long command: a bar on a terminal's stderr, then one summary line (or JSON) on stdout. */
+  const progressOf = (label: string) => createProgress({ label, bar: process.stderr, isTTY: process.stderr.isTTY, out: process.stdout, json: values.json })
   switch (command) {
     case 'migrate':
       await withDatabase(async () => undefined)
@@ -58,10 +61,11 @@ export async function runCommand(command: string, arg: string | undefined, value
     }
     case 'content import': {
       if (!arg) break
-      const report = await withDatabase((db) => servicesOf(db).help.importContent(path.resolve(arg)))
+      const progress = progressOf('articles')
+      const report = await withDatabase((db) => servicesOf(db).help.importContent(path.resolve(arg), { onProgress: progress.update }))
       const line = (name: string, c: { created: number; updated: number; unchanged: number; deleted: number }) =>
         `${name}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted`
-      console.log(`Imported ${report.locales.join(', ')}\n${line('categories', report.categories)}\n${line('articles', report.articles)}`)
+      progress.finish(`Imported ${report.locales.join(', ')} — ${line('categories', report.categories)}; ${line('articles', report.articles)}`, { command: 'content import', ...report })
       return 0
     }
     case 'content export': {
@@ -85,15 +89,16 @@ export async function runCommand(command: string, arg: string | undefined, value
       // With --now, the emails a rehearsed sweep queued for that moment are due, as they would be then.
       const restoreClock = now ? setClock(now) : () => undefined
       try {
+        const progress = progressOf('emails')
         const sent = await withDatabase(async (database) => {
           const mailer = mailerFromConfig(config, database)
           try {
-            return await mailer.drain()
+            return await mailer.drain(progress.update)
           } finally {
             await mailer.stop()
           }
         })
-        console.log(`Sent ${sent} email(s)${now ? ` due by ${now.toISOString()}` : ''}.`)
+        progress.finish(`Sent ${sent} email(s)${now ? ` due by ${now.toISOString()}` : ''}.`, { command: 'outbox drain', sent, ...(now ? { dueBy: now.toISOString() } : {}) })
       } finally {
         restoreClock()
       }
@@ -103,15 +108,13 @@ export async function runCommand(command: string, arg: string | undefined, value
       const config = loadConfig()
       const now = nowOption(values)
       if (now === null) return 2
-      const report = await withDatabase((db) => servicesOf(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'] }, { publicUrl: config.publicUrl }))
-      if (!report.ran) {
-        console.log('Another process is sweeping right now; nothing done.')
-        return 0
-      }
-      console.log(`${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()}`)
-      for (const [realm, counts] of Object.entries(report.realms)) {
-        console.log(`  ${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`)
-      }
+      const progress = progressOf('accounts')
+      const report = await withDatabase((db) => servicesOf(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'], onProgress: progress.update }, { publicUrl: config.publicUrl }))
+      const realms = Object.entries(report.realms).map(([realm, counts]) => `${realm}: ${Object.entries(counts).map(([stage, n]) => `${stage} ${n}`).join(', ')}`).join('; ')
+      progress.finish(
+        !report.ran ? 'Another process is sweeping right now; nothing done.' : `${report.dryRun ? 'Dry run (nothing changed): due' : 'Moved'} at ${report.at.toISOString()} — ${realms}`,
+        { command: 'lifecycle sweep', ...report },
+      )
       return 0
     }
     case 'users import': {
@@ -124,13 +127,15 @@ export async function runCommand(command: string, arg: string | undefined, value
         return 1
       }
       const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
+      const progress = progressOf('accounts')
       const result = parsed.problems.length > 0
         ? { ok: false as const, problems: parsed.problems }
-        : await withDatabase((db) => servicesOf(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite }, { publicUrl: config.publicUrl }))
+        : await withDatabase((db) => servicesOf(db).imports.importUsers(systemActor('cli'), parsed.records, { invite: values.invite, onProgress: progress.update }, { publicUrl: config.publicUrl }))
       if (result.ok) {
-        console.log(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`)
+        progress.finish(`Imported ${String(result.imported)} account(s); ${String(result.invited)} invitation(s) queued.`, { command: 'users import', ...result })
         return 0
       }
+      if (values.json) progress.finish('', { command: 'users import', ok: false, problems: result.problems })
       console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
       for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
       return 1

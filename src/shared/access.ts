@@ -27,6 +27,8 @@ export const actions = {
   grant_org_admin: 'company',
   /** Company details and its aftersales business partner. */
   edit_company: 'company',
+  /** The inactivity forecast of a company (or, for a market administrator, of the market) and its reminders. */
+  forecast_inactivity: 'company',
   /** Compare what a requester says with the record before restoring access. */
   check_identity: 'market',
   /** Blocked or locked → active again, after an identity check. */

@@ -5,6 +5,10 @@ import { listedStatuses, type AdministrationService, type ImportProblem } from '
 import { MAX_SERVICE_HOURS, type CompanyRow, type MarketRow } from '../organizations/index.js'
 import type { AuditRow } from './admin.repo.js'
 import { auditAreas, auditSentence } from './audit.text.js'
+import type { ChartData } from '../../shared/charts/charts.js'
+import { ReportCharts, ReportPeriods } from '../../shared/charts/report.js'
+import { sweepSteps, type ForecastPerson, type SweepStep } from '../identity/index.js'
+import type { InactivityForecast } from '../lifecycle/index.js'
 
 type UserList = Awaited<ReturnType<AdministrationService['findUsers']>>
 type UserRecord = Awaited<ReturnType<AdministrationService['userRecord']>>
@@ -65,7 +69,7 @@ export function AdminHomePage({ ctx, companies, markets, platform }: { ctx: Page
           <ul>
             {markets.map((m) => (
               <li key={m.code}>
-                <strong>{m.names[locale] ?? m.code}</strong>: <a href={`/${locale}/admin/users?market=${m.code}`}>{t('admin.users.title')}</a> · <a href={`/${locale}/admin/companies?status=pending_approval`}>{t('admin.companies.pending')}</a> · <a href={`/${locale}/admin/markets/${m.code}/report`}>{t('admin.report.title')}</a> · <a href={`/${locale}/admin/markets/${m.code}/import`}>{t('admin.import.title')}</a>
+                <strong>{m.names[locale] ?? m.code}</strong>: <a href={`/${locale}/admin/users?market=${m.code}`}>{t('admin.users.title')}</a> · <a href={`/${locale}/admin/companies?status=pending_approval`}>{t('admin.companies.pending')}</a> · <a href={`/${locale}/admin/markets/${m.code}/report`}>{t('admin.report.title')}</a> · <a href={`/${locale}/admin/markets/${m.code}/forecast`}>{t('reports.forecast.link')}</a> · <a href={`/${locale}/admin/markets/${m.code}/import`}>{t('admin.import.title')}</a>
               </li>
             ))}
           </ul>
@@ -74,7 +78,7 @@ export function AdminHomePage({ ctx, companies, markets, platform }: { ctx: Page
       {platform ? (
         <section class="card" aria-labelledby="platform">
           <h2 id="platform">{t('admin.platform.title')}</h2>
-          <p><a href={`/${locale}/admin/platform`}>{t('admin.platform.link')}</a></p>
+          <p><a href={`/${locale}/admin/platform`}>{t('admin.platform.link')}</a> · <a href={`/${locale}/admin/platform/report`}>{t('reports.platform.title')}</a></p>
         </section>
       ) : null}
     </ConsolePage>
@@ -383,6 +387,7 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
   return (
     <ConsolePage ctx={ctx} title={company.name} notice={notice} error={error}>
       <p class="lead">{company.companyNumber} · {t(`admin.companies.statuses.${company.status}`)}</p>
+      <p><a href={`${base}/forecast`}>{t('reports.forecast.link')}</a></p>
       <section class="card" aria-labelledby="details">
         <h2 id="details">{t('admin.company.details')}</h2>
         <form class="stack-form" method="post" action={base}>
@@ -467,13 +472,19 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
   )
 }
 
-export function ReportPage({ ctx, market, report }: { ctx: PageContext; market: MarketRow; report: { byStatus: { status: string; n: number }[]; thisWeek: { warned: number; blocked: number; deleted: number } } }): VNode {
+export function ReportPage({ ctx, market, report, charts, days }: {
+  ctx: PageContext; market: MarketRow; report: { byStatus: { status: string; n: number }[]; thisWeek: { warned: number; blocked: number; deleted: number } }; charts: ChartData[]; days: number
+}): VNode {
   const { t, locale } = ctx
   const max = Math.max(1, ...report.byStatus.map((s) => s.n))
   const barHeight = 28
+  const base = `/${locale}/admin/markets/${market.code}`
   return (
     <ConsolePage ctx={ctx} title={`${t('admin.report.title')}: ${market.names[locale] ?? market.code}`}>
-      <p><a href={`/${locale}/admin/markets/${market.code}/report.csv`} download={`report-${market.code}.csv`}>{t('admin.report.csv')}</a></p>
+      <p><a href={`${base}/report.csv`} download={`report-${market.code}.csv`}>{t('admin.report.csv')}</a> · <a href={`${base}/forecast?days=${String(days)}`}>{t('reports.forecast.link')}</a></p>
+      <ReportPeriods ctx={ctx} days={days} path={`${base}/report`} />
+      <p class="hint">{t('reports.timeZone', { zone: market.timeZone })}</p>
+      <ReportCharts ctx={ctx} charts={charts} csvBase={`${base}/report/charts/`} days={days} />
       <section class="card" aria-labelledby="week">
         <h2 id="week">{t('admin.report.week')}</h2>
         <dl>
@@ -633,6 +644,112 @@ export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }:
           <button type="submit">{t('admin.platform.apply')}</button>
         </form>
       </section>
+    </ConsolePage>
+  )
+}
+
+/** Where a forecast page lives: a market's, or one company's. */
+export interface ForecastPlace {
+  /** The scope's name in sentences: "Italy", "Autofficina Rossi". */
+  name: string
+  /** The page's path without the locale's query: /it/admin/markets/IT/forecast */
+  path: string
+}
+
+export interface ForecastSelection {
+  step: SweepStep
+  companyId?: number | undefined
+  people: ForecastPerson[]
+}
+
+export function ForecastPage({ ctx, place, forecast, chart, days, selection, csrfToken, notice, error }: {
+  ctx: PageContext; place: ForecastPlace; forecast: InactivityForecast; chart: ChartData; days: number; selection?: ForecastSelection | undefined
+  csrfToken: string; notice?: string | undefined; error?: string | undefined
+}): VNode {
+  const { t, locale } = ctx
+  const at = Math.max(0, forecast.horizons.indexOf(days))
+  const number = new Intl.NumberFormat(locale)
+  const date = new Intl.DateTimeFormat(locale, { dateStyle: 'medium' })
+  const peopleHref = (step: SweepStep, companyId?: number) => `${place.path}?days=${String(days)}&step=${step}${companyId === undefined ? '' : `&company=${String(companyId)}`}#people`
+  const figure = (n: number, step: SweepStep, company: string, companyId?: number) => (n === 0 ? <span>{number.format(0)}</span> : (
+    <a href={peopleHref(step, companyId)} aria-label={`${number.format(n)} · ${t('reports.forecast.showPeople', { step: t(`reports.forecast.steps.${step}`), company })}`}>{number.format(n)}</a>
+  ))
+  const selectedCompany = selection?.companyId === undefined ? undefined : forecast.companies.find((c) => c.companyId === selection.companyId)
+  return (
+    <ConsolePage ctx={ctx} title={`${t('reports.forecast.title')}: ${place.name}`} notice={notice} error={error}>
+      <p class="lead">{t('reports.forecast.lead', { scope: place.name })}</p>
+      <ReportPeriods ctx={ctx} days={days} path={place.path} />
+      <ReportCharts ctx={ctx} charts={[chart]} csvBase={`${place.path}/charts/`} days={days} />
+      <section class="card" aria-labelledby="by-company">
+        <h2 id="by-company">{t('reports.forecast.byCompany', { days })}</h2>
+        <div class="table-scroll" role="region" aria-label={`${t('reports.table')}: ${t('reports.forecast.byCompany', { days })}`} tabIndex={0}>
+          <table>
+            <thead>
+              <tr><th scope="col">{t('reports.forecast.company')}</th>{sweepSteps.map((s) => <th key={s} scope="col" class="number">{t(`reports.forecast.steps.${s}`)}</th>)}</tr>
+            </thead>
+            <tbody>
+              {forecast.companies.map((c) => (
+                <tr key={c.companyId}>
+                  <th scope="row">{c.companyName}</th>
+                  {sweepSteps.map((s) => <td key={s} class="number">{figure(c.counts[s][at] ?? 0, s, c.companyName, c.companyId)}</td>)}
+                </tr>
+              ))}
+              <tr>
+                <th scope="row">{t('reports.forecast.total')}</th>
+                {sweepSteps.map((s) => <td key={s} class="number"><strong>{figure(forecast.totals[s][at] ?? 0, s, t('reports.forecast.total'))}</strong></td>)}
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      </section>
+      {selection ? (
+        <section class="card" aria-labelledby="people-title" id="people">
+          <h2 id="people-title">{t('reports.forecast.people', { step: t(`reports.forecast.steps.${selection.step}`), days })}{selectedCompany ? ` · ${selectedCompany.companyName}` : ''}</h2>
+          {selection.people.length === 0 ? <p>{t('reports.forecast.nobody')}</p> : (
+            <>
+              <p><a href={`${place.path}/people.csv?days=${String(days)}&step=${selection.step}${selection.companyId === undefined ? '' : `&company=${String(selection.companyId)}`}`}>{t('reports.forecast.peopleCsv')}</a></p>
+              <div class="table-scroll" role="region" aria-label={`${t('reports.table')}: ${t('reports.forecast.people', { step: t(`reports.forecast.steps.${selection.step}`), days })}`} tabIndex={0}>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('reports.forecast.person')}</th><th scope="col">{t('reports.forecast.userId')}</th><th scope="col">{t('reports.forecast.company')}</th>
+                      <th scope="col">{t('reports.forecast.status')}</th><th scope="col">{t('reports.forecast.lastActivity')}</th><th scope="col">{t('reports.forecast.dueAt')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {selection.people.map((p) => (
+                      <tr key={p.id}>
+                        <td><a href={`/${locale}/admin/users/${String(p.id)}`}>{p.first_name} {p.last_name}</a></td><td>{p.user_id}</td><td>{p.company_name}</td>
+                        <td>{t(`account.statuses.${p.status}`)}</td><td>{date.format(new Date(p.last_activity))}</td><td>{date.format(new Date(p.due_at))}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          )}
+        </section>
+      ) : null}
+      <section class="card" aria-labelledby="remind">
+        <h2 id="remind">{t('reports.forecast.remindTitle')}</h2>
+        <p>{t('reports.forecast.remindLead', { scope: place.name, days })}</p>
+        <form method="post" action={`${place.path}/remind`}>
+          <Hidden csrfToken={csrfToken} />
+          <input type="hidden" name="days" value={String(days)} />
+          <button type="submit">{t('reports.forecast.remindButton')}</button>
+        </form>
+      </section>
+    </ConsolePage>
+  )
+}
+
+export function PlatformReportPage({ ctx, charts, days }: { ctx: PageContext; charts: ChartData[]; days: number }): VNode {
+  const { t, locale } = ctx
+  return (
+    <ConsolePage ctx={ctx} title={t('reports.platform.title')}>
+      <ReportPeriods ctx={ctx} days={days} path={`/${locale}/admin/platform/report`} />
+      <p class="hint">{t('reports.timeZone', { zone: 'UTC' })}</p>
+      <ReportCharts ctx={ctx} charts={charts} csvBase={`/${locale}/admin/platform/report/charts/`} days={days} />
     </ConsolePage>
   )
 }

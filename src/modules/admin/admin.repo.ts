@@ -82,6 +82,22 @@ export function createAdminRepo(db: Db) {
         where c.market_id = ${marketId} group by u.status order by u.status`)
     },
 
+    /**
+     * Sign-in attempts per day (in `timeZone`) over the last `days` days up to `now`: succeeded and
+     * failed. For a market, the attempts on its companies' accounts; for the platform (null), all of
+     * them, attempts on unknown user IDs included.
+     */
+    async signInsPerDay(marketId: number | null, days: number, now: Date, timeZone: string): Promise<{ day: string; succeeded: number; failed: number }[]> {
+      const at = sql`${now.toISOString()}::timestamptz`
+      const since = sql`((date_trunc('day', ${at} at time zone ${timeZone}) - ${String(days - 1)} * interval '1 day') at time zone ${timeZone})`
+      const inMarket = marketId === null ? sql`` : sql`and a.user_id in (select u.id from users u join companies c on c.id = u.company_id where c.market_id = ${marketId})`
+      return rows<{ day: string; succeeded: number; failed: number }>(db, sql`
+        select to_char((a.at at time zone ${timeZone})::date, 'YYYY-MM-DD') as day,
+          (count(*) filter (where a.success))::int as succeeded, (count(*) filter (where not a.success))::int as failed
+        from sign_in_attempts a where a.at >= ${since} and a.at <= ${at} ${inMarket}
+        group by 1 order by 1`)
+    },
+
     /** Lifecycle steps taken in a market since `since`, per step. */
     async lifecycleSince(marketId: number, since: Date): Promise<{ action: string; n: number }[]> {
       return rows<{ action: string; n: number }>(db, sql`

@@ -9,11 +9,17 @@ import { pageContext, samePathAlternates, sendPage } from '../../shared/http/ren
 import { issueCsrfToken } from '../../shared/http/security.js'
 import type { AccountStatus } from '../../db/schema/index.js'
 import { listedStatuses, type AdministrationService, type ImportService } from '../identity/index.js'
-import type { LifecycleService } from '../lifecycle/index.js'
+import { forecastHorizons, FORECAST_PEOPLE_MAX, type ForecastHorizon, type ForecastTarget, type LifecycleService } from '../lifecycle/index.js'
 import type { OrganizationsService } from '../organizations/index.js'
-import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ImportPage, PlatformPage, ReportPage, UserRecordPage, UsersPage, type CheckResult } from './admin.pages.js'
+import type { HelpCenterService } from '../helpcenter/index.js'
+import { articleTitles, deskCharts, type DeskService } from '../support/index.js'
+import { sweepSteps, type SweepStep } from '../identity/index.js'
+import { chartCsv, type ChartData } from '../../shared/charts/charts.js'
+import { registerRateLimits } from '../../shared/http/rate-limit.js'
+import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ForecastPage, ImportPage, PlatformPage, PlatformReportPage, ReportPage, UserRecordPage, UsersPage, type CheckResult, type ForecastPlace } from './admin.pages.js'
+import { forecastByMarketChart, forecastChart, signInChart, stepLabel } from './report-charts.js'
 import type { AdminService } from './admin.service.js'
-import { MAX_IMPORT_BYTES, parseUsersCsv } from './csv.js'
+import { MAX_IMPORT_BYTES, parseUsersCsv, toCsv } from './csv.js'
 
 const Locale = Type.String({ minLength: 1, maxLength: 20 })
 const Csrf = Type.Optional(Type.String({ maxLength: 200 }))
@@ -24,10 +30,15 @@ const Day = Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: '
 const Status = Type.Optional(Type.Unsafe<AccountStatus | ''>({ type: 'string', enum: ['', ...listedStatuses] }))
 const CompanyStatus = Type.Optional(Type.Union([Type.Literal(''), Type.Literal('active'), Type.Literal('pending_approval'), Type.Literal('refused')]))
 const AuditQuery = Type.Object({ action: Type.Optional(Type.String({ maxLength: 60, pattern: '^[a-z_.]*$' })), from: Day, to: Day, page: Page })
+/** A report's period: 7, 30 or 90 days (30 when not given). */
+const Period = Type.Object({ days: Type.Optional(Type.Union(forecastHorizons.map((d) => Type.Literal(String(d))))) })
+const periodOf = (query: { days?: string | undefined }): ForecastHorizon => Number(query.days ?? 30) as ForecastHorizon
+const Step = Type.Optional(Type.Union(sweepSteps.map((s) => Type.Literal(s))))
+const ForecastQuery = Type.Object({ days: Period.properties.days, step: Step, company: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$' })), done: Type.Optional(Type.String({ maxLength: 40 })), queued: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })), already: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })) })
 const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels']
 
 export interface AdminRoutesOptions {
-  services: { administration: AdministrationService; organizations: OrganizationsService; lifecycle: LifecycleService; imports: ImportService }
+  services: { administration: AdministrationService; organizations: OrganizationsService; lifecycle: LifecycleService; imports: ImportService; desk: DeskService; help: HelpCenterService }
   admin: AdminService
 }
 
@@ -41,8 +52,9 @@ function dayStart(value: string | undefined, plusDays = 0): Date | undefined {
 /** The administration consoles under /{l}/admin: what an administrator may do depends on their scope, checked by each service. */
 export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { administration, organizations, lifecycle, imports } = opts.services
+  const { administration, organizations, lifecycle, imports, desk, help } = opts.services
   const { admin } = opts
+  await registerRateLimits(app)
   await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 5, fieldSize: 1000, parts: 6 } })
   const hide = { hide: true }
   const ctxOf = (req: FastifyRequest) => ({ ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id, publicUrl: req.server.site.publicUrl })
@@ -267,10 +279,130 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
     return market
   }
 
-  app.get('/:locale/admin/markets/:code/report', { schema: { ...hide, params: MarketParams } }, async (req, reply) => {
+  const translate = (req: FastifyRequest) => (key: string, params?: Record<string, string | number>) => t(req.locale, key, params)
+
+  /** A market's charts (or, with null, the platform's), each a table and a CSV as well. */
+  const reportCharts = async (req: FastifyRequest, market: { id: number; timeZone: string } | null, days: ForecastHorizon): Promise<ChartData[]> => {
+    const tr = translate(req)
+    const data = await desk.chartData(req.actor, { days, ...(market ? { marketId: market.id } : {}) })
+    const [topics, titles, signIns] = await Promise.all([
+      help.listCategories(req.actor, req.locale), articleTitles(help, req.actor, req.locale, data.deflections),
+      admin.signInsPerDay(req.actor, market?.id ?? null, days, market?.timeZone ?? 'UTC'),
+    ])
+    const charts = [...deskCharts(tr, req.locale, data, new Map(topics.map((c) => [c.key, c.title])), titles), signInChart(tr, req.locale, signIns)]
+    if (market) charts.push(forecastChart(tr, req.locale, await lifecycle.forecast(req.actor, { marketId: market.id, companyId: null }), days))
+    else {
+      const markets = await organizations.listMarkets(req.actor)
+      const forecasts = await Promise.all(markets.map(async (m) => ({ name: m.names[req.locale] ?? m.code, forecast: await lifecycle.forecast(req.actor, { marketId: m.id, companyId: null }) })))
+      charts.push(forecastByMarketChart(tr, req.locale, forecasts, days))
+    }
+    return charts
+  }
+  const sendChartCsv = (reply: FastifyReply, charts: ChartData[], file: string) => {
+    const chart = charts.find((c) => `${c.id}.csv` === file)
+    if (!chart) throw new AppError('NOT_FOUND')
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${chart.id}.csv"`).send(chartCsv(chart))
+  }
+  const ChartFile = Type.String({ pattern: '^[a-z-]{1,40}\\.csv$' })
+
+  app.get('/:locale/admin/markets/:code/report', { schema: { ...hide, params: MarketParams, querystring: Period } }, async (req, reply) => {
     const market = await marketOf(req)
-    return sendPage(reply, ReportPage({ ctx: pageContext(req, samePathAlternates(req, locales)), market, report: await admin.marketReport(req.actor, market.id) }))
+    const days = periodOf(req.query)
+    const report = await admin.marketReport(req.actor, market.id)
+    return sendPage(reply, ReportPage({ ctx: pageContext(req, samePathAlternates(req, locales)), market, report, charts: await reportCharts(req, market, days), days }))
   })
+
+  app.get('/:locale/admin/markets/:code/report/charts/:chart', { schema: { ...hide, params: Type.Object({ locale: Locale, code: MarketParams.properties.code, chart: ChartFile }), querystring: Period } }, async (req, reply) => {
+    const market = await marketOf(req)
+    await admin.marketReport(req.actor, market.id) // the report's scope, before anything else is read
+    return sendChartCsv(reply, await reportCharts(req, market, periodOf(req.query)), req.params.chart)
+  })
+
+  app.get('/:locale/admin/platform/report', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Period } }, async (req, reply) => {
+    assertCan(req.actor, 'manage_platform')
+    const days = periodOf(req.query)
+    return sendPage(reply, PlatformReportPage({ ctx: pageContext(req, samePathAlternates(req, locales)), charts: await reportCharts(req, null, days), days }))
+  })
+
+  app.get('/:locale/admin/platform/report/charts/:chart', { schema: { ...hide, params: Type.Object({ locale: Locale, chart: ChartFile }), querystring: Period } }, async (req, reply) => {
+    assertCan(req.actor, 'manage_platform')
+    return sendChartCsv(reply, await reportCharts(req, null, periodOf(req.query)), req.params.chart)
+  })
+
+  // ---- Inactivity forecast: a market's (its administrators) or a company's (its organization administrators too) ----
+
+  type ForecastRequest = FastifyRequest<{ Params: { locale: string; code?: string; id?: string } }>
+  /** The forecast's scope from the URL, resolved through organizations (403 outside the actor's scope). */
+  const forecastPlace = async (req: ForecastRequest): Promise<{ target: ForecastTarget; place: ForecastPlace }> => {
+    if (req.params.code !== undefined) {
+      const market = await marketOf(req as FastifyRequest<{ Params: { code: string } }>)
+      return { target: { marketId: market.id, companyId: null }, place: { name: market.names[req.locale] ?? market.code, path: `/${req.params.locale}/admin/markets/${market.code}/forecast` } }
+    }
+    const { company } = await organizations.companyForAdmin(req.actor, Number(req.params.id))
+    return { target: { marketId: company.marketId, companyId: company.id }, place: { name: company.name, path: `/${req.params.locale}/admin/companies/${String(company.id)}/forecast` } }
+  }
+
+  const renderForecast = async (req: ForecastRequest, reply: FastifyReply, status = 200, error?: string) => {
+    const query = (req.query ?? {}) as { days?: string; step?: SweepStep; company?: string; done?: string; queued?: string; already?: string }
+    const days = periodOf(query)
+    const { target, place } = await forecastPlace(req)
+    const forecast = await lifecycle.forecast(req.actor, target)
+    const companyId = query.company === undefined ? undefined : Number(query.company)
+    const selection = query.step
+      ? { step: query.step, companyId, people: await lifecycle.forecastPeople(req.actor, target, { days, stage: query.step, companyId }) }
+      : undefined
+    const notice = query.done === 'reminded' ? t(req.locale, 'reports.forecast.reminded', { queued: Number(query.queued ?? 0), already: Number(query.already ?? 0) }) : undefined
+    return sendPage(reply, ForecastPage({
+      ctx: pageContext(req, samePathAlternates(req, locales)), place, forecast, chart: forecastChart(translate(req), req.locale, forecast, days), days, selection,
+      csrfToken: issueCsrfToken(req, reply), notice, error,
+    }), status)
+  }
+
+  const peopleCsv = async (req: ForecastRequest, reply: FastifyReply) => {
+    const query = req.query as { days?: string; step?: SweepStep; company?: string }
+    const { target } = await forecastPlace(req)
+    const step = query.step ?? 'blocked'
+    const people = await lifecycle.forecastPeople(req.actor, target, { days: periodOf(query), stage: step, companyId: query.company === undefined ? undefined : Number(query.company) })
+    const tr = translate(req)
+    const csv = toCsv(
+      [tr('reports.forecast.person'), tr('reports.forecast.userId'), tr('reports.forecast.company'), tr('reports.forecast.status'), tr('reports.forecast.lastActivity'), tr('reports.forecast.dueAt')],
+      people.slice(0, FORECAST_PEOPLE_MAX).map((p) => [`${p.first_name} ${p.last_name}`, p.user_id, p.company_name, tr(`account.statuses.${p.status}`), new Date(p.last_activity).toISOString().slice(0, 10), new Date(p.due_at).toISOString().slice(0, 10)]),
+    )
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${stepLabel(tr, step).replace(/[^\p{L}\p{N}]+/gu, '-').toLowerCase()}.csv"`).send(csv)
+  }
+
+  const forecastChartCsv = async (req: ForecastRequest & { params: { chart: string } }, reply: FastifyReply) => {
+    const { target } = await forecastPlace(req)
+    return sendChartCsv(reply, [forecastChart(translate(req), req.locale, await lifecycle.forecast(req.actor, target), periodOf(req.query as { days?: string }))], req.params.chart)
+  }
+
+  const remind = async (req: ForecastRequest & { body: { days: string } }, reply: FastifyReply) => {
+    const { target, place } = await forecastPlace(req)
+    const days = periodOf(req.body)
+    const result = await lifecycle.remind(req.actor, target, days, ctxOf(req))
+    return reply.redirect(`${place.path}?days=${String(days)}&done=reminded&queued=${String(result.queued)}&already=${String(result.already)}`, 303)
+  }
+  const RemindBody = Type.Object({ days: Type.Union(forecastHorizons.map((d) => Type.Literal(String(d)))), _csrf: Csrf })
+  const forecastForm = {
+    preValidation: csrf,
+    config: {
+      // A second press within a minute is refused before any work: the emails already went out once.
+      rateLimit: { max: 3, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => (req.actor.kind === 'user' ? `remind:${String(req.actor.userId)}` : req.ip) },
+      formError: (req: FastifyRequest, reply: FastifyReply, error: AppError) => error.status === 403 || error.status === 404
+        ? null
+        : renderForecast(req as ForecastRequest, reply, error.status, message(req, error)),
+    },
+  }
+  const CompanyForecastParams = Type.Object({ locale: Locale, id: Id })
+
+  app.get('/:locale/admin/markets/:code/forecast', { schema: { ...hide, params: MarketParams, querystring: ForecastQuery } }, async (req, reply) => renderForecast(req, reply))
+  app.get('/:locale/admin/companies/:id/forecast', { schema: { ...hide, params: CompanyForecastParams, querystring: ForecastQuery } }, async (req, reply) => renderForecast(req, reply))
+  app.get('/:locale/admin/markets/:code/forecast/people.csv', { schema: { ...hide, params: MarketParams, querystring: ForecastQuery } }, async (req, reply) => peopleCsv(req, reply))
+  app.get('/:locale/admin/companies/:id/forecast/people.csv', { schema: { ...hide, params: CompanyForecastParams, querystring: ForecastQuery } }, async (req, reply) => peopleCsv(req, reply))
+  app.get('/:locale/admin/markets/:code/forecast/charts/:chart', { schema: { ...hide, params: Type.Object({ locale: Locale, code: MarketParams.properties.code, chart: ChartFile }), querystring: Period } }, async (req, reply) => forecastChartCsv(req, reply))
+  app.get('/:locale/admin/companies/:id/forecast/charts/:chart', { schema: { ...hide, params: Type.Object({ locale: Locale, id: Id, chart: ChartFile }), querystring: Period } }, async (req, reply) => forecastChartCsv(req, reply))
+  app.post('/:locale/admin/markets/:code/forecast/remind', { schema: { ...hide, params: MarketParams, body: RemindBody }, ...forecastForm }, async (req, reply) => remind(req, reply))
+  app.post('/:locale/admin/companies/:id/forecast/remind', { schema: { ...hide, params: CompanyForecastParams, body: RemindBody }, ...forecastForm }, async (req, reply) => remind(req, reply))
 
   app.get('/:locale/admin/markets/:code/report.csv', { schema: { ...hide, params: MarketParams } }, async (req, reply) => {
     const market = await marketOf(req)

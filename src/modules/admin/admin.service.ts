@@ -55,6 +55,14 @@ export function createAdminService(repo: AdminRepo) {
       }
     },
 
+    /** Sign-in results per day of a market (its administrators) or, with null, of the platform. */
+    async signInsPerDay(actor: Actor, marketId: number | null, days: number, timeZone: string) {
+      if (marketId === null) assertCan(actor, 'manage_platform')
+      else assertCan(actor, 'import_users', { companyId: null, marketId })
+      const now = clock.now()
+      return { days, now, timeZone, perDay: await repo.signInsPerDay(marketId, days, now, timeZone) }
+    },
+
     async marketReportCsv(actor: Actor, marketId: number): Promise<string> {
       const report = await this.marketReport(actor, marketId)
       return toCsv(['measure', 'count'], [

@@ -199,7 +199,7 @@ export function createHelpRepo(db: Db) {
      * Makes the database hold exactly these categories and articles for the given locales.
      * Rows are matched by (locale, key) and updated in place, so feedback survives edits.
      */
-    async applyContent(locales: string[], categories: CategoryDraft[], articles: RenderedArticle[]): Promise<{ categories: ImportCounts; articles: ImportCounts }> {
+    async applyContent(locales: string[], categories: CategoryDraft[], articles: RenderedArticle[], onArticles?: (settled: number) => void): Promise<{ categories: ImportCounts; articles: ImportCounts }> {
       return db.transaction(async (tx) => {
         const result = { categories: { created: 0, updated: 0, unchanged: 0, deleted: 0 }, articles: { created: 0, updated: 0, unchanged: 0, deleted: 0 } }
         const changedLocales = new Set<string>()
@@ -240,6 +240,7 @@ export function createHelpRepo(db: Db) {
 
           const changed = wantedArticles.filter((a) => existingArticles.get(a.key)?.hash !== a.sourceHash)
           result.articles.unchanged += wantedArticles.length - changed.length
+          onArticles?.(wantedArticles.length - changed.length)
           for (const a of changed) {
             if (existingArticles.has(a.key)) result.articles.updated++
             else result.articles.created++
@@ -266,6 +267,7 @@ export function createHelpRepo(db: Db) {
                 searchConfig: sql`excluded.search_config`, searchVector: sql`excluded.search_vector`, headVector: sql`excluded.head_vector`, updatedAt: sql`now()`,
               },
             })
+            onArticles?.(batch.length)
           }
           if (changed.length + goneArticles.length + goneCategories.length > 0 || result.categories.updated + result.categories.created > 0) {
             changedLocales.add(locale)

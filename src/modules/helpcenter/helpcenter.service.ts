@@ -182,14 +182,20 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       return { replaced, category: article.category.key, articleKey: article.key }
     },
 
-    async importContent(dir: string): Promise<ImportReport> {
+    /** Makes the help center hold exactly the articles in `dir`; `onProgress` hears of each article written or found unchanged. */
+    async importContent(dir: string, run: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImportReport> {
       const set = await readContentDir(dir)
       const articles = set.articles.map((a) => {
         // The stored Markdown keeps the token (export gives back what was imported); HTML and search text carry the name.
         const rendered = renderArticleBody(a.bodyMarkdown.replaceAll(BRAND_TOKEN, options.brandName ?? 'Demo Motors'))
         return { ...a, bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, searchConfig: searchConfig(a.locale) }
       })
-      const counts = await repo.applyContent(set.locales, set.categories, articles)
+      let done = 0
+      run.onProgress?.(0, articles.length)
+      const counts = await repo.applyContent(set.locales, set.categories, articles, (settled) => {
+        done += settled
+        run.onProgress?.(done, articles.length)
+      })
       cachedRevision = undefined
       return { locales: set.locales, ...counts }
     },

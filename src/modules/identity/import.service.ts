@@ -57,7 +57,7 @@ export interface ImportDeps {
  */
 export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
   return {
-    async importUsers(actor: Actor, records: Record<string, string>[], options: { invite: boolean }, ctx: RequestContext): Promise<ImportResult> {
+    async importUsers(actor: Actor, records: Record<string, string>[], options: { invite: boolean; onProgress?: (done: number, total: number) => void }, ctx: RequestContext): Promise<ImportResult> {
       if (!canAnywhere(actor, 'import_users')) throw new AppError('FORBIDDEN_SCOPE')
       if (records.length > MAX_IMPORT_ROWS) return { ok: false, problems: [{ line: 1, field: '', code: 'too_many_rows' }] }
       const problems: ImportProblem[] = []
@@ -113,6 +113,7 @@ export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
       const locales = new Map<number, string>()
       for (const company of companies.values()) if (company && !locales.has(company.marketId)) locales.set(company.marketId, await deps.defaultLocaleOfMarket(company.marketId))
       let invited = 0
+      options.onProgress?.(0, valid.length)
       await repo.transaction(async (tx) => {
         for (let start = 0; start < valid.length; start += 500) {
           const chunk = valid.slice(start, start + 500).map(({ row }) => {
@@ -138,6 +139,8 @@ export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
             }, now)
             invited++
           }
+          // Written, not yet committed: the whole file commits at once at the end.
+          options.onProgress?.(Math.min(valid.length, start + 500), valid.length)
         }
       })
       return { ok: true, imported: valid.length, invited }

@@ -9,6 +9,6 @@ export { compareIdentity, createAdministrationService, IdentityClaims, type Admi
 export { createEmailVerifier } from './email-verification.js'
 export { createImportService, importColumns, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult, type ImportService } from './import.service.js'
 export { accountStatus, accountStatuses, listedStatuses, isAccountStatus, may, statusesThat, sweepSteps, type SweepStep } from './account-status.js'
-export { createInactivityRepo, type InactivityPolicy, type InactivityRepo, type StepMail } from './inactivity.repo.js'
+export { createInactivityRepo, type ForecastPerson, type ForecastRow, type ForecastScope, type InactivityPolicy, type InactivityRepo, type StepMail } from './inactivity.repo.js'
 export type { AccountCte, AccountEndings } from './account-end.repo.js'
 export { startSessionPurgeSchedule } from './identity.schedule.js'

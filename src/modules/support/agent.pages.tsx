@@ -1,6 +1,8 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import { formatDuration, formatList, tn } from '../../shared/i18n/index.js'
+import type { ChartData } from '../../shared/charts/charts.js'
+import { ReportCharts, ReportPeriods } from '../../shared/charts/report.js'
 import type { TicketState } from '../../db/schema/index.js'
 import type { MarketRow } from '../organizations/index.js'
 import type { DeskService } from './agent.service.js'
@@ -308,25 +310,23 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
   )
 }
 
-export function DeskReportPage({ ctx, report }: { ctx: PageContext; report: Report }): VNode {
-  const { t } = ctx
+export function DeskReportPage({ ctx, report, charts, articleTitle, branchTitle }: {
+  ctx: PageContext; report: Report; charts: ChartData[]; articleTitle: (key: string) => string; branchTitle: (branch: string) => string
+}): VNode {
+  const { t, locale } = ctx
   return (
     <DeskPage ctx={ctx} title={t('agent.report.title')}>
       <p class="lead">{t('agent.report.lead', { days: report.days })}</p>
+      <ReportPeriods ctx={ctx} days={report.days} path={`/${locale}/agent/report`} />
+      <ReportCharts ctx={ctx} charts={charts} csvBase={`/${locale}/agent/report/charts/`} days={report.days} />
       <h2 id="from-articles">{t('agent.report.fromArticles')}</h2>
       {report.fromArticles.length === 0 ? <p>{t('agent.report.none')}</p> : (
-        <table aria-labelledby="from-articles">
-          <thead><tr><th scope="col">{t('agent.report.article')}</th><th scope="col">{t('agent.report.branch')}</th><th scope="col">{t('agent.report.tickets')}</th></tr></thead>
-          <tbody>{report.fromArticles.map((r) => <tr key={`${r.articleKey}/${r.branch ?? ''}`}><td>{r.articleKey}</td><td>{r.branch ?? '—'}</td><td>{r.tickets}</td></tr>)}</tbody>
-        </table>
-      )}
-      <h2 id="deflections">{t('agent.report.deflections')}</h2>
-      <p class="hint">{t('agent.report.deflectionsHint')}</p>
-      {report.deflections.length === 0 ? <p>{t('agent.report.none')}</p> : (
-        <table aria-labelledby="deflections">
-          <thead><tr><th scope="col">{t('agent.report.article')}</th><th scope="col">{t('agent.report.locale')}</th><th scope="col">{t('agent.report.opened')}</th><th scope="col">{t('agent.report.deflected')}</th></tr></thead>
-          <tbody>{report.deflections.map((r) => <tr key={`${r.locale}/${r.articleSlug}`}><td>{r.articleSlug}</td><td>{r.locale}</td><td>{r.opened}</td><td>{r.deflected}</td></tr>)}</tbody>
-        </table>
+        <div class="table-scroll" role="region" aria-labelledby="from-articles" tabIndex={0}>
+          <table aria-labelledby="from-articles">
+            <thead><tr><th scope="col">{t('agent.report.article')}</th><th scope="col">{t('agent.report.branch')}</th><th scope="col">{t('agent.report.tickets')}</th></tr></thead>
+            <tbody>{report.fromArticles.map((r) => <tr key={`${r.articleKey}/${r.branch ?? ''}`}><td>{articleTitle(r.articleKey)}</td><td>{r.branch ? branchTitle(r.branch) : '—'}</td><td class="number">{new Intl.NumberFormat(locale).format(r.tickets)}</td></tr>)}</tbody>
+          </table>
+        </div>
       )}
     </DeskPage>
   )

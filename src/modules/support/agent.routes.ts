@@ -9,6 +9,8 @@ import { issueCsrfToken } from '../../shared/http/security.js'
 import type { HelpCenterService } from '../helpcenter/index.js'
 import type { DeskService } from './agent.service.js'
 import { AgentTicketPage, DeskReportPage, QueuePage, type QueueParams } from './agent.pages.js'
+import { chartCsv } from '../../shared/charts/charts.js'
+import { articleTitles, deskCharts } from './report-charts.js'
 import multipart from '@fastify/multipart'
 import { attachmentMultipart, flattenMultipart, sendAttachment, uploadsOf } from './support.routes.js'
 
@@ -139,10 +141,30 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
     schema: { ...hide, params: Type.Object({ locale: Locale, reference: Reference, id: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }) },
   }, async (req, reply) => sendAttachment(reply, await desk.attachment(req.actor, req.params.reference, Number(req.params.id))))
 
-  app.get('/:locale/agent/report', {
-    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })) }) },
+  const Period = Type.Object({ days: Type.Optional(Type.Union([Type.Literal('7'), Type.Literal('30'), Type.Literal('90')])) })
+  /** The report's charts in the viewer's language: topics and articles by their titles, not their keys. */
+  const chartsFor = async (req: FastifyRequest, days: number) => {
+    const data = await desk.chartData(req.actor, { days })
+    const [topics, titles] = await Promise.all([topicsOf(req), articleTitles(help, req.actor, req.locale, data.deflections)])
+    return deskCharts((key, params) => t(req.locale, key, params), req.locale, data, new Map(topics.map((c) => [c.key, c.title])), titles)
+  }
+
+  app.get('/:locale/agent/report', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Period } }, async (req, reply) => {
+    const days = Number(req.query.days ?? 30)
+    const report = await desk.report(req.actor, { days })
+    const [charts, overview] = await Promise.all([chartsFor(req, days), help.overview(req.actor, req.locale)])
+    const titleOf = new Map(overview.flatMap((c) => c.articles).map((a) => [a.key, a.title]))
+    return sendPage(reply, DeskReportPage({
+      ctx: pageContext(req, samePathAlternates(req, locales)), report, charts,
+      articleTitle: (key) => titleOf.get(key) ?? key, branchTitle: (branch) => branch,
+    }))
+  })
+
+  app.get('/:locale/agent/report/charts/:chart', {
+    schema: { ...hide, params: Type.Object({ locale: Locale, chart: Type.String({ pattern: '^[a-z-]{1,40}\\.csv$' }) }), querystring: Period },
   }, async (req, reply) => {
-    const report = await desk.report(req.actor, { days: req.query.days ? Number(req.query.days) : 30 })
-    return sendPage(reply, DeskReportPage({ ctx: pageContext(req, samePathAlternates(req, locales)), report }))
+    const chart = (await chartsFor(req, Number(req.query.days ?? 30))).find((c) => `${c.id}.csv` === req.params.chart)
+    if (!chart) throw new AppError('NOT_FOUND')
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${chart.id}.csv"`).send(chartCsv(chart))
   })
 }

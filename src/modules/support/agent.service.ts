@@ -272,6 +272,26 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
       return { days, ...(await repo.report(marketIds, since)) }
     },
 
+    /**
+     * The charts' figures for the actor's markets (or one of them) over the last `days` days, days
+     * counted in the market's time zone (UTC over several markets): requests per day against their due time, per topic, and the articles
+     * that spared a request.
+     */
+    async chartData(actor: Actor, options: { days: number; marketId?: number | undefined }) {
+      const allowed = whereCan(actor, 'view_ticket_report')?.marketIds ?? null
+      if (allowed !== null && allowed.length === 0) throw new AppError('FORBIDDEN_SCOPE')
+      if (options.marketId !== undefined && allowed !== null && !allowed.includes(options.marketId)) throw new AppError('FORBIDDEN_SCOPE')
+      const marketIds = options.marketId !== undefined ? [options.marketId] : allowed
+      const days = Math.max(1, Math.min(options.days, 366))
+      const now = clock.now()
+      const timeZone = await repo.reportTimeZone(marketIds)
+      const [requests, report] = await Promise.all([
+        repo.dailyRequests(marketIds, days, now, timeZone),
+        repo.report(marketIds, new Date(now.getTime() - days * 86_400_000)),
+      ])
+      return { days, now, timeZone, ...requests, deflections: report.deflections }
+    },
+
     /** Closes solved tickets without an answer for 7 days (the server's schedule and the CLI). */
     async closeSolved(actor: Actor, options: { now?: Date | undefined } = {}): Promise<{ closed: number; at: Date }> {
       assertCan(actor, 'run_schedules')

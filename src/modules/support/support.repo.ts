@@ -304,6 +304,40 @@ export function createSupportRepo(db: Db) {
       return { fromArticles, deflections }
     },
 
+    /**
+     * Requests per day (in `timeZone`) of the last `days` days up to `now`, by how their first answer
+     * met the due time set at creation: in time, late (answered late, or still unanswered past it),
+     * or still waiting and not yet due. Also per topic.
+     */
+    async dailyRequests(marketIds: number[] | null, days: number, now: Date, timeZone: string): Promise<{
+      perDay: { day: string; in_time: number; late: number; waiting: number }[]
+      perTopic: { topic: string; n: number }[]
+    }> {
+      const at = sql`${now.toISOString()}::timestamptz`
+      const since = sql`((date_trunc('day', ${at} at time zone ${timeZone}) - ${String(days - 1)} * interval '1 day') at time zone ${timeZone})`
+      const inMarkets = marketIds === null ? sql`` : marketIds.length === 0 ? sql`and false` : sql`and market_id in (${sql.join(marketIds.map((m) => sql`${m}`), sql`, `)})`
+      const [perDay, perTopic] = await Promise.all([
+        rows<{ day: string; in_time: number; late: number; waiting: number }>(db, sql`
+          select to_char((created_at at time zone ${timeZone})::date, 'YYYY-MM-DD') as day,
+            (count(*) filter (where first_responded_at is not null and first_responded_at <= first_response_due))::int as in_time,
+            (count(*) filter (where (first_responded_at is not null and first_responded_at > first_response_due) or (first_responded_at is null and first_response_due < ${at})))::int as late,
+            (count(*) filter (where first_responded_at is null and first_response_due >= ${at}))::int as waiting
+          from tickets where created_at >= ${since} and created_at <= ${at} ${inMarkets}
+          group by 1 order by 1`),
+        rows<{ topic: string; n: number }>(db, sql`
+          select topic, count(*)::int as n from tickets where created_at >= ${since} and created_at <= ${at} ${inMarkets}
+          group by topic order by n desc, topic limit 50`),
+      ])
+      return { perDay, perTopic }
+    },
+
+    /** The time zone a report's days are counted in: the market's when there is one, else UTC. */
+    async reportTimeZone(marketIds: number[] | null): Promise<string> {
+      if (marketIds?.length !== 1 || marketIds[0] === undefined) return 'UTC'
+      const [row] = await db.select({ timeZone: markets.timeZone }).from(markets).where(eq(markets.id, marketIds[0]))
+      return row?.timeZone ?? 'UTC'
+    },
+
     async ticketsFromEmailSince(email: string, since: Date): Promise<number> {
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(tickets)
         .where(and(sql`lower(${tickets.requesterEmail}) = ${email.toLowerCase()}`, gte(tickets.createdAt, since)))

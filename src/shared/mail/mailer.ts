@@ -71,13 +71,19 @@ export function createMailer(options: MailerOptions) {
     return sent
   }
 
-  /** Sends everything due now; returns how many were sent. Concurrent calls share one run. */
-  function drain(): Promise<number> {
+  /**
+   * Sends everything due now; returns how many were sent. Concurrent calls share one run.
+   * `onProgress` hears of each batch: emails sent so far, and those due when the drain started.
+   */
+  function drain(onProgress?: (done: number, total: number) => void): Promise<number> {
     running ??= (async () => {
+      const due = onProgress ? await repo.due(clock.now()) : 0
+      onProgress?.(0, due)
       let total = 0
       for (;;) {
         const sent = await drainOnce()
         total += sent
+        if (sent > 0) onProgress?.(total, Math.max(due, total))
         if (sent === 0) return total
       }
     })().finally(() => { running = undefined })

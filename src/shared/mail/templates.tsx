@@ -22,6 +22,7 @@ export const mailTemplates = {
   'lifecycle-blocked': { action: true },
   'lifecycle-delete_warned': { action: true, dates: ['date'] },
   'lifecycle-deleted': { action: false },
+  'inactivity-reminder': { action: true, dates: ['date'] },
   'account-approved': { action: true },
   'account-refused': { action: false },
   'ticket-received': { action: true },

@@ -1,0 +1,1 @@
+CREATE INDEX "users_inactivity_forecast" ON "users" USING btree ("realm","status",coalesce("last_activity_at", "created_at"),"company_id","status_changed_at","last_activity_at","created_at");
