@@ -57,6 +57,7 @@ function Home({ claims }: { claims: Record<string, unknown> | undefined }) {
   }
   return (
     <Layout title={`Welcome, ${typeof claims.name === 'string' ? claims.name : ''}`}>
+      <p>Signed in as <strong id="user-id">{typeof claims.preferred_username === 'string' ? claims.preferred_username : ''}</strong>, your Demo Motors partner user ID.</p>
       <p>You are signed in through the Demo Motors partner portal. What the portal told this app:</p>
       <table>
         <caption>Claims</caption>

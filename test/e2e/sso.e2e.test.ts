@@ -89,6 +89,8 @@ test('the workshop app signs a new user in through Sportello (email verified on 
   await page.click('form[action="/it/account/email/code"] button[type=submit]')
 
   await page.waitForURL(`${workshopUrl}/`)
+  assert.equal(await page.textContent('#user-id'), sara.userId, 'the app names the person by their partner user ID')
+  assert.equal(await page.textContent('[data-claim=preferred_username]'), sara.userId)
   assert.equal(await page.textContent('[data-claim=email]'), 'sara.conti@autofficina-rossi.example')
   assert.equal(await page.textContent('[data-claim=email_verified]'), 'true')
   assert.equal(await page.textContent('[data-claim=market]'), italy.code)

@@ -21,9 +21,14 @@ export function isSsoRealm(value: string): value is SsoRealm {
 /** The storage the provider needs (the repo's methods, handed over by the service). */
 export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub'>
 
+/**
+ * The claims each scope grants: exactly what discovery's claims_supported lists and what the ID
+ * token and userinfo carry. `preferred_username` is the user ID people sign in with (apps name their
+ * users by it); `sub` stays a random identifier that never changes. company, market and roles are ours.
+ */
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
-  profile: ['name', 'given_name', 'family_name', 'locale'],
+  profile: ['preferred_username', 'name', 'given_name', 'family_name', 'locale', 'updated_at'],
   email: ['email', 'email_verified'],
   company: ['company', 'market'],
   roles: ['roles'],
@@ -43,10 +48,12 @@ export interface SsoAccount extends Record<string, unknown> {
 export function claimsOf(account: AccountRow): AccountClaims {
   return {
     sub: account.sub,
+    preferred_username: account.user_id,
     name: `${account.first_name} ${account.last_name}`.trim(),
     given_name: account.first_name,
     family_name: account.last_name,
     locale: account.locale,
+    updated_at: Math.floor(new Date(account.updated_at).getTime() / 1000),
     email: account.email ?? undefined,
     email_verified: account.email !== null && account.email_verified_at !== null,
     company: account.company_number ? { number: account.company_number, name: account.company_name } : undefined,
@@ -57,7 +64,8 @@ export function claimsOf(account: AccountRow): AccountClaims {
 
 /** A connected app as oidc-provider's client metadata. The secret is its SHA-256 (see compareClientSecret below). */
 export function clientMetadata(row: ClientRow): AdapterPayload {
-  const common = { client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const }
+  // require_auth_time: every ID token says when the person signed in, as discovery's claims_supported promises.
+  const common = { client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const, require_auth_time: true }
   switch (row.kind) {
     case 'machine':
       return { ...common, client_secret: row.secretHash ?? '', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' }

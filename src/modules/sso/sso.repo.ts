@@ -14,12 +14,15 @@ export interface AccountRow extends Record<string, unknown> {
   id: number
   realm: string
   sub: string
+  /** The login name: the `preferred_username` claim. */
+  user_id: string
   first_name: string
   last_name: string
   email: string | null
   email_verified_at: Date | string | null
   locale: string
   status: AccountStatus
+  updated_at: Date | string
   company_number: string | null
   company_name: string | null
   market: string | null
@@ -121,7 +124,7 @@ export function createSsoRepo(db: Db) {
     /** The account behind a subject, with what its claims need. */
     async accountBySub(sub: string): Promise<AccountRow | undefined> {
       const [row] = await rows<AccountRow>(db, sql`
-        select u.id, u.realm, s.sub, u.first_name, u.last_name, u.email, u.email_verified_at, u.locale, u.status,
+        select u.id, u.realm, s.sub, u.user_id, u.first_name, u.last_name, u.email, u.email_verified_at, u.locale, u.status, u.updated_at,
           c.company_number, c.name as company_name, m.code as market,
           (select array_agg(distinct r.role order by r.role) from user_roles r where r.user_id = u.id) as roles
         from sso_subjects s
