@@ -45,6 +45,7 @@ Commands:
                             confirms an email address.
   clients add --name <name> --kind web|public|machine [--realm partner|shop]
               [--redirect-uri <url>]… [--post-logout-uri <url>]… [--third-party]
+              [--backchannel-logout-uri <url>]
                             register a connected app (OIDC client); prints its client ID and,
                             for web and machine apps, its secret: shown this once, stored hashed
   clients list [--realm partner|shop]
@@ -85,6 +86,7 @@ export async function runCli(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       'post-logout-uri': { type: 'string', multiple: true },
+      'backchannel-logout-uri': { type: 'string' },
       'third-party': { type: 'boolean', default: false },
     },
   })
@@ -243,7 +245,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 /** Single sign-on: connected apps and signing keys. */
-async function ssoCommand(command: string, arg: string | undefined, values: { realm: string; name?: string | undefined; kind?: string | undefined; 'redirect-uri'?: string[] | undefined; 'post-logout-uri'?: string[] | undefined; 'third-party': boolean }): Promise<number> {
+async function ssoCommand(command: string, arg: string | undefined, values: { realm: string; name?: string | undefined; kind?: string | undefined; 'redirect-uri'?: string[] | undefined; 'post-logout-uri'?: string[] | undefined; 'backchannel-logout-uri'?: string | undefined; 'third-party': boolean }): Promise<number> {
   const { oidcKeySecret } = resolveOidcKeySecret(loadConfig())
   const actor = systemActor('cli')
   return withDatabase(async (db) => {
@@ -258,9 +260,11 @@ async function ssoCommand(command: string, arg: string | undefined, values: { re
         const { client, secret } = await sso.addClient(actor, {
           realm: values.realm, name: values.name ?? '', kind, firstParty: !values['third-party'],
           redirectUris: values['redirect-uri'] ?? [], postLogoutRedirectUris: values['post-logout-uri'] ?? [],
+          backchannelLogoutUri: values['backchannel-logout-uri'],
         })
         console.log(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
         console.log(`client_id:     ${client.clientId}`)
+        if (client.backchannelLogoutUri) console.log(`back-channel logout: ${client.backchannelLogoutUri}`)
         if (secret) console.log(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
         return 0
       }

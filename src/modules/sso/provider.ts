@@ -19,7 +19,7 @@ export function isSsoRealm(value: string): value is SsoRealm {
 
 
 /** The storage the provider needs (the repo's methods, handed over by the service). */
-export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub'>
+export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub' | 'queueLogout'>
 
 /**
  * The claims each scope grants: exactly what discovery's claims_supported lists and what the ID
@@ -65,7 +65,11 @@ export function claimsOf(account: AccountRow): AccountClaims {
 /** A connected app as oidc-provider's client metadata. The secret is its SHA-256 (see compareClientSecret below). */
 export function clientMetadata(row: ClientRow): AdapterPayload {
   // require_auth_time: every ID token says when the person signed in, as discovery's claims_supported promises.
-  const common = { client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const, require_auth_time: true }
+  // An app registered for back-channel logout gets `sid` in its ID tokens, so it can match a logout token to its session.
+  const common = {
+    client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const, require_auth_time: true,
+    ...(row.backchannelLogoutUri && row.kind !== 'machine' ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+  }
   switch (row.kind) {
     case 'machine':
       return { ...common, client_secret: row.secretHash ?? '', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' }
@@ -166,6 +170,8 @@ export function buildProvider(options: {
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      // Logout tokens are queued and delivered with retries (deliverBackchannelLogouts), never posted inline.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {
@@ -228,6 +234,12 @@ export function buildProvider(options: {
     const expected = Buffer.from(this.clientSecret ?? '', 'utf8')
     const given = Buffer.from(sha256Hex(actual), 'utf8')
     return expected.length === given.length && timingSafeEqual(expected, given)
+  }
+
+  // RP-initiated logout ends the provider's session (and its grants) before identity ends the portal
+  // session, so the provider's own back-channel call queues its logouts in the same outbox.
+  provider.Client.prototype.backchannelLogout = async function backchannelLogout(this: { clientId: string }, sub: string, sid: string | undefined): Promise<void> {
+    await repo.queueLogout(realm, this.clientId, sub, sid ?? null)
   }
 
   provider.use(async (ctx, next) => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import * as client from 'openid-client'
 import { systemActor } from '../../shared/actor.js'
-import { actorOf, company, market, setAccount, signIn, user, type UserRow } from '../../../test/factories.js'
+import { actorOf, company, market, reload, setAccount, signIn, user, type UserRow } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { discover, follow, startAuthorization } from '../../../test/oidc.js'
 import { SCOPE_CLAIMS } from './index.js'
@@ -65,7 +65,7 @@ describe('claims', () => {
       assert.equal(claims.email, account.email)
       assert.equal(claims.email_verified, true)
       assert.equal(claims.locale, 'it')
-      assert.equal(claims.updated_at, Math.floor(account.updatedAt.getTime() / 1000))
+      assert.equal(claims.updated_at, Math.floor((await reload(app(), account)).updatedAt.getTime() / 1000))
       assert.equal(claims.market, it.code)
       assert.deepEqual(claims.roles, ['user'])
       assert.equal(info.preferred_username, account.userId)
