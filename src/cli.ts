@@ -32,6 +32,7 @@ Commands:
                             confirms an email address.
   clients add --name <name> --kind web|public|machine [--realm partner|shop]
               [--redirect-uri <url>]… [--post-logout-uri <url>]… [--third-party]
+              [--backchannel-logout-uri <url>]
                             register a connected app (OIDC client); prints its client ID and,
                             for web and machine apps, its secret: shown this once, stored hashed
   clients list [--realm partner|shop]
@@ -62,6 +63,7 @@ export const cliOptions = {
   kind: { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-uri': { type: 'string', multiple: true },
+  'backchannel-logout-uri': { type: 'string' },
   'third-party': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } as const

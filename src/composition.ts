@@ -12,7 +12,7 @@ import { createAdminRepo, createAdminService, type AdminService } from './module
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
 import { createDeskService, createSupportRepo, createSupportService, erasedRequesterData, type DeskService, type SupportService } from './modules/support/index.js'
-import { createSsoRepo, createSsoService, revokedAppAccess, type SsoService } from './modules/sso/index.js'
+import { createSsoRepo, createSsoService, queuedBackchannelLogouts, revokedAppAccess, type SsoService } from './modules/sso/index.js'
 
 /**
  * The one place services are built and wired to each other (composition root). The HTTP app,
@@ -39,8 +39,9 @@ export interface Services {
 export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
-  // what single sign-on (app grants) and support (requester details) keep, in identity's statements.
-  const endings: AccountEndings = { appAccess: [revokedAppAccess], personalData: [erasedRequesterData] }
+  // what single sign-on (app grants, and the back-channel logouts they owe) and support (requester
+  // details) keep, in identity's statements.
+  const endings: AccountEndings = { appAccess: [queuedBackchannelLogouts, revokedAppAccess], personalData: [erasedRequesterData] }
   const identityRepo = createIdentityRepo(database.db, endings)
   const organizationsRepo = createOrganizationsRepo(database.db)
   const organizations = createOrganizationsService(organizationsRepo)

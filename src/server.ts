@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js'
 import { DataDirInUseError } from './db/data-dir-lock.js'
 import { startSessionPurgeSchedule } from './modules/identity/index.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
+import { startBackchannelLogoutSchedule } from './modules/sso/index.js'
 import { startAutoCloseSchedule } from './modules/support/index.js'
 import { seedDemoTickets } from './seed/tickets.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   const stopAutoClose = startAutoCloseSchedule(app.services.desk, { minutes: config.lifecycleSweepMinutes, log: app.log })
   // Sessions that ended by time are reclaimed on the same schedule.
   const stopSessionPurge = startSessionPurgeSchedule(app.services.auth, { minutes: config.lifecycleSweepMinutes, log: app.log })
+  // Apps registered for back-channel logout learn within seconds that a person's session ended.
+  const stopBackchannelLogouts = startBackchannelLogoutSchedule(app.services.sso, { publicUrl: config.publicUrl, log: app.log })
   console.log(`Sportello is running at ${config.publicUrl} (listening on ${config.host}:${config.port}, ${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`)
 
   let closing = false
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     stopSweeps()
     stopAutoClose()
     stopSessionPurge()
+    stopBackchannelLogouts()
     app.close()
       .then(() => database.close())
       .then(() => process.exit(0))

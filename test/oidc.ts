@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../src/db/client.js'
-import { auditEvents, ssoSubjects, users, type AccountStatus } from '../src/db/schema/index.js'
+import { auditEvents, ssoLogoutOutbox, ssoSubjects, users, type AccountStatus } from '../src/db/schema/index.js'
 import * as client from 'openid-client'
 import type { Browser } from './helpers.js'
 
@@ -93,4 +93,14 @@ export async function storedSubjects(database: Database): Promise<string[]> {
 
 export async function auditActions(database: Database, prefix: string): Promise<string[]> {
   return (await database.db.select({ action: auditEvents.action }).from(auditEvents)).map((r) => r.action).filter((a) => a.startsWith(prefix))
+}
+
+/** The back-channel logouts queued for an app, oldest first. */
+export async function queuedLogouts(database: Database, clientId: string) {
+  return database.db.select().from(ssoLogoutOutbox).where(eq(ssoLogoutOutbox.clientId, clientId)).orderBy(ssoLogoutOutbox.id)
+}
+
+/** Makes every pending back-channel logout due now, as if its backoff had passed. */
+export async function makeLogoutsDue(database: Database): Promise<void> {
+  await database.db.update(ssoLogoutOutbox).set({ nextAttemptAt: sql`now() - interval '1 second'` }).where(eq(ssoLogoutOutbox.status, 'pending'))
 }

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as client from 'openid-client'
 import { renderToString } from 'preact-render-to-string'
 import type { ComponentChildren } from 'preact'
 
 /**
  * "Workshop app": a tiny second web application (Demo Motors' workshop planner) that signs its
- * users in through Sportello with OpenID Connect: code flow with PKCE, claims, and sign-out
- * everywhere (RP-initiated logout). Sessions live in memory: it is a demo.
+ * users in through Sportello with OpenID Connect: code flow with PKCE, claims, sign-out
+ * everywhere (RP-initiated logout) and back-channel logout (its session ends when the person's
+ * portal session ends). Sessions live in memory: it is a demo.
  */
 export interface WorkshopAppOptions {
   /** Sportello's PUBLIC_URL (the partner realm's issuer). */
@@ -26,6 +28,9 @@ interface Session {
 }
 
 const COOKIE = 'workshop_session'
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+/** Where Sportello posts logout tokens (register it with `clients add --backchannel-logout-uri`). */
+export const BACKCHANNEL_LOGOUT_PATH = '/backchannel-logout'
 
 function Layout({ title, children }: { title: string; children: ComponentChildren }) {
   return (
@@ -57,6 +62,7 @@ function Home({ claims }: { claims: Record<string, unknown> | undefined }) {
   }
   return (
     <Layout title={`Welcome, ${typeof claims.name === 'string' ? claims.name : ''}`}>
+      <p>Signed in as <strong id="user-id">{typeof claims.preferred_username === 'string' ? claims.preferred_username : ''}</strong>, your Demo Motors partner user ID.</p>
       <p>You are signed in through the Demo Motors partner portal. What the portal told this app:</p>
       <table>
         <caption>Claims</caption>
@@ -93,6 +99,33 @@ export async function createWorkshopApp(options: WorkshopAppOptions): Promise<Se
   const send = sendWith(`default-src 'self'; form-action 'self' ${new URL(options.issuer).origin}`)
   const sessions = new Map<string, Session>()
   const redirectUri = `${options.baseUrl}/callback`
+  const jwksUri = config.serverMetadata().jwks_uri
+  const keys = jwksUri ? createRemoteJWKSet(new URL(jwksUri)) : undefined
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0, section 2.6: a signed logout token from the issuer,
+   * for this app, with the logout event and no nonce, names a session (sid) or a person (sub);
+   * every session of ours it names ends.
+   */
+  const backchannelLogout = async (req: IncomingMessage): Promise<boolean> => {
+    let body = ''
+    for await (const chunk of req) {
+      body += String(chunk)
+      if (body.length > 64 * 1024) return false
+    }
+    const token = new URLSearchParams(body).get('logout_token')
+    if (!token || !keys) return false
+    const { payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.clientId, algorithms: ['RS256'], typ: 'logout+jwt' })
+    const events = payload.events as Record<string, unknown> | undefined
+    if (!events || typeof events[LOGOUT_EVENT] !== 'object' || 'nonce' in payload || (!payload.sid && !payload.sub)) return false
+    for (const [id, session] of sessions) {
+      const claims = session.claims
+      if (!claims) continue
+      const matches = payload.sid ? claims.sid === payload.sid : claims.sub === payload.sub
+      if (matches) sessions.delete(id)
+    }
+    return true
+  }
 
   const sessionOf = (req: IncomingMessage): { id: string; session: Session; fresh: boolean } => {
     const id = /(?:^|;\s*)workshop_session=([\w-]{20,64})/.exec(req.headers.cookie ?? '')?.[1]
@@ -106,6 +139,13 @@ export async function createWorkshopApp(options: WorkshopAppOptions): Promise<Se
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', options.baseUrl)
+    if (req.method === 'POST' && url.pathname === BACKCHANNEL_LOGOUT_PATH) {
+      // No cookies here: the portal calls this directly, not the person's browser.
+      const accepted = await backchannelLogout(req).catch(() => false)
+      res.writeHead(accepted ? 200 : 400, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(accepted ? '{}' : '{"error":"invalid_request"}')
+      return
+    }
     const { id, session, fresh } = sessionOf(req)
     const cookie: Record<string, string> = fresh ? { 'set-cookie': `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax` } : {}
     if (req.method === 'GET' && url.pathname === '/') {

@@ -217,9 +217,11 @@ async function ssoCommand(command: string, arg: string | undefined, values: CliV
         const { client, secret } = await sso.addClient(actor, {
           realm: values.realm, name: values.name ?? '', kind, firstParty: !values['third-party'],
           redirectUris: values['redirect-uri'] ?? [], postLogoutRedirectUris: values['post-logout-uri'] ?? [],
+          backchannelLogoutUri: values['backchannel-logout-uri'],
         })
         console.log(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
         console.log(`client_id:     ${client.clientId}`)
+        if (client.backchannelLogoutUri) console.log(`back-channel logout: ${client.backchannelLogoutUri}`)
         if (secret) console.log(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
         return 0
       }

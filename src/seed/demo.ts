@@ -16,6 +16,7 @@ export async function seedDemo(services: Services): Promise<{ markets: number; a
   await services.sso.ensureClient(actor, {
     clientId: 'workshop-app', realm: 'partner', name: 'Demo Motors Workshop', kind: 'public', firstParty: true,
     redirectUris: ['http://localhost:3910/callback'], postLogoutRedirectUris: ['http://localhost:3910/'],
+    backchannelLogoutUri: 'http://localhost:3910/backchannel-logout',
   })
   const report = await services.help.importContent(demoContentDir)
   return { markets: demoMarkets.length, articles: report.articles.created + report.articles.updated + report.articles.unchanged, accounts }

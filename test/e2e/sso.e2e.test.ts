@@ -37,7 +37,7 @@ before(async () => {
   workshopUrl = `http://localhost:${String(workshopPort)}`
   await portal.app.services.sso.addClient(systemActor('test'), {
     clientId: 'workshop-e2e', realm: 'partner', name: 'Demo Motors Workshop', kind: 'public', firstParty: true,
-    redirectUris: [`${workshopUrl}/callback`], postLogoutRedirectUris: [`${workshopUrl}/`],
+    redirectUris: [`${workshopUrl}/callback`], postLogoutRedirectUris: [`${workshopUrl}/`], backchannelLogoutUri: `${workshopUrl}/backchannel-logout`,
   })
   workshop = await createWorkshopApp({ issuer: portalUrl, clientId: 'workshop-e2e', baseUrl: workshopUrl, insecure: true })
   await new Promise<void>((resolve) => { workshop.listen(workshopPort, '127.0.0.1', resolve) })
@@ -89,6 +89,8 @@ test('the workshop app signs a new user in through Sportello (email verified on 
   await page.click('form[action="/it/account/email/code"] button[type=submit]')
 
   await page.waitForURL(`${workshopUrl}/`)
+  assert.equal(await page.textContent('#user-id'), sara.userId, 'the app names the person by their partner user ID')
+  assert.equal(await page.textContent('[data-claim=preferred_username]'), sara.userId)
   assert.equal(await page.textContent('[data-claim=email]'), 'sara.conti@autofficina-rossi.example')
   assert.equal(await page.textContent('[data-claim=email_verified]'), 'true')
   assert.equal(await page.textContent('[data-claim=market]'), italy.code)
@@ -110,6 +112,32 @@ test('the workshop app signs a new user in through Sportello (email verified on 
   await page.goto(workshopUrl)
   await page.click('#sign-in')
   await page.waitForURL(/\/it\/login\?next=/)
+  await context.close()
+})
+
+test('signing out on the portal ends the workshop app\'s own session (back-channel logout)', async () => {
+  const italy = await deskMarket(portal)
+  const luca = await user(portal, { firstName: 'Luca', lastName: 'Neri', locale: 'it', company: await company(portal, { market: italy }) })
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+  await page.goto(workshopUrl)
+  await page.click('#sign-in')
+  await page.waitForURL(/\/it\/login\?next=/)
+  await page.fill('#identifier', luca.userId)
+  await page.fill('#password', TEST_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL(`${workshopUrl}/`)
+  assert.equal(await page.textContent('#user-id'), luca.userId)
+
+  // Signed out on the portal, not in the app: the portal tells the app, which ends its own session.
+  await page.goto(`${portalUrl}/it/logout`)
+  await page.click('main form button[type=submit]')
+  await page.waitForURL(/\/it\/help/)
+  const delivery = await portal.app.services.sso.deliverBackchannelLogouts(portalUrl)
+  assert.ok(delivery.delivered >= 1 && delivery.failed === 0, `the app accepted its logout token: ${JSON.stringify(delivery)}`)
+  await page.goto(workshopUrl)
+  assert.ok(await page.isVisible('#sign-in'), 'the workshop app\'s session is gone')
+  assert.equal(await page.locator('#user-id').count(), 0)
   await context.close()
 })
 

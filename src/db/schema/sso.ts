@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 import { realms, users } from './identity.js'
 
 /** What a connected app is allowed to do; it decides the OIDC client metadata. */
@@ -15,6 +16,8 @@ export const ssoClients = pgTable('sso_clients', {
   secretHash: text('secret_hash'),
   redirectUris: jsonb('redirect_uris').$type<string[]>().notNull().default([]),
   postLogoutRedirectUris: jsonb('post_logout_redirect_uris').$type<string[]>().notNull().default([]),
+  /** OpenID Connect Back-Channel Logout: where the app receives a logout token when a person's session ends. */
+  backchannelLogoutUri: text('backchannel_logout_uri'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('sso_clients_realm').on(t.realm)])
 
@@ -60,3 +63,27 @@ export const ssoSigningKeys = pgTable('sso_signing_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   retiredAt: timestamp('retired_at', { withTimezone: true }),
 })
+
+export type LogoutDeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+/**
+ * Back-channel logouts to deliver: written by identity's statement that ends a person's access (the
+ * same transaction), then signed and posted by a schedule until the app answers 2xx (the outbox's
+ * pattern). One pending row per app, subject and SSO session (`sid`; none when only a grant is known).
+ */
+export const ssoLogoutOutbox = pgTable('sso_logout_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  realm: text('realm').notNull(),
+  clientId: text('client_id').notNull().references(() => ssoClients.clientId, { onDelete: 'cascade' }),
+  sub: text('sub').notNull(),
+  sid: text('sid'),
+  status: text('status').$type<LogoutDeliveryStatus>().notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+}, (t) => [
+  index('sso_logout_outbox_due').on(t.status, t.nextAttemptAt),
+  uniqueIndex('sso_logout_outbox_pending').on(t.clientId, t.sub, sql`coalesce(${t.sid}, '')`).where(sql`status = 'pending'`),
+])

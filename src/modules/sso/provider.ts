@@ -19,11 +19,16 @@ export function isSsoRealm(value: string): value is SsoRealm {
 
 
 /** The storage the provider needs (the repo's methods, handed over by the service). */
-export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub'>
+export type ProviderStore = Pick<SsoRepo, 'upsertPayload' | 'findPayload' | 'consumePayload' | 'destroyPayload' | 'revokeByGrantId' | 'findClient' | 'accountBySub' | 'queueLogout'>
 
+/**
+ * The claims each scope grants: exactly what discovery's claims_supported lists and what the ID
+ * token and userinfo carry. `preferred_username` is the user ID people sign in with (apps name their
+ * users by it); `sub` stays a random identifier that never changes. company, market and roles are ours.
+ */
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
-  profile: ['name', 'given_name', 'family_name', 'locale'],
+  profile: ['preferred_username', 'name', 'given_name', 'family_name', 'locale', 'updated_at'],
   email: ['email', 'email_verified'],
   company: ['company', 'market'],
   roles: ['roles'],
@@ -43,10 +48,12 @@ export interface SsoAccount extends Record<string, unknown> {
 export function claimsOf(account: AccountRow): AccountClaims {
   return {
     sub: account.sub,
+    preferred_username: account.user_id,
     name: `${account.first_name} ${account.last_name}`.trim(),
     given_name: account.first_name,
     family_name: account.last_name,
     locale: account.locale,
+    updated_at: Math.floor(new Date(account.updated_at).getTime() / 1000),
     email: account.email ?? undefined,
     email_verified: account.email !== null && account.email_verified_at !== null,
     company: account.company_number ? { number: account.company_number, name: account.company_name } : undefined,
@@ -57,7 +64,12 @@ export function claimsOf(account: AccountRow): AccountClaims {
 
 /** A connected app as oidc-provider's client metadata. The secret is its SHA-256 (see compareClientSecret below). */
 export function clientMetadata(row: ClientRow): AdapterPayload {
-  const common = { client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const }
+  // require_auth_time: every ID token says when the person signed in, as discovery's claims_supported promises.
+  // An app registered for back-channel logout gets `sid` in its ID tokens, so it can match a logout token to its session.
+  const common = {
+    client_id: row.clientId, client_name: row.name, first_party: row.firstParty, id_token_signed_response_alg: 'RS256' as const, require_auth_time: true,
+    ...(row.backchannelLogoutUri && row.kind !== 'machine' ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+  }
   switch (row.kind) {
     case 'machine':
       return { ...common, client_secret: row.secretHash ?? '', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' }
@@ -158,6 +170,8 @@ export function buildProvider(options: {
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      // Logout tokens are queued and delivered with retries (deliverBackchannelLogouts), never posted inline.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {
@@ -220,6 +234,12 @@ export function buildProvider(options: {
     const expected = Buffer.from(this.clientSecret ?? '', 'utf8')
     const given = Buffer.from(sha256Hex(actual), 'utf8')
     return expected.length === given.length && timingSafeEqual(expected, given)
+  }
+
+  // RP-initiated logout ends the provider's session (and its grants) before identity ends the portal
+  // session, so the provider's own back-channel call queues its logouts in the same outbox.
+  provider.Client.prototype.backchannelLogout = async function backchannelLogout(this: { clientId: string }, sub: string, sid: string | undefined): Promise<void> {
+    await repo.queueLogout(realm, this.clientId, sub, sid ?? null)
   }
 
   provider.use(async (ctx, next) => {

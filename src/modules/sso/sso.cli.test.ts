@@ -22,6 +22,13 @@ test('sportello clients add|list|remove and keys rotate', async () => {
   assert.equal(badUri.status, 1)
   assert.match(badUri.stderr, /SSO_REDIRECT_URI_INVALID/)
 
+  const withLogout = sportello(env, 'clients', 'add', '--name', 'Dealer shop', '--kind', 'web', '--redirect-uri', 'https://shop.example/cb', '--backchannel-logout-uri', 'https://shop.example/backchannel-logout')
+  assert.equal(withLogout.status, 0, withLogout.stderr)
+  assert.match(withLogout.stdout, /back-channel logout: https:\/\/shop\.example\/backchannel-logout/)
+  const badLogoutUri = sportello(env, 'clients', 'add', '--name', 'X', '--kind', 'web', '--redirect-uri', 'https://shop.example/cb', '--backchannel-logout-uri', 'http://evil.example/logout')
+  assert.equal(badLogoutUri.status, 1)
+  assert.match(badLogoutUri.stderr, /SSO_REDIRECT_URI_INVALID/)
+
   const first = sportello(env, 'keys', 'rotate')
   assert.equal(first.status, 0, first.stderr)
   const second = sportello(env, 'keys', 'rotate')

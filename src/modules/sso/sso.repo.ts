@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../db/client.js'
 import { rows } from '../../db/query.js'
-import { oidcPayloads, ssoClients, ssoSigningKeys, ssoSubjects, type AccountStatus, type ClientKind } from '../../db/schema/index.js'
+import { oidcPayloads, ssoClients, ssoLogoutOutbox, ssoSigningKeys, ssoSubjects, type AccountStatus, type ClientKind } from '../../db/schema/index.js'
 import { recordAudit, type AuditInput } from '../../shared/audit/audit.repo.js'
 
 export type ClientRow = typeof ssoClients.$inferSelect
@@ -14,12 +14,15 @@ export interface AccountRow extends Record<string, unknown> {
   id: number
   realm: string
   sub: string
+  /** The login name: the `preferred_username` claim. */
+  user_id: string
   first_name: string
   last_name: string
   email: string | null
   email_verified_at: Date | string | null
   locale: string
   status: AccountStatus
+  updated_at: Date | string
   company_number: string | null
   company_name: string | null
   market: string | null
@@ -37,6 +40,44 @@ export interface StoredPayload {
  */
 export function revokedAppAccess(ids: SQL): SQL {
   return sql`revoked_app_access as (delete from oidc_payloads where account_id in (select sub from sso_subjects where user_id in (${ids})))`
+}
+
+/**
+ * Ending a person's access also tells every app they used that registered a back-channel logout URI
+ * (OpenID Connect Back-Channel Logout 1.0): one pending logout per app and SSO session (its `sid`),
+ * or per app and subject when only a grant is left, queued in identity's statement beside
+ * `revokedAppAccess` (same snapshot: it reads the rows that statement deletes). A schedule signs
+ * and posts them (`deliverBackchannelLogouts`).
+ */
+export function queuedBackchannelLogouts(ids: SQL): SQL {
+  const subs = sql`select sub from sso_subjects where user_id in (${ids})`
+  return sql`queued_backchannel_logouts as (
+    insert into sso_logout_outbox (realm, client_id, sub, sid)
+    select c.realm, c.client_id, used.sub, used.sid
+    from (
+      select p.account_id as sub, a.key as client_id, a.value->>'sid' as sid
+        from oidc_payloads p cross join lateral jsonb_each(case when jsonb_typeof(p.payload->'authorizations') = 'object' then p.payload->'authorizations' else '{}'::jsonb end) a
+        where p.model = 'Session' and p.account_id in (${subs})
+      union
+      select g.account_id, g.payload->>'clientId', null
+        from oidc_payloads g
+        where g.model = 'Grant' and g.account_id in (${subs})
+          and not exists (select 1 from oidc_payloads s where s.model = 'Session' and s.account_id = g.account_id and s.payload->'authorizations'->(g.payload->>'clientId') is not null)
+    ) used
+    join sso_clients c on c.client_id = used.client_id and c.backchannel_logout_uri is not null
+    on conflict do nothing)`
+}
+
+/** A logout to deliver, with where it goes. */
+export interface DueLogout extends Record<string, unknown> {
+  id: number
+  realm: string
+  clientId: string
+  sub: string
+  sid: string | null
+  attempts: number
+  createdAt: Date | string
+  uri: string | null
 }
 
 export function createSsoRepo(db: Db) {
@@ -116,12 +157,50 @@ export function createSsoRepo(db: Db) {
       return deleted.length
     },
 
+    // ---- Back-channel logout ----
+
+    /** A logout the provider itself decided (RP-initiated logout ends its session before identity sees it). */
+    async queueLogout(realm: string, clientId: string, sub: string, sid: string | null): Promise<void> {
+      await db.insert(ssoLogoutOutbox).values({ realm, clientId, sub, sid }).onConflictDoNothing()
+    },
+
+    /**
+     * Claims due logouts (SKIP LOCKED: several processes share the queue), counting the attempt and
+     * leasing the row before the request, as the mail outbox does.
+     */
+    async claimDueLogouts(limit: number, leaseSeconds: number): Promise<DueLogout[]> {
+      return rows<DueLogout>(db, sql`
+        update sso_logout_outbox o set attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
+        from sso_clients c
+        where c.client_id = o.client_id and o.id in (
+          select id from sso_logout_outbox where status = 'pending' and next_attempt_at <= now()
+          order by next_attempt_at, id limit ${limit} for update skip locked
+        )
+        returning o.id, o.realm, o.client_id as "clientId", o.sub, o.sid, o.attempts, o.created_at as "createdAt", c.backchannel_logout_uri as uri`)
+    },
+
+    async markLogoutDelivered(id: number): Promise<void> {
+      await db.update(ssoLogoutOutbox).set({ status: 'delivered', deliveredAt: sql`now()`, lastError: null }).where(eq(ssoLogoutOutbox.id, id))
+    },
+
+    async markLogoutFailed(id: number, error: string, retryInSeconds: number | null): Promise<void> {
+      await db.update(ssoLogoutOutbox).set(retryInSeconds === null
+        ? { status: 'failed', lastError: error.slice(0, 500) }
+        : { lastError: error.slice(0, 500), nextAttemptAt: sql`now() + make_interval(secs => ${retryInSeconds})` }).where(eq(ssoLogoutOutbox.id, id))
+    },
+
+    /** Delivered logouts are forgotten after a day; they name a subject and nothing else. */
+    async purgeDeliveredLogouts(): Promise<number> {
+      const deleted = await db.delete(ssoLogoutOutbox).where(sql`${ssoLogoutOutbox.status} <> 'pending' and ${ssoLogoutOutbox.createdAt} < now() - interval '1 day'`).returning({ id: ssoLogoutOutbox.id })
+      return deleted.length
+    },
+
     // ---- Accounts ----
 
     /** The account behind a subject, with what its claims need. */
     async accountBySub(sub: string): Promise<AccountRow | undefined> {
       const [row] = await rows<AccountRow>(db, sql`
-        select u.id, u.realm, s.sub, u.first_name, u.last_name, u.email, u.email_verified_at, u.locale, u.status,
+        select u.id, u.realm, s.sub, u.user_id, u.first_name, u.last_name, u.email, u.email_verified_at, u.locale, u.status, u.updated_at,
           c.company_number, c.name as company_name, m.code as market,
           (select array_agg(distinct r.role order by r.role) from user_roles r where r.user_id = u.id) as roles
         from sso_subjects s
