@@ -21,6 +21,8 @@ export const mailTemplates = {
   'lifecycle-deleted': { action: false },
   'account-approved': { action: true },
   'account-refused': { action: false },
+  'access-restored': { action: true },
+  'access-restored-shop': { action: true },
   'ticket-received': { action: true },
   'ticket-reply': { action: true },
 } as const satisfies Record<string, { action: boolean; dates?: readonly string[] }>
