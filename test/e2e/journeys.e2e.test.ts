@@ -72,18 +72,21 @@ test('a blocked organization administrator asks for help, gets a reset link afte
   assert.equal(await page.locator('#name, #identity-firstName, #identity-email').count(), 0, 'name, email and company are asked once')
   await page.fill('#subject', 'Account bloccato')
   await page.fill('#description', 'Non accedo da mesi e il mio account è bloccato: mi serve per le garanzie.')
+  await page.fill('#firstName', ' ')
+  await page.fill('#lastName', ' ')
+  await page.fill('#email', 'marta@autofficina-verdi.example')
+  await page.fill('#companyName', 'Autofficina Verdi S.r.l.')
+  await page.fill('#companyAddress', 'Via Emilia 12, 40133 Bologna')
+  await page.selectOption('#marketCode', market.code)
   await page.click('button:has-text("Invia la richiesta")')
   await page.waitForSelector('[role=alert]')
   assert.match(await page.locator('[role=alert]').innerText(), /Nome/, 'the error names the field in Italian')
   assert.doesNotMatch(await page.locator('[role=alert]').innerText(), /firstName|identity\.|required/)
   assert.equal(await page.getAttribute('#firstName', 'aria-invalid'), 'true', 'and points at it')
   await look(page, 'it-ask-for-help-error')
+  assert.equal(await page.inputValue('#email'), 'marta@autofficina-verdi.example', 'what was typed stays')
   await page.fill('#firstName', 'Marta')
   await page.fill('#lastName', 'Verdi')
-  await page.fill('#email', 'marta@autofficina-verdi.example')
-  await page.fill('#companyName', 'Autofficina Verdi S.r.l.')
-  await page.fill('#companyAddress', 'Via Emilia 12, 40133 Bologna')
-  await page.selectOption('#marketCode', market.code)
   await page.click('button:has-text("Invia la richiesta")')
   await page.waitForSelector('[role=status]')
   const reference = /SR-\d{4}-\d{6}/.exec(await page.locator('[role=status]').innerText())?.[0]
@@ -195,7 +198,7 @@ test('a new workshop registers, the market administrator approves it, and its fo
   await adminContext.close()
 })
 
-test('the changed pages in English: sign-in, workspace, my requests, account', async () => {
+test('the changed pages in every language: sign-in, help, ask for help, partners, workspace, my requests, account', async () => {
   const { browser, baseUrl, app } = fixture()
   await withContent()
   const uk = await deskMarket(app, { timeZone: 'Europe/London', names: { it: 'Regno Unito', en: 'United Kingdom', de: 'Vereinigtes Königreich' } })
@@ -204,9 +207,12 @@ test('the changed pages in English: sign-in, workspace, my requests, account', a
   const deskAgent = await agent(app, uk, { firstName: 'Ann', lastName: 'Lee' })
   const context = await browser.newContext({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36' })
   const page = await context.newPage()
-  for (const path of ['/en/login', '/en/shop/login', '/en/help', '/en/support/new']) {
-    await page.goto(`${baseUrl}${path}`)
-    await look(page, `en${path}`)
+  for (const locale of ['it', 'en', 'de']) {
+    for (const path of ['login', 'shop/login', 'help', 'support/new', `partners?market=${uk.code}`]) {
+      await page.goto(`${baseUrl}/${locale}/${path}`)
+      assert.match(await page.locator('h1').innerText(), /\S/, path)
+      await look(page, `${locale}-${path.replace(/\?.*/, '')}`)
+    }
   }
   await signInPage(page, baseUrl, owner, 'en')
   assert.match(page.url(), /\/en\/workspace$/)

@@ -146,7 +146,7 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           </>
         ) : <p>{signedIn ? t('support.new.urgentNoPartner') : t('support.interim.urgentText')} <a href={`/${locale}/partners`}>{t('support.new.findPartner')}</a></p>}
       </div>
-      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{invalid ? <a href={`#${invalid}`}>{error}</a> : error}</p> : null}
       <form class="stack-form" method="post" action={`/${locale}/support/new`} enctype="multipart/form-data" aria-describedby={error ? 'form-error' : undefined} data-deflect="" data-locale={locale}>
         <input type="hidden" name="_csrf" value={csrfToken} />
         <input type="hidden" name="deflection" value="" />

@@ -91,10 +91,11 @@ describe('asking for help', () => {
     const b = browser()
     const noIdentity = await b.post('/en/support/new', { ...guestTicket(), topic: 'sign-in' })
     assert.equal(noIdentity.statusCode, 400)
-    const said = /<p class="error-message" role="alert" id="form-error">([^<]*)<\/p>/.exec(noIdentity.body)?.[1] ?? ''
+    const said = (/<p class="error-message" role="alert" id="form-error">([\s\S]*?)<\/p>/.exec(noIdentity.body)?.[1] ?? '').replace(/<[^>]+>/g, '')
     assert.match(said, /User ID/, 'the error names the field as the form labels it')
     assert.doesNotMatch(said, /identity\.|: required/, 'never an internal name or a bare "required"')
     assert.match(noIdentity.body, /id="identity-userId"[^>]*aria-invalid="true"/, 'the field is marked')
+    assert.match(noIdentity.body, /id="form-error"><a href="#identity-userId">/, 'and the message leads to it')
     assert.match(noIdentity.body, /value="Service Manual shows an empty page"/, 'the form keeps what was typed')
     assert.equal((await b.post('/en/support/new', { ...guestTicket(), topic: 'no-such-topic' })).statusCode, 400)
     assert.equal((await b.post('/en/support/new', { ...guestTicket(), email: 'not-an-email' })).statusCode, 400)
