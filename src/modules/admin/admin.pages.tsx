@@ -103,7 +103,9 @@ export function UsersPage({ ctx, users, query, notice }: { ctx: PageContext; use
 function UserTable({ ctx, users }: { ctx: PageContext; users: UserList }) {
   const { t, locale } = ctx
   if (users.length === 0) return <p>{t('admin.users.none')}</p>
+  // On a phone the table scrolls sideways inside its card rather than running off the page.
   return (
+    <div class="table-scroll" role="region" aria-label={t('admin.users.title')} tabIndex={0}>
     <table>
       <caption class="visually-hidden">{t('admin.users.title')}</caption>
       <thead><tr><th scope="col">{t('account.userId')}</th><th scope="col">{t('account.name')}</th><th scope="col">{t('account.company')}</th><th scope="col">{t('account.status')}</th><th scope="col">{t('admin.users.lastActivity')}</th></tr></thead>
@@ -119,6 +121,7 @@ function UserTable({ ctx, users }: { ctx: PageContext; users: UserList }) {
         ))}
       </tbody>
     </table>
+    </div>
   )
 }
 

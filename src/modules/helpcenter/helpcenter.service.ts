@@ -115,6 +115,8 @@ export function createHelpCenterService(repo: HelpRepo, options: { onSearch?: (l
     /** The slug of the article with this key in this language (other modules link to articles by key: slugs differ per language). */
     async articleSlugByKey(_actor: Actor, locale: string, key: string): Promise<string> {
       assertLocale(locale)
+      // Keys are lower-case words and dashes: anything else (a NUL byte, markup) names no article.
+      if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(key) || key.length > 80) throw new AppError('ARTICLE_NOT_FOUND')
       const slug = (await repo.articleTranslations(key)).find((t) => t.locale === locale)?.slug
       if (!slug) throw new AppError('ARTICLE_NOT_FOUND')
       return slug

@@ -185,3 +185,22 @@ describe('a new independent workshop', () => {
     assert.equal((await reload(testApp(), founder)).status, 'deleted')
   })
 })
+
+test('the journeys\' new addresses and fields answer hostile values with a 4xx or a page, never a 5xx or reflected markup', async () => {
+  const market = await deskMarket(testApp())
+  const admin = await marketAdmin(testApp(), market)
+  const garage = await company(testApp(), { market, status: 'pending_approval' })
+  const founder = await user(app(), { company: garage, status: 'pending_approval' })
+  const b = await signedIn(app, admin, 'en')
+  const values = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 'x'.repeat(5000), '\u0000\u202e', '-1', '../../etc/passwd']
+  for (const value of values) {
+    for (const url of [`/en/support/new?topic=account-status&login=${encodeURIComponent(value)}`, `/${encodeURIComponent(value)}`, `/en/help/keys/${encodeURIComponent(value)}`, '/en/workspace', '/en/support/tickets']) {
+      const res = await b.get(url)
+      assert.ok(res.statusCode < 500, `${url}: ${String(res.statusCode)}`)
+      assert.doesNotMatch(res.body, /<script>alert|<img src=x/, url)
+    }
+    const approve = await b.post(`/en/admin/users/${String(founder.id)}/approve`, { company: value }, { fromPage: `/en/admin/companies/${String(garage.id)}` })
+    assert.ok(approve.statusCode >= 400 && approve.statusCode < 500, `approve with company=${value.slice(0, 20)}: ${String(approve.statusCode)}`)
+  }
+  assert.equal((await reload(testApp(), founder)).status, 'pending_approval', 'nothing was approved')
+})
