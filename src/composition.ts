@@ -55,6 +55,7 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     findCompany: (number) => organizations.findCompanyByNumber(systemActor('administration'), number),
     isLocale,
     setCompanyStatus: (companyId, status, tx) => organizations.setCompanyStatus(systemActor('administration'), companyId, status, tx),
+    requestPartnerReview: (companyId, tx) => organizations.requestPartnerReview(systemActor('administration'), companyId, tx),
   })
   const supportRepo = createSupportRepo(database.db)
   const desk = createDeskService(supportRepo, {

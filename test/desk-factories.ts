@@ -98,13 +98,14 @@ export async function signedIn(app: () => FastifyInstance, account: UserRow, loc
   return b
 }
 
-/** Signs in on the portal's form in a real browser and waits for the help home it leads to. */
+/** Signs in on the portal's form in a real browser and waits for the page it leads to. */
 export async function signInPage(page: Page, baseUrl: string, account: UserRow, locale = 'en', password = TEST_PASSWORD): Promise<void> {
   await page.goto(`${baseUrl}/${locale}/login`)
   await page.fill('#identifier', account.userId)
   await page.fill('#password', password)
   await page.click('form.stack-form button[type=submit]')
-  await page.waitForURL(new RegExp(`/${locale}/help$`))
+  // People land on the help center; administrators and support agents on their workspace.
+  await page.waitForURL(new RegExp(`/${locale}/(?:help|workspace)$`))
 }
 
 type TicketInput = Parameters<FastifyInstance['services']['support']['createTicket']>[1]

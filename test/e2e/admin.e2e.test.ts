@@ -26,7 +26,7 @@ test('a market administrator checks a blocked user\'s identity, restores access,
   const page = await context.newPage()
   await signInPage(page, baseUrl, admin, 'it')
   await page.goto(`${baseUrl}/it/account`)
-  await page.click('a[href="/it/admin"]')
+  await page.click('main a[href="/it/admin"]')
   await assertAccessible(page, 'administration home')
   await page.click('nav.console-nav a[href="/it/admin/users"]')
   await page.fill('#q', 'ferma')

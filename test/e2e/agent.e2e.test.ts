@@ -30,7 +30,8 @@ const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 async function fillGuestForm(page: Page, subject: string, email: string, marketCode: string) {
   await page.fill('#subject', subject)
   await page.fill('#description', 'Since this morning every page of the Service Manual is empty; I expected the wiring diagrams of the Aria.')
-  await page.fill('#name', 'Nora Guest')
+  await page.fill('#firstName', 'Nora')
+  await page.fill('#lastName', 'Guest')
   await page.fill('#email', email)
   await page.fill('#companyName', 'Nora Garage')
   await page.fill('#companyAddress', 'Via Roma 1, 40100 Bologna')
@@ -55,7 +56,7 @@ test('without script the form still sends a request with a screenshot, and the a
   const page = await context.newPage()
   await signInPage(page, baseUrl, agentIt, 'it')
   await page.goto(`${baseUrl}/it/account`)
-  await page.click('a[href="/it/agent/tickets"]')
+  await page.click('main a[href="/it/agent/tickets"]')
   await assertAccessible(page, 'agent queue')
   await page.click(`a:has-text("${reference}")`)
   await assertAccessible(page, 'agent ticket page')

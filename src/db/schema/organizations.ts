@@ -43,6 +43,12 @@ export const companies = pgTable('companies', {
   contactEmail: text('contact_email'),
   openingHours: jsonb('opening_hours').$type<BusinessHours>(),
   aftersalesPartnerId: integer('aftersales_partner_id'),
+  /**
+   * Set when an organization administrator of the company got access back, or when a new
+   * workshop was approved: its administrators are asked to choose (or confirm) the aftersales
+   * partner until one of them does.
+   */
+  partnerReviewRequestedAt: timestamp('partner_review_requested_at', { withTimezone: true }),
   status: text('status').notNull().default('active'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('companies_number').on(t.companyNumber), index('companies_market').on(t.marketId)])

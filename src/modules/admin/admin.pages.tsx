@@ -2,7 +2,7 @@ import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import { localeName, locales, tn } from '../../shared/i18n/index.js'
 import { listedStatuses, type AdministrationService, type ImportProblem } from '../identity/index.js'
-import { MAX_SERVICE_HOURS, type CompanyRow, type MarketRow } from '../organizations/index.js'
+import { MAX_SERVICE_HOURS, PartnerReminders, type CompanyRow, type MarketRow, type PartnerReminder } from '../organizations/index.js'
 import type { AuditRow } from './admin.repo.js'
 import { auditAreas, auditSentence } from './audit.text.js'
 import type { ChartData } from '../../shared/charts/charts.js'
@@ -52,11 +52,12 @@ function ConsolePage({ ctx, title, notice, error, children }: { ctx: PageContext
   )
 }
 
-export function AdminHomePage({ ctx, companies, markets, platform }: { ctx: PageContext; companies: Company[]; markets: MarketRow[]; platform: boolean }): VNode {
+export function AdminHomePage({ ctx, companies, markets, platform, reminders = [] }: { ctx: PageContext; companies: Company[]; markets: MarketRow[]; platform: boolean; reminders?: PartnerReminder[] }): VNode {
   const { t, locale } = ctx
   return (
     <ConsolePage ctx={ctx} title={t('admin.title')}>
       <p class="lead">{t('admin.lead')}</p>
+      <PartnerReminders ctx={ctx} reminders={reminders} />
       {companies.length > 0 ? (
         <section class="card" aria-labelledby="my-companies">
           <h2 id="my-companies">{t('admin.myCompanies')}</h2>
@@ -108,7 +109,9 @@ export function UsersPage({ ctx, users, query, notice }: { ctx: PageContext; use
 function UserTable({ ctx, users }: { ctx: PageContext; users: UserList }) {
   const { t, locale } = ctx
   if (users.length === 0) return <p>{t('admin.users.none')}</p>
+  // On a phone the table scrolls sideways inside its card rather than running off the page.
   return (
+    <div class="table-scroll" role="region" aria-label={t('admin.users.title')} tabIndex={0}>
     <table>
       <caption class="visually-hidden">{t('admin.users.title')}</caption>
       <thead><tr><th scope="col">{t('account.userId')}</th><th scope="col">{t('account.name')}</th><th scope="col">{t('account.company')}</th><th scope="col">{t('account.status')}</th><th scope="col">{t('admin.users.lastActivity')}</th></tr></thead>
@@ -124,6 +127,7 @@ function UserTable({ ctx, users }: { ctx: PageContext; users: UserList }) {
         ))}
       </tbody>
     </table>
+    </div>
   )
 }
 
@@ -372,9 +376,13 @@ export function CompaniesPage({ ctx, companies, query, markets, csrfToken, notic
   )
 }
 
-export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, partnerQuery, csrfToken, notice, error }: {
+export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, partnerQuery, csrfToken, notice, error, partnerDue = false, mayDecide = false }: {
   ctx: PageContext; company: Company; partner: Company | null; mayEdit: boolean; users: UserList; choices: Company[] | null; partnerQuery?: string | undefined
   csrfToken: string; notice?: string | undefined; error?: string | undefined
+  /** The actor, its organization administrator, is asked to choose or confirm the partner. */
+  partnerDue?: boolean
+  /** A new workshop waiting for approval, and the actor may approve or refuse it. */
+  mayDecide?: boolean
 }): VNode {
   const { t, locale } = ctx
   const base = `/${locale}/admin/companies/${String(company.id)}`
@@ -388,6 +396,21 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
     <ConsolePage ctx={ctx} title={company.name} notice={notice} error={error}>
       <p class="lead">{company.companyNumber} · {t(`admin.companies.statuses.${company.status}`)}</p>
       <p><a href={`${base}/forecast`}>{t('reports.forecast.link')}</a></p>
+      {mayDecide ? (
+        <section class="card" aria-labelledby="decision">
+          <h2 id="decision">{t('admin.company.pendingTitle')}</h2>
+          <p>{t('admin.company.pendingText')}</p>
+          {users.filter((u) => u.status === 'pending_approval').map((u) => (
+            <div key={u.id} class="decision">
+              <p>{t('admin.company.founder', { name: `${u.firstName} ${u.lastName}`, userId: u.userId, email: u.email ?? '—' })}</p>
+              <div class="inline-form">
+                <form method="post" action={`/${locale}/admin/users/${String(u.id)}/approve`}><Hidden csrfToken={csrfToken} /><input type="hidden" name="company" value={String(company.id)} /><button type="submit">{t('admin.company.approve')}</button></form>
+                <form method="post" action={`/${locale}/admin/users/${String(u.id)}/refuse`}><Hidden csrfToken={csrfToken} /><input type="hidden" name="company" value={String(company.id)} /><button type="submit" class="secondary">{t('admin.company.refuse')}</button></form>
+              </div>
+            </div>
+          ))}
+        </section>
+      ) : null}
       <section class="card" aria-labelledby="details">
         <h2 id="details">{t('admin.company.details')}</h2>
         <form class="stack-form" method="post" action={base}>
@@ -407,6 +430,14 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
         <section class="card" aria-labelledby="partner">
           <h2 id="partner">{t('admin.company.partner')}</h2>
           <p>{partner ? t('admin.company.partnerIs', { name: partner.name, city: partner.city }) : t('admin.company.noPartner')}</p>
+          {mayEdit && partnerDue ? <p class="notice urgent">{partner ? t('partners.reminder.confirm', { company: company.name, partner: partner.name }) : t('partners.reminder.none', { company: company.name })}</p> : null}
+          {mayEdit && partnerDue && partner ? (
+            <form method="post" action={`${base}/partner`}>
+              <Hidden csrfToken={csrfToken} />
+              <input type="hidden" name="partnerId" value={String(partner.id)} />
+              <button type="submit">{t('partners.reminder.confirmButton', { partner: partner.name })}</button>
+            </form>
+          ) : null}
           {mayEdit ? (
             <>
               <form class="inline-form" method="get" action={base} role="search">

@@ -2,7 +2,7 @@ import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import { assertCan, scopeOf } from '../../shared/access.js'
+import { assertCan, can, isAdministrator, scopeOf } from '../../shared/access.js'
 import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, samePathAlternates, sendPage } from '../../shared/http/render.js'
@@ -16,8 +16,10 @@ import { articleTitles, deskCharts, type DeskService } from '../support/index.js
 import { sweepSteps, type SweepStep } from '../identity/index.js'
 import { chartCsv, type ChartData } from '../../shared/charts/charts.js'
 import { registerRateLimits } from '../../shared/http/rate-limit.js'
+import { canAnywhere } from '../../shared/access.js'
 import { AdminHomePage, AuditPage, CompaniesPage, CompanyPage, ForecastPage, ImportPage, PlatformPage, PlatformReportPage, ReportPage, UserRecordPage, UsersPage, type CheckResult, type ForecastPlace } from './admin.pages.js'
 import { forecastByMarketChart, forecastChart, signInChart, stepLabel } from './report-charts.js'
+import { WorkspacePage } from './workspace.pages.js'
 import type { AdminService } from './admin.service.js'
 import { MAX_IMPORT_BYTES, parseUsersCsv, toCsv } from './csv.js'
 
@@ -77,12 +79,29 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
     return undefined
   })
 
+  // Where administrators and support agents land after signing in: what waits for them, and their consoles.
+  app.get('/:locale/workspace', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+    const actor = req.actor
+    const administers = isAdministrator(actor)
+    const [reminders, pendingAccounts, pendingCompanies, queue] = await Promise.all([
+      organizations.partnerReminders(actor),
+      administers ? administration.findUsers(actor, { status: 'pending_approval' }) : Promise.resolve(null),
+      canAnywhere(actor, 'manage_companies') ? organizations.companiesForAdmin(actor, { status: 'pending_approval' }) : Promise.resolve(null),
+      canAnywhere(actor, 'view_tickets') ? desk.queue(actor, {}) : Promise.resolve(null),
+    ])
+    return sendPage(reply, WorkspacePage({
+      ctx: pageContext(req, samePathAlternates(req, locales)), reminders,
+      admin: pendingAccounts ? { pendingAccounts: pendingAccounts.length, pendingCompanies: pendingCompanies?.length ?? null } : null,
+      queue: queue ? { waiting: queue.total } : null,
+    }))
+  })
+
   app.get('/:locale/admin', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
     const scope = scopeOf(req.actor)
-    const [companies, allMarkets] = await Promise.all([organizations.companiesForAdmin(req.actor, {}), organizations.listMarkets(req.actor)])
+    const [companies, allMarkets, reminders] = await Promise.all([organizations.companiesForAdmin(req.actor, {}), organizations.listMarkets(req.actor), organizations.partnerReminders(req.actor)])
     const markets = allMarkets.filter((m) => scope.all || scope.marketAdminOf.has(m.id))
     return sendPage(reply, AdminHomePage({
-      ctx: pageContext(req, samePathAlternates(req, locales)), markets, platform: scope.all,
+      ctx: pageContext(req, samePathAlternates(req, locales)), markets, platform: scope.all, reminders,
       companies: scope.all || scope.marketAdminOf.size > 0 ? companies.filter((c) => scope.orgAdminOf.has(c.id)) : companies,
     }))
   })
@@ -141,12 +160,16 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
     await administration.issueAdminReset(req.actor, Number(req.params.id), { newEmail: req.body.newEmail || undefined }, ctxOf(req))
     return backToUser(req, reply, 'reset')
   })
-  app.post('/:locale/admin/users/:id/approve', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+  /** Approve and refuse also come from a pending company's page, and go back there. */
+  const Decision = Type.Object({ company: Type.Optional(Id), _csrf: Csrf })
+  app.post('/:locale/admin/users/:id/approve', { schema: { ...hide, params: UserParams, body: Decision }, ...userForm }, async (req, reply) => {
     await administration.approve(req.actor, Number(req.params.id), ctxOf(req))
+    if (req.body.company) return reply.redirect(`/${req.params.locale}/admin/companies/${req.body.company}?done=approved`, 303)
     return backToUser(req, reply, 'approved')
   })
-  app.post('/:locale/admin/users/:id/refuse', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+  app.post('/:locale/admin/users/:id/refuse', { schema: { ...hide, params: UserParams, body: Decision }, ...userForm }, async (req, reply) => {
     await administration.refuse(req.actor, Number(req.params.id), ctxOf(req))
+    if (req.body.company) return reply.redirect(`/${req.params.locale}/admin/companies/${req.body.company}?done=refused`, 303)
     return reply.redirect(`/${req.params.locale}/admin/users?done=refused`, 303)
   })
   app.post('/:locale/admin/users/:id/deactivate', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
@@ -198,11 +221,15 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
     const id = Number((req.params as { id: string }).id)
     const partnerQuery = (req.query as { partnerQ?: string } | undefined)?.partnerQ
     const { company, partner, mayEdit } = await organizations.companyForAdmin(req.actor, id)
-    const [users, choices] = await Promise.all([
+    const [users, choices, reminders] = await Promise.all([
       administration.findUsers(req.actor, { companyId: id }),
       mayEdit && partnerQuery !== undefined ? organizations.partnerChoices(req.actor, id, partnerQuery) : Promise.resolve(null),
+      organizations.partnerReminders(req.actor),
     ])
-    return sendPage(reply, CompanyPage({ ctx: pageContext(req), company, partner, mayEdit, users, choices, partnerQuery, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error }), status)
+    return sendPage(reply, CompanyPage({
+      ctx: pageContext(req), company, partner, mayEdit, users, choices, partnerQuery, csrfToken: issueCsrfToken(req, reply), notice: notice(req), error,
+      partnerDue: reminders.some((r) => r.id === company.id), mayDecide: company.status === 'pending_approval' && can(req.actor, 'manage_companies', { companyId: company.id, marketId: company.marketId }),
+    }), status)
   }
   const companyForm = {
     preValidation: csrf,

@@ -60,7 +60,10 @@ function StillNeedHelp({ ctx, topic, article, partner }: { ctx: PageContext; top
       ) : ctx.signedIn ? (
         <p>{t('help.stillNeedHelp.partnerSignedIn')} <a href={`/${locale}/partners`}>{t('partners.title')}</a></p>
       ) : (
-        <p>{t('help.stillNeedHelp.partnerGuest')} <a href={`/${locale}/login`}>{t('nav.signIn')}</a></p>
+        <>
+          <p>{t('help.stillNeedHelp.partnerGuest')}</p>
+          <p><a href={`/${locale}/login`}>{t('nav.signIn')}</a> · <a href={`/${locale}/register`}>{t('nav.register')}</a></p>
+        </>
       )}
       <p>{t('help.stillNeedHelp.askText')}</p>
       <p><a class="button" href={supportLink(locale, { topic, article })}>{t('nav.askForHelp')}</a></p>

@@ -144,10 +144,34 @@ export function createHelpRepo(db: Db) {
       return db.select({ locale: helpCategories.locale, slug: helpCategories.slug }).from(helpCategories).where(eq(helpCategories.key, key))
     },
 
-    /** For each query word: is it a word of this locale's articles, and if not, the closest one that is (SQL function help_correct_words). */
-    async closestWords(locale: string, words: string[]): Promise<{ word: string; known: boolean; best: string | null }[]> {
-      if (words.length === 0) return []
-      return rows(db, sql`select word, known, best from help_correct_words(${locale}, ${sql.param(words)}::text[])`)
+    /**
+     * For each word a search looks for: is it a word of this locale's articles, and if not, the
+     * closest one that is (SQL function help_correct_words). A hyphenated word stays one word
+     * when the articles write it joined (Italian "e-mail" is "email" there), else it is its parts;
+     * the language's stop words are dropped before the first `max` are kept, so that a long question
+     * ("Ho ricevuto un'e-mail che mi informa che il mio account verrà bloccato a breve") keeps the
+     * words that matter. A query of stop words only is searched as it was typed.
+     */
+    async searchWords(locale: string, config: string, tokens: string[], max: number): Promise<{ word: string; known: boolean; best: string | null }[]> {
+      if (tokens.length === 0) return []
+      return rows(db, sql`
+        with typed as (
+          select t, n from unnest(${sql.param(tokens)}::text[]) with ordinality u(t, n)
+        ), joined as (
+          select t.n, case when position('-' in t.t) > 0 and exists (
+              select 1 from help_lexicon l where l.locale = ${locale} and l.word = lower(unaccent(replace(t.t, '-', '')))
+            ) then array[replace(t.t, '-', '')] else string_to_array(t.t, '-') end as parts
+          from typed t
+        ), words as (
+          select p.w, j.n, p.k from joined j cross join lateral unnest(j.parts) with ordinality p(w, k) where p.w <> ''
+        ), kept as (
+          select w, n, k from words where to_tsvector(${config}::regconfig, w) <> ''::tsvector order by n, k limit ${max}
+        ), first_typed as (
+          select w, n, k from words order by n, k limit ${max}
+        )
+        select word, known, best from help_correct_words(${locale}, coalesce(
+          (select array_agg(w order by n, k) from kept),
+          (select array_agg(w order by n, k) from first_typed)))`)
     },
 
     /** Ranked articles with snippets (SQL function help_search: any word in the head, every word in the text). */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { locales } from '../../shared/i18n/index.js'
+import { isLocale, locales } from '../../shared/i18n/index.js'
+import { AppError } from '../../shared/errors.js'
 import { answerIfFresh } from '../../shared/http/cache.js'
 import { isSameOriginRequest } from '../../shared/http/security.js'
-import { AppError } from '../../shared/errors.js'
 import { RevisionCache } from '../../shared/cache.js'
 import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
@@ -45,6 +45,12 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
 
   const hide = { hide: true }
 
+  // A language's own address leads to its help center (people type /it, /de).
+  app.get('/:locale', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
+    if (!isLocale(req.params.locale)) throw new AppError('LOCALE_NOT_FOUND')
+    return reply.redirect(`/${req.params.locale}/help`, 302)
+  })
+
   app.get('/:locale/help', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply
     const categories = await help.overview(req.actor, req.params.locale)
@@ -62,6 +68,12 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
     if (req.query.q === undefined) return sendPage(reply, SearchPage({ ctx, query: '', result: null, categories, partner }))
     const result = await help.search(req.actor, { locale, query: req.query.q, limit: 20 })
     return sendPage(reply, SearchPage({ ctx, query: result.query, result, categories, partner }))
+  })
+
+  // Pages outside the help center link to an article by its key, the same in every language.
+  app.get('/:locale/help/keys/:slug', { schema: { ...hide, params: ArticleParams } }, async (req, reply) => {
+    const slug = await help.articleSlugByKey(req.actor, req.params.locale, req.params.slug)
+    return reply.redirect(articlePath(req.params.locale, slug), 302)
   })
 
   app.get('/:locale/help/articles/:slug', { schema: { ...hide, params: ArticleParams } }, async (req, reply) => {

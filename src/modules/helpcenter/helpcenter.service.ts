@@ -46,6 +46,8 @@ export interface ArticleView {
 const REVISION_TTL_MS = 30_000
 const SIBLINGS = 8
 const MAX_WORDS = 12
+/** Words read from a query before stop words are dropped (a 200-character question has fewer). */
+const MAX_TYPED_WORDS = 60
 const REASON_MAX = 500
 
 /** Removes control characters (but keeps ordinary whitespace as spaces) and Unicode-normalises. */
@@ -119,6 +121,16 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       return { category, articles, translations }
     },
 
+    /** The slug of the article with this key in this language (other modules link to articles by key: slugs differ per language). */
+    async articleSlugByKey(_actor: Actor, locale: string, key: string): Promise<string> {
+      assertLocale(locale)
+      // Keys are lower-case words and dashes: anything else (a NUL byte, markup) names no article.
+      if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(key) || key.length > 80) throw new AppError('ARTICLE_NOT_FOUND')
+      const slug = (await repo.articleTranslations(key)).find((t) => t.locale === locale)?.slug
+      if (!slug) throw new AppError('ARTICLE_NOT_FOUND')
+      return slug
+    },
+
     /** An article with its translations and a few other articles of its topic; cached per content revision. */
     async article(_actor: Actor, locale: string, slug: string): Promise<ArticleView> {
       assertLocale(locale)
@@ -139,11 +151,12 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       assertLocale(input.locale)
       if (codePoints(input.query) > QUERY_MAX) throw new AppError('QUERY_TOO_LONG', { limit: QUERY_MAX })
       const query = cleanText(input.query)
-      const words = (query.match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, MAX_WORDS)
-      if (words.length === 0) throw new AppError('QUERY_EMPTY')
+      // Hyphenated words stay together until the database knows whether the articles join them.
+      const tokens = (query.match(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)*/gu) ?? []).slice(0, MAX_TYPED_WORDS)
+      if (tokens.length === 0) throw new AppError('QUERY_EMPTY')
       const limit = Math.min(Math.max(Math.trunc(input.limit), 1), 50)
 
-      const checked = await repo.closestWords(input.locale, words)
+      const checked = await repo.searchWords(input.locale, searchConfig(input.locale), tokens, MAX_WORDS)
       const corrected = checked.map((w) => (!w.known && w.best && w.word.length >= 4 ? w.best : w.word))
       const changed = corrected.some((w, i) => w !== checked[i]?.word)
       const rows = await repo.search(input.locale, searchConfig(input.locale), corrected, limit)

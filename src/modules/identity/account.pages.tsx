@@ -3,6 +3,8 @@ import { formatDate } from '../../shared/i18n/index.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { AccountService } from './account.service.js'
 import { Field, FormError, NewPasswordFields } from './identity.pages.js'
+import { deviceName } from './device-name.js'
+import { PartnerReminders, type PartnerReminder } from '../organizations/index.js'
 import { localeName, locales } from '../../shared/i18n/index.js'
 
 type Overview = Awaited<ReturnType<AccountService['overview']>>
@@ -11,7 +13,9 @@ function dateTime(locale: string, date: Date): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date)
 }
 
-export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: PageContext; data: Overview; csrfToken: string; notice?: string | undefined; error?: string | undefined }): VNode {
+export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, error }: {
+  ctx: PageContext; data: Overview; reminders?: PartnerReminder[]; csrfToken: string; notice?: string | undefined; error?: string | undefined
+}): VNode {
   const { t, locale } = ctx
   const { user, company, lifecycle } = data
   const prefix = user.realm === 'shop' ? `/${locale}/shop` : `/${locale}`
@@ -20,6 +24,7 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
       <h1>{t('account.title')}</h1>
       {notice ? <p class="notice" role="status">{notice}</p> : null}
       {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      <PartnerReminders ctx={ctx} reminders={reminders} />
       {data.administers ? <p><a class="button" href={`/${locale}/admin`}>{t('account.administration')}</a></p> : null}
       {data.supportAgent ? <p><a class="button" href={`/${locale}/agent/tickets`}>{t('account.agentConsole')}</a></p> : null}
 
@@ -76,7 +81,7 @@ export function AccountPage({ ctx, data, csrfToken, notice, error }: { ctx: Page
           <tbody>
             {data.sessions.map((s) => (
               <tr key={s.ref}>
-                <td>{s.userAgent ?? t('account.unknownDevice')}{s.ip ? ` · ${s.ip}` : ''}{s.current ? ` · ${t('account.thisDevice')}` : ''}</td>
+                <td>{deviceName(t, s.userAgent)}{s.ip ? ` · ${s.ip}` : ''}{s.current ? ` · ${t('account.thisDevice')}` : ''}</td>
                 <td>{dateTime(locale, s.lastSeenAt)}</td>
                 <td>
                   {s.current ? null : (
@@ -144,6 +149,7 @@ export function EmailPage({ ctx, status, csrfToken, error, next }: { ctx: PageCo
     <Page ctx={ctx} title={title} headerSearch={false}>
       <h1>{title}</h1>
       <p class="lead">{verified ? t('email.changeLead', { email: user.email ?? '' }) : t('email.confirmLead')}</p>
+      {verified ? null : <p class="notice urgent" id="email-why">{t('email.why')}</p>}
       <FormError message={error} />
       {pending ? (
         <section aria-labelledby="code-title" class="card">

@@ -8,19 +8,23 @@ import { issueCsrfToken } from '../../shared/http/security.js'
 import type { AccountService } from './account.service.js'
 import { AccountPage, EmailPage } from './account.pages.js'
 import { assertLocale, Csrf, LocaleParams, requestContext } from './identity.http.js'
+import type { OrganizationsService } from '../organizations/index.js'
 
 const Password = Type.String({ minLength: 1, maxLength: 128 })
 const notices = ['password', 'session', 'sessions', 'email', 'profile']
 
 /** The self-service "Identity and access management" pages under /{l}/account. */
-export async function accountRoutes(root: FastifyInstance, opts: { account: AccountService; authRateLimit: { rateLimit: { max: number; timeWindow: number } } }): Promise<void> {
+export async function accountRoutes(root: FastifyInstance, opts: { account: AccountService; organizations: OrganizationsService; authRateLimit: { rateLimit: { max: number; timeWindow: number } } }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { account } = opts
   const hide = { hide: true }
   const signIn = (req: FastifyRequest, reply: FastifyReply, path: string) => reply.redirect(`/${req.locale}/login?next=/${req.locale}/${path}`, 303)
 
   const renderAccount = async (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: string, error?: string) =>
-    sendPage(reply, AccountPage({ ctx: pageContext(req, samePathAlternates(req, locales)), data: await account.overview(req.actor), csrfToken: issueCsrfToken(req, reply), notice, error }), status)
+    sendPage(reply, AccountPage({
+      ctx: pageContext(req, samePathAlternates(req, locales)), data: await account.overview(req.actor), reminders: await opts.organizations.partnerReminders(req.actor),
+      csrfToken: issueCsrfToken(req, reply), notice, error,
+    }), status)
   /** A connected app's sign-in that waits for the verification (only such paths are kept). */
   const nextOf = (req: FastifyRequest): string | undefined => {
     const value = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next

@@ -2,7 +2,7 @@ import Type from 'typebox'
 import Value from 'typebox/value'
 import { randomBytes } from 'node:crypto'
 import { assertCan, can, isAdministrator, reachOf, whereCan, type Action, type Target } from '../../shared/access.js'
-import type { Actor } from '../../shared/actor.js'
+import type { Actor, RoleGrant } from '../../shared/actor.js'
 import type { Executor } from '../../db/client.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
@@ -35,6 +35,8 @@ export interface AdministrationDeps {
   isLocale(locale: string): boolean
   /** A new independent company is approved (or refused) together with its first account, in its transaction. */
   setCompanyStatus(companyId: number, status: 'active' | 'refused', tx: Executor): Promise<void>
+  /** Asks the company's organization administrators to choose or confirm its aftersales partner, in the caller's transaction. */
+  requestPartnerReview(companyId: number, tx: Executor): Promise<void>
 }
 
 /** How long a recorded identity check allows restoring access or sending a reset link. */
@@ -111,7 +113,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
    * actor may take `action` on it. Non-administrators get 403 whatever the number; administrators
    * get 404 for an unknown account and 403 for one outside their scope.
    */
-  async function accountFor(actor: Actor, action: Action, userId: number): Promise<{ user: UserRow; target: Target; company: Awaited<ReturnType<IdentityRepo['companyOf']>> }> {
+  async function accountFor(actor: Actor, action: Action, userId: number): Promise<{ user: UserRow; target: Target; company: Awaited<ReturnType<IdentityRepo['companyOf']>>; roles: RoleGrant[] }> {
     if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
     const found = await repo.findUserWithRoles(userId)
     if (!found || found.user.status === 'deleted') throw new AppError('NOT_FOUND')
@@ -119,7 +121,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     const company = user.companyId ? await repo.companyOf(user.companyId) : undefined
     const target: Target = { companyId: user.companyId, marketId: company?.marketId ?? null, reach: reachOf(roles) }
     assertCan(actor, action, target)
-    return { user, target, company }
+    return { user, target, company, roles }
   }
 
   /** An active account without a password, and a single-use link valid 7 days to choose one: account, roles, link, email and audit commit together. */
@@ -183,10 +185,20 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     })
   }
 
-  /** Access back: active, no lockout, the inactivity clock started again; audited with before and after. */
-  async function restoreIn(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, ctx: RequestContext, via: 'restore' | 'reset'): Promise<void> {
+  /**
+   * Access back: active, no lockout, the inactivity clock started again; audited with before and
+   * after. Restored by hand, the person is told by email what to do next (a reset link's email
+   * already does). An organization administrator who is back is asked to choose or confirm the
+   * company's aftersales partner.
+   */
+  async function restoreIn(tx: IdentityWrites, actor: Actor, found: { user: UserRow; target: Target; roles: readonly RoleGrant[] }, ctx: RequestContext, via: 'restore' | 'reset'): Promise<void> {
+    const { user, target } = found
     const now = clock.now()
     await tx.restore(user, now)
+    if (user.companyId !== null && found.roles.some((r) => r.role === 'org_admin' && r.companyId === user.companyId)) {
+      await deps.requestPartnerReview(user.companyId, tx.executor)
+    }
+    if (via === 'restore' && user.email) await tx.enqueueMail(mailOf(user, user.realm === 'shop' ? 'access-restored-shop' : 'access-restored', ctx, now), now)
     await tx.audit({
       at: now, actor: actorRef(actor), action: 'account.restored', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
       data: { via, before: { status: user.status, lockedUntil: user.lockedUntil?.toISOString() ?? null }, after: { status: 'active', lockedUntil: null } },
@@ -205,12 +217,13 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
    * address unverified). A blocked or warned account is restored by it, so the link works; a
    * status that an administrator's reset cannot serve is refused before anything is written.
    */
-  async function resetIn(tx: IdentityWrites, actor: Actor, user: UserRow, target: Target, newEmail: string | undefined, ctx: RequestContext): Promise<void> {
+  async function resetIn(tx: IdentityWrites, actor: Actor, found: { user: UserRow; target: Target; roles: readonly RoleGrant[] }, newEmail: string | undefined, ctx: RequestContext): Promise<void> {
+    const { user, target } = found
     const to = newEmail ?? user.email
     if (!to) throw new AppError('NO_EMAIL')
     const now = clock.now()
     const token = randomBytes(32).toString('base64url')
-    if (user.status !== 'active' || (user.lockedUntil !== null && user.lockedUntil > now)) await restoreIn(tx, actor, user, target, ctx, 'reset')
+    if (user.status !== 'active' || (user.lockedUntil !== null && user.lockedUntil > now)) await restoreIn(tx, actor, found, ctx, 'reset')
     if (newEmail) await tx.setUnverifiedEmail(user.id, newEmail, now)
     await tx.killTokens(user.id, ['reset_password', 'admin_reset'], now)
     await tx.createToken({ userId: user.id, purpose: 'admin_reset', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ADMIN_RESET_TTL_MS), createdAt: now })
@@ -331,15 +344,16 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      */
     async checkAndAct(actor: Actor, userId: number, claims: IdentityClaims, action: 'restore' | 'reset', ctx: RequestContext,
       alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison> {
-      const { user, target, company } = await accountFor(actor, action === 'restore' ? 'restore' : 'reset_password', userId)
+      const found = await accountFor(actor, action === 'restore' ? 'restore' : 'reset_password', userId)
+      const { user, target, company } = found
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
       const comparison = compareIdentity(claims, recordOf(user, company))
       if (comparison.passed && action === 'restore' && !restorable(user)) throw new AppError('ACCOUNT_NOT_BLOCKED')
       if (comparison.passed && action === 'reset') assertResettable(user)
       await repo.transaction(async (tx) => {
         await recordCheck(tx, actor, user, target, comparison, ctx)
-        if (comparison.passed && action === 'restore') await restoreIn(tx, actor, user, target, ctx, 'restore')
-        if (comparison.passed && action === 'reset') await resetIn(tx, actor, user, target, undefined, ctx)
+        if (comparison.passed && action === 'restore') await restoreIn(tx, actor, found, ctx, 'restore')
+        if (comparison.passed && action === 'reset') await resetIn(tx, actor, found, undefined, ctx)
         await alongside(tx.executor, comparison)
       })
       return comparison
@@ -353,7 +367,13 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       if (newCompany) assertCan(actor, 'manage_companies', target)
       const now = clock.now()
       await repo.transaction(async (tx) => {
-        if (newCompany && user.companyId !== null) await deps.setCompanyStatus(user.companyId, 'active', tx.executor)
+        // A new workshop's founder becomes its organization administrator, asked to choose its aftersales partner.
+        if (newCompany && user.companyId !== null) {
+          await deps.setCompanyStatus(user.companyId, 'active', tx.executor)
+          await tx.grantRole(user.id, 'org_admin', { companyId: user.companyId })
+          await deps.requestPartnerReview(user.companyId, tx.executor)
+          await tx.audit({ at: now, actor: actorRef(actor), action: 'role.granted', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { role: 'org_admin', via: 'approval' }, requestId: ctx.requestId, ip: ctx.ip })
+        }
         await tx.moveStatus(user, 'active', now)
         if (user.email) await tx.enqueueMail(mailOf(user, 'account-approved', ctx, now), now)
         await tx.audit({ at: now, actor: actorRef(actor), action: 'account.approved', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId }, data: { newCompany }, requestId: ctx.requestId, ip: ctx.ip })
@@ -467,11 +487,12 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * deactivated account becomes active, a lockout ends, and the inactivity clock starts again.
      */
     async restoreAccess(actor: Actor, userId: number, ctx: RequestContext): Promise<UserRow> {
-      const { user, target } = await accountFor(actor, 'restore', userId)
+      const found = await accountFor(actor, 'restore', userId)
+      const { user } = found
       if (!restorable(user)) throw new AppError('ACCOUNT_NOT_BLOCKED')
       await assertRecentCheck(actor, user.id)
       const now = clock.now()
-      await repo.transaction((tx) => restoreIn(tx, actor, user, target, ctx, 'restore'))
+      await repo.transaction((tx) => restoreIn(tx, actor, found, ctx, 'restore'))
       return { ...user, status: 'active', lockedUntil: null, lockouts: 0, lastActivityAt: now }
     },
 
@@ -482,11 +503,12 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * there, and at the next sign-in the user confirms the address with a code.
      */
     async issueAdminReset(actor: Actor, userId: number, options: { newEmail?: string | undefined }, ctx: RequestContext): Promise<void> {
-      const { user, target } = await accountFor(actor, 'reset_password', userId)
+      const found = await accountFor(actor, 'reset_password', userId)
+      const { user } = found
       assertResettable(user)
       await assertRecentCheck(actor, user.id)
       const newEmail = await checkedNewEmail(user, options.newEmail)
-      await repo.transaction((tx) => resetIn(tx, actor, user, target, newEmail, ctx))
+      await repo.transaction((tx) => resetIn(tx, actor, found, newEmail, ctx))
     },
   }
 }

@@ -4,6 +4,7 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import type { TokenPurpose } from '../../db/schema/index.js'
 import { afterActivity, may } from './account-status.js'
+import { canAnywhere, isAdministrator } from '../../shared/access.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 
@@ -230,6 +231,20 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       })
       options.onSignIn?.(user.realm, 'success')
       return { token: session, user }
+    },
+
+    /**
+     * Where a person goes right after signing in: an account without a verified email to the email
+     * step first (after an administrator replaced a lost address nothing else works until then);
+     * else where they were going; with nowhere given, administrators and support agents to their
+     * workspace and everyone else to the help center.
+     */
+    async landingAfterSignIn(user: UserRow, nextGiven: boolean): Promise<'verify_email' | 'next' | 'workspace' | 'help'> {
+      if (!user.emailVerifiedAt) return 'verify_email'
+      if (nextGiven) return 'next'
+      const found = await repo.findUserWithRoles(user.id)
+      const actor = found ? actorOf(found.user, found.roles) : undefined
+      return actor && (isAdministrator(actor) || canAnywhere(actor, 'view_tickets')) ? 'workspace' : 'help'
     },
 
     /** The actor a signed-in request of this account carries (the CLI and tests act as someone). */

@@ -48,21 +48,55 @@ export function LoginPage({ ctx, realm, csrfToken, error, identifier = '', next 
       </form>
       <ul class="form-links">
         <li><a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
+        <li><a href={`${prefix}/register`}>{t(realm === 'shop' ? 'auth.login.registerShop' : 'auth.login.register')}</a></li>
         <li><a href={realm === 'shop' ? `/${locale}/login` : `/${locale}/shop/login`}>{t(realm === 'shop' ? 'auth.login.toPartner' : 'auth.login.toShop')}</a></li>
         <li><a href={`/${locale}/help`}>{t('auth.login.help')}</a></li>
       </ul>
+      <IdentityAndAccess ctx={ctx} realm={realm} />
     </Page>
   )
 }
 
-export function BlockedPage({ ctx }: { ctx: PageContext }): VNode {
+/**
+ * The sign-in page's "Identity and access management" section, as the help center describes it:
+ * how to reset the password, what to do when warned or blocked, who the market administrator is.
+ */
+function IdentityAndAccess({ ctx, realm }: { ctx: PageContext; realm: Realm }) {
+  const { t, locale } = ctx
+  const prefix = realmPrefix(locale, realm)
+  const ask = askForAccessHelp(locale, undefined)
+  return (
+    <section class="card iam" aria-labelledby="iam-title">
+      <h2 id="iam-title">{t('auth.iam.title')}</h2>
+      <h3>{t('auth.iam.resetTitle')}</h3>
+      <p>{t(realm === 'shop' ? 'auth.iam.resetShop' : 'auth.iam.reset')} <a href={`${prefix}/password/forgot`}>{t('auth.iam.resetLink')}</a></p>
+      <h3>{t('auth.iam.warnedTitle')}</h3>
+      <p>{t('auth.iam.warned')}</p>
+      <p>{t('auth.iam.blocked')} <a href={`/${locale}/help/keys/account-blocked`}>{t('auth.iam.blockedLink')}</a></p>
+      <h3>{t('auth.iam.adminTitle')}</h3>
+      <p>{t('auth.iam.admin', { brand: ctx.brandName })}</p>
+      <ul class="inline-list">
+        <li><a href={ask}>{t('nav.askForHelp')}</a></li>
+        <li><a href={`/${locale}/help/keys/${realm === 'shop' ? 'parts-shop-credentials' : 'account-page'}`}>{t(realm === 'shop' ? 'auth.iam.shopLink' : 'auth.iam.accountLink')}</a></li>
+      </ul>
+    </section>
+  )
+}
+
+/** "Ask for help" about account status, carrying what the person typed to sign in so that it is not asked again. */
+export function askForAccessHelp(locale: string, login: string | undefined): string {
+  const typed = login?.trim().slice(0, 256)
+  return `/${locale}/support/new?topic=account-status${typed ? `&login=${encodeURIComponent(typed)}` : ''}`
+}
+
+export function BlockedPage({ ctx, identifier }: { ctx: PageContext; identifier?: string | undefined }): VNode {
   const { t, locale } = ctx
   return (
     <Page ctx={ctx} title={t('auth.blocked.title')} headerSearch={false}>
       <h1>{t('auth.blocked.title')}</h1>
       <p class="error-message" role="alert">{t('errors.ACCOUNT_BLOCKED')}</p>
       <p>{t('auth.blocked.identity')}</p>
-      <p><a class="button" href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></p>
+      <p><a class="button" href={askForAccessHelp(locale, identifier)}>{t('nav.askForHelp')}</a></p>
     </Page>
   )
 }

@@ -97,18 +97,22 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       config: {
         ...authRateLimit,
         formError: (req, reply, error) => {
-          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req) }), error.status)
           const body = req.body as { identifier?: unknown; next?: unknown } | undefined
           const identifier = typeof body?.identifier === 'string' ? body.identifier.slice(0, 256) : ''
+          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier }), error.status)
           const next = typeof body?.next === 'string' ? body.next.slice(0, 500) : undefined
           return renderLogin(req, reply, error.status, t(req.locale, `errors.${error.code}`, error.params), identifier, next)
         },
       },
     }, async (req, reply) => {
       assertLocale(req.params.locale)
-      const { token } = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
+      const { token, user } = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
       setSessionCookie(req, reply, token)
-      return reply.redirect(safeNext(req.body.next, req.params.locale), 303)
+      const locale = req.params.locale
+      const next = safeNext(req.body.next, locale)
+      const landing = await auth.landingAfterSignIn(user, next === req.body.next)
+      const to = { verify_email: verifyEmailPath(next, locale), next, workspace: `/${locale}/workspace`, help: next }[landing]
+      return reply.redirect(to, 303)
     })
 
     // ---- Self-registration and email verification ----
@@ -246,7 +250,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
     return reply.redirect(`/${req.params.locale}/help`, 303)
   })
 
-  await accountRoutes(app, { account, authRateLimit })
+  await accountRoutes(app, { account, organizations, authRateLimit })
 
   // ---- Invitations ----
 

@@ -19,6 +19,31 @@ export function PartnerContact({ ctx, partner }: { ctx: PageContext; partner: Pa
   )
 }
 
+/** A company whose organization administrator is asked to choose or confirm its aftersales partner. */
+export interface PartnerReminder { id: number; name: string; aftersalesPartnerId: number | null; partnerName?: string | null | undefined }
+
+/**
+ * Reminds organization administrators to choose (or, after getting access back, confirm) their
+ * company's aftersales partner; shown on the account page, the workspace and the consoles until done.
+ */
+export function PartnerReminders({ ctx, reminders }: { ctx: PageContext; reminders: PartnerReminder[] }) {
+  const { t, locale } = ctx
+  if (reminders.length === 0) return null
+  return (
+    <section class="notice urgent reminder" aria-labelledby="partner-reminder-title">
+      <h2 id="partner-reminder-title">{t('partners.reminder.title')}</h2>
+      <ul>
+        {reminders.map((c) => (
+          <li key={c.id}>
+            {c.partnerName ? t('partners.reminder.confirm', { company: c.name, partner: c.partnerName }) : t('partners.reminder.none', { company: c.name })}{' '}
+            <a href={`/${locale}/admin/companies/${String(c.id)}#partner`}>{t(c.partnerName ? 'partners.reminder.review' : 'partners.reminder.choose')}</a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
 export function PartnersPage({ ctx, markets, market, partners, mine }: {
   ctx: PageContext; markets: MarketRow[]; market: string; partners: PartnerListing[]; mine: PartnerListing | null
 }): VNode {
@@ -35,7 +60,7 @@ export function PartnersPage({ ctx, markets, market, partners, mine }: {
         </section>
       ) : null}
       {ctx.signedIn ? null : (
-        <p class="notice">{t('partners.signInForContacts')} <a href={`/${locale}/login?next=${encodeURIComponent(`/${locale}/partners?market=${market}`)}`}>{t('nav.signIn')}</a></p>
+        <p class="notice">{t('partners.signInForContacts')} <a href={`/${locale}/login?next=${encodeURIComponent(`/${locale}/partners?market=${market}`)}`}>{t('nav.signIn')}</a> · <a href={`/${locale}/register`}>{t('nav.register')}</a></p>
       )}
       <form class="inline-form" method="get" action={`/${locale}/partners`}>
         <label for="market">{t('partners.market')}</label>

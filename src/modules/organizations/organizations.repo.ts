@@ -99,6 +99,22 @@ export function createOrganizationsRepo(db: Db) {
       await tx.update(companies).set({ status }).where(eq(companies.id, id))
     },
 
+    /** Asks the company's organization administrators to choose or confirm its aftersales partner (in the caller's transaction). */
+    async requestPartnerReview(id: number, at: Date, tx: Db | Tx = db): Promise<void> {
+      await tx.update(companies).set({ partnerReviewRequestedAt: at }).where(and(eq(companies.id, id), eq(companies.isPartner, false)))
+    },
+
+    /** Companies among `ids` whose administrators still have to choose or confirm the aftersales partner. */
+    async partnerReviewsDue(ids: number[]): Promise<(CompanyRow & { marketCode: string })[]> {
+      if (ids.length === 0) return []
+      const rows = await db.select({ company: companies, marketCode: markets.code }).from(companies)
+        .innerJoin(markets, eq(markets.id, companies.marketId))
+        .where(and(inArray(companies.id, ids), eq(companies.isPartner, false), eq(companies.status, 'active'),
+          or(sql`${companies.aftersalesPartnerId} is null`, sql`${companies.partnerReviewRequestedAt} is not null`)))
+        .orderBy(asc(companies.name))
+      return rows.map((r) => ({ ...r.company, marketCode: r.marketCode }))
+    },
+
     async setAftersalesPartner(companyId: number, partnerId: number | null): Promise<void> {
       await db.update(companies).set({ aftersalesPartnerId: partnerId }).where(eq(companies.id, companyId))
     },

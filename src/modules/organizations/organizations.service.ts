@@ -5,7 +5,7 @@ import Type from 'typebox'
 import Value from 'typebox/value'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import { assertCan, can, isAdministrator, whereCan, type Action } from '../../shared/access.js'
+import { assertCan, can, isAdministrator, scopeOf, whereCan, type Action } from '../../shared/access.js'
 import type { Executor } from '../../db/client.js'
 import type { CompanyInput, CompanyRow, MarketInput, MarketRow, OrganizationsRepo } from './organizations.repo.js'
 
@@ -132,8 +132,9 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
       const company = await companyFor(actor, 'edit_company', companyId)
       const partner = await repo.company(partnerId)
       if (!partner?.isPartner || partner.marketId !== company.marketId || partner.id === company.id) throw new AppError('RULE_BROKEN')
-      if (company.aftersalesPartnerId === partner.id) return
-      await repo.updateCompany(company.id, { aftersalesPartnerId: partner.id }, {
+      // Saving the partner already chosen confirms it: the reminder after a reinstatement ends too.
+      if (company.aftersalesPartnerId === partner.id && company.partnerReviewRequestedAt === null) return
+      await repo.updateCompany(company.id, { aftersalesPartnerId: partner.id, partnerReviewRequestedAt: null }, {
         at: clock.now(), actor: actorRef(actor), action: 'company.partner_chosen', target: { type: 'company', id: company.id },
         scope: { companyId: company.id, marketId: company.marketId }, data: { before: company.aftersalesPartnerId, after: partner.id }, requestId: ctx.requestId, ip: ctx.ip,
       })
@@ -253,6 +254,24 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
       const market = await repo.marketByCode(input.marketCode)
       if (!market) throw new AppError('INVALID_INPUT', { field: 'market', reason: '' })
       return repo.upsertCompany({ ...input, marketId: market.id, companyNumber: `NEW-${randomUUID().slice(0, 8).toUpperCase()}`, status: 'pending_approval', isPartner: false })
+    },
+
+    /**
+     * The companies whose aftersales partner the actor, as their organization administrator, is
+     * asked to choose: none chosen yet, or asked again after the administrator got access back or
+     * the company was approved. Shown on the account page, the workspace and the consoles until done.
+     */
+    async partnerReminders(actor: Actor): Promise<{ id: number; name: string; aftersalesPartnerId: number | null; partnerName: string | null }[]> {
+      const due = await repo.partnerReviewsDue([...scopeOf(actor).orgAdminOf])
+      return Promise.all(due.map(async (c) => ({
+        id: c.id, name: c.name, aftersalesPartnerId: c.aftersalesPartnerId,
+        partnerName: c.aftersalesPartnerId ? (await repo.company(c.aftersalesPartnerId))?.name ?? null : null,
+      })))
+    },
+
+    /** Asks the company's organization administrators to choose or confirm the partner, in the caller's transaction (identity's reinstatement or approval). */
+    async requestPartnerReview(_actor: Actor, companyId: number, tx: Executor): Promise<void> {
+      await repo.requestPartnerReview(companyId, clock.now(), tx)
     },
 
     /** A new independent company approved or refused with its first account (the identity module decides, after its policy check). */

@@ -162,11 +162,11 @@ function IdentityTable({ ctx, claims, preview }: { ctx: PageContext; claims: Ide
           {identityFields.map((f) => (
             <tr key={f} class={preview && !preview.fields[f] ? 'differs' : undefined}>
               <th scope="row">{t(`admin.check.fields.${f}`)}</th>
-              <td>{claims[f]}</td>
+              <td data-label={t('agent.identity.given')}>{claims[f]}</td>
               {preview ? (
                 <>
-                  <td>{preview.record[f] || '—'}</td>
-                  <td>{preview.fields[f]
+                  <td data-label={t('agent.identity.onAccount')}>{preview.record[f] || '—'}</td>
+                  <td data-label={t('agent.identity.result')}>{preview.fields[f]
                     ? <span class="field-match"><span aria-hidden="true">✓ </span>{t('admin.check.matches')}</span>
                     : <strong class="field-differs"><span aria-hidden="true">✗ </span>{t('admin.check.differs')}</strong>}
                   </td>

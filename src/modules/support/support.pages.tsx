@@ -14,6 +14,8 @@ export interface TicketFormValues {
   description?: string | undefined
   urgency?: string | undefined
   name?: string | undefined
+  firstName?: string | undefined
+  lastName?: string | undefined
   email?: string | undefined
   companyName?: string | undefined
   companyAddress?: string | undefined
@@ -23,15 +25,19 @@ export interface TicketFormValues {
   identity?: Partial<Record<'userId' | 'firstName' | 'lastName' | 'email' | 'companyName' | 'companyAddress', string>> | undefined
 }
 
-function Input({ id, name, label, value, type = 'text', max, required = false, autocomplete, hint }: {
+function Input({ id, name, label, value, type = 'text', max, required = false, autocomplete, hint, invalid }: {
   id: string; name: string; label: string; value?: string | undefined; type?: 'text' | 'email'; max: number; required?: boolean; autocomplete?: string; hint?: string
+  /** The id of the input the form's error is about: that input is marked and points at the message. */
+  invalid?: string | undefined
 }) {
+  const wrong = invalid === id
+  const describedBy = [hint ? `${id}-hint` : '', wrong ? 'form-error' : ''].filter(Boolean).join(' ') || undefined
   return (
     <>
       <label for={id}>{label}</label>
       {type === 'email'
-        ? <input id={id} name={name} type="email" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={hint ? `${id}-hint` : undefined} />
-        : <input id={id} name={name} type="text" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={hint ? `${id}-hint` : undefined} />}
+        ? <input id={id} name={name} type="email" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={describedBy} aria-invalid={wrong ? 'true' : undefined} />
+        : <input id={id} name={name} type="text" value={value ?? ''} maxLength={max} required={required} autocomplete={autocomplete} aria-describedby={describedBy} aria-invalid={wrong ? 'true' : undefined} />}
       {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
     </>
   )
@@ -125,9 +131,12 @@ function MarketSelect({ ctx, markets, value }: { ctx: PageContext; markets: Mark
   )
 }
 
-export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, needsMarket = false, partner, estimates, error, script }: {
+export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, needsMarket = false, partner, estimates, error, invalid, script }: {
   ctx: PageContext; csrfToken: string; topics: { key: string; title: string }[]; markets: MarketRow[]; values: TicketFormValues
-  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined; script?: string | undefined
+  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined
+  /** The id of the field the error is about. */
+  invalid?: string | undefined
+  script?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const idv = values.identity ?? {}
@@ -144,7 +153,7 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           </>
         ) : <p>{signedIn ? t('support.new.urgentNoPartner') : t('support.interim.urgentText')} <a href={`/${locale}/partners`}>{t('support.new.findPartner')}</a></p>}
       </div>
-      {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
+      {error ? <p class="error-message" role="alert" id="form-error">{invalid ? <a href={`#${invalid}`}>{error}</a> : error}</p> : null}
       <form class="stack-form" method="post" action={`/${locale}/support/new`} enctype="multipart/form-data" aria-describedby={error ? 'form-error' : undefined} data-deflect="" data-locale={locale}>
         <input type="hidden" name="_csrf" value={csrfToken} />
         <input type="hidden" name="deflection" value="" />
@@ -158,13 +167,13 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
         <select id="topic" name="topic" required>
           {topics.map((c) => <option key={c.key} value={c.key} selected={c.key === values.topic}>{c.title}</option>)}
         </select>
-        <Input id="subject" name="subject" label={t('support.new.subject')} value={values.subject} max={200} required autocomplete="off" hint={t('support.new.subjectHint')} />
+        <Input id="subject" name="subject" label={t('support.new.subject')} value={values.subject} max={200} required autocomplete="off" hint={t('support.new.subjectHint')} invalid={invalid} />
         <section id="deflect" class="notice deflect" aria-live="polite" aria-labelledby="deflect-title" hidden>
           <h2 id="deflect-title">{t('support.deflect.title')}</h2>
           <ul />
         </section>
         <label for="description">{t('support.new.description')}</label>
-        <textarea id="description" name="description" rows={8} maxLength={10000} required aria-describedby="description-hint">{values.description ?? ''}</textarea>
+        <textarea id="description" name="description" rows={8} maxLength={10000} required aria-describedby={invalid === 'description' ? 'description-hint form-error' : 'description-hint'} aria-invalid={invalid === 'description' ? 'true' : undefined}>{values.description ?? ''}</textarea>
         <p id="description-hint" class="hint">{t('support.new.descriptionHint')}</p>
         <label for="attachments">{t('support.attachments.label')}</label>
         <input id="attachments" name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby="attachments-hint" />
@@ -174,26 +183,36 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
           <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
           <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
         </fieldset>
-        {signedIn ? <><p class="hint">{t('support.new.fromAccount')}</p>{needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}</> : (
+        {signedIn ? (
+          <>
+            <p class="hint">{t('support.new.fromAccount')}</p>
+            {needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}
+            <fieldset>
+              <legend>{t('support.new.identity')}</legend>
+              <p class="hint">{t('support.new.identityHint')}</p>
+              <Input id="identity-userId" name="identity.userId" label={t('admin.check.fields.userId')} value={idv.userId} max={256} autocomplete="username" invalid={invalid} />
+              <Input id="identity-firstName" name="identity.firstName" label={t('admin.check.fields.firstName')} value={idv.firstName} max={100} autocomplete="given-name" invalid={invalid} />
+              <Input id="identity-lastName" name="identity.lastName" label={t('admin.check.fields.lastName')} value={idv.lastName} max={100} autocomplete="family-name" invalid={invalid} />
+              <Input id="identity-email" name="identity.email" label={t('admin.check.fields.email')} value={idv.email} max={256} invalid={invalid} />
+              <Input id="identity-companyName" name="identity.companyName" label={t('admin.check.fields.companyName')} value={idv.companyName} max={200} invalid={invalid} />
+              <Input id="identity-companyAddress" name="identity.companyAddress" label={t('admin.check.fields.companyAddress')} value={idv.companyAddress} max={400} invalid={invalid} />
+            </fieldset>
+          </>
+        ) : (
+          // A guest gives who they are once: the same details reach the team and, for sign-in and
+          // account topics, the market administrator's identity check.
           <fieldset>
             <legend>{t('support.new.aboutYou')}</legend>
-            <Input id="name" name="name" label={t('support.new.name')} value={values.name} max={200} required autocomplete="name" />
-            <Input id="email" name="email" type="email" label={t('register.email')} value={values.email} max={256} required autocomplete="email" />
-            <Input id="companyName" name="companyName" label={t('admin.check.fields.companyName')} value={values.companyName} max={200} required autocomplete="organization" />
-            <Input id="companyAddress" name="companyAddress" label={t('admin.check.fields.companyAddress')} value={values.companyAddress} max={400} required autocomplete="street-address" />
+            <p class="hint">{t('support.new.aboutYouHint')}</p>
+            <Input id="identity-userId" name="identity.userId" label={t('admin.check.fields.userId')} value={idv.userId} max={256} autocomplete="username" hint={t('support.new.userIdHint')} invalid={invalid} />
+            <Input id="firstName" name="firstName" label={t('register.firstName')} value={values.firstName ?? idv.firstName} max={100} required autocomplete="given-name" invalid={invalid} />
+            <Input id="lastName" name="lastName" label={t('register.lastName')} value={values.lastName ?? idv.lastName} max={100} required autocomplete="family-name" invalid={invalid} />
+            <Input id="email" name="email" type="email" label={t('register.email')} value={values.email ?? idv.email} max={256} required autocomplete="email" hint={t('support.new.emailHint')} invalid={invalid} />
+            <Input id="companyName" name="companyName" label={t('admin.check.fields.companyName')} value={values.companyName ?? idv.companyName} max={200} required autocomplete="organization" invalid={invalid} />
+            <Input id="companyAddress" name="companyAddress" label={t('admin.check.fields.companyAddress')} value={values.companyAddress ?? idv.companyAddress} max={400} required autocomplete="street-address" invalid={invalid} />
             <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} />
           </fieldset>
         )}
-        <fieldset>
-          <legend>{t('support.new.identity')}</legend>
-          <p class="hint">{t('support.new.identityHint')}</p>
-          <Input id="identity-userId" name="identity.userId" label={t('admin.check.fields.userId')} value={idv.userId} max={256} autocomplete="username" />
-          <Input id="identity-firstName" name="identity.firstName" label={t('admin.check.fields.firstName')} value={idv.firstName} max={100} autocomplete="given-name" />
-          <Input id="identity-lastName" name="identity.lastName" label={t('admin.check.fields.lastName')} value={idv.lastName} max={100} autocomplete="family-name" />
-          <Input id="identity-email" name="identity.email" label={t('admin.check.fields.email')} value={idv.email} max={256} />
-          <Input id="identity-companyName" name="identity.companyName" label={t('admin.check.fields.companyName')} value={idv.companyName} max={200} />
-          <Input id="identity-companyAddress" name="identity.companyAddress" label={t('admin.check.fields.companyAddress')} value={idv.companyAddress} max={400} />
-        </fieldset>
         <button type="submit">{t('support.new.submit')}</button>
       </form>
       <section aria-labelledby="waits">
@@ -206,6 +225,40 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
         </ul>
       </section>
       {script ? <script src={script} defer /> : null}
+    </Page>
+  )
+}
+
+/** The start of an answer, cut between words. */
+function excerpt(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  if (flat.length <= max) return flat
+  const cut = flat.slice(0, max)
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max / 2))}…`
+}
+
+/** "My requests": the signed-in person's tickets, their state and the team's last answer, each linked. */
+export function MyRequestsPage({ ctx, tickets }: { ctx: PageContext; tickets: (TicketRow & { lastAnswer: { body: string; at: Date } | null })[] }): VNode {
+  const { t, locale } = ctx
+  const when = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  return (
+    <Page ctx={ctx} title={t('support.mine.title')}>
+      <h1>{t('support.mine.title')}</h1>
+      <p class="lead">{t('support.mine.lead')}</p>
+      {tickets.length === 0 ? <p>{t('support.mine.none')}</p> : (
+        <ul class="request-list">
+          {tickets.map((ticket) => (
+            <li key={ticket.id} class="card">
+              <h2><a href={`/${locale}/support/tickets/${ticket.reference}`}>{ticket.subject}</a></h2>
+              <p class="hint">{ticket.reference} · <strong>{t(`support.states.${ticket.state}`)}</strong> · {t('support.mine.opened', { date: when(ticket.createdAt) })}</p>
+              {ticket.lastAnswer
+                ? <p>{t('support.mine.lastAnswer', { date: when(ticket.lastAnswer.at) })} <q>{excerpt(ticket.lastAnswer.body)}</q></p>
+                : <p>{t('support.mine.noAnswer')}</p>}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p><a class="button" href={`/${locale}/support/new`}>{t('support.mine.new')}</a></p>
     </Page>
   )
 }

@@ -348,6 +348,15 @@ export function createSupportRepo(db: Db) {
       return db.select().from(tickets).where(eq(tickets.requesterUserId, userId)).orderBy(sql`${tickets.createdAt} desc`).limit(50)
     },
 
+    /** The latest answer the team sent on each of these tickets (internal notes are not answers). */
+    async lastAnswers(ticketIds: number[]): Promise<{ ticketId: number; body: string; createdAt: Date }[]> {
+      if (ticketIds.length === 0) return []
+      return db.selectDistinctOn([ticketMessages.ticketId], { ticketId: ticketMessages.ticketId, body: ticketMessages.body, createdAt: ticketMessages.createdAt })
+        .from(ticketMessages)
+        .where(and(inArray(ticketMessages.ticketId, ticketIds), eq(ticketMessages.authorType, 'agent'), eq(ticketMessages.internal, false)))
+        .orderBy(ticketMessages.ticketId, desc(ticketMessages.createdAt), desc(ticketMessages.id))
+    },
+
     /** Tickets of a market waiting for the team that were opened before `before`: the queue ahead of a new one. */
     async queueAhead(marketId: number, before: Date): Promise<number> {
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(tickets)

@@ -11,9 +11,9 @@ import { pageContext, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { HelpCenterService } from '../helpcenter/index.js'
-import type { SupportService, TicketInput } from './support.service.js'
+import { IDENTITY_TOPICS, TicketInput as TicketSchema, type SupportService, type TicketInput } from './support.service.js'
 import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, type UploadedFile } from './attachments.js'
-import { TicketFormPage, TicketPage, TicketReceivedPage, type TicketFormValues } from './support.pages.js'
+import { MyRequestsPage, TicketFormPage, TicketPage, TicketReceivedPage, type TicketFormValues } from './support.pages.js'
 import { sourceDir } from '../../paths.js'
 import { registerRateLimits } from '../../shared/http/rate-limit.js'
 
@@ -23,7 +23,7 @@ const Field = (max: number) => Type.Optional(Type.String({ maxLength: max }))
 const Reference = Type.String({ pattern: '^SR-\\d{4}-\\d{6,12}$' })
 const TicketBody = Type.Object({
   topic: Field(80), subject: Field(200), description: Field(10_000), urgency: Field(10),
-  name: Field(200), email: Field(256), companyName: Field(200), companyAddress: Field(400), marketCode: Field(2),
+  name: Field(200), firstName: Field(100), lastName: Field(100), email: Field(256), companyName: Field(200), companyAddress: Field(400), marketCode: Field(2),
   'identity.userId': Field(256), 'identity.firstName': Field(100), 'identity.lastName': Field(100), 'identity.email': Field(256),
   'identity.companyName': Field(200), 'identity.companyAddress': Field(400),
   article: Type.Optional(Key), branch: Type.Optional(Key), website: Field(200), _csrf: Field(200), deflection: Field(40),
@@ -32,7 +32,7 @@ type TicketBody = Type.Static<typeof TicketBody>
 
 function formValues(body: Partial<TicketBody>): TicketFormValues {
   return {
-    topic: body.topic, subject: body.subject, description: body.description, urgency: body.urgency, name: body.name, email: body.email,
+    topic: body.topic, subject: body.subject, description: body.description, urgency: body.urgency, name: body.name, firstName: body.firstName, lastName: body.lastName, email: body.email,
     companyName: body.companyName, companyAddress: body.companyAddress, marketCode: body.marketCode, article: body.article, branch: body.branch,
     identity: {
       userId: body['identity.userId'], firstName: body['identity.firstName'], lastName: body['identity.lastName'], email: body['identity.email'],
@@ -85,6 +85,44 @@ export function uploadsOf(req: FastifyRequest): UploadedFile[] {
  */
 export const attachmentMultipart = { attachFieldsToBody: true, limits: { fileSize: MAX_ATTACHMENT_BYTES, files: MAX_ATTACHMENTS + 1, fields: 40, fieldSize: 64 * 1024, parts: 50 } } as const
 
+/**
+ * The form's fields as a person knows them: their label in the catalogue and the input to mark when
+ * a value is refused (a guest types name, email and company once, so identity.* point at those).
+ */
+const formFields: Record<string, { label: string; input: string; guestInput?: string }> = {
+  topic: { label: 'support.new.topic', input: 'topic' },
+  subject: { label: 'support.new.subject', input: 'subject' },
+  description: { label: 'support.new.description', input: 'description' },
+  urgency: { label: 'support.new.urgency', input: 'urgency-normal' },
+  name: { label: 'support.new.name', input: 'firstName' },
+  firstName: { label: 'register.firstName', input: 'firstName' },
+  lastName: { label: 'register.lastName', input: 'lastName' },
+  email: { label: 'register.email', input: 'email' },
+  companyName: { label: 'admin.check.fields.companyName', input: 'companyName' },
+  companyAddress: { label: 'admin.check.fields.companyAddress', input: 'companyAddress' },
+  marketCode: { label: 'partners.market', input: 'marketCode' },
+  'identity.userId': { label: 'admin.check.fields.userId', input: 'identity-userId' },
+  'identity.firstName': { label: 'admin.check.fields.firstName', input: 'identity-firstName', guestInput: 'firstName' },
+  'identity.lastName': { label: 'admin.check.fields.lastName', input: 'identity-lastName', guestInput: 'lastName' },
+  'identity.email': { label: 'admin.check.fields.email', input: 'identity-email', guestInput: 'email' },
+  'identity.companyName': { label: 'admin.check.fields.companyName', input: 'identity-companyName', guestInput: 'companyName' },
+  'identity.companyAddress': { label: 'admin.check.fields.companyAddress', input: 'identity-companyAddress', guestInput: 'companyAddress' },
+}
+
+/** A refused field in the user's language, and the input it is about: never an internal name or a bare "required". */
+function fieldError(req: FastifyRequest, error: AppError): { message: string; invalid?: string } {
+  const params = error.params as { field?: unknown; reason?: unknown }
+  const field = error.code === 'INVALID_INPUT' && typeof params.field === 'string' ? formFields[params.field] : undefined
+  if (!field || typeof params.field !== 'string') return { message: t(req.locale, `errors.${error.code}`, error.params) }
+  const reason = typeof params.reason === 'string' ? params.reason : ''
+  const schema = (TicketSchema.properties as Record<string, { minLength?: number; maxLength?: number } | undefined>)[params.field]
+  const limit = reason === 'minLength' ? schema?.minLength : reason === 'maxLength' ? schema?.maxLength : undefined
+  // The service names a broken rule by its keyword; schema validation has already translated its reason.
+  const said = /^[a-zA-Z]+$/.test(reason) ? t(req.locale, `validation.${reason}`, { limit: limit ?? '' }) : reason
+  const message = t(req.locale, 'errors.INVALID_INPUT', { field: t(req.locale, field.label), reason: said.startsWith('validation.') ? t(req.locale, 'validation.invalid') : said })
+  return { message, invalid: req.actor.kind === 'user' ? field.input : field.guestInput ?? field.input }
+}
+
 function ticketCookie(reference: string): string {
   return `sp_ticket_${reference.replace(/-/g, '_')}`
 }
@@ -107,11 +145,14 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
   const hide = { hide: true }
   const assertLocale = (locale: string) => { if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND') }
 
-  const renderForm = async (req: FastifyRequest, reply: FastifyReply, status: number, values: TicketFormValues, error?: string) => {
+  const renderForm = async (req: FastifyRequest, reply: FastifyReply, status: number, values: TicketFormValues, error?: string, invalid?: string) => {
     const [categories, markets, partner, profile] = await Promise.all([
       help.listCategories(req.actor, req.locale), organizations.listMarkets(req.actor), organizations.myPartner(req.actor), opts.requesterProfile(req),
     ])
     const now = new Date()
+    // The user's own market first (their company's; a guest's, the one of the page's language), then the others.
+    const own = profile?.marketId ?? markets.find((m) => m.code === (values.marketCode ?? marketOfLocale[req.locale]))?.id
+    const ownFirst = [...markets].sort((a, b) => Number(b.id === own) - Number(a.id === own))
     const estimates = Object.fromEntries(await Promise.all(markets.map(async (m) => [m.code, await support.estimateFor(m, now)] as const)))
     const identity = values.identity && Object.values(values.identity).some(Boolean) ? values.identity : profile
       ? { userId: profile.userId, firstName: profile.firstName, lastName: profile.lastName, email: profile.email ?? '', companyName: profile.companyName, companyAddress: profile.companyAddress }
@@ -119,17 +160,23 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     const query = new URLSearchParams(Object.entries({ topic: values.topic, article: values.article, branch: values.branch }).flatMap(([k, v]) => (v ? [[k, v]] : []))).toString()
     const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/support/new${query ? `?${query}` : ''}`]))
     return sendPage(reply, TicketFormPage({
-      ctx: pageContext(req, alternates), csrfToken: issueCsrfToken(req, reply), topics: categories.map((c) => ({ key: c.key, title: c.title })), markets,
+      ctx: pageContext(req, alternates), csrfToken: issueCsrfToken(req, reply), topics: categories.map((c) => ({ key: c.key, title: c.title })), markets: ownFirst,
       values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', needsMarket: profile !== null && profile.marketId === null,
-      partner, estimates, error, script: deflectScriptUrl,
+      partner, estimates, error, invalid, script: deflectScriptUrl,
     }), status)
   }
 
   app.get('/:locale/support/new', {
-    schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ topic: Type.Optional(Key), article: Type.Optional(Key), branch: Type.Optional(Key) }) },
+    schema: {
+      ...hide, params: Type.Object({ locale: Locale }),
+      querystring: Type.Object({ topic: Type.Optional(Key), article: Type.Optional(Key), branch: Type.Optional(Key), login: Type.Optional(Type.String({ maxLength: 256 })) }),
+    },
   }, async (req, reply) => {
     assertLocale(req.params.locale)
-    return renderForm(req, reply, 200, { topic: req.query.topic, article: req.query.article, branch: req.query.branch })
+    // What a refused sign-in typed (a user ID or an email address) is not asked again.
+    const login = req.query.login?.trim()
+    const carried = login && req.actor.kind !== 'user' ? (login.includes('@') ? { email: login } : { identity: { userId: login } }) : {}
+    return renderForm(req, reply, 200, { topic: req.query.topic, article: req.query.article, branch: req.query.branch, ...carried })
   })
 
   app.post('/:locale/support/new', {
@@ -137,22 +184,31 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
     preValidation: [flattenMultipart, (req, reply, done) => { app.csrfProtection(req, reply, done) }],
     config: {
       rateLimit: { max: opts.rateLimitPerMinute, timeWindow: 60_000 },
-      formError: (req, reply, error) => renderForm(req, reply, error.status, formValues((req.body ?? {}) as Partial<TicketBody>), t(req.locale, `errors.${error.code}`, error.params)),
+      formError: (req, reply, error) => {
+        const { message, invalid } = fieldError(req, error)
+        return renderForm(req, reply, error.status, formValues(req.body ?? {}), message, invalid)
+      },
     },
   }, async (req, reply) => {
     assertLocale(req.params.locale)
     const b = req.body
     // A filled trap field is a robot: it gets the same kind of page as a person, and nothing is created.
     if (b.website) return sendPage(reply, TicketReceivedPage({ ctx: pageContext(req), reference: null, estimate: null, partner: null, market: null, email: b.email ?? '', urgent: false, followUrl: null }))
-    const identityGiven = [b['identity.userId'], b['identity.firstName'], b['identity.lastName'], b['identity.email'], b['identity.companyName'], b['identity.companyAddress']].some((v) => v?.trim())
+    const guest = req.actor.kind !== 'user'
+    // A guest types name, email and company once: they are the requester's details and, for sign-in
+    // and account topics (or with a user ID), the identity the market administrator checks.
+    const given = (key: 'firstName' | 'lastName' | 'email' | 'companyName' | 'companyAddress') => b[`identity.${key}`] || (guest ? b[key] ?? '' : '')
+    const identityGiven = Boolean(b['identity.userId']?.trim()) || (guest && IDENTITY_TOPICS.has(b.topic ?? '')) ||
+      [b['identity.firstName'], b['identity.lastName'], b['identity.email'], b['identity.companyName'], b['identity.companyAddress']].some((v) => v?.trim())
+    const guestName = b.name ?? `${b.firstName ?? ''} ${b.lastName ?? ''}`.trim()
     const input: TicketInput = {
       topic: b.topic ?? '', subject: b.subject ?? '', description: b.description ?? '', urgency: b.urgency === 'urgent' ? 'urgent' : 'normal', locale: req.params.locale,
       // A signed-in account's market is its company's; staff without a company pick one like guests.
-      ...(req.actor.kind === 'user' ? (b.marketCode ? { marketCode: b.marketCode } : {}) : { name: b.name ?? '', email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' }),
+      ...(guest ? { name: guestName, email: b.email ?? '', companyName: b.companyName ?? '', companyAddress: b.companyAddress ?? '', marketCode: b.marketCode ?? '' } : (b.marketCode ? { marketCode: b.marketCode } : {})),
       ...(identityGiven ? {
         identity: {
-          userId: b['identity.userId'] ?? '', firstName: b['identity.firstName'] ?? '', lastName: b['identity.lastName'] ?? '', email: b['identity.email'] ?? '',
-          companyName: b['identity.companyName'] ?? '', companyAddress: b['identity.companyAddress'] ?? '',
+          userId: b['identity.userId'] ?? '', firstName: given('firstName'), lastName: given('lastName'), email: given('email'),
+          companyName: given('companyName'), companyAddress: given('companyAddress'),
         },
       } : {}),
       ...(b.article ? { article: b.article } : {}), ...(b.branch ? { branch: b.branch } : {}), ...(b.deflection ? { deflection: b.deflection } : {}),
@@ -164,6 +220,14 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
       ctx: pageContext(req), reference: created.ticket.reference, estimate: created.estimate, partner: created.partner, market: created.market,
       email: created.ticket.requesterEmail, urgent: created.ticket.urgency === 'urgent', followUrl: follow,
     }), 201)
+  })
+
+  app.get('/:locale/support/tickets', { schema: { ...hide, params: Type.Object({ locale: Locale }) } }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    if (req.actor.kind !== 'user') return reply.redirect(`/${req.params.locale}/login?next=/${req.params.locale}/support/tickets`, 303)
+    void reply.header('cache-control', 'no-store')
+    const alternates = Object.fromEntries(locales.map((l) => [l, `/${l}/support/tickets`]))
+    return sendPage(reply, MyRequestsPage({ ctx: pageContext(req, alternates), tickets: await support.myTickets(req.actor) }))
   })
 
   // The private link: its secret goes into a cookie for this ticket's pages, and out of the address bar.

@@ -141,7 +141,8 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
     async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }, files: UploadedFile[] = []): Promise<CreatedTicket> {
       if (!Value.Check(TicketInput, input)) {
         const [first] = Value.Errors(TicketInput, input)
-        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1) || 'ticket', reason: first?.message ?? '' })
+        // The broken rule by its keyword (minLength, format…): the form says it in the user's language.
+        throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1).replace('/', '.') || 'ticket', reason: first?.keyword ?? 'invalid' })
       }
       const attachments = await checkAttachments(files)
       if (!(await topics(input.locale)).includes(input.topic)) throw new AppError('INVALID_INPUT', { field: 'topic', reason: input.topic })
@@ -230,8 +231,12 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
       await repo.recordDeflection(input.id, input.locale, input.article, clock.now())
     },
 
-    async myTickets(actor: Actor): Promise<TicketRow[]> {
-      return actor.kind === 'user' ? repo.ticketsOf(actor.userId) : []
+    /** "My requests": the signed-in requester's own tickets, newest first, each with the team's latest answer. */
+    async myTickets(actor: Actor): Promise<(TicketRow & { lastAnswer: { body: string; at: Date } | null })[]> {
+      if (actor.kind !== 'user') throw new AppError('NOT_SIGNED_IN')
+      const mine = await repo.ticketsOf(actor.userId)
+      const answers = new Map((await repo.lastAnswers(mine.map((t) => t.id))).map((a) => [a.ticketId, { body: a.body, at: a.createdAt }]))
+      return mine.map((t) => ({ ...t, lastAnswer: answers.get(t.id) ?? null }))
     },
   }
 }

@@ -4,6 +4,7 @@ import { renderToString } from 'preact-render-to-string'
 import { translator } from '../i18n/index.js'
 import type { PageContext } from '../layout/Page.js'
 import { isSignedIn } from '../actor.js'
+import { canAnywhere, isAdministrator } from '../access.js'
 
 export function renderDocument(page: VNode): string {
   return `<!doctype html>${renderToString(page)}`
@@ -27,6 +28,7 @@ export function pageContext(req: FastifyRequest, alternates: Record<string, stri
     alternates,
     signedIn: isSignedIn(req.actor),
     userName: req.actor.kind === 'user' ? req.actor.displayName : undefined,
+    consoles: req.actor.kind === 'user' ? { queue: canAnywhere(req.actor, 'view_tickets'), admin: isAdministrator(req.actor) } : undefined,
   }
 }
 

@@ -13,6 +13,8 @@ export interface PageContext {
   signedIn: boolean
   /** The signed-in person's name, for the header. */
   userName?: string | undefined
+  /** The consoles the signed-in person works in, linked from the header. */
+  consoles?: { queue: boolean; admin: boolean } | undefined
 }
 
 export interface PageProps {
@@ -84,6 +86,9 @@ export function Page({ ctx, title, description, headerSearch = true, refreshTo, 
                 <li><a href={`/${locale}/support/new`}>{t('nav.askForHelp')}</a></li>
                 {ctx.signedIn ? (
                   <>
+                    <li><a href={`/${locale}/support/tickets`}>{t('nav.myRequests')}</a></li>
+                    {ctx.consoles?.queue ? <li><a href={`/${locale}/agent/tickets`}>{t('nav.queue')}</a></li> : null}
+                    {ctx.consoles?.admin ? <li><a href={`/${locale}/admin`}>{t('nav.administration')}</a></li> : null}
                     <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
                     <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>
                     <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>

@@ -25,6 +25,8 @@ export const mailTemplates = {
   'inactivity-reminder': { action: true, dates: ['date'] },
   'account-approved': { action: true },
   'account-refused': { action: false },
+  'access-restored': { action: true },
+  'access-restored-shop': { action: true },
   'ticket-received': { action: true },
   'ticket-reply': { action: true },
 } as const satisfies Record<string, { action: boolean; dates?: readonly string[]; durations?: Readonly<Record<string, 'minutes' | 'days'>> }>

@@ -1,0 +1,1 @@
+ALTER TABLE "companies" ADD COLUMN "partner_review_requested_at" timestamp with time zone;
