@@ -10,12 +10,12 @@ import { createServices, type Services } from './composition.js'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import { guest, type Actor } from './shared/actor.js'
-import { AppError } from './shared/errors.js'
 import { isLocale, negotiateLocale } from './shared/i18n/index.js'
 import './shared/http/context.js'
 import { registerErrorHandling, sendError, toAppError } from './shared/http/errors.js'
 import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
 import { registerSecurity } from './shared/http/security.js'
+import { registerRequestGuard } from './shared/http/guard.js'
 import { loggerOptions } from './shared/logger.js'
 import { helpCenterRoutes } from './modules/helpcenter/index.js'
 import { identityRoutes, registerSessions } from './modules/identity/index.js'
@@ -47,18 +47,6 @@ export interface BuildOptions {
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID()
-}
-
-/** Query strings whose percent-encoding is not valid UTF-8 are refused before anything reads them. */
-function queryEncodingError(url: string): AppError | undefined {
-  const index = url.indexOf('?')
-  if (index === -1 || !url.includes('%', index)) return undefined
-  try {
-    decodeURIComponent(url.slice(index + 1).replaceAll('+', ' '))
-    return undefined
-  } catch {
-    return new AppError('INVALID_ENCODING')
-  }
 }
 
 function localeOf(url: string, acceptLanguage: string | undefined): string {
@@ -126,7 +114,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     req.locale = localeOf(req.url, req.headers['accept-language'])
     req.actor = guest
     void reply.header('x-request-id', req.id)
-    done(queryEncodingError(req.url))
+    done()
   })
 
   registerErrorHandling(app)
@@ -135,6 +123,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     cookieSecret: config.sessionSecret ?? randomBytes(32).toString('hex'),
     https,
   })
+  registerRequestGuard(app)
   registerSessions(app, services.auth)
   await app.register(swagger, {
     openapi: {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, errorCodes, isAppError, type ErrorParams, type PlainErrorCode } from '../errors.js'
 import { t } from '../i18n/index.js'
+import { isGuardRefusal } from './guard.js'
 import { Page } from '../layout/Page.js'
 import { pageContext, sendPage } from './render.js'
 
@@ -120,6 +121,9 @@ function ErrorPage({ req, error }: { req: FastifyRequest; error: AppError }) {
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const message = t(req.locale, `errors.${error.code}`, error.params)
+  // An error answer is never stored by a cache, whatever the handler had set before it failed.
+  void reply.header('cache-control', 'no-store')
+  reply.removeHeader('etag')
   if (error.retryAfter !== undefined) {
     void reply.header('retry-after', String(error.retryAfter))
   }
@@ -135,7 +139,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed')
     else req.log.info({ code: appError.code }, 'request refused')
     const formError = req.routeOptions.config.formError
-    if (formError && appError.status < 500 && !wantsJson(req)) {
+    // A guard refusal's values are not text: the form is not shown again with them.
+    if (formError && appError.status < 500 && !wantsJson(req) && !isGuardRefusal(appError)) {
       let handled = false
       try {
         // A reply is thenable: awaiting it waits for the page to be sent. null means "not handled here".
