@@ -7,7 +7,9 @@ import { afterActivity, may } from './account-status.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 
-export const SESSION_IDLE_MS = 30 * 60 * 1000
+/** How long a self-registration may wait for its verification (the link and code live as long). */
+export const UNVERIFIED_TTL_MS = 24 * 60 * 60 * 1000
+const SESSION_IDLE_MS = 30 * 60 * 1000
 export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000
 const SESSION_TOUCH_MS = 60 * 1000
 export const LOCK_AFTER_FAILURES = 10
@@ -247,6 +249,12 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const now = clock.now()
       return repo.deleteExpiredSessions(now, new Date(now.getTime() - SESSION_IDLE_MS))
     },
+
+    /**
+     * Removes registrations not verified within a day (a schedule calls it): their user ID and
+     * address are free again, so nobody can hold someone else's address by registering it.
+     */
+    purgeUnverified: () => repo.purgeUnverified(new Date(clock.now().getTime() - UNVERIFIED_TTL_MS)),
 
     async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {
       return repo.findByLogin(realm, identifier)

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, errorCodes, isAppError, type ErrorParams, type PlainErrorCode } from '../errors.js'
 import { t } from '../i18n/index.js'
 import { isGuardRefusal } from './guard.js'
+import { sqlState } from '../../db/errors.js'
 import { Page } from '../layout/Page.js'
 import { pageContext, sendPage } from './render.js'
 
@@ -80,6 +81,13 @@ export function toAppError(error: unknown, locale: string): AppError {
   const fe = error as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
   if (Array.isArray(fe.validation)) {
     return new AppError('INVALID_INPUT', validationParams(fe.validation, fe.validationContext ?? 'input', locale))
+  }
+  const state = sqlState(error)
+  if (state) {
+    // A safety net behind the use cases' own answers: the database refused the client's data.
+    if (state === '23505') return new AppError('CONFLICT')
+    if (state === '22021' || state === '22P05') return new AppError('INVALID_ENCODING')
+    if (/^22/.test(state)) return refuse(badRequest, locale)
   }
   const mapped = fe.code ? frameworkCodes[fe.code] : undefined
   if (mapped) return refuse(mapped, locale)
