@@ -74,7 +74,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
     const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
     const lockedUntil = new Date(now.getTime() + lockMs)
     await repo.transaction(async (tx) => {
-      await tx.setLock(user.id, lockedUntil, user.lockouts + 1)
+      if (!(await tx.lockOnce(user.id, user.lockouts, lockedUntil, now))) return
       await tx.audit({ at: now, actor: { type: 'system', id: null }, action: 'account.locked', target: { type: 'user', id: user.id }, data: { until: lockedUntil.toISOString(), failures }, requestId: ctx.requestId, ip: ctx.ip })
       if (user.email) {
         await tx.enqueueMail({

@@ -7,6 +7,7 @@ import type { IdentityRepo, IdentityWrites, UserRow } from './identity.repo.js'
 
 const VERIFY_TTL_MS = 24 * 60 * 60 * 1000
 export const MAX_CODE_TRIES = 5
+const CODE_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** Who approves a verified account: the company's organization administrator, or for a new workshop the market administrator. */
 export type Approver = 'org_admin' | 'market_admin'
@@ -56,13 +57,17 @@ export function createEmailVerifier(repo: IdentityRepo) {
       })
     },
 
-    /** The verification token behind a code typed for `user`, or TOKEN_INVALID; too many wrong codes end the pending ones. */
+    /**
+     * The verification token behind a code typed for `user`, or TOKEN_INVALID. Wrong codes count
+     * against the address that sends them (five a day), never against the account: a stranger who
+     * knows a user ID cannot end its owner's code or link, and the owner's own tries still work.
+     */
     async findCode(user: UserRow, code: string, ctx: RequestContext): Promise<{ id: number; email: string }> {
       const now = clock.now()
+      if ((await repo.countWrongCodesFrom(ctx.ip, new Date(now.getTime() - CODE_WINDOW_MS))) >= MAX_CODE_TRIES) throw new AppError('TOKEN_INVALID')
       const row = await repo.findToken(codeHash(user.id, code))
       if (!row || row.purpose !== 'verify_email' || row.usedAt || row.expiresAt <= now || !row.email) {
-        if ((await repo.countFailedCodes(user.id)) >= MAX_CODE_TRIES) await repo.killTokens(user.id, ['verify_email'], now)
-        else await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'email.code_wrong', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+        await repo.audit({ at: now, actor: { type: 'guest', id: null }, action: 'email.code_wrong', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
         throw new AppError('TOKEN_INVALID')
       }
       return { id: row.id, email: row.email }

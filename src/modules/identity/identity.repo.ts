@@ -37,6 +37,17 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
     async setLock(userId: number, lockedUntil: Date | null, lockouts: number): Promise<void> {
       await tx.update(users).set({ lockedUntil, lockouts }).where(eq(users.id, userId))
     },
+    /**
+     * Locks an account after too many failures, once: only if it is not locked now and its lockout
+     * count is still the one the caller read. Parallel failures (in any process) race on the row;
+     * the first wins and the others change nothing, so one lock gets one event and one email.
+     */
+    async lockOnce(userId: number, readLockouts: number, lockedUntil: Date, now: Date): Promise<boolean> {
+      const locked = await tx.update(users).set({ lockedUntil, lockouts: readLockouts + 1 })
+        .where(and(eq(users.id, userId), eq(users.lockouts, readLockouts), or(isNull(users.lockedUntil), sql`${users.lockedUntil} <= ${now.toISOString()}::timestamptz`)))
+        .returning({ id: users.id })
+      return locked.length === 1
+    },
     /** A successful sign-in: activity now, warned accounts active again, lockout history cleared. */
     async markSignedIn(userId: number, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ lastActivityAt: at, status, lockedUntil: null, lockouts: 0, updatedAt: at }).where(eq(users.id, userId))
@@ -248,10 +259,13 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       return row?.status === 'pending_approval'
     },
 
-    /** Wrong verification codes typed for an account in the last day. */
-    async countFailedCodes(userId: number): Promise<number> {
+    /**
+     * Wrong verification codes sent from one client address since `since`, whatever account they
+     * named: the limit falls on whoever guesses, not on the account guessed at.
+     */
+    async countWrongCodesFrom(ip: string | undefined, since: Date): Promise<number> {
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents)
-        .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, 'email.code_wrong'), sql`${auditEvents.at} > now() - interval '1 day'`))
+        .where(and(eq(auditEvents.action, 'email.code_wrong'), sql`${auditEvents.ip} is not distinct from ${ip ?? null}`, gt(auditEvents.at, since)))
       return row?.n ?? 0
     },
 
