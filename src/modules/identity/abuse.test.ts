@@ -66,3 +66,18 @@ test('after wrong codes for an account, its emailed link still verifies', async 
   const url = new URL(String((await mailsTo(app(), email, 'verify-email')).at(-1)?.data.url))
   assert.equal((await testBrowser(app).get(url.pathname)).statusCode, 200, 'the link verifies')
 })
+
+test('an import refuses activity dates in the future or before 1990, naming the row, and imports nothing', async () => {
+  const row = (userId: string, lastActivity: string) => ({
+    user_id: userId, first_name: 'Ida', last_name: 'Import', email: `${userId}@example.com`, company_number: workshop.companyNumber,
+    realm: 'partner', role: 'user', last_activity: lastActivity,
+  })
+  const ok = unique('imp')
+  const future = unique('imp')
+  const ancient = unique('imp')
+  const result = await app().services.imports.importUsers(system, [row(ok, '2024-05-01'), row(future, '2099-01-01'), row(ancient, '1989-12-31')], { invite: false }, ctx())
+  assert.equal(result.ok, false)
+  assert.ok(!result.ok)
+  assert.deepEqual(result.problems.map((p) => [p.line, p.field, p.code]), [[3, 'last_activity', 'activity_out_of_range'], [4, 'last_activity', 'activity_out_of_range']])
+  for (const id of [ok, future, ancient]) assert.equal(await app().services.auth.findAccount(system, 'partner', id), undefined)
+})
