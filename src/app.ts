@@ -35,9 +35,18 @@ declare module 'fastify' {
     /** The outbox worker; server.ts starts it, tests drain it. */
     mailer: Mailer
     metrics: Metrics
-    /** Every route's method and URL, for tests that walk them all. */
-    routeList: { method: string; url: string }[]
+    /** Every route's method and URL (and the fields its schema names), for tests that walk them all. */
+    routeList: RouteEntry[]
   }
+}
+
+/** A route as the hostile-input walk sees it: its method, URL and the body and query fields its schema declares. */
+export interface RouteEntry { method: string; url: string; bodyFields: string[]; queryFields: string[] }
+
+/** The property names of a TypeBox object schema (none for anything else). */
+function fieldsOf(schema: unknown): string[] {
+  const properties = (schema as { properties?: unknown } | undefined)?.properties
+  return properties && typeof properties === 'object' ? Object.keys(properties) : []
 }
 
 export interface BuildOptions {
@@ -96,10 +105,12 @@ export async function buildApp(config: Config, database: Database, options: Buil
   registerTicketGauges(metrics.registry, services.desk)
   app.addHook('onClose', () => app.mailer.stop())
   app.decorate('metrics', metrics)
-  const routeList: { method: string; url: string }[] = []
+  const routeList: RouteEntry[] = []
   app.decorate('routeList', routeList)
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url })
+    const bodyFields = fieldsOf(route.schema?.body)
+    const queryFields = fieldsOf(route.schema?.querystring)
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url, bodyFields, queryFields })
   })
   app.decorateRequest('locale', 'en')
   // Fastify forbids object defaults on requests; the actor is kept beside the request instead.
