@@ -145,7 +145,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   })
   await app.register(fastifyStatic, { root: publicDir, prefix: '/assets/', immutable: true, maxAge: '365d', index: false })
 
-  await app.register(systemRoutes, { database, metrics })
+  await app.register(systemRoutes, { database, metrics, metricsToken: config.metricsToken })
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, {
     support: services.support, organizations: services.organizations, help: services.help,
