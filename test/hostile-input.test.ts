@@ -200,6 +200,7 @@ test('bodies that are too large, malformed or of an unknown type are refused wit
 test('the agent console and the ticket form answer hostile input from a signed-in agent with a 4xx and change nothing', async () => {
   const { app, agent, reference } = await agentAndTicket('Hostile input target', 'hal@hostile.example')
   const before = await app.services.desk.ticket(system, reference)
+  const ticketsBefore = (await app.services.desk.queue(system, { state: undefined })).total
   const token = csrfFrom((await agent.get(`/en/agent/tickets/${reference}`)).body)
   const headers = { cookie: cookieHeader(agent.jar), 'content-type': 'application/x-www-form-urlencoded' }
   const routes = app.routeList.filter((r) => r.url.includes('/agent'))
@@ -233,7 +234,7 @@ test('the agent console and the ticket form answer hostile input from a signed-i
     assert.ok(res.statusCode >= 400, `${payload} refused`)
   }
   assert.equal((await app.services.desk.report(system)).deflections.length, 0, 'no deflection was recorded')
-  assert.equal((await app.services.desk.queue(system, { state: undefined })).total, 1, 'no other ticket was created')
+  assert.equal((await app.services.desk.queue(system, { state: undefined })).total, ticketsBefore, 'no other ticket was created')
 })
 
 test('the platform console\'s service levels form answers hostile values with a 4xx and changes no market', async () => {
