@@ -9,12 +9,12 @@ import { createServices, type Services } from './composition.js'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import { guest, type Actor } from './shared/actor.js'
-import { AppError } from './shared/errors.js'
 import { isLocale, negotiateLocale } from './shared/i18n/index.js'
 import './shared/http/context.js'
 import { registerErrorHandling, sendError, toAppError } from './shared/http/errors.js'
 import { createMetrics, registerOutboxGauge, registerRequestMetrics, type Metrics } from './shared/http/metrics.js'
 import { registerSecurity } from './shared/http/security.js'
+import { registerRequestGuard } from './shared/http/guard.js'
 import { loggerOptions } from './shared/logger.js'
 import { HELP_REVISION_CHANNEL, helpCenterRoutes } from './modules/helpcenter/index.js'
 import { identityRoutes, registerSessions } from './modules/identity/index.js'
@@ -35,9 +35,18 @@ declare module 'fastify' {
     /** The outbox worker; server.ts starts it, tests drain it. */
     mailer: Mailer
     metrics: Metrics
-    /** Every route's method and URL, for tests that walk them all. */
-    routeList: { method: string; url: string }[]
+    /** Every route's method and URL (and the fields its schema names), for tests that walk them all. */
+    routeList: RouteEntry[]
   }
+}
+
+/** A route as the hostile-input walk sees it: its method, URL and the body and query fields its schema declares. */
+export interface RouteEntry { method: string; url: string; bodyFields: string[]; queryFields: string[] }
+
+/** The property names of a TypeBox object schema (none for anything else). */
+function fieldsOf(schema: unknown): string[] {
+  const properties = (schema as { properties?: unknown } | undefined)?.properties
+  return properties && typeof properties === 'object' ? Object.keys(properties) : []
 }
 
 export interface BuildOptions {
@@ -47,18 +56,6 @@ export interface BuildOptions {
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID()
-}
-
-/** Query strings whose percent-encoding is not valid UTF-8 are refused before anything reads them. */
-function queryEncodingError(url: string): AppError | undefined {
-  const index = url.indexOf('?')
-  if (index === -1 || !url.includes('%', index)) return undefined
-  try {
-    decodeURIComponent(url.slice(index + 1).replaceAll('+', ' '))
-    return undefined
-  } catch {
-    return new AppError('INVALID_ENCODING')
-  }
 }
 
 function localeOf(url: string, acceptLanguage: string | undefined): string {
@@ -111,10 +108,12 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const stopListening = await database.listen(HELP_REVISION_CHANNEL, () => { services.help.forgetRevision() })
   app.addHook('onClose', async () => { await stopListening() })
   app.decorate('metrics', metrics)
-  const routeList: { method: string; url: string }[] = []
+  const routeList: RouteEntry[] = []
   app.decorate('routeList', routeList)
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url })
+    const bodyFields = fieldsOf(route.schema?.body)
+    const queryFields = fieldsOf(route.schema?.querystring)
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: route.url, bodyFields, queryFields })
   })
   app.decorateRequest('locale', 'en')
   // Fastify forbids object defaults on requests; the actor is kept beside the request instead.
@@ -129,7 +128,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     req.locale = localeOf(req.url, req.headers['accept-language'])
     req.actor = guest
     void reply.header('x-request-id', req.id)
-    done(queryEncodingError(req.url))
+    done()
   })
 
   registerErrorHandling(app)
@@ -138,6 +137,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     cookieSecret: config.sessionSecret ?? randomBytes(32).toString('hex'),
     https,
   })
+  registerRequestGuard(app)
   registerSessions(app, services.auth)
   await app.register(swagger, {
     openapi: {
@@ -148,7 +148,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   })
   await app.register(fastifyStatic, { root: publicDir, prefix: '/assets/', immutable: true, maxAge: '365d', index: false })
 
-  await app.register(systemRoutes, { database, metrics })
+  await app.register(systemRoutes, { database, metrics, metricsToken: config.metricsToken })
   await app.register(helpCenterRoutes, { help: services.help, organizations: services.organizations, metrics })
   await app.register(supportRoutes, {
     support: services.support, organizations: services.organizations, help: services.help,

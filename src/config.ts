@@ -15,6 +15,7 @@ const EnvSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://\\S+$' })),
   SESSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   OIDC_KEY_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^\\S+$' })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -37,6 +38,8 @@ export interface Config {
   smtpUrl: string | undefined
   /** Undefined until resolveSessionSecret fills it from DATA_DIR on first start. */
   sessionSecret: string | undefined
+  /** The bearer token /metrics asks for; undefined: /metrics answers only to the loopback address. */
+  metricsToken: string | undefined
   /** Encrypts the OIDC signing keys stored in the database; undefined until resolveOidcKeySecret fills it from DATA_DIR. */
   oidcKeySecret: string | undefined
   logLevel: LogLevel
@@ -70,6 +73,7 @@ const hints: Record<string, string> = {
   DEMO: 'true or false',
   BRAND_NAME: 'a name of 1 to 60 characters',
   TRUST_PROXY: 'true or false',
+  METRICS_TOKEN: 'at least 32 characters without spaces',
   AUTH_RATE_LIMIT: 'an integer from 1 to 1000000',
   LIFECYCLE_SWEEP_MINUTES: 'an integer from 0 (off) to 10080',
 }
@@ -99,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     oidcKeySecret: value.OIDC_KEY_SECRET,
     logLevel: value.LOG_LEVEL,
     demo: value.DEMO === undefined ? undefined : value.DEMO === 'true',
+    metricsToken: value.METRICS_TOKEN,
     brandName: value.BRAND_NAME,
     trustProxy: value.TRUST_PROXY === 'true',
     authRateLimit: value.AUTH_RATE_LIMIT,

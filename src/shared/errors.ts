@@ -10,6 +10,7 @@ export const errorCodes = {
   SSO_INTERACTION_EXPIRED: { status: 400 },
   INVALID_INPUT: { status: 400, params: ['field', 'reason'] },
   INVALID_ENCODING: { status: 400 },
+  INVALID_TEXT: { status: 400, params: ['field'] },
   ADDRESS_TOO_LONG: { status: 414 },
   QUERY_TOO_LONG: { status: 400, params: ['limit'] },
   QUERY_EMPTY: { status: 400 },

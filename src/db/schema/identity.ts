@@ -40,7 +40,8 @@ export const users = pgTable('users', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   uniqueIndex('users_realm_user_id').on(t.realm, sql`lower(${t.userId})`),
-  uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`),
+  // A registration not yet verified holds no address: its owner may register, be invited or imported (issue 14).
+  uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`).where(sql`${t.status} <> 'pending_verification'`),
   index('users_company').on(t.companyId),
   index('users_lifecycle').on(t.realm, t.status, t.lastActivityAt),
   // The inactivity forecast reads only these columns: an index-only scan, whatever the market's size.

@@ -8,7 +8,9 @@ import { canAnywhere, isAdministrator } from '../../shared/access.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 
-export const SESSION_IDLE_MS = 30 * 60 * 1000
+/** How long a self-registration may wait for its verification (the link and code live as long). */
+export const UNVERIFIED_TTL_MS = 24 * 60 * 60 * 1000
+const SESSION_IDLE_MS = 30 * 60 * 1000
 export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000
 const SESSION_TOUCH_MS = 60 * 1000
 export const LOCK_AFTER_FAILURES = 10
@@ -73,7 +75,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
     const lockMs = LOCK_BASE_MS * 2 ** Math.min(user.lockouts, 6)
     const lockedUntil = new Date(now.getTime() + lockMs)
     await repo.transaction(async (tx) => {
-      await tx.setLock(user.id, lockedUntil, user.lockouts + 1)
+      if (!(await tx.lockOnce(user.id, user.lockouts, lockedUntil, now))) return
       await tx.audit({ at: now, actor: { type: 'system', id: null }, action: 'account.locked', target: { type: 'user', id: user.id }, data: { until: lockedUntil.toISOString(), failures }, requestId: ctx.requestId, ip: ctx.ip })
       if (user.email) {
         await tx.enqueueMail({
@@ -262,6 +264,12 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       const now = clock.now()
       return repo.deleteExpiredSessions(now, new Date(now.getTime() - SESSION_IDLE_MS))
     },
+
+    /**
+     * Removes registrations not verified within a day (a schedule calls it): their user ID and
+     * address are free again, so nobody can hold someone else's address by registering it.
+     */
+    purgeUnverified: () => repo.purgeUnverified(new Date(clock.now().getTime() - UNVERIFIED_TTL_MS)),
 
     async findAccount(_actor: Actor, realm: string, identifier: string): Promise<UserRow | undefined> {
       return repo.findByLogin(realm, identifier)

@@ -37,6 +37,17 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
     async setLock(userId: number, lockedUntil: Date | null, lockouts: number): Promise<void> {
       await tx.update(users).set({ lockedUntil, lockouts }).where(eq(users.id, userId))
     },
+    /**
+     * Locks an account after too many failures, once: only if it is not locked now and its lockout
+     * count is still the one the caller read. Parallel failures (in any process) race on the row;
+     * the first wins and the others change nothing, so one lock gets one event and one email.
+     */
+    async lockOnce(userId: number, readLockouts: number, lockedUntil: Date, now: Date): Promise<boolean> {
+      const locked = await tx.update(users).set({ lockedUntil, lockouts: readLockouts + 1 })
+        .where(and(eq(users.id, userId), eq(users.lockouts, readLockouts), or(isNull(users.lockedUntil), sql`${users.lockedUntil} <= ${now.toISOString()}::timestamptz`)))
+        .returning({ id: users.id })
+      return locked.length === 1
+    },
     /** A successful sign-in: activity now, warned accounts active again, lockout history cleared. */
     async markSignedIn(userId: number, at: Date, status: AccountStatus): Promise<void> {
       await tx.update(users).set({ lastActivityAt: at, status, lockedUntil: null, lockouts: 0, updatedAt: at }).where(eq(users.id, userId))
@@ -152,7 +163,8 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
     eq(users.realm, p('realm')),
     ne(users.status, 'deleted'),
     or(sql`lower(${users.userId}) = ${p('lowered')}`, sql`lower(${users.email}) = ${p('lowered')}`),
-  )).orderBy(sql`lower(${users.userId}) = ${p('lowered')} desc`).limit(1).prepare('identity_find_by_login')
+  // A registration not yet verified holds no address (issue 14): by email, the address's owner comes first.
+  )).orderBy(sql`lower(${users.userId}) = ${p('lowered')} desc`, sql`${users.status} = 'pending_verification'`).limit(1).prepare('identity_find_by_login')
   const sessionLookup = db.select({ session: sessions, user: users, roles: rolesOfUser }).from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.idHash, p('idHash'))).prepare('identity_find_session')
   // A successful sign-in in one statement (atomic without a transaction): the session, activity
@@ -211,13 +223,13 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
     async takenInRealm(realm: string, userIds: string[], emails: string[]): Promise<{ userIds: Set<string>; emails: Set<string> }> {
       const lowerIds = userIds.map((u) => u.toLowerCase())
       const lowerEmails = emails.map((e) => e.toLowerCase())
-      const found = lowerIds.length + lowerEmails.length === 0 ? [] : await db.select({ userId: users.userId, email: users.email }).from(users).where(and(eq(users.realm, realm), or(
+      const found = lowerIds.length + lowerEmails.length === 0 ? [] : await db.select({ userId: users.userId, email: users.email, status: users.status }).from(users).where(and(eq(users.realm, realm), or(
         lowerIds.length > 0 ? inArray(sql`lower(${users.userId})`, lowerIds) : sql`false`,
-        lowerEmails.length > 0 ? inArray(sql`lower(${users.email})`, lowerEmails) : sql`false`,
+        lowerEmails.length > 0 ? and(inArray(sql`lower(${users.email})`, lowerEmails), ne(users.status, 'pending_verification')) : sql`false`,
       )))
       return {
         userIds: new Set(found.map((f) => f.userId.toLowerCase()).filter((u) => lowerIds.includes(u))),
-        emails: new Set(found.flatMap((f) => (f.email ? [f.email.toLowerCase()] : [])).filter((e) => lowerEmails.includes(e))),
+        emails: new Set(found.flatMap((f) => (f.email && f.status !== 'pending_verification' ? [f.email.toLowerCase()] : [])).filter((e) => lowerEmails.includes(e))),
       }
     },
 
@@ -226,9 +238,20 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       return row !== undefined
     },
 
+    /** The owner of an address in a realm; a registration not yet verified owns none (the unique index agrees). */
     async findByEmail(realm: string, email: string): Promise<UserRow | undefined> {
-      const [row] = await db.select().from(users).where(and(eq(users.realm, realm), sql`lower(${users.email}) = ${email.toLowerCase()}`))
+      const [row] = await db.select().from(users).where(and(eq(users.realm, realm), sql`lower(${users.email}) = ${email.toLowerCase()}`, ne(users.status, 'pending_verification')))
       return row
+    },
+
+    /**
+     * Registrations never verified, made before `before`, are removed with everything that hangs on
+     * them (roles, tokens, attempts: foreign keys cascade): their user ID and address are free again.
+     */
+    async purgeUnverified(before: Date): Promise<number> {
+      const removed = await rows<{ n: number }>(db, sql`with removed as (delete from users where status = 'pending_verification'
+        and email_verified_at is null and created_at < ${before.toISOString()}::timestamptz returning 1) select count(*)::int as n from removed`)
+      return removed[0]?.n ?? 0
     },
 
     async companyIsPending(companyId: number): Promise<boolean> {
@@ -236,10 +259,13 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       return row?.status === 'pending_approval'
     },
 
-    /** Wrong verification codes typed for an account in the last day. */
-    async countFailedCodes(userId: number): Promise<number> {
+    /**
+     * Wrong verification codes sent from one client address since `since`, whatever account they
+     * named: the limit falls on whoever guesses, not on the account guessed at.
+     */
+    async countWrongCodesFrom(ip: string | undefined, since: Date): Promise<number> {
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents)
-        .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, 'email.code_wrong'), sql`${auditEvents.at} > now() - interval '1 day'`))
+        .where(and(eq(auditEvents.action, 'email.code_wrong'), sql`${auditEvents.ip} is not distinct from ${ip ?? null}`, gt(auditEvents.at, since)))
       return row?.n ?? 0
     },
 

@@ -13,11 +13,12 @@ import { UserIdPattern } from './identity.schemas.js'
 /** The columns of an import file, in the order the template lists them. */
 export const importColumns = ['user_id', 'first_name', 'last_name', 'email', 'company_number', 'realm', 'role', 'last_activity'] as const
 export const MAX_IMPORT_ROWS = 10_000
+const EARLIEST_ACTIVITY = new Date('1990-01-01T00:00:00Z')
 
 /** Why a row cannot be imported; translated under `import.problem.<code>`. */
 export type ImportProblemCode =
   | 'syntax' | 'columns' | 'too_many_rows' | 'required' | 'invalid' | 'formula' | 'duplicate_in_file'
-  | 'user_id_taken' | 'email_in_use' | 'company_not_found' | 'out_of_scope'
+  | 'user_id_taken' | 'email_in_use' | 'company_not_found' | 'out_of_scope' | 'activity_out_of_range'
 
 export interface ImportProblem {
   /** Line in the file (the header is line 1). */
@@ -77,6 +78,12 @@ export function createImportService(repo: IdentityRepo, deps: ImportDeps) {
           const fields = new Set([...Value.Errors(ImportRow, row)].map((e) => e.instancePath.slice(1)))
           for (const field of fields) problems.push({ line, field, code: row[field] ? 'invalid' : 'required' })
           return
+        }
+        // A date in the future would keep the account from ever being swept; one before 1990 is a typo.
+        if (row.last_activity) {
+          const at = new Date(row.last_activity)
+          if (Number.isNaN(at.getTime())) { problems.push({ line, field: 'last_activity', code: 'invalid' }); return }
+          if (at > clock.now() || at < EARLIEST_ACTIVITY) { problems.push({ line, field: 'last_activity', code: 'activity_out_of_range' }); return }
         }
         const key = `${row.realm}:${row.user_id.toLowerCase()}`
         if (seenIds.has(key)) problems.push({ line, field: 'user_id', code: 'duplicate_in_file' })

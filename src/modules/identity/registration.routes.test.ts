@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setClock } from '../../shared/clock.js'
 import { company, market, system, user, type CompanyRow } from '../../../test/factories.js'
 import { testBrowser, useFixture, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
@@ -59,7 +60,10 @@ test('an email already used in the realm answers as if it worked and tells the o
   const res = await b.post('/en/register', { ...person(), userId: 'someoneelse', email: 'Mario.Rossi@officina.example' })
   assert.equal(res.statusCode, 200)
   assert.match(res.body, /Check your email/)
-  assert.equal(await testApp().app.services.auth.findAccount(system, 'partner', 'someoneelse'), undefined)
+  // The user ID is held for a day like any registration's, but by an account without an address that nothing can verify.
+  const held = await testApp().app.services.auth.findAccount(system, 'partner', 'someoneelse')
+  assert.equal(held?.email ?? null, null)
+  assert.equal(held?.status, 'pending_verification')
   const mail = await lastMail('mario.rossi@officina.example')
   assert.equal(mail?.subject, 'Qualcuno ha provato a registrarsi con il tuo indirizzo email')
 })
@@ -133,4 +137,61 @@ test('a new link and code can be sent; the old ones stop working; unknown user I
   assert.equal((await b.get(firstLink)).statusCode, 400, 'the first link died with the new one')
   const secondLink = new URL(mailbox().linkIn(second, `${testApp().config.publicUrl}/en/verify/`)).pathname
   assert.equal((await b.get(secondLink)).statusCode, 200)
+})
+
+const pageOf = (body: string) => body.replace(/value="[^"]*"/g, '').replace(/[\w.+-]+@[\w.-]+/g, '<email>')
+
+test('six registrations at once with one user ID (or a case variant) make one account; the others are told the ID is taken', async () => {
+  const answers = await Promise.all(['race01', 'race01', 'RACE01', 'race01', 'Race01', 'race01'].map((userId, i) =>
+    browser().post('/en/register', { ...person(), userId, email: `race${String(i)}@example.com` })))
+  const statuses = answers.map((a) => a.statusCode).sort()
+  assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409], answers.map((a) => `${String(a.statusCode)} ${a.body.slice(0, 80)}`).join('\n'))
+  for (const answer of answers.filter((a) => a.statusCode === 409)) assert.match(answer.body, /already (?:in use|taken)/)
+  const sameEmail = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => browser().post('/en/register', { ...person(), userId: `same${String(n)}`, email: 'same.address@example.com' })))
+  assert.deepEqual(sameEmail.map((a) => a.statusCode), [200, 200, 200, 200, 200, 200])
+})
+
+test('a taken address and a fresh one get the same answer and page, and replaying the user ID tells nothing about the address', async () => {
+  const owner = await user(testApp(), { email: 'owner.replay@example.com' })
+  const taken = await browser().post('/en/register', { ...person(), userId: 'replay.taken', email: owner.email ?? '' })
+  const fresh = await browser().post('/en/register', { ...person(), userId: 'replay.fresh', email: 'fresh.replay@example.com' })
+  assert.equal(taken.statusCode, fresh.statusCode)
+  assert.equal(pageOf(taken.body), pageOf(fresh.body))
+  const replayTaken = await browser().post('/en/register', { ...person(), userId: 'replay.taken', email: 'other1.replay@example.com' })
+  const replayFresh = await browser().post('/en/register', { ...person(), userId: 'replay.fresh', email: 'other2.replay@example.com' })
+  assert.equal(replayTaken.statusCode, 409)
+  assert.equal(replayFresh.statusCode, 409)
+  assert.equal(pageOf(replayTaken.body), pageOf(replayFresh.body))
+})
+
+test('an unverified registration ends after 24 hours: its user ID and address are free again', async () => {
+  const { app } = testApp()
+  const b = browser()
+  assert.equal((await b.post('/en/register', { ...person(), userId: 'expiring', email: 'expiring@example.com' })).statusCode, 200)
+  const undo = setClock(new Date(Date.now() + 25 * 60 * 60 * 1000))
+  try {
+    assert.ok((await app.services.auth.purgeUnverified()) >= 1)
+  } finally {
+    undo()
+  }
+  assert.equal(await app.services.auth.findAccount(system, 'partner', 'expiring'), undefined)
+  assert.equal((await browser().post('/en/register', { ...person(), userId: 'expiring', email: 'expiring@example.com' })).statusCode, 200)
+})
+
+test('a pending registration does not hold an address: its owner registers, verifies and wins', async () => {
+  const { app } = testApp()
+  assert.equal((await browser().post('/en/register', { ...person(), userId: 'squatter', email: 'victim@example.com' })).statusCode, 200)
+  const b = browser()
+  assert.equal((await b.post('/en/register', { ...person(), userId: 'victim', email: 'victim@example.com' })).statusCode, 200)
+  const mail = await lastMail('victim@example.com')
+  assert.match(String(mail?.text), /victim/)
+  const link = new URL(mailbox().linkIn(mail, `${testApp().config.publicUrl}/en/verify/`)).pathname
+  assert.equal((await b.get(link)).statusCode, 200)
+  assert.equal((await app.services.auth.findAccount(system, 'partner', 'victim'))?.status, 'pending_approval')
+  // The squatter's own emailed link no longer verifies: the address has an owner now.
+  const squatterMail = mailbox().to('victim@example.com').find((m) => /squatter/.test(String(m.text)))
+  assert.ok(squatterMail)
+  const squatterLink = new URL(mailbox().linkIn(squatterMail, `${testApp().config.publicUrl}/en/verify/`)).pathname
+  assert.notEqual((await browser().get(squatterLink)).statusCode, 200)
+  assert.equal((await app.services.auth.findAccount(system, 'partner', 'squatter'))?.status, 'pending_verification')
 })

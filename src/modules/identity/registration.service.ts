@@ -5,6 +5,7 @@ import type { RequestContext } from './auth.service.js'
 import type { Approver, EmailVerifier } from './email-verification.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { hashPassword, passwordError, passwordProblem } from './password.js'
+import { uniqueViolation } from '../../db/errors.js'
 
 export interface RegistrationInput {
   realm: string
@@ -28,8 +29,10 @@ export function createRegistrationService(repo: IdentityRepo, verifier: EmailVer
   return {
     /**
      * Self-registration. A user ID already taken is said so (the person must choose another); an
-     * email already used in the realm is not: the answer is the same as a success, and the owner of
-     * that address is told instead.
+     * email already owned in the realm is not: the answer and the work are the same as a success
+     * (the password is hashed, an account holds the user ID for a day, a link and code are stored),
+     * but the account gets no address, its link and code can verify nothing, and the owner of the
+     * address is told instead. So replaying the user ID later says "taken" either way.
      */
     async register(_actor: Actor, input: RegistrationInput, ctx: RequestContext): Promise<void> {
       if (input.password !== input.confirm) throw new AppError('PASSWORDS_DIFFER')
@@ -39,22 +42,34 @@ export function createRegistrationService(repo: IdentityRepo, verifier: EmailVer
       const company = input.company.kind === 'existing' ? await deps.findCompany(input.company.companyNumber) : undefined
       if (input.company.kind === 'existing' && !company) throw new AppError('COMPANY_NOT_FOUND')
       const now = clock.now()
+      const passwordHash = await hashPassword(input.password)
       const owner = await repo.findByEmail(input.realm, input.email)
-      if (owner) {
-        await repo.enqueueMail({
-          key: `email-in-use:${owner.id}:${now.toISOString()}`, to: owner.email ?? input.email, locale: owner.locale, template: 'email-in-use',
-          data: { name: `${owner.firstName} ${owner.lastName}`, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}/password/forgot` },
-        }, now)
-        return
+      const companyId = company?.id ?? (input.company.kind === 'new' && !owner ? (await deps.createPendingCompany(input.company)).id : null)
+      try {
+        await repo.transaction(async (tx) => {
+          const [user] = await tx.insertUsers([{
+            user: {
+              realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: owner ? null : input.email,
+              locale: input.locale, companyId, passwordHash, passwordChangedAt: now,
+              status: 'pending_verification', lastActivityAt: now, createdAt: now, updatedAt: now,
+            },
+            roles: [{ role: 'user' }],
+          }])
+          if (!user) throw new Error('account not inserted')
+          await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'account.registered', target: { type: 'user', id: user.id }, data: { realm: input.realm, newCompany: input.company.kind === 'new' }, requestId: ctx.requestId, ip: ctx.ip })
+          const issued = await verifier.issue(tx, user, owner ? null : input.email, now)
+          if (!owner) return verifier.mail(tx, user, input.email, issued, ctx, now)
+          await tx.enqueueMail({
+            key: `email-in-use:${owner.id}:${now.toISOString()}`, to: owner.email ?? input.email, locale: owner.locale, template: 'email-in-use',
+            data: { name: `${owner.firstName} ${owner.lastName}`, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}/password/forgot` },
+          }, now)
+          await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'email.verification_sent', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
+        })
+      } catch (error) {
+        // The same user ID registered a moment earlier by a parallel request: the unique index decides.
+        if (uniqueViolation(error) === 'users_realm_user_id') throw new AppError('USER_ID_TAKEN')
+        throw error
       }
-      const companyId = company?.id ?? (input.company.kind === 'new' ? (await deps.createPendingCompany(input.company)).id : null)
-      const user = await repo.insertUser({
-        realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
-        locale: input.locale, companyId, passwordHash: await hashPassword(input.password), passwordChangedAt: now,
-        status: 'pending_verification', lastActivityAt: now, createdAt: now, updatedAt: now,
-      }, [{ role: 'user' }])
-      await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'account.registered', target: { type: 'user', id: user.id }, data: { realm: input.realm, newCompany: input.company.kind === 'new' }, requestId: ctx.requestId, ip: ctx.ip })
-      await verifier.send(user, input.email, ctx)
     },
 
     /**

@@ -135,6 +135,13 @@ export function buildProvider(options: {
 }): Provider {
   const { realm, repo, hooks } = options
   const prefix = ssoRealms[realm].prefix
+  /** The account behind a subject, if it is of this realm and its status may receive tokens. */
+  const findAccount = async (sub: string): Promise<SsoAccount | undefined> => {
+    const account = await repo.accountBySub(sub)
+    if (!account || account.realm !== realm || !may(account.status, 'tokens')) return undefined
+    const claims = claimsOf(account)
+    return { accountId: sub, userId: account.id, claims: () => claims }
+  }
   const policy = interactionPolicy.base()
   // The portal session is the single sign-on session: after signing out of the portal (or when the
   // account's session ended for any reason), a connected app's next sign-in asks again.
@@ -168,8 +175,18 @@ export function buildProvider(options: {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // Only the client a token was issued to may revoke it (RFC 7009: others get 200 and nothing happens).
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      // Only the token's own client learns anything, and a token of an account that may no longer
+      // receive tokens (the state machine's `tokens`: blocked, deactivated, pending…) is not active.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) return false
+          const accountId = 'accountId' in token ? token.accountId : undefined
+          return typeof accountId !== 'string' || (await findAccount(accountId)) !== undefined
+        },
+      },
       // Logout tokens are queued and delivered with retries (deliverBackchannelLogouts), never posted inline.
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
@@ -192,13 +209,7 @@ export function buildProvider(options: {
       policy,
       url: (_ctx, interaction) => `${prefix}/oidc/interaction/${interaction.uid}`,
     },
-    findAccount: async (_ctx, sub) => {
-      const account = await repo.accountBySub(sub)
-      if (!account || account.realm !== realm || !may(account.status, 'tokens')) return undefined
-      const claims = claimsOf(account)
-      const found: SsoAccount = { accountId: sub, userId: account.id, claims: () => claims }
-      return found
-    },
+    findAccount: (_ctx, sub) => findAccount(sub),
     // Refresh tokens for every app allowed the grant; without offline_access they end with the session.
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

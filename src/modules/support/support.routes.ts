@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors.js'
 import { isLocale, locales, t } from '../../shared/i18n/index.js'
 import { pageContext, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
+import { bodyProblem } from '../../shared/http/guard.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { HelpCenterService } from '../helpcenter/index.js'
 import { IDENTITY_TOPICS, TicketInput as TicketSchema, type SupportService, type TicketInput } from './support.service.js'
@@ -56,6 +57,9 @@ const uploads = new WeakMap<FastifyRequest, UploadedFile[]>()
 export async function flattenMultipart(req: FastifyRequest): Promise<void> {
   if (!req.isMultipart()) return
   const fields = (req.body ?? {}) as MultipartFields
+  // The multipart reader attaches its fields after the request guard's first look: field and file names too.
+  const problem = bodyProblem(fields, req.locale)
+  if (problem) throw problem
   const body: Record<string, string> = {}
   const files: UploadedFile[] = []
   for (const [name, value] of Object.entries(fields)) {

@@ -60,3 +60,21 @@ test('an internal failure answers 500 with a generic message in the user\'s lang
   assert.match(page.body, /unerwarteter Fehler/)
   assert.doesNotMatch(page.body, /secret detail|db\.ts|Error:/)
 })
+
+test('/metrics answers only with its bearer token, or without one configured only to the loopback address', async (t) => {
+  const open = (await buildTestApp(t)).app
+  assert.equal((await open.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 200)
+  const outside = await open.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })
+  assert.equal(outside.statusCode, 404)
+  assert.doesNotMatch(outside.body, /sportello_/)
+  const token = 'metrics-token-for-the-test-0123456789abcdef'
+  const guarded = (await buildTestApp(t, { env: { METRICS_TOKEN: token } })).app
+  for (const authorization of [undefined, 'Bearer wrong', `Basic ${token}`, `Bearer ${token}x`]) {
+    const res = await guarded.inject({ url: '/metrics', remoteAddress: '127.0.0.1', headers: authorization ? { authorization } : {} })
+    assert.equal(res.statusCode, 401, String(authorization))
+    assert.doesNotMatch(res.body, /sportello_/)
+  }
+  const allowed = await guarded.inject({ url: '/metrics', remoteAddress: '203.0.113.9', headers: { authorization: `Bearer ${token}` } })
+  assert.equal(allowed.statusCode, 200)
+  assert.match(allowed.body, /sportello_outbox_pending/)
+})

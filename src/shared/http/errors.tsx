@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, errorCodes, isAppError, type ErrorParams, type PlainErrorCode } from '../errors.js'
 import { t } from '../i18n/index.js'
+import { isGuardRefusal } from './guard.js'
+import { sqlState } from '../../db/errors.js'
 import { Page } from '../layout/Page.js'
 import { pageContext, sendPage } from './render.js'
 
@@ -80,6 +82,13 @@ export function toAppError(error: unknown, locale: string): AppError {
   if (Array.isArray(fe.validation)) {
     return new AppError('INVALID_INPUT', validationParams(fe.validation, fe.validationContext ?? 'input', locale))
   }
+  const state = sqlState(error)
+  if (state) {
+    // A safety net behind the use cases' own answers: the database refused the client's data.
+    if (state === '23505') return new AppError('CONFLICT')
+    if (state === '22021' || state === '22P05') return new AppError('INVALID_ENCODING')
+    if (/^22/.test(state)) return refuse(badRequest, locale)
+  }
   const mapped = fe.code ? frameworkCodes[fe.code] : undefined
   if (mapped) return refuse(mapped, locale)
   if (fe.statusCode === undefined && typeof fe.message === 'string' && brokenMultipart.test(fe.message)) return refuse({ field: 'form' }, locale)
@@ -120,6 +129,9 @@ function ErrorPage({ req, error }: { req: FastifyRequest; error: AppError }) {
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const message = t(req.locale, `errors.${error.code}`, error.params)
+  // An error answer is never stored by a cache, whatever the handler had set before it failed.
+  void reply.header('cache-control', 'no-store')
+  reply.removeHeader('etag')
   if (error.retryAfter !== undefined) {
     void reply.header('retry-after', String(error.retryAfter))
   }
@@ -135,7 +147,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed')
     else req.log.info({ code: appError.code }, 'request refused')
     const formError = req.routeOptions.config.formError
-    if (formError && appError.status < 500 && !wantsJson(req)) {
+    // A guard refusal's values are not text: the form is not shown again with them.
+    if (formError && appError.status < 500 && !wantsJson(req) && !isGuardRefusal(appError)) {
       let handled = false
       try {
         // A reply is thenable: awaiting it waits for the page to be sent. null means "not handled here".

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import formbody from '@fastify/formbody'
 import { randomUUID } from 'node:crypto'
+import { parse as parseQuery } from 'node:querystring'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import helmet from 'helmet'
 
@@ -11,6 +12,22 @@ function csrfCookieOptions(https: boolean) {
 
 export function csrfCookieName(https: boolean): string {
   return https ? '__Host-sp_csrf' : 'sp_csrf'
+}
+
+/**
+ * A percent-encoding that is not UTF-8 becomes U+FFFD, which the request guard refuses with the
+ * field's name (the default parser kept such values as raw `%FF` text, which then reached the database).
+ */
+function decodeFormComponent(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return '\uFFFD'
+  }
+}
+
+function parseForm(body: string): Record<string, string | string[]> {
+  return parseQuery(body, '&', '=', { decodeURIComponent: decodeFormComponent, maxKeys: 1000 }) as Record<string, string | string[]>
 }
 
 /**
@@ -53,7 +70,7 @@ export async function registerSecurity(app: FastifyInstance, options: { cookieSe
     })
   })
   await app.register(cookie, { secret: options.cookieSecret })
-  await app.register(formbody, { bodyLimit: 64 * 1024 })
+  await app.register(formbody, { bodyLimit: 64 * 1024, parser: parseForm })
   // The form-token secret lives in its own cookie. Over HTTPS it is a __Host- cookie, which no
   // subdomain can set or overwrite, so it needs no signature (one HMAC less on every page).
   await app.register(csrf, {
