@@ -92,7 +92,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const metrics = createMetrics()
   // Without a configured or stored secret (tests), keys are encrypted with one that lives as long as the process.
   const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
-  const services = createServices(database, metrics, { oidcKeySecret })
+  const services = createServices(database, metrics, { oidcKeySecret, brandName: config.brandName })
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
@@ -156,6 +156,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
   await app.register(ssoAdminRoutes, { sso: services.sso })
-  await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
+  await app.register(identityRoutes, { auth: services.auth, account: services.account, factors: services.factors, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

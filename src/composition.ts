@@ -6,7 +6,7 @@ import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  createImportService, createInactivityRepo, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
+  createImportService, createInactivityRepo, createFactorsService, type FactorsService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
 import { createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
@@ -25,6 +25,7 @@ export interface Services {
   organizations: OrganizationsService
   auth: AuthService
   account: AccountService
+  factors: FactorsService
   registration: RegistrationService
   administration: AdministrationService
   lifecycle: LifecycleService
@@ -36,7 +37,7 @@ export interface Services {
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
-export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}): Services {
+export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined; brandName?: string } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
   // what single sign-on (app grants) and support (requester details) keep, in identity's statements.
@@ -79,6 +80,8 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     desk,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
+    // Authenticator apps list the factor under this name.
+    factors: createFactorsService(identityRepo, { issuer: secrets.brandName ?? 'Sportello' }),
     support,
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),
