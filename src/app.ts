@@ -159,6 +159,6 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
   await app.register(ssoAdminRoutes, { sso: services.sso })
-  await app.register(identityRoutes, { auth: services.auth, account: services.account, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
+  await app.register(identityRoutes, { auth: services.auth, account: services.account, factors: services.factors, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

@@ -6,7 +6,7 @@ import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  createImportService, createInactivityRepo, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
+  createImportService, createInactivityRepo, createFactorsService, type FactorsService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
 import { createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
@@ -25,6 +25,7 @@ export interface Services {
   organizations: OrganizationsService
   auth: AuthService
   account: AccountService
+  factors: FactorsService
   registration: RegistrationService
   administration: AdministrationService
   lifecycle: LifecycleService
@@ -82,6 +83,8 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     desk,
     auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
+    // Authenticator apps list the factor under this name.
+    factors: createFactorsService(identityRepo, { issuer: site.brandName ?? 'Demo Motors' }),
     support,
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 import { companies, markets } from './organizations.js'
 
 /** A set of credentials: 'partner' (one ID for every connected app) or an app's own, like 'shop'. */
@@ -36,6 +36,8 @@ export const users = pgTable('users', {
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
   /** Lockouts in a row: each one lasts twice as long as the previous. */
   lockouts: integer('lockouts').notNull().default(0),
+  /** Sign-ins made without a second factor while one is required: a few are allowed, to enrol one. */
+  factorGraceUsed: integer('factor_grace_used').notNull().default(0),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
@@ -67,6 +69,10 @@ export const sessions = pgTable('sessions', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   ip: text('ip'),
   userAgent: text('user_agent'),
+  /** How the person proved who they are (OIDC `amr`): ["pwd"], or ["pwd","otp"] after a second factor. */
+  amr: jsonb('amr').$type<string[]>().notNull().default(['pwd']),
+  /** Signed in without a second factor after the grace: the session only reaches the enrolment page. */
+  mustEnrol: boolean('must_enrol').notNull().default(false),
 }, (t) => [index('sessions_user').on(t.userId)])
 
 export type TokenPurpose = 'verify_email' | 'reset_password' | 'admin_reset' | 'invite'
@@ -93,3 +99,44 @@ export const signInAttempts = pgTable('sign_in_attempts', {
   ip: text('ip'),
   at: timestamp('at', { withTimezone: true }).notNull(),
 }, (t) => [index('sign_in_attempts_user').on(t.userId, t.at)])
+
+export type FactorKind = 'totp'
+
+/**
+ * Second factors. An authenticator's secret has to be kept (a code is computed from it); the
+ * newest time step used is kept so a code is accepted once. A factor without `confirmed_at` is an
+ * enrolment waiting for its first code and never counts.
+ */
+export const secondFactors = pgTable('second_factors', {
+  id: serial('id').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  kind: text('kind').$type<FactorKind>().notNull(),
+  name: text('name').notNull(),
+  secret: text('secret').notNull(),
+  lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+}, (t) => [index('second_factors_user').on(t.userId)])
+
+/** Ten single-use recovery codes per account; only their SHA-256 is stored. */
+export const recoveryCodes = pgTable('recovery_codes', {
+  id: serial('id').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codeHash: text('code_hash').notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+}, (t) => [uniqueIndex('recovery_codes_user_hash').on(t.userId, t.codeHash)])
+
+/**
+ * The second step of a sign-in: the password was right, the factor is still to come. Not a
+ * session: a random id in a cookie of that browser (the table keeps its hash), a few minutes,
+ * deleted when the step succeeds.
+ */
+export const signInChallenges = pgTable('sign_in_challenges', {
+  idHash: text('id_hash').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  realm: text('realm').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [index('sign_in_challenges_user').on(t.userId)])

@@ -42,6 +42,9 @@ export function erasedRecords(ids: SQL, endings: AccountEndings): SQL {
     sql`erased_tokens as (delete from credential_tokens where user_id in (${ids}))`,
     sql`erased_attempts as (delete from sign_in_attempts where user_id in (${ids}))`,
     sql`erased_roles as (delete from user_roles where user_id in (${ids}))`,
+    sql`erased_factors as (delete from second_factors where user_id in (${ids}))`,
+    sql`erased_recovery as (delete from recovery_codes where user_id in (${ids}))`,
+    sql`erased_challenges as (delete from sign_in_challenges where user_id in (${ids}))`,
     ...endings.personalData.map((cte) => cte(ids)),
   ], sql`, `)
 }

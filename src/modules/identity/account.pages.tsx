@@ -54,6 +54,12 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
         </details>
       </section>
 
+      <section aria-labelledby="second-factor-title" class="card">
+        <h2 id="second-factor-title">{t('account.secondFactor')}</h2>
+        <p>{t('account.secondFactorLead')}</p>
+        <p><a href={`/${locale}/account/second-factor`}>{t('account.secondFactorLink')}</a></p>
+      </section>
+
       <section aria-labelledby="activity-title" class="card">
         <h2 id="activity-title">{t('account.activity')}</h2>
         <p>{t('account.lastActivity', { date: formatDate(locale, lifecycle.lastActivity) })}</p>

@@ -7,6 +7,8 @@ import { afterActivity, may } from './account-status.js'
 import { canAnywhere, isAdministrator } from '../../shared/access.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
+import { createFactorsRepo } from './factors.repo.js'
+import { looksLikeRecoveryCode, recoveryCodeHash, totpStep } from './second-factor.js'
 
 /** How long a self-registration may wait for its verification (the link and code live as long). */
 export const UNVERIFIED_TTL_MS = 24 * 60 * 60 * 1000
@@ -17,6 +19,13 @@ export const LOCK_AFTER_FAILURES = 10
 const FAILURE_WINDOW_MS = 15 * 60 * 1000
 const LOCK_BASE_MS = 15 * 60 * 1000
 const RESET_TTL_MS = 30 * 60 * 1000
+/** The second step of a sign-in waits this long for the code. */
+export const SECOND_STEP_MS = 5 * 60 * 1000
+
+/** How a sign-in ended: a session, or the second step to take (in the same browser, soon). */
+export type SignInResult =
+  | { step: 'signed_in'; token: string; user: UserRow; amr: string[]; /** Sign-ins left to enrol a required factor (absent: none is required, or one is enrolled). */ graceLeft?: number }
+  | { step: 'second_factor'; challenge: string; user: UserRow }
 
 export interface RequestContext {
   ip?: string | undefined
@@ -50,14 +59,16 @@ function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
 }
 
-function newSession(token: string, userId: number, now: Date, ctx: RequestContext) {
+function newSession(token: string, userId: number, now: Date, ctx: RequestContext, amr: string[] = ['pwd'], mustEnrol = false) {
   return {
+    amr, mustEnrol,
     idHash: hashToken(token), userId, createdAt: now, lastSeenAt: now,
     expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS), ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 300) ?? null,
   }
 }
 
 export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void } = {}) {
+  const factors = createFactorsRepo(repo.executor)
   /** A single-use token of one of `purposes` that is unused and unexpired, and its account, which may still sign in. */
   async function liveToken(token: string, purposes: TokenPurpose[]) {
     const now = clock.now()
@@ -92,7 +103,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
      * locked account get the same error after the same work (a hash is verified in every case).
      * Only a correct password reveals that an account is blocked.
      */
-    async signIn(_actor: Actor, input: { realm: string; identifier: string; password: string; locale: string }, ctx: RequestContext): Promise<{ token: string; user: UserRow }> {
+    async signIn(_actor: Actor, input: { realm: string; identifier: string; password: string; locale: string }, ctx: RequestContext): Promise<SignInResult> {
       const now = clock.now()
       const user = await repo.findByLogin(input.realm, input.identifier.trim())
       const locked = user?.lockedUntil && user.lockedUntil > now
@@ -109,20 +120,86 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         options.onSignIn?.(input.realm, 'blocked')
         throw new AppError('ACCOUNT_BLOCKED')
       }
+      const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
+      if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
+      // Only a right password reaches this point, so whether the account has a factor is never told
+      // to someone who does not know the password.
+      if ((await factors.confirmedFactors(user.id)).length > 0) {
+        const challenge = newToken()
+        await factors.createChallenge({ idHash: hashToken(challenge), userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
+        return { step: 'second_factor', challenge, user }
+      }
       const token = newToken()
       const status = afterActivity(user.status)
-      const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null
       await repo.recordSignIn({ session: newSession(token, user.id, now, ctx), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
-      if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
       options.onSignIn?.(input.realm, 'success')
-      return { token, user: { ...user, status } }
+      return { step: 'signed_in', token, user: { ...user, status }, amr: ['pwd'] }
+    },
+
+    /** Whether a pending second step (its cookie) is still good, before showing its form. */
+    async pendingSecondStep(challenge: string): Promise<boolean> {
+      return challenge.length <= 100 && (await factors.findChallenge(hashToken(challenge), clock.now())) !== undefined
+    },
+
+    /**
+     * The second step: an authenticator code (of now, or one step off; never one already used) or a
+     * recovery code (once). A wrong code counts as a failed sign-in toward the lockout; a locked
+     * account's step ends. Success ends the step and opens the session, in one transaction.
+     */
+    async completeSecondStep(_actor: Actor, input: { challenge: string; code: string; locale: string }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
+      const now = clock.now()
+      const idHash = hashToken(input.challenge)
+      const pending = input.challenge.length <= 100 ? await factors.findChallenge(idHash, now) : undefined
+      const user = pending ? await repo.findUser(pending.userId) : undefined
+      if (!pending || !user || !may(user.status, 'signIn') || (user.lockedUntil && user.lockedUntil > now)) {
+        if (pending) await factors.endChallenge(idHash)
+        throw new AppError('SECOND_STEP_EXPIRED')
+      }
+      const code = input.code.trim()
+      const matches = (await factors.confirmedFactors(user.id)).flatMap((f) => {
+        const step = totpStep(f.secret, code, now)
+        return step === null ? [] : [{ factor: f, step }]
+      })
+      const token = newToken()
+      const amr = ['pwd', 'otp']
+      const status = afterActivity(user.status)
+      const used = await repo.transaction(async (tx) => {
+        const inTx = createFactorsRepo(tx.executor)
+        let via: 'totp' | 'recovery' | null = null
+        for (const m of matches) {
+          if (await inTx.useStep(m.factor.id, m.step, now)) {
+            via = 'totp'
+            break
+          }
+        }
+        if (!via && looksLikeRecoveryCode(code) && await inTx.useRecoveryCode(user.id, recoveryCodeHash(code), now)) via = 'recovery'
+        if (!via) return null
+        if (!(await inTx.endChallenge(idHash))) throw new AppError('SECOND_STEP_EXPIRED')
+        await tx.createSession(newSession(token, user.id, now, ctx, amr))
+        await tx.markSignedIn(user.id, now, status)
+        await tx.recordAttempt({ realm: pending.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: pending.realm, factor: via }, requestId: ctx.requestId, ip: ctx.ip })
+        return via
+      })
+      if (!used) {
+        const failures = await repo.recordFailure({ realm: pending.realm, userId: user.id, ip: ctx.ip, at: now, requestId: ctx.requestId }, new Date(now.getTime() - FAILURE_WINDOW_MS))
+        await lockAfterFailures(user, failures, now, ctx, input.locale)
+        options.onSignIn?.(pending.realm, 'failed')
+        if (failures >= LOCK_AFTER_FAILURES) {
+          await factors.endChallenge(idHash)
+          throw new AppError('SECOND_STEP_EXPIRED')
+        }
+        throw new AppError('SECOND_FACTOR_WRONG')
+      }
+      options.onSignIn?.(pending.realm, 'success')
+      return { step: 'signed_in', token, user: { ...user, status }, amr }
     },
 
     /**
      * The signed-in user of a session cookie and the session's stored id hash, or null when it is
      * unknown, idle too long, too old, or its account can no longer sign in.
      */
-    async resolveSession(token: string): Promise<{ user: UserRow; roles: RoleGrant[]; idHash: string } | null> {
+    async resolveSession(token: string): Promise<{ user: UserRow; roles: RoleGrant[]; idHash: string; mustEnrol: boolean; amr: string[] } | null> {
       if (!token || token.length > 100) return null
       const now = clock.now()
       const idHash = hashToken(token)
@@ -134,12 +211,23 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         return null
       }
       if (now.getTime() - session.lastSeenAt.getTime() > SESSION_TOUCH_MS) await repo.touchSession(idHash, now)
-      return { user: session.user, roles: session.roles, idHash }
+      return { user: session.user, roles: session.roles, idHash, mustEnrol: session.mustEnrol, amr: session.amr }
     },
 
     /** When a session was signed in (a connected app may ask for a sign-in newer than its request). */
     async sessionStartedAt(idHash: string): Promise<Date | undefined> {
       return (await repo.findSession(idHash))?.createdAt
+    },
+
+    /**
+     * What a connected app may learn of a portal session: when it was signed in, how (`amr`), and
+     * whether its account has a second factor (an app asking for one sends a password-only session
+     * back to sign in, or gets an error when there is no factor to ask for).
+     */
+    async sessionFacts(idHash: string): Promise<{ startedAt: Date; amr: string[]; hasFactor: boolean } | undefined> {
+      const session = await repo.findSession(idHash)
+      if (!session) return undefined
+      return { startedAt: session.createdAt, amr: session.amr, hasFactor: (await factors.confirmedFactors(session.userId)).length > 0 }
     },
 
     /**

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError } from '../../shared/errors.js'
 import { isLocale } from '../../shared/i18n/index.js'
-import { SESSION_ABSOLUTE_MS, type RequestContext } from './auth.service.js'
+import { SECOND_STEP_MS, SESSION_ABSOLUTE_MS, type RequestContext } from './auth.service.js'
 
 /** HTTP helpers shared by the identity module's route files. */
 
@@ -19,6 +19,21 @@ export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token
   void reply.setCookie(sessionCookieName(req.server.site.https), token, {
     path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SESSION_ABSOLUTE_MS / 1000,
   })
+}
+
+/** The pending second step of a sign-in, bound to this browser; a few minutes, like the step itself. */
+export function secondStepCookieName(https: boolean): string {
+  return https ? '__Host-sp_second_step' : 'sp_second_step'
+}
+
+export function setSecondStepCookie(req: FastifyRequest, reply: FastifyReply, challenge: string): void {
+  void reply.setCookie(secondStepCookieName(req.server.site.https), challenge, {
+    path: '/', httpOnly: true, sameSite: 'lax', secure: req.server.site.https, maxAge: SECOND_STEP_MS / 1000,
+  })
+}
+
+export function clearSecondStepCookie(req: FastifyRequest, reply: FastifyReply): void {
+  void reply.clearCookie(secondStepCookieName(req.server.site.https), { path: '/', secure: req.server.site.https })
 }
 
 export function requestContext(req: FastifyRequest): RequestContext {
@@ -56,4 +71,12 @@ export function needsVerifiedEmail(url: string): boolean {
 /** Where an account without a verified email is sent; a connected app's sign-in continues after it. */
 export function verifyEmailPath(url: string, locale: string): string {
   return `/${locale}/account/email${SSO_INTERACTION.test(url) ? `?next=${encodeURIComponent(url)}` : ''}`
+}
+
+/** What a session that must enrol a second factor may still open: the enrolment, help, sign-out, static files. */
+const OPEN_WHILE_ENROLLING = /^\/(?:assets\/|favicon|healthz|readyz|metrics|[\w-]+\/(?:help|logout|account\/second-factor)(?:$|[/?#]))/
+
+/** Where a session past its grace is sent (null: the page is open to it). */
+export function enrolPath(url: string, locale: string): string | null {
+  return OPEN_WHILE_ENROLLING.test(url) ? null : `/${locale}/account/second-factor`
 }

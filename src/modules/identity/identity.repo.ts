@@ -171,8 +171,8 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
   // now and warned accounts active again, the attempt, and the audit event.
   const signInRecord = db.with(
     db.$with('new_session', {}).as(sql`
-      insert into sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-      values (${p('idHash')}, ${p('userId')}, ${p('at')}::timestamptz, ${p('at')}::timestamptz, ${p('expiresAt')}::timestamptz, ${p('ip')}, ${p('userAgent')})`),
+      insert into sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, must_enrol)
+      values (${p('idHash')}, ${p('userId')}, ${p('at')}::timestamptz, ${p('at')}::timestamptz, ${p('expiresAt')}::timestamptz, ${p('ip')}, ${p('userAgent')}, ${p('mustEnrol')}::boolean)`),
     db.$with('activity', {}).as(sql`
       update users set last_activity_at = ${p('at')}::timestamptz, status = ${p('status')}, locked_until = null, lockouts = 0, updated_at = ${p('at')}::timestamptz
       where id = ${p('userId')}`),
@@ -214,7 +214,7 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       const { session } = input
       await signInRecord.execute({
         idHash: session.idHash, userId: session.userId, at: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString(),
-        ip: session.ip ?? null, userAgent: session.userAgent ?? null, status: input.status, realm: input.realm,
+        ip: session.ip ?? null, userAgent: session.userAgent ?? null, mustEnrol: session.mustEnrol ?? false, status: input.status, realm: input.realm,
         data: JSON.stringify({ realm: input.realm }), requestId: input.requestId ?? null,
       })
     },

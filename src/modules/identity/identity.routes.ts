@@ -7,7 +7,10 @@ import { pageContext, samePathAlternates, sendPage } from '../../shared/http/ren
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { actorOf, type AuthService } from './auth.service.js'
 import { accountRoutes } from './account.routes.js'
-import { assertLocale, Csrf, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, sessionCookieName, setSessionCookie, TokenParams, verifyEmailPath } from './identity.http.js'
+import { factorsRoutes } from './factors.routes.js'
+import type { FactorsService } from './factors.service.js'
+import { SecondStepPage } from './factors.pages.js'
+import { assertLocale, clearSecondStepCookie, Csrf, enrolPath, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, secondStepCookieName, sessionCookieName, setSecondStepCookie, setSessionCookie, TokenParams, verifyEmailPath } from './identity.http.js'
 import { marketOfLocale, type OrganizationsService } from '../organizations/index.js'
 import type { AccountService } from './account.service.js'
 import type { RegistrationService } from './registration.service.js'
@@ -63,13 +66,19 @@ export function registerSessions(app: FastifyInstance, auth: AuthService): void 
         void reply.redirect(verifyEmailPath(req.url, localeOfPath(req.url, session.user.locale)), 303)
         return
       }
+      // Past the grace, a session without the required second factor reaches only its enrolment.
+      const enrol = session?.mustEnrol ? enrolPath(req.url, localeOfPath(req.url, session.user.locale)) : null
+      if (enrol) {
+        void reply.redirect(enrol, 303)
+        return
+      }
       done()
     }, (error: unknown) => { done(error instanceof Error ? error : new Error(String(error))) })
   })
 }
 
 export async function identityRoutes(root: FastifyInstance, opts: {
-  auth: AuthService; account: AccountService; registration: RegistrationService; organizations: OrganizationsService; rateLimitPerMinute: number
+  auth: AuthService; account: AccountService; factors: FactorsService; registration: RegistrationService; organizations: OrganizationsService; rateLimitPerMinute: number
 }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth, account, registration, organizations } = opts
@@ -78,6 +87,12 @@ export async function identityRoutes(root: FastifyInstance, opts: {
   await registerRateLimits(app)
   const hide = { hide: true }
 
+  /** Where a person lands once signed in: the email step, the page asked for, their workspace or the help center. */
+  const landingPath = async (user: Parameters<AuthService['landingAfterSignIn']>[0], locale: string, asked: string | undefined) => {
+    const next = safeNext(asked, locale)
+    const landing = await auth.landingAfterSignIn(user, next === asked)
+    return { verify_email: verifyEmailPath(next, locale), next, workspace: `/${locale}/workspace`, help: next }[landing]
+  }
   const realms: Realm[] = ['partner', 'shop']
   for (const realm of realms) {
     const base = realm === 'shop' ? '/:locale/shop' : '/:locale'
@@ -106,13 +121,52 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       },
     }, async (req, reply) => {
       assertLocale(req.params.locale)
-      const { token, user } = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
+      const result = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
+      const next = safeNext(req.body.next, req.params.locale)
+      if (result.step === 'second_factor') {
+        setSecondStepCookie(req, reply, result.challenge)
+        return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login/code${req.body.next ? `?next=${encodeURIComponent(next)}` : ''}`, 303)
+      }
+      setSessionCookie(req, reply, result.token)
+      // A person who needs a second factor and has none is shown the sign-ins left, on the page to add one.
+      if (result.graceLeft !== undefined) return reply.redirect(`/${req.params.locale}/account/second-factor?next=${encodeURIComponent(next)}`, 303)
+      return reply.redirect(await landingPath(result.user, req.params.locale, req.body.next), 303)
+    })
+
+    const renderSecondStep = (req: FastifyRequest, reply: FastifyReply, status: number, error?: string) => {
+      const next = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
+      void reply.header('cache-control', 'no-store')
+      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined }), status)
+    }
+
+    app.get(`${base}/login/code`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const challenge = req.cookies[secondStepCookieName(req.server.site.https)]
+      if (!challenge || !(await auth.pendingSecondStep(challenge))) return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login`, 303)
+      return renderSecondStep(req, reply, 200)
+    })
+
+    app.post(`${base}/login/code`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 40 }), next: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Csrf }) },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: {
+        ...authRateLimit,
+        formError: (req, reply, error) => {
+          const message = t(req.locale, `errors.${error.code}`, error.params)
+          if (error.code === 'SECOND_STEP_EXPIRED') {
+            clearSecondStepCookie(req, reply)
+            return renderLogin(req, reply, error.status, message)
+          }
+          return renderSecondStep(req, reply, error.status, message)
+        },
+      },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const challenge = req.cookies[secondStepCookieName(req.server.site.https)] ?? ''
+      const { token, user } = await auth.completeSecondStep(req.actor, { challenge, code: req.body.code, locale: req.params.locale }, requestContext(req))
+      clearSecondStepCookie(req, reply)
       setSessionCookie(req, reply, token)
-      const locale = req.params.locale
-      const next = safeNext(req.body.next, locale)
-      const landing = await auth.landingAfterSignIn(user, next === req.body.next)
-      const to = { verify_email: verifyEmailPath(next, locale), next, workspace: `/${locale}/workspace`, help: next }[landing]
-      return reply.redirect(to, 303)
+      return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
     })
 
     // ---- Self-registration and email verification ----
@@ -251,6 +305,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
   })
 
   await accountRoutes(app, { account, organizations, authRateLimit })
+  await factorsRoutes(app, { factors: opts.factors, authRateLimit })
 
   // ---- Invitations ----
 

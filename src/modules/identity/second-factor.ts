@@ -1,0 +1,70 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { Secret, TOTP } from 'otpauth'
+import QRCode from 'qrcode'
+import type { RoleGrant } from '../../shared/actor.js'
+
+/**
+ * Authenticator codes (RFC 6238 through `otpauth`: SHA-1, 6 digits, 30 seconds, what every
+ * authenticator app reads from a QR code) and recovery codes.
+ */
+const PERIOD = 30
+/** One step either side: a phone whose clock is up to 30 s off still signs in. */
+const SKEW_STEPS = 1
+export const RECOVERY_CODE_COUNT = 10
+/** Sign-ins without a factor that a person who needs one still gets, to enrol it. */
+export const FACTOR_GRACE_SIGN_INS = 3
+
+/**
+ * The policy (its one owner): administrators of the platform, a market or an organization, and
+ * support agents, need a second factor; everyone else may add one.
+ */
+export function secondFactorRequired(roles: readonly Pick<RoleGrant, 'role'>[]): boolean {
+  return roles.some((r) => r.role !== 'user')
+}
+
+export function newTotpSecret(): string {
+  return new Secret({ size: 20 }).base32
+}
+
+function totp(secret: string, issuer: string, label: string): TOTP {
+  return new TOTP({ issuer, label, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: Secret.fromBase32(secret) })
+}
+
+/** The otpauth:// address an authenticator app reads, and the same as a QR code (an SVG data URL, drawn on the server). */
+export async function enrolmentCode(secret: string, issuer: string, label: string): Promise<{ uri: string; qr: string }> {
+  const uri = totp(secret, issuer, label).toString()
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
+  return { uri, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` }
+}
+
+/** The time step of a code that is right now (or one step off), or null. */
+export function totpStep(secret: string, code: string, at: Date): number | null {
+  const token = code.replace(/\s/g, '')
+  if (!/^\d{6}$/.test(token)) return null
+  const timestamp = at.getTime()
+  const delta = TOTP.validate({ token, secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: PERIOD, timestamp, window: SKEW_STEPS })
+  return delta === null ? null : TOTP.counter({ period: PERIOD, timestamp }) + delta
+}
+
+/** The code an authenticator shows at `at` (tests, and the enrolment's own check). */
+export function totpCode(secret: string, at: Date): string {
+  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: PERIOD, timestamp: at.getTime() })
+}
+
+/** Recovery codes as a person reads them: 16 base32 characters (80 random bits) in groups of four. */
+export function newRecoveryCodes(): string[] {
+  return Array.from({ length: RECOVERY_CODE_COUNT }, () => new Secret({ buffer: randomBytes(10).buffer }).base32.match(/.{4}/g)?.join('-') ?? '')
+}
+
+/**
+ * SHA-256 of the code without spaces and dashes, in capitals. A recovery code carries 80 random
+ * bits, so a fast hash is enough (nobody can try 2^80 guesses against a stolen table), and one
+ * lookup finds it; argon2 would need a slow verify against each of the ten.
+ */
+export function recoveryCodeHash(code: string): string {
+  return createHash('sha256').update(code.replace(/[\s-]/g, '').toUpperCase()).digest('hex')
+}
+
+export function looksLikeRecoveryCode(code: string): boolean {
+  return /^[A-Z2-7]{16}$/.test(code.replace(/[\s-]/g, '').toUpperCase())
+}
