@@ -119,7 +119,8 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     },
     listen: async (channel, onNotify) => {
       const unsubscribe = await client.listen(channel, () => { onNotify() })
-      return () => unsubscribe()
+      // A database closed first has already stopped every listener.
+      return async () => { if (!client.closed) await unsubscribe() }
     },
     close: async () => {
       try {

@@ -47,7 +47,7 @@ test('a market administrator checks a blocked user\'s identity, restores access,
   assert.match(await page.locator('section[aria-labelledby=identity] [role=status]').innerText(), /Identità confermata/)
   await assertAccessible(page, 'user record after the identity check')
   await page.click('button:has-text("Ripristina l\'accesso")')
-  assert.match(await page.locator('[role=status]').first().innerText(), /L'accesso è ripristinato/)
+  assert.match(await page.locator('[role=status]').first().innerText(), /Accesso ripristinato/)
 
   for (const path of ['/it/admin/companies', '/it/admin/audit', `/it/admin/markets/${it.code}/report`, `/it/admin/markets/${it.code}/import`]) {
     await page.goto(`${baseUrl}${path}`)

@@ -66,7 +66,7 @@ test('a workshop employee registers, types the emailed code, and sees whom the a
   await page.click('form.stack-form button[type=submit]')
   await page.waitForURL(/\/it\/help$/)
   await page.goto(`${baseUrl}/it/account`)
-  assert.match(await page.locator('.notice').first().innerText(), /attende l'approvazione dell'amministratore della tua azienda: Giulia Bianchi/)
+  assert.match(await page.locator('.notice').first().innerText(), /attende l'approvazione dell'amministratore dell'organizzazione: Giulia Bianchi/)
   await assertAccessible(page, 'account page waiting for approval')
   await context.close()
 })
