@@ -104,3 +104,13 @@ export async function queuedLogouts(database: Database, clientId: string) {
 export async function makeLogoutsDue(database: Database): Promise<void> {
   await database.db.update(ssoLogoutOutbox).set({ nextAttemptAt: sql`now() - interval '1 second'` }).where(eq(ssoLogoutOutbox.status, 'pending'))
 }
+
+/** Answers "yes" on the provider's sign-out confirmation page, as the person would. */
+export async function confirmSignOut(app: () => FastifyInstance, browser: Browser, confirmationPage: string) {
+  const action = /action="([^"]+)"/.exec(confirmationPage)?.[1] ?? ''
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirmationPage)?.[1] ?? ''
+  return app().inject({
+    method: 'POST', url: new URL(action).pathname, payload: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+    headers: { cookie: Object.entries(browser.jar).map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+  })
+}

@@ -11,7 +11,7 @@ import { AUTO_CLOSE_DAYS } from '../modules/support/index.js'
 import type { InviteInput } from '../modules/identity/index.js'
 import { seedDemo } from '../seed/demo.js'
 import { systemActor } from '../shared/actor.js'
-import { setClock } from '../shared/clock.js'
+import { withClock } from '../shared/clock.js'
 import { AppError } from '../shared/errors.js'
 import { t } from '../shared/i18n/index.js'
 import { mailerFromConfig } from '../shared/mail/mailer.js'
@@ -86,22 +86,17 @@ export async function runCommand(command: string, arg: string | undefined, value
       const config = loadConfig()
       const now = nowOption(values)
       if (now === null) return 2
+      const progress = progressOf('emails')
       // With --now, the emails a rehearsed sweep queued for that moment are due, as they would be then.
-      const restoreClock = now ? setClock(now) : () => undefined
-      try {
-        const progress = progressOf('emails')
-        const sent = await withDatabase(async (database) => {
-          const mailer = mailerFromConfig(config, database)
-          try {
-            return await mailer.drain(progress.update)
-          } finally {
-            await mailer.stop()
-          }
-        })
-        progress.finish(`Sent ${sent} email(s)${now ? ` due by ${now.toISOString()}` : ''}.`, { command: 'outbox drain', sent, ...(now ? { dueBy: now.toISOString() } : {}) })
-      } finally {
-        restoreClock()
-      }
+      const sent = await withClock(now, () => withDatabase(async (database) => {
+        const mailer = mailerFromConfig(config, database)
+        try {
+          return await mailer.drain(progress.update)
+        } finally {
+          await mailer.stop()
+        }
+      }))
+      progress.finish(`Sent ${sent} email(s)${now ? ` due by ${now.toISOString()}` : ''}.`, { command: 'outbox drain', sent, ...(now ? { dueBy: now.toISOString() } : {}) })
       return 0
     }
     case 'lifecycle sweep': {

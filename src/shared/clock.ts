@@ -19,3 +19,14 @@ export function setClock(at: Date | Clock): () => void {
     current = previous
   }
 }
+
+/** Runs `work` with time pinned to `at` (when given), and gives time back however it ends. */
+export async function withClock<T>(at: Date | undefined, work: () => Promise<T>): Promise<T> {
+  if (!at) return work()
+  const restore = setClock(at)
+  try {
+    return await work()
+  } finally {
+    restore()
+  }
+}

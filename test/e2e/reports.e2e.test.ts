@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { parse } from 'csv-parse/sync'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { setClock } from '../../src/shared/clock.js'
+import { withClock } from '../../src/shared/clock.js'
 import { TEST_PASSWORD, actorOf, company, mailsTo, setAccount, user, type CompanyRow, type MarketRow, type UserRow } from '../factories.js'
 import { agent as deskAgent, deskMarket, helpContent, marketAdmin, platformAdmin, signInPage, ticket } from '../desk-factories.js'
 import { testBrowser } from '../helpers.js'
@@ -20,14 +20,7 @@ const languages = ['it', 'en', 'de'] as const
 interface Made { it: MarketRow; rossi: CompanyRow; admin: UserRow; orgAdmin: UserRow; platform: UserRow; agent: UserRow; anna: UserRow; bruno: UserRow; carla: UserRow }
 let made: Promise<Made> | undefined
 
-async function at<T>(when: Date, run: () => Promise<T>): Promise<T> {
-  const restore = setClock(when)
-  try {
-    return await run()
-  } finally {
-    restore()
-  }
-}
+const at = withClock
 
 /** A market with two companies, accounts at every distance from the inactivity steps, requests over the last days, deflections. */
 const data = () => (made ??= (async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { renderMail } from '../../shared/mail/templates.js'
-import { setClock } from '../../shared/clock.js'
+import { withClock } from '../../shared/clock.js'
 import { actorOf, company, mailsTo, market, setAccount, system, user, type CompanyRow, type UserRow } from '../../../test/factories.js'
 import { useTestApp } from '../../../test/helpers.js'
 
@@ -19,14 +19,7 @@ async function inactive(of: CompanyRow, lastActiveDaysAgo: number, change: { sta
   return row
 }
 
-async function at<T>(when: Date, run: () => Promise<T>): Promise<T> {
-  const restore = setClock(when)
-  try {
-    return await run()
-  } finally {
-    restore()
-  }
-}
+const at = withClock
 
 describe('the inactivity forecast', () => {
   test('counts per company what the sweep will do in 7, 30 and 90 days, and the sweep then does it', async () => {

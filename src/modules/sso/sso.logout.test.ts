@@ -13,7 +13,7 @@ import * as client from 'openid-client'
 import { systemActor } from '../../shared/actor.js'
 import { actorOf, company, market, mailsTo, reload, setAccount, signIn, TEST_PASSWORD, unique, user, type UserRow } from '../../../test/factories.js'
 import { testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
-import { discover, follow, makeLogoutsDue, queuedLogouts, startAuthorization } from '../../../test/oidc.js'
+import { confirmSignOut, discover, follow, makeLogoutsDue, queuedLogouts, startAuthorization } from '../../../test/oidc.js'
 
 const testApp = useTestApp()
 const app = () => testApp().app
@@ -144,12 +144,7 @@ describe('back-channel logout', () => {
     await useApp(browser, appB.config)
     const end = client.buildEndSessionUrl(appA.config, { id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: 'http://localhost:3911/' })
     const page = await browser.get(`${end.pathname}${end.search}`)
-    const action = /action="([^"]+)"/.exec(page.body)?.[1] ?? ''
-    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)?.[1] ?? ''
-    const res = await app().inject({
-      method: 'POST', url: new URL(action).pathname, payload: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
-      headers: { cookie: Object.entries(browser.jar).map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
-    })
+    const res = await confirmSignOut(app, browser, page.body)
     assert.equal(res.statusCode, 303)
     assert.equal((await queued(appA.row.clientId)).length, 1)
     assert.equal((await queued(appB.row.clientId)).length, 1)

@@ -7,7 +7,7 @@ import { actorOf, company, reload, TEST_PASSWORD, user, type UserInput } from '.
 import { deskMarket, marketAdmin } from '../../../test/desk-factories.js'
 import { csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
-import { accountState, auditActions, discover, follow, setAccount, startAuthorization, storedSubjects } from '../../../test/oidc.js'
+import { accountState, auditActions, confirmSignOut, discover, follow, setAccount, startAuthorization, storedSubjects } from '../../../test/oidc.js'
 
 const mailbox = useMailbox()
 const testApp = useTestApp({ env: () => ({ SMTP_URL: mailbox().url }) })
@@ -333,12 +333,7 @@ describe('OpenID Connect provider', () => {
     const page = await browser.get(`${end.pathname}${end.search}`)
     assert.equal(page.statusCode, 200)
     assert.match(String(page.headers['content-security-policy']), /form-action 'self' http:\/\/localhost:3911/)
-    const action = /action="([^"]+)"/.exec(page.body)?.[1] ?? ''
-    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)?.[1] ?? ''
-    const res = await app().inject({
-      method: 'POST', url: new URL(action).pathname, payload: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
-      headers: { cookie: Object.entries(browser.jar).map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
-    })
+    const res = await confirmSignOut(app, browser, page.body)
     assert.equal(res.statusCode, 303)
     assert.equal(res.headers.location, postLogoutUri)
     const account = await app().inject({ url: '/it/account', headers: { cookie: Object.entries(browser.jar).map(([k, v]) => `${k}=${v}`).join('; ') } })
