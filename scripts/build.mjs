@@ -11,13 +11,22 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const sourceDir = path.join(root, 'src')
-const distDir = path.join(root, 'dist')
-const stampFile = path.join(distDir, '.build-stamp')
 
-function sourceFiles() {
-  return readdirSync(sourceDir, { recursive: true, encoding: 'utf8' })
-    .filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file) && !file.endsWith('.d.ts'))
+/**
+ * What a build compiles and where to: `dist/` holds the application (src/ without its tests);
+ * `.test-build/` holds src/ and test/ with the tests, for the test runner (scripts/run-tests.ts),
+ * which so loads plain JavaScript instead of compiling TypeScript in every test process.
+ */
+const targets = {
+  app: { roots: ['src'], outbase: path.join(root, 'src'), outdir: path.join(root, 'dist'), tests: false, sourcemap: false },
+  tests: { roots: ['src', 'test'], outbase: root, outdir: path.join(root, '.test-build'), tests: true, sourcemap: 'inline' },
+}
+
+/** Source files of a target, as paths relative to the package root. */
+function sourceFiles(target) {
+  return target.roots
+    .flatMap((dir) => readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' }).map((file) => path.join(dir, file)))
+    .filter((file) => /\.tsx?$/.test(file) && !file.endsWith('.d.ts') && (target.tests || !/\.test\.tsx?$/.test(file)))
     .sort()
 }
 
@@ -25,53 +34,63 @@ function fingerprint(files) {
   const hash = createHash('sha256')
   hash.update(`${statSync(fileURLToPath(import.meta.url)).mtimeMs}\n`)
   for (const file of files) {
-    const { size, mtimeMs } = statSync(path.join(sourceDir, file))
+    const { size, mtimeMs } = statSync(path.join(root, file))
     hash.update(`${file}\0${size}\0${mtimeMs}\n`)
   }
   return hash.digest('hex')
 }
 
-function builtStamp() {
+function builtStamp(target) {
   try {
-    return readFileSync(stampFile, 'utf8')
+    return readFileSync(path.join(target.outdir, '.build-stamp'), 'utf8')
   } catch {
     return undefined
   }
 }
 
 /** Builds dist/ unless it already holds the current sources; answers whether it built. */
-export async function ensureBuilt() {
-  const files = sourceFiles()
+export function ensureBuilt() {
+  return ensureTarget(targets.app)
+}
+
+/** Builds .test-build/ (sources and tests) unless it holds the current ones; answers whether it built. */
+export function ensureTestsBuilt() {
+  return ensureTarget(targets.tests)
+}
+
+async function ensureTarget(target) {
+  const files = sourceFiles(target)
   const stamp = fingerprint(files)
-  if (builtStamp() === stamp) return false
-  await build(files, stamp)
+  if (builtStamp(target) === stamp) return false
+  await build(target, files, stamp)
   return true
 }
 
-async function build(files, stamp) {
+async function build(target, files, stamp) {
   const { build: esbuild } = await import('esbuild')
-  // Built beside dist/ and swapped in, so a process starting meanwhile never sees half a build.
-  const staging = `${distDir}.${process.pid}.${Date.now()}`
+  // Built beside the output folder and swapped in, so a process starting meanwhile never sees half a build.
+  const staging = `${target.outdir}.${process.pid}.${Date.now()}`
   await esbuild({
-    entryPoints: files.map((file) => path.join(sourceDir, file)),
-    outbase: sourceDir,
+    entryPoints: files.map((file) => path.join(root, file)),
+    outbase: target.outbase,
     outdir: staging,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     jsx: 'automatic',
     jsxImportSource: 'preact',
+    sourcemap: target.sourcemap,
     logLevel: 'warning',
   })
   writeFileSync(path.join(staging, '.build-stamp'), stamp)
   const retired = `${staging}.old`
   try {
-    renameSync(distDir, retired)
+    renameSync(target.outdir, retired)
   } catch (error) {
     if (error.code !== 'ENOENT') throw error
   }
   try {
-    renameSync(staging, distDir)
+    renameSync(staging, target.outdir)
   } catch (error) {
     // Another process swapped in its build of the same sources first.
     if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error

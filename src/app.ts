@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createServices, type Services } from './composition.js'
+import { lazyValidators } from './shared/http/lazy-validators.js'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import { guest, type Actor } from './shared/actor.js'
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 500 },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
   }
   const app = Fastify({
     ...serverOptions,

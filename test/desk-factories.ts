@@ -7,13 +7,13 @@ import assert from 'node:assert/strict'
 import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
 import { userRoles, type BusinessHours } from '../src/db/schema/index.js'
 import type { Actor } from '../src/shared/actor.js'
 import { systemActor } from '../src/shared/actor.js'
+import { demoContentDir } from '../src/seed/demo.js'
 import { company, market, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
 import { testBrowser, type Browser } from './helpers.js'
 
@@ -21,7 +21,7 @@ type App = FastifyInstance | { app: FastifyInstance }
 const fastifyOf = (app: App): FastifyInstance => ('app' in app ? app.app : app)
 
 /** The help content kept in the repository (content/): articles, not accounts. */
-export const contentDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../content')
+export const contentDir = demoContentDir
 
 const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 let codes = 0

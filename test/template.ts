@@ -9,15 +9,18 @@
  * processes start; a test file run on its own makes them when missing. Both are written under a
  * temporary name and renamed, so two processes making one at once never see half of it.
  */
+import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { migrationsFolder, openDatabase } from '../src/db/client.js'
 
+const execFileAsync = promisify(execFile)
 let hash: string | undefined
 
 /** A hash of every file under the migrations folder (name and content) and of PGlite's version. */
@@ -80,8 +83,22 @@ export async function copyPgliteTemplate(target?: string): Promise<string> {
   const template = await ensurePgliteTemplate()
   const dir = target ?? await mkdtemp(path.join(tmpdir(), 'sportello-db-'))
   if (!target) process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
-  cpSync(template, dir, { recursive: true })
+  await copyFolder(template, dir)
   return dir
+}
+
+/**
+ * Copies a folder's contents into an existing folder. The system's `cp` copies the template's
+ * ~5,000 small files with a quarter of the CPU node's cpSync takes, and off the event loop;
+ * where it is missing (Windows), cpSync does it.
+ */
+async function copyFolder(from: string, to: string): Promise<void> {
+  try {
+    await execFileAsync('cp', ['-R', `${from}/.`, to])
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    cpSync(from, to, { recursive: true })
+  }
 }
 
 // ---------------------------------------------------------------- PostgreSQL

@@ -8,7 +8,7 @@ test('validity is said in words of the recipient\'s language: hours for an admin
   assert.doesNotMatch(admin.text, /1440/)
   assert.match(renderMail('password-reset', 'de', { name: 'Klaus Becker', minutes: 30, url: 'https://x.example/' }).text, /ist 30 Minuten gültig/)
   assert.match(renderMail('account-locked', 'en', { name: 'Ann Lee', minutes: 1, url: 'https://x.example/' }).subject, /locked for 1 minute$/)
-  assert.match(renderMail('invitation', 'it', { name: 'Mario Rossi', userId: 'mrossi', days: 7, url: 'https://x.example/' }).text, /è valido 7 giorni/)
+  assert.match(renderMail('invitation', 'it', { name: 'Lucia Verdi', userId: 'lverdi', days: 7, url: 'https://x.example/' }).text, /è valido 7 giorni/)
 })
 
 test('business greetings with the full name, and no jokes in security mail', () => {
