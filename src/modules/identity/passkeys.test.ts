@@ -69,7 +69,6 @@ describe('passkeys (service level)', () => {
     const signIn = () => services().auth.signIn(system, { realm: 'partner', identifier: anna.userId, password: TEST_PASSWORD, locale: 'en' }, ctx())
     const step = await signIn()
     assert.equal(step.step, 'second_factor')
-    if (step.step !== 'second_factor') return
     const prompt = await services().auth.secondStepPasskeyOptions(step.challenge, ctx())
     assert.ok(prompt)
     assert.deepEqual(prompt.allowCredentials?.map((c) => c.id), [key.id])
