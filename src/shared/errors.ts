@@ -21,6 +21,8 @@ export const errorCodes = {
   SECOND_STEP_EXPIRED: { status: 400 },
   FACTOR_CODE_WRONG: { status: 422 },
   LAST_FACTOR_REQUIRED: { status: 409 },
+  PASSKEY_NOT_ADDED: { status: 422 },
+  PASSKEY_SIGN_IN_FAILED: { status: 401 },
   ACCOUNT_BLOCKED: { status: 403 },
   CSRF_INVALID: { status: 403 },
   FORBIDDEN_SCOPE: { status: 403 },

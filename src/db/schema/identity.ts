@@ -100,7 +100,7 @@ export const signInAttempts = pgTable('sign_in_attempts', {
   at: timestamp('at', { withTimezone: true }).notNull(),
 }, (t) => [index('sign_in_attempts_user').on(t.userId, t.at)])
 
-export type FactorKind = 'totp'
+export type FactorKind = 'totp' | 'passkey'
 
 /**
  * Second factors. An authenticator's secret has to be kept (a code is computed from it); the
@@ -127,6 +127,37 @@ export const recoveryCodes = pgTable('recovery_codes', {
   usedAt: timestamp('used_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 }, (t) => [uniqueIndex('recovery_codes_user_hash').on(t.userId, t.codeHash)])
+
+/**
+ * A passkey (WebAuthn credential) of a `second_factors` row of kind 'passkey' (which holds its name,
+ * creation and last use, and an empty secret). The public key is stored as the authenticator sent it
+ * (COSE, base64url); the signature counter only moves forward.
+ */
+export const passkeys = pgTable('passkeys', {
+  factorId: integer('factor_id').primaryKey().references(() => secondFactors.id, { onDelete: 'cascade' }),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  credentialId: text('credential_id').notNull(),
+  publicKey: text('public_key').notNull(),
+  counter: bigint('counter', { mode: 'number' }).notNull().default(0),
+  transports: jsonb('transports').$type<string[]>().notNull().default([]),
+}, (t) => [uniqueIndex('passkeys_credential').on(t.credentialId), index('passkeys_user').on(t.userId)])
+
+export type PasskeyPurpose = 'enrol' | 'second_step' | 'sign_in'
+
+/**
+ * WebAuthn challenges waiting for their answer: only the SHA-256 of the challenge is kept, bound to
+ * what it was issued for (an account's enrolment, a pending second step, a passwordless sign-in of a
+ * realm), deleted by the answer that uses it, and good for a few minutes.
+ */
+export const passkeyChallenges = pgTable('passkey_challenges', {
+  challengeHash: text('challenge_hash').primaryKey(),
+  purpose: text('purpose').$type<PasskeyPurpose>().notNull(),
+  realm: text('realm').notNull(),
+  userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  /** The pending second step (`sign_in_challenges.id_hash`) a 'second_step' challenge belongs to. */
+  stepHash: text('step_hash'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [index('passkey_challenges_expiry').on(t.expiresAt), index('passkey_challenges_user').on(t.userId)])
 
 /**
  * The second step of a sign-in: the password was right, the factor is still to come. Not a

@@ -45,6 +45,8 @@ export function erasedRecords(ids: SQL, endings: AccountEndings): SQL {
     sql`erased_factors as (delete from second_factors where user_id in (${ids}))`,
     sql`erased_recovery as (delete from recovery_codes where user_id in (${ids}))`,
     sql`erased_challenges as (delete from sign_in_challenges where user_id in (${ids}))`,
+    // Passkeys go with their second_factors rows (foreign key, on delete cascade).
+    sql`erased_passkey_challenges as (delete from passkey_challenges where user_id in (${ids}))`,
     ...endings.personalData.map((cte) => cte(ids)),
   ], sql`, `)
 }

@@ -9,6 +9,8 @@ import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 import { createFactorsRepo } from './factors.repo.js'
 import { looksLikeRecoveryCode, recoveryCodeHash, totpStep } from './second-factor.js'
+import { answerCredentialId, authenticationOptions, challengeHash, parseAnswer, PASSKEY_CHALLENGE_MS, relyingParty, verifyAuthentication } from './passkeys.js'
+import { createPasskeysRepo } from './passkeys.repo.js'
 
 /** How long a self-registration may wait for its verification (the link and code live as long). */
 export const UNVERIFIED_TTL_MS = 24 * 60 * 60 * 1000
@@ -156,7 +158,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         throw new AppError('SECOND_STEP_EXPIRED')
       }
       const code = input.code.trim()
-      const matches = (await factors.confirmedFactors(user.id)).flatMap((f) => {
+      const matches = (await factors.confirmedFactors(user.id)).filter((f) => f.kind === 'totp').flatMap((f) => {
         const step = totpStep(f.secret, code, now)
         return step === null ? [] : [{ factor: f, step }]
       })
@@ -192,6 +194,98 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         throw new AppError('SECOND_FACTOR_WRONG')
       }
       options.onSignIn?.(pending.realm, 'success')
+      return { step: 'signed_in', token, user: { ...user, status }, amr }
+    },
+
+    /**
+     * The passkey prompt of a pending second step, when its account has a passkey (else null). Its
+     * challenge is bound to that step and account.
+     */
+    async secondStepPasskeyOptions(challenge: string, ctx: RequestContext) {
+      const now = clock.now()
+      const stepHash = hashToken(challenge)
+      const pending = challenge.length <= 100 ? await factors.findChallenge(stepHash, now) : undefined
+      const passkeys = createPasskeysRepo(repo.executor)
+      const own = pending ? await passkeys.passkeysOf(pending.userId) : []
+      if (!pending || own.length === 0) return null
+      const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
+      await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+      return prompt
+    },
+
+    /** The prompt of a passwordless sign-in ("Sign in with a passkey"): any discoverable passkey of the realm. */
+    async passkeySignInOptions(realm: string, ctx: RequestContext) {
+      const now = clock.now()
+      const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), null)
+      await createPasskeysRepo(repo.executor).createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'sign_in', realm, userId: null, stepHash: null, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+      return prompt
+    },
+
+    /**
+     * Signs in with a passkey: as the second step after the password (`step`: the pending step's
+     * cookie), or without a password, where the passkey must have verified its user (PIN,
+     * fingerprint) and stands for both factors. The answer must name a passkey of the account (of
+     * the realm, for a passwordless sign-in), answer a challenge issued for exactly this and never
+     * used, and move its counter forward. Any failure is one failed sign-in toward the lockout and
+     * one answer, whether the passkey is unknown, someone else's or wrong; a locked account is
+     * refused the same way.
+     */
+    async signInWithPasskey(_actor: Actor, input: { realm: string; response: string; locale: string; step?: string | undefined }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
+      const now = clock.now()
+      const passkeys = createPasskeysRepo(repo.executor)
+      const stepHash = input.step === undefined ? undefined : hashToken(input.step)
+      const pending = stepHash && (input.step?.length ?? 0) <= 100 ? await factors.findChallenge(stepHash, now) : undefined
+      if (stepHash && !pending) throw new AppError('SECOND_STEP_EXPIRED')
+      const realm = pending?.realm ?? input.realm
+      const answer = parseAnswer(input.response)
+      const credentialId = answerCredentialId(answer)
+      const found = credentialId ? await passkeys.byCredentialId(credentialId) : undefined
+      const owner = found ? await repo.findUser(found.userId) : undefined
+      const user = owner && owner.realm === realm && (!pending || owner.id === pending.userId) ? owner : undefined
+      const locked = Boolean(user?.lockedUntil && user.lockedUntil > now)
+      if (pending && locked) {
+        await factors.endChallenge(pending.idHash)
+        throw new AppError('SECOND_STEP_EXPIRED')
+      }
+      const counter = answer && found && user && !locked
+        ? await verifyAuthentication(relyingParty(ctx.publicUrl), answer, found, {
+          requireUserVerification: !pending,
+          useChallenge: (c) => passkeys.useChallenge(challengeHash(c), pending ? { purpose: 'second_step', realm, userId: pending.userId, stepHash: pending.idHash } : { purpose: 'sign_in', realm }, now),
+        })
+        : null
+      const failed = async (): Promise<never> => {
+        const account = pending ? await repo.findUser(pending.userId) : locked ? undefined : user
+        const failures = await repo.recordFailure({ realm, userId: pending?.userId ?? user?.id ?? null, ip: ctx.ip, at: now, requestId: ctx.requestId }, new Date(now.getTime() - FAILURE_WINDOW_MS))
+        if (account) await lockAfterFailures(account, failures, now, ctx, input.locale)
+        options.onSignIn?.(realm, 'failed')
+        if (pending && failures >= LOCK_AFTER_FAILURES) {
+          await factors.endChallenge(pending.idHash)
+          throw new AppError('SECOND_STEP_EXPIRED')
+        }
+        throw new AppError('PASSKEY_SIGN_IN_FAILED')
+      }
+      if (counter === null || !found || !user) return failed()
+      if (!may(user.status, 'signIn')) {
+        await repo.recordAttempt({ realm, userId: user.id, success: false, ip: ctx.ip, at: now })
+        await repo.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in.refused', target: { type: 'user', id: user.id }, data: { status: user.status }, requestId: ctx.requestId, ip: ctx.ip })
+        options.onSignIn?.(realm, 'blocked')
+        throw new AppError('ACCOUNT_BLOCKED')
+      }
+      const token = newToken()
+      // RFC 8176: proof of possession of a key ("hwk"); without a password, the authenticator verified its user.
+      const amr = pending ? ['pwd', 'hwk'] : ['hwk', 'user']
+      const status = afterActivity(user.status)
+      const opened = await repo.transaction(async (tx) => {
+        if (!(await createPasskeysRepo(tx.executor).recordUse(found, counter, now))) return false
+        if (pending && !(await createFactorsRepo(tx.executor).endChallenge(pending.idHash))) throw new AppError('SECOND_STEP_EXPIRED')
+        await tx.createSession(newSession(token, user.id, now, ctx, amr))
+        await tx.markSignedIn(user.id, now, status)
+        await tx.recordAttempt({ realm, userId: user.id, success: true, ip: ctx.ip, at: now })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm, factor: 'passkey', passwordless: !pending }, requestId: ctx.requestId, ip: ctx.ip })
+        return true
+      })
+      if (!opened) return failed()
+      options.onSignIn?.(realm, 'success')
       return { step: 'signed_in', token, user: { ...user, status }, amr }
     },
 

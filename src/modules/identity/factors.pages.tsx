@@ -3,6 +3,7 @@ import { tn } from '../../shared/i18n/index.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { FactorsService } from './factors.service.js'
 import { FormError, realmPrefix, type Realm } from './identity.pages.js'
+import { PasskeyForm, PasskeyScripts } from './passkeys.pages.js'
 
 type Overview = Awaited<ReturnType<FactorsService['overview']>>
 type Enrolment = Awaited<ReturnType<FactorsService['startTotp']>>
@@ -12,13 +13,25 @@ function dateTime(locale: string, date: Date): string {
 }
 
 /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
-export function SecondStepPage({ ctx, realm, csrfToken, error, next }: { ctx: PageContext; realm: Realm; csrfToken: string; error?: string | undefined; next?: string | undefined }): VNode {
+export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOptions }: {
+  ctx: PageContext; realm: Realm; csrfToken: string; error?: string | undefined; next?: string | undefined
+  /** The prompt of the account's passkeys, when it has one. */
+  passkeyOptions?: object | null | undefined
+}): VNode {
   const { t, locale } = ctx
   return (
     <Page ctx={ctx} title={t('factors.step.title')} headerSearch={false}>
       <h1>{t('factors.step.title')}</h1>
-      <p class="lead">{t('factors.step.lead')}</p>
+      <p class="lead">{t(passkeyOptions ? 'factors.step.leadPasskey' : 'factors.step.lead')}</p>
       <FormError message={error} />
+      {passkeyOptions ? (
+        <div data-passkey-only hidden>
+          <PasskeyForm mode="authenticate" id="passkey-step" action={`${realmPrefix(locale, realm)}/login/code/passkey`} csrfToken={csrfToken} options={passkeyOptions} next={next} failed={t('factors.step.passkeyFailed')}>
+            <button type="submit">{t('factors.step.passkey')}</button>
+          </PasskeyForm>
+          <h2>{t('factors.step.codeTitle')}</h2>
+        </div>
+      ) : null}
       <form class="stack-form" method="post" action={`${realmPrefix(locale, realm)}/login/code`} aria-describedby={error ? 'form-error' : undefined}>
         <input type="hidden" name="_csrf" value={csrfToken} />
         {next ? <input type="hidden" name="next" value={next} /> : null}
@@ -31,6 +44,7 @@ export function SecondStepPage({ ctx, realm, csrfToken, error, next }: { ctx: Pa
         <li><a href={`${realmPrefix(locale, realm)}/login`}>{t('factors.step.restart')}</a></li>
         <li><a href={`/${locale}/support/new?topic=account-status`}>{t('factors.step.lost')}</a></li>
       </ul>
+      {passkeyOptions ? <PasskeyScripts /> : null}
     </Page>
   )
 }
@@ -60,7 +74,7 @@ export function FactorsPage({ ctx, data, csrfToken, notice, error, next }: {
             {data.factors.map((f) => (
               <li key={f.id}>
                 <h3>{f.name}</h3>
-                <p>{t('factors.kind.totp')} · {t('factors.added', { date: dateTime(locale, f.createdAt) })} · {f.lastUsedAt ? t('factors.lastUsed', { date: dateTime(locale, f.lastUsedAt) }) : t('factors.neverUsed')}</p>
+                <p>{t(`factors.kind.${f.kind}`)} · {t('factors.added', { date: dateTime(locale, f.createdAt) })} · {f.lastUsedAt ? t('factors.lastUsed', { date: dateTime(locale, f.lastUsedAt) }) : t('factors.neverUsed')}</p>
                 <details>
                   <summary>{t('factors.rename')}<span class="visually-hidden"> {f.name}</span></summary>
                   <form class="stack-form" method="post" action={`${base}/${f.id}/name`}>
@@ -83,10 +97,16 @@ export function FactorsPage({ ctx, data, csrfToken, notice, error, next }: {
             ))}
           </ul>
         )}
-        <form method="post" action={`${base}/totp`}>
-          <input type="hidden" name="_csrf" value={csrfToken} />
-          <button type="submit">{t('factors.addTotp')}</button>
-        </form>
+        <div class="button-row">
+          <form method="post" action={`${base}/totp`}>
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <button type="submit">{t('factors.addTotp')}</button>
+          </form>
+          <form method="post" action={`${base}/passkey`} data-passkey-only hidden>
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <button type="submit">{t('factors.addPasskey')}</button>
+          </form>
+        </div>
       </section>
 
       {data.factors.length > 0 ? (
@@ -102,6 +122,7 @@ export function FactorsPage({ ctx, data, csrfToken, notice, error, next }: {
         </section>
       ) : null}
       <p><a href={`/${locale}/account`}>{t('factors.back')}</a></p>
+      <PasskeyScripts />
     </Page>
   )
 }

@@ -8,9 +8,13 @@ import { issueCsrfToken } from '../../shared/http/security.js'
 import type { FactorsService } from './factors.service.js'
 import { EnrolTotpPage, FactorsPage, RecoveryCodesPage } from './factors.pages.js'
 import { assertLocale, Csrf, Locale, LocaleParams, requestContext, safeNext } from './identity.http.js'
+import { passkeyAssets } from './passkeys.js'
+import { EnrolPasskeyPage } from './passkeys.pages.js'
 
 const FactorParams = Type.Object({ locale: Locale, factorId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
-const notices = ['added', 'renamed', 'removed']
+const notices = ['added', 'passkeyAdded', 'renamed', 'removed']
+/** A browser's WebAuthn answer (JSON): a few hundred bytes, a few kilobytes with attestation. */
+export const PasskeyAnswer = Type.String({ minLength: 2, maxLength: 16_000 })
 
 /** The account's second factors: /{l}/account/second-factor. */
 export async function factorsRoutes(root: FastifyInstance, opts: { factors: FactorsService; authRateLimit: { rateLimit: { max: number; timeWindow: number } } }): Promise<void> {
@@ -71,6 +75,29 @@ export async function factorsRoutes(root: FastifyInstance, opts: { factors: Fact
     assertLocale(req.params.locale)
     const { recoveryCodes } = await factors.confirmTotp(req.actor, { factorId: req.params.factorId, name: req.body.name, code: req.body.code }, requestContext(req))
     if (!recoveryCodes) return done(req, reply, 'added')
+    void reply.header('cache-control', 'no-store')
+    return sendPage(reply, RecoveryCodesPage({ ctx: pageContext(req), codes: recoveryCodes }))
+  })
+
+  // @simplewebauthn/browser's bundle, from node_modules, cached like the other assets (the URL carries its hash).
+  app.get(passkeyAssets.bundle.path, { schema: hide }, async (_req, reply) => {
+    void reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable')
+    return reply.send(passkeyAssets.bundle.content)
+  })
+
+  app.post('/:locale/account/second-factor/passkey', { schema: { ...hide, params: LocaleParams, body: Type.Object({ _csrf: Csrf }) }, ...form() }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const options = await factors.startPasskey(req.actor, requestContext(req))
+    void reply.header('cache-control', 'no-store')
+    return sendPage(reply, EnrolPasskeyPage({ ctx: pageContext(req), options, csrfToken: issueCsrfToken(req, reply) }))
+  })
+
+  app.post('/:locale/account/second-factor/passkey/finish', {
+    schema: { ...hide, params: LocaleParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 60 }), response: PasskeyAnswer, _csrf: Csrf }) }, ...form(),
+  }, async (req, reply) => {
+    assertLocale(req.params.locale)
+    const { recoveryCodes } = await factors.finishPasskey(req.actor, { name: req.body.name, response: req.body.response }, requestContext(req))
+    if (!recoveryCodes) return done(req, reply, 'passkeyAdded')
     void reply.header('cache-control', 'no-store')
     return sendPage(reply, RecoveryCodesPage({ ctx: pageContext(req), codes: recoveryCodes }))
   })

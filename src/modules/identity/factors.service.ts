@@ -5,6 +5,8 @@ import type { RequestContext } from './auth.service.js'
 import { createFactorsRepo } from './factors.repo.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { verifyPassword } from './password.js'
+import { challengeHash, PASSKEY_CHALLENGE_MS, parseAnswer, registrationOptions, relyingParty, verifyRegistration } from './passkeys.js'
+import { createPasskeysRepo } from './passkeys.repo.js'
 import { enrolmentCode, FACTOR_GRACE_SIGN_INS, newRecoveryCodes, newTotpSecret, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
 
 function signedInUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
@@ -84,6 +86,47 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
         if (codes) await inTx.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash), now)
         await inTx.releaseSessions(user.id)
         await tx.audit(audit(user, 'factor.added', { factor: factor.id, kind: factor.kind }, ctx))
+        return { recoveryCodes: codes }
+      })
+    },
+
+    /**
+     * Starts adding a passkey: the browser's prompt options. Their challenge is kept (hashed) for
+     * this account only, used once, for a few minutes.
+     */
+    async startPasskey(actor: Actor, ctx: RequestContext) {
+      const user = await me(actor)
+      const passkeys = createPasskeysRepo(repo.executor)
+      const prompt = await registrationOptions(relyingParty(ctx.publicUrl), {
+        rpName: options.issuer, userName: user.email ?? user.userId, displayName: `${user.firstName} ${user.lastName}`.trim() || user.userId, existing: await passkeys.passkeysOf(user.id),
+      })
+      const now = clock.now()
+      await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'enrol', realm: user.realm, userId: user.id, stepHash: null, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+      return prompt
+    },
+
+    /**
+     * Adds the passkey the browser created, under a name, when its answer verifies against a
+     * challenge issued to this account. Like an authenticator app, the first factor comes with
+     * recovery codes.
+     */
+    async finishPasskey(actor: Actor, input: { name: string; response: string }, ctx: RequestContext): Promise<{ recoveryCodes: string[] | null }> {
+      const user = await me(actor)
+      const now = clock.now()
+      const passkeys = createPasskeysRepo(repo.executor)
+      const answer = parseAnswer(input.response)
+      const passkey = answer && await verifyRegistration(relyingParty(ctx.publicUrl), answer,
+        (challenge) => passkeys.useChallenge(challengeHash(challenge), { purpose: 'enrol', realm: user.realm, userId: user.id }, now))
+      if (!passkey) throw new AppError('PASSKEY_NOT_ADDED')
+      return repo.transaction(async (tx) => {
+        const inTx = createFactorsRepo(tx.executor)
+        const first = (await inTx.confirmedFactors(user.id)).length === 0
+        const factorId = await createPasskeysRepo(tx.executor).addPasskey({ userId: user.id, name: input.name.trim() || 'Passkey', at: now, passkey })
+        if (!factorId) throw new AppError('PASSKEY_NOT_ADDED')
+        const codes = first ? newRecoveryCodes() : null
+        if (codes) await inTx.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash), now)
+        await inTx.releaseSessions(user.id)
+        await tx.audit(audit(user, 'factor.added', { factor: factorId, kind: 'passkey' }, ctx))
         return { recoveryCodes: codes }
       })
     },

@@ -1,4 +1,5 @@
 import type { VNode } from 'preact'
+import { PasskeyForm, PasskeyScripts } from './passkeys.pages.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 
 export type Realm = 'partner' | 'shop'
@@ -46,6 +47,11 @@ export function LoginPage({ ctx, realm, csrfToken, error, identifier = '', next 
         <input id="password" name="password" type="password" autocomplete="current-password" required maxLength={128} />
         <button type="submit">{t('auth.login.submit')}</button>
       </form>
+      <div data-passkey-only hidden>
+        <PasskeyForm mode="authenticate" id="passkey-sign-in" action={`${prefix}/login/passkey`} optionsUrl={`${prefix}/login/passkey/options`} csrfToken={csrfToken} next={next} failed={t('auth.login.passkeyFailed')}>
+          <button type="submit" class="secondary">{t('auth.login.passkey')}</button>
+        </PasskeyForm>
+      </div>
       <ul class="form-links">
         <li><a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
         <li><a href={`${prefix}/register`}>{t(realm === 'shop' ? 'auth.login.registerShop' : 'auth.login.register')}</a></li>
@@ -53,6 +59,7 @@ export function LoginPage({ ctx, realm, csrfToken, error, identifier = '', next 
         <li><a href={`/${locale}/help`}>{t('auth.login.help')}</a></li>
       </ul>
       <IdentityAndAccess ctx={ctx} realm={realm} />
+      <PasskeyScripts />
     </Page>
   )
 }

@@ -7,7 +7,7 @@ import { pageContext, samePathAlternates, sendPage } from '../../shared/http/ren
 import { issueCsrfToken } from '../../shared/http/security.js'
 import { actorOf, type AuthService } from './auth.service.js'
 import { accountRoutes } from './account.routes.js'
-import { factorsRoutes } from './factors.routes.js'
+import { factorsRoutes, PasskeyAnswer } from './factors.routes.js'
 import type { FactorsService } from './factors.service.js'
 import { SecondStepPage } from './factors.pages.js'
 import { assertLocale, clearSecondStepCookie, Csrf, enrolPath, Locale, localeOfPath, needsVerifiedEmail, requestContext, safeNext, secondStepCookieName, sessionCookieName, setSecondStepCookie, setSessionCookie, TokenParams, verifyEmailPath } from './identity.http.js'
@@ -133,10 +133,12 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return reply.redirect(await landingPath(result.user, req.params.locale, req.body.next), 303)
     })
 
-    const renderSecondStep = (req: FastifyRequest, reply: FastifyReply, status: number, error?: string) => {
+    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string) => {
       const next = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
+      const step = req.cookies[secondStepCookieName(req.server.site.https)]
+      const passkeyOptions = step ? await auth.secondStepPasskeyOptions(step, requestContext(req)) : null
       void reply.header('cache-control', 'no-store')
-      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined }), status)
+      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined, passkeyOptions }), status)
     }
 
     app.get(`${base}/login/code`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
@@ -165,6 +167,65 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       const challenge = req.cookies[secondStepCookieName(req.server.site.https)] ?? ''
       const { token, user } = await auth.completeSecondStep(req.actor, { challenge, code: req.body.code, locale: req.params.locale }, requestContext(req))
       clearSecondStepCookie(req, reply)
+      setSessionCookie(req, reply, token)
+      return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
+    })
+
+    // ---- Passkeys: the second step, and signing in without a password ----
+
+    const PasskeyBody = Type.Object({ response: PasskeyAnswer, next: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Csrf })
+    const bodyNext = (req: FastifyRequest) => {
+      const next = (req.body as { next?: unknown } | undefined)?.next
+      return typeof next === 'string' ? next.slice(0, 500) : undefined
+    }
+
+    app.post(`${base}/login/code/passkey`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: PasskeyBody },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: {
+        ...authRateLimit,
+        formError: (req, reply, error) => {
+          const message = t(req.locale, `errors.${error.code}`, error.params)
+          if (error.code === 'SECOND_STEP_EXPIRED') {
+            clearSecondStepCookie(req, reply)
+            return renderLogin(req, reply, error.status, message)
+          }
+          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier: '' }), error.status)
+          return renderSecondStep(req, reply, error.status, message)
+        },
+      },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const step = req.cookies[secondStepCookieName(req.server.site.https)] ?? ''
+      const { token, user } = await auth.signInWithPasskey(req.actor, { realm, response: req.body.response, locale: req.params.locale, step }, requestContext(req))
+      clearSecondStepCookie(req, reply)
+      setSessionCookie(req, reply, token)
+      return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
+    })
+
+    app.post(`${base}/login/passkey/options`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ _csrf: Csrf }) },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: authRateLimit,
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      void reply.header('cache-control', 'no-store')
+      return reply.send(await auth.passkeySignInOptions(realm, requestContext(req)))
+    })
+
+    app.post(`${base}/login/passkey`, {
+      schema: { ...hide, params: Type.Object({ locale: Locale }), body: PasskeyBody },
+      preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
+      config: {
+        ...authRateLimit,
+        formError: (req, reply, error) => {
+          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier: '' }), error.status)
+          return renderLogin(req, reply, error.status, t(req.locale, `errors.${error.code}`, error.params), undefined, bodyNext(req))
+        },
+      },
+    }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const { token, user } = await auth.signInWithPasskey(req.actor, { realm, response: req.body.response, locale: req.params.locale }, requestContext(req))
       setSessionCookie(req, reply, token)
       return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
     })
