@@ -21,6 +21,8 @@ export const errorCodes = {
   SECOND_STEP_EXPIRED: { status: 400 },
   FACTOR_CODE_WRONG: { status: 422 },
   LAST_FACTOR_REQUIRED: { status: 409 },
+  NO_SECOND_FACTOR: { status: 409 },
+  SECOND_FACTOR_UNAVAILABLE: { status: 422 },
   ACCOUNT_BLOCKED: { status: 403 },
   CSRF_INVALID: { status: 403 },
   FORBIDDEN_SCOPE: { status: 403 },
