@@ -91,7 +91,8 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const metrics = createMetrics()
   // Without a configured or stored secret (tests), keys are encrypted with one that lives as long as the process.
   const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
-  const services = createServices(database, metrics, { oidcKeySecret }, { brandName: config.brandName })
+  const factorKeySecret = config.factorKeySecret ?? randomBytes(32).toString('base64url')
+  const services = createServices(database, metrics, { oidcKeySecret, factorKeySecret }, { brandName: config.brandName })
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {

@@ -17,6 +17,14 @@ export function resolveOidcKeySecret(config: Config): Config {
   return config.oidcKeySecret ? config : { ...config, oidcKeySecret: secretInDataDir(config, 'oidc-key-secret') }
 }
 
+/**
+ * FACTOR_KEY_SECRET, or one generated into DATA_DIR (the embedded demo needs no setup). Lost, every
+ * enrolled authenticator stops working: set it explicitly wherever DATA_DIR is not kept.
+ */
+export function resolveFactorKeySecret(config: Config): Config {
+  return config.factorKeySecret ? config : { ...config, factorKeySecret: secretInDataDir(config, 'factor-key-secret') }
+}
+
 function secretInDataDir(config: Config, name: string): string {
   const file = path.join(config.dataDir, name)
   try {

@@ -6,7 +6,7 @@ import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  createImportService, createInactivityRepo, createFactorsService, type FactorsService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
+  createImportService, createInactivityRepo, factorSecrets, unconfiguredFactorSecrets, createFactorsService, type FactorsService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
 import { createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
@@ -37,13 +37,14 @@ export interface Services {
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
-export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
+export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined; factorKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
   // what single sign-on (app grants, and the back-channel logouts they owe) and support (requester
   // details) keep, in identity's statements.
   const endings: AccountEndings = { appAccess: [queuedBackchannelLogouts, revokedAppAccess], personalData: [erasedRequesterData] }
   const identityRepo = createIdentityRepo(database.db, endings)
+  const sealedFactors = secrets.factorKeySecret ? factorSecrets(secrets.factorKeySecret) : unconfiguredFactorSecrets
   const organizationsRepo = createOrganizationsRepo(database.db)
   const organizations = createOrganizationsService(organizationsRepo)
   const emailVerifier = createEmailVerifier(identityRepo)
@@ -81,10 +82,10 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     help,
     organizations,
     desk,
-    auth: createAuthService(identityRepo, { onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
+    auth: createAuthService(identityRepo, { secrets: sealedFactors, onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
     // Authenticator apps list the factor under this name.
-    factors: createFactorsService(identityRepo, { issuer: site.brandName ?? 'Demo Motors' }),
+    factors: createFactorsService(identityRepo, { issuer: site.brandName ?? 'Demo Motors', secrets: sealedFactors }),
     support,
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),

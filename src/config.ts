@@ -15,6 +15,7 @@ const EnvSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://\\S+$' })),
   SESSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   OIDC_KEY_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  FACTOR_KEY_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^\\S+$' })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -42,6 +43,8 @@ export interface Config {
   metricsToken: string | undefined
   /** Encrypts the OIDC signing keys stored in the database; undefined until resolveOidcKeySecret fills it from DATA_DIR. */
   oidcKeySecret: string | undefined
+  /** Encrypts authenticator secrets stored in the database; undefined until resolveFactorKeySecret fills it from DATA_DIR. */
+  factorKeySecret: string | undefined
   logLevel: LogLevel
   /** undefined: load demo content only when the embedded database is empty. */
   demo: boolean | undefined
@@ -69,6 +72,7 @@ const hints: Record<string, string> = {
   SMTP_URL: 'a URL such as smtp://user:pass@mail.example.com:587',
   SESSION_SECRET: 'a random string of at least 32 characters',
   OIDC_KEY_SECRET: 'a random string of at least 32 characters',
+  FACTOR_KEY_SECRET: 'a random string of at least 32 characters',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   DEMO: 'true or false',
   BRAND_NAME: 'a name of 1 to 60 characters',
@@ -101,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: value.SMTP_URL,
     sessionSecret: value.SESSION_SECRET,
     oidcKeySecret: value.OIDC_KEY_SECRET,
+    factorKeySecret: value.FACTOR_KEY_SECRET,
     logLevel: value.LOG_LEVEL,
     demo: value.DEMO === undefined ? undefined : value.DEMO === 'true',
     metricsToken: value.METRICS_TOKEN,

@@ -1,6 +1,6 @@
 import { buildApp } from './app.js'
 import { createServices } from './composition.js'
-import { openConfiguredDatabase, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
+import { openConfiguredDatabase, resolveFactorKeySecret, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { DataDirInUseError } from './db/data-dir-lock.js'
 import { startSessionPurgeSchedule } from './modules/identity/index.js'
@@ -24,7 +24,7 @@ function readConfig(): Config {
 }
 
 async function main(): Promise<void> {
-  const config = resolveOidcKeySecret(resolveSessionSecret(readConfig()))
+  const config = resolveFactorKeySecret(resolveOidcKeySecret(resolveSessionSecret(readConfig())))
   const database = await openConfiguredDatabase(config, 'the Sportello server')
   await database.migrate()
   const services = createServices(database, undefined, {}, { brandName: config.brandName })

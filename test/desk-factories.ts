@@ -3,7 +3,6 @@
  * needs, partner companies, support agents, tickets, connected apps, help content and signed-in
  * clients. Built on test/factories.ts; each makes only the rows its test asks for.
  */
-import assert from 'node:assert/strict'
 import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -14,7 +13,7 @@ import { userRoles, type BusinessHours } from '../src/db/schema/index.js'
 import type { Actor } from '../src/shared/actor.js'
 import { systemActor } from '../src/shared/actor.js'
 import { demoContentDir } from '../src/seed/demo.js'
-import { company, market, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
+import { company, market, secondFactorCode, signInResponse, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
 import { testBrowser, type Browser } from './helpers.js'
 
 type App = FastifyInstance | { app: FastifyInstance }
@@ -93,8 +92,7 @@ export async function rolesOf(app: App, account: UserRow) {
 /** A cookie-keeping client signed in as `account` (password TEST_PASSWORD) on the `locale` sign-in form. */
 export async function signedIn(app: () => FastifyInstance, account: UserRow, locale = 'en'): Promise<Browser> {
   const b = testBrowser(app)
-  const res = await b.post(`/${locale}/login`, { identifier: account.userId, password: TEST_PASSWORD }, { fromPage: `/${locale}/login` })
-  assert.equal(res.statusCode, 303, `${account.userId} signs in: ${res.body.slice(0, 300)}`)
+  await signInResponse(b, account, { locale })
   return b
 }
 
@@ -104,6 +102,11 @@ export async function signInPage(page: Page, baseUrl: string, account: UserRow, 
   await page.fill('#identifier', account.userId)
   await page.fill('#password', password)
   await page.click('form.stack-form button[type=submit]')
+  await page.waitForURL((url) => !url.pathname.endsWith('/login'))
+  if (/\/login\/code(?:$|\?)/.test(new URL(page.url()).pathname)) {
+    await page.fill('#code', secondFactorCode(account))
+    await page.click('form.stack-form button[type=submit]')
+  }
   // People land on the help center; administrators and support agents on their workspace.
   await page.waitForURL(new RegExp(`/${locale}/(?:help|workspace)$`))
 }

@@ -9,8 +9,8 @@ import path from 'node:path'
 import { and, eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../src/db/client.js'
-import { companies, markets, outbox, tickets, userRoles, users, type AccountStatus, type Role, type TicketIdentity } from '../src/db/schema/index.js'
-import { hashPassword } from '../src/modules/identity/index.js'
+import { companies, markets, outbox, secondFactors, tickets, userRoles, users, type AccountStatus, type Role, type TicketIdentity } from '../src/db/schema/index.js'
+import { hashPassword, totpCode } from '../src/modules/identity/index.js'
 import { systemActor, type Actor } from '../src/shared/actor.js'
 import { clock } from '../src/shared/clock.js'
 import type { Browser } from './helpers.js'
@@ -94,6 +94,61 @@ export interface UserInput {
   lockedUntil?: Date | null
   /** Roles besides `user`: { role: 'market_admin', marketId } and so on. */
   roles?: { role: Role; marketId?: number; companyId?: number }[]
+  /**
+   * An authenticator app enrolled (through the factors service, as the person would), so `signIn`
+   * takes the second step with a computed code. Default: for administrators and support agents,
+   * whom the policy requires to have one, when the factory is given the app (not only a database).
+   * false: an administrator who has not enrolled yet (the grace applies to them).
+   */
+  factor?: boolean
+}
+
+/** What an enrolled account's phone and drawer hold: its authenticator's secret, the last step it showed, its recovery codes. */
+interface Device { secret: string; lastStep: number; recovery: string[] }
+const devices = new Map<string, Device>()
+const STEP_MS = 30_000
+const deviceKey = (row: Pick<UserRow, 'realm' | 'userId'>) => `${row.realm}:${row.userId.toLowerCase()}`
+
+/**
+ * Enrols an authenticator app for the account through the factors service (a QR code scanned and
+ * confirmed with its first code), keeping its secret and recovery codes for `secondFactorCode`.
+ */
+export async function enrolFactor(app: FastifyInstance | { app: FastifyInstance }, row: Pick<UserRow, 'id' | 'realm' | 'userId'>): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const services = fastifyOf(app).services
+  const actor = await services.auth.actorFor(row.id)
+  const started = await services.factors.startTotp(actor)
+  const now = clock.now()
+  const { recoveryCodes } = await services.factors.confirmTotp(actor, { factorId: started.factorId, name: 'Test phone', code: totpCode(started.secret, now) }, { publicUrl: fastifyOf(app).site.publicUrl })
+  devices.set(deviceKey(row), { secret: started.secret, lastStep: Math.floor(now.getTime() / STEP_MS), recovery: [...(recoveryCodes ?? [])] })
+  return { secret: started.secret, recoveryCodes: recoveryCodes ?? [] }
+}
+
+/**
+ * A second-step code the account's phone would show: the code of now, or of the next step (one
+ * step of clock skew is accepted) when now's was used; a recovery code when both were. The
+ * portal accepts each code once, and so does this.
+ */
+export function secondFactorCode(row: Pick<UserRow, 'realm' | 'userId'>): string {
+  const device = devices.get(deviceKey(row))
+  if (!device) throw new Error(`${row.userId} has no factor enrolled by the factories`)
+  const now = Math.floor(clock.now().getTime() / STEP_MS)
+  const step = Math.max(now, device.lastStep + 1)
+  if (step <= now + 1) {
+    device.lastStep = step
+    return totpCode(device.secret, new Date(step * STEP_MS))
+  }
+  const recovery = device.recovery.shift()
+  if (!recovery) throw new Error(`${row.userId} signed in too often this half-minute: no codes left`)
+  return recovery
+}
+
+/** The `secret` column of the account's factors, as a database dump would show it. */
+export async function storedFactorSecrets(app: App, row: { id: number }): Promise<string[]> {
+  return (await databaseOf(app).db.select({ secret: secondFactors.secret }).from(secondFactors).where(eq(secondFactors.userId, row.id))).map((r) => r.secret)
+}
+
+export function hasFactor(row: Pick<UserRow, 'realm' | 'userId'>): boolean {
+  return devices.has(deviceKey(row))
 }
 
 /** An account with the password TEST_PASSWORD, role `user` and whatever `input` adds. */
@@ -111,6 +166,9 @@ export async function user(app: App, input: UserInput = {}): Promise<UserRow> {
   }).returning()
   if (!row) throw new Error('user not inserted')
   await db.insert(userRoles).values([{ userId: row.id, role: 'user' as Role }, ...(input.roles ?? [])].map((r) => ({ ...r, userId: row.id })))
+  const needsFactor = (input.roles ?? []).some((r) => r.role !== 'user')
+  const fastify = 'app' in app ? app.app : 'services' in app ? app : undefined
+  if ((input.factor ?? needsFactor) && fastify) await enrolFactor(fastify, row)
   return row
 }
 
@@ -149,9 +207,22 @@ export function loginPath(row: Pick<UserRow, 'realm'>, locale = 'en'): string {
 
 /** Posts the sign-in form of the account's realm with TEST_PASSWORD (or `password`); throws unless signed in. */
 export async function signIn(browser: Browser, row: Pick<UserRow, 'realm' | 'userId'>, options: { locale?: string; password?: string } = {}): Promise<Browser> {
-  const res = await browser.post(loginPath(row, options.locale), { identifier: row.userId, password: options.password ?? TEST_PASSWORD })
-  if (res.statusCode !== 303) throw new Error(`${row.userId} was not signed in: ${String(res.statusCode)}`)
+  await signInResponse(browser, row, options)
   return browser
+}
+
+/**
+ * The sign-in form posted, and for an account with a factor the second step taken with the code its
+ * phone shows: the last answer (its `location` is where the person lands). Throws unless signed in.
+ */
+export async function signInResponse(browser: Browser, row: Pick<UserRow, 'realm' | 'userId'>, options: { locale?: string; password?: string; next?: string } = {}) {
+  const res = await browser.post(loginPath(row, options.locale), { identifier: row.userId, password: options.password ?? TEST_PASSWORD, ...(options.next ? { next: options.next } : {}) })
+  if (res.statusCode !== 303) throw new Error(`${row.userId} was not signed in: ${String(res.statusCode)}`)
+  const location = typeof res.headers.location === 'string' ? res.headers.location : ''
+  if (!/\/login\/code(?:$|\?)/.test(location)) return res
+  const step = await browser.post(location, { code: secondFactorCode(row), ...(options.next ? { next: options.next } : {}) })
+  if (step.statusCode !== 303) throw new Error(`${row.userId} did not pass the second step: ${String(step.statusCode)}`)
+  return step
 }
 
 /** What an administrator checking the account's identity would be told, all of it right. */

@@ -45,7 +45,7 @@ const desk: Record<Who, Where[]> = { ...platform, agentIt: ['workshopIt', 'other
 const deskReport: Record<Who, Where[]> = { ...desk, marketAdminIt: ['workshopIt', 'otherIt'] }
 const expected: Record<Action, Record<Who, Where[]>> = {
   view: company, invite: company, approve: company, deactivate: company, grant_org_admin: company, edit_company: company, forecast_inactivity: company,
-  check_identity: market, restore: market, reset_password: market, manage_companies: market, import_users: market,
+  check_identity: market, restore: market, reset_password: market, reset_factors: market, manage_companies: market, import_users: market,
   manage_platform: platform, manage_sso: platform, run_schedules: platform,
   view_tickets: desk, work_tickets: desk, view_ticket_report: deskReport,
 }

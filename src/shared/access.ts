@@ -35,6 +35,8 @@ export const actions = {
   restore: 'market',
   /** Email a reset link valid 24 hours, after an identity check. */
   reset_password: 'market',
+  /** Remove a person's second factors (a lost phone), after an identity check. */
+  reset_factors: 'market',
   /** Approve or refuse a new independent company; create and edit the market's companies. */
   manage_companies: 'market',
   /** Import accounts from CSV; the market's reports. */

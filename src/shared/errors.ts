@@ -23,6 +23,8 @@ export const errorCodes = {
   LAST_FACTOR_REQUIRED: { status: 409 },
   PASSKEY_NOT_ADDED: { status: 422 },
   PASSKEY_SIGN_IN_FAILED: { status: 401 },
+  NO_SECOND_FACTOR: { status: 409 },
+  SECOND_FACTOR_UNAVAILABLE: { status: 422 },
   ACCOUNT_BLOCKED: { status: 403 },
   CSRF_INVALID: { status: 403 },
   FORBIDDEN_SCOPE: { status: 403 },

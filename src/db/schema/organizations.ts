@@ -18,6 +18,8 @@ export const markets = pgTable('markets', {
   businessHours: jsonb('business_hours').$type<BusinessHours>().notNull(),
   /** Service levels in working hours, per urgency: first response and resolution. */
   sla: jsonb('sla').$type<MarketSla>().notNull().default({ normal: { firstResponse: 8, resolution: 40 }, urgent: { firstResponse: 2, resolution: 16 } }),
+  /** A platform administrator requires a second factor of everyone in the market (not only of administrators and agents). */
+  secondFactorRequired: boolean('second_factor_required').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('markets_code').on(t.code)])
 

@@ -208,7 +208,7 @@ export function UserRecordPage({ ctx, record, timeline, csrfToken, check, notice
         </section>
       ) : null}
 
-      {may.restore || may.resetPassword ? (
+      {may.restore || may.resetPassword || may.resetFactors ? (
         <section class="card" aria-labelledby="access">
           <h2 id="access">{t('admin.access.title')}</h2>
           {checkedRecently ? null : <p class="hint">{t('admin.access.needsCheck')}</p>}
@@ -227,7 +227,14 @@ export function UserRecordPage({ ctx, record, timeline, csrfToken, check, notice
               <p id="newEmail-hint" class="hint">{t('admin.access.newEmailHint')}</p>
               <button type="submit" disabled={!checkedRecently}>{t('admin.access.reset')}</button>
             </form>
-          ) : <p class="hint">{t('admin.access.resetAfterRestore')}</p>}
+          ) : may.restore ? <p class="hint">{t('admin.access.resetAfterRestore')}</p> : null}
+          {may.resetFactors ? (
+            <form method="post" action={`${base}/factors/reset`} class="inline-form">
+              <Hidden csrfToken={csrfToken} />
+              <button type="submit" class="secondary" disabled={!checkedRecently}>{t('admin.access.resetFactors')}</button>
+              <span class="hint">{tn(locale, 'admin.access.resetFactorsHint', record.factorCount)}</span>
+            </form>
+          ) : null}
         </section>
       ) : null}
 
@@ -661,6 +668,21 @@ export function PlatformPage({ ctx, realms, markets, csrfToken, notice, error }:
         <h2 id="service-levels">{t('admin.platform.serviceLevels')}</h2>
         <p class="hint">{t('admin.platform.serviceLevelsHint', { max: MAX_SERVICE_HOURS })}</p>
         {markets.map((m) => <ServiceLevelsForm key={m.code} ctx={ctx} market={m} csrfToken={csrfToken} />)}
+      </section>
+      <section class="card" aria-labelledby="second-factor">
+        <h2 id="second-factor">{t('admin.platform.secondFactor')}</h2>
+        <p class="hint">{t('admin.platform.secondFactorHint')}</p>
+        {markets.map((m) => (
+          <form key={m.code} class="inline-form" method="post" action={`/${locale}/admin/platform/markets/${m.code}/second-factor`} aria-label={`${t('admin.platform.secondFactor')}: ${m.names[locale] ?? m.code}`}>
+            <Hidden csrfToken={csrfToken} />
+            <label for={`${m.code}-second-factor`}>{m.names[locale] ?? m.code}</label>
+            <select id={`${m.code}-second-factor`} name="required">
+              <option value="false" selected={!m.secondFactorRequired}>{t('admin.platform.secondFactorRoles')}</option>
+              <option value="true" selected={m.secondFactorRequired}>{t('admin.platform.secondFactorEveryone')}</option>
+            </select>
+            <button type="submit">{t('admin.platform.saveSecondFactor')}<span class="visually-hidden"> {m.names[locale] ?? m.code}</span></button>
+          </form>
+        ))}
       </section>
       <section class="card" aria-labelledby="market-admins">
         <h2 id="market-admins">{t('admin.platform.marketAdmins')}</h2>

@@ -37,7 +37,7 @@ const Period = Type.Object({ days: Type.Optional(Type.Union(forecastHorizons.map
 const periodOf = (query: { days?: string | undefined }): ForecastHorizon => Number(query.days ?? 30) as ForecastHorizon
 const Step = Type.Optional(Type.Union(sweepSteps.map((s) => Type.Literal(s))))
 const ForecastQuery = Type.Object({ days: Period.properties.days, step: Step, company: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$' })), done: Type.Optional(Type.String({ maxLength: 40 })), queued: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })), already: Type.Optional(Type.String({ pattern: '^[0-9]{1,7}$' })) })
-const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels']
+const doneCodes = ['created', 'market', 'approved', 'refused', 'restored', 'reset', 'deactivated', 'role', 'saved', 'partner', 'invited', 'policy', 'market_admin', 'service_levels', 'second_factor', 'factors_reset']
 
 export interface AdminRoutesOptions {
   services: { administration: AdministrationService; organizations: OrganizationsService; lifecycle: LifecycleService; imports: ImportService; desk: DeskService; help: HelpCenterService }
@@ -159,6 +159,10 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   }, async (req, reply) => {
     await administration.issueAdminReset(req.actor, Number(req.params.id), { newEmail: req.body.newEmail || undefined }, ctxOf(req))
     return backToUser(req, reply, 'reset')
+  })
+  app.post('/:locale/admin/users/:id/factors/reset', { schema: { ...hide, params: UserParams, body: Empty }, ...userForm }, async (req, reply) => {
+    await administration.resetFactors(req.actor, Number(req.params.id), ctxOf(req))
+    return backToUser(req, reply, 'factors_reset')
   })
   /** Approve and refuse also come from a pending company's page, and go back there. */
   const Decision = Type.Object({ company: Type.Optional(Id), _csrf: Csrf })
@@ -525,6 +529,14 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
       businessHours, timeZone: (b.timeZone ?? '').trim(),
     }, ctxOf(req))
     return reply.redirect(`/${req.params.locale}/admin/platform?done=service_levels`, 303)
+  })
+
+  app.post('/:locale/admin/platform/markets/:code/second-factor', {
+    schema: { ...hide, params: MarketParams, body: Type.Object({ required: Type.Union([Type.Literal('true'), Type.Literal('false')]), _csrf: Csrf }) },
+    ...platformForm,
+  }, async (req, reply) => {
+    await organizations.setSecondFactorRequired(req.actor, req.params.code, req.body.required === 'true', ctxOf(req))
+    return reply.redirect(`/${req.params.locale}/admin/platform?done=second_factor#second-factor`, 303)
   })
 
   app.post('/:locale/admin/platform/market-admins', {

@@ -72,4 +72,4 @@ export function auditSentence(locale: string, row: AuditRow): string {
 }
 
 /** The areas the audit log can be filtered by: the value is the start of the recorded action. */
-export const auditAreas = ['account.', 'role.', 'identity.', 'password.', 'sign_', 'email.', 'lifecycle.', 'company.', 'market.', 'ticket.', 'sso.'] as const
+export const auditAreas = ['account.', 'role.', 'identity.', 'password.', 'sign_', 'email.', 'lifecycle.', 'company.', 'market.', 'ticket.', 'sso.', 'factor'] as const

@@ -10,6 +10,7 @@ import { hashToken, type RequestContext } from './auth.service.js'
 import type { IdentityRepo, IdentityWrites, UserRow } from './identity.repo.js'
 import type { Role } from '../../db/schema/index.js'
 import { may } from './account-status.js'
+import { createFactorsRepo } from './factors.repo.js'
 import { UserIdPattern } from './identity.schemas.js'
 
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -237,6 +238,25 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     })
   }
 
+  /**
+   * A lost phone: every second factor and recovery code of the account goes, its grace starts again
+   * (it signs in with the password and adds a new factor), the person is emailed in their language;
+   * the change, its audit event and the email commit together in the caller's transaction.
+   */
+  async function resetFactorsIn(tx: IdentityWrites, actor: Actor, found: { user: UserRow; target: Target }, ctx: RequestContext): Promise<void> {
+    const { user, target } = found
+    const now = clock.now()
+    const factors = createFactorsRepo(tx.executor)
+    const removed = await factors.removeAllFactors(user.id)
+    if (removed === 0) throw new AppError('NO_SECOND_FACTOR')
+    await factors.resetGrace(user.id)
+    if (user.email) await tx.enqueueMail(mailOf(user, 'factors-reset', ctx, now), now)
+    await tx.audit({
+      at: now, actor: actorRef(actor), action: 'factors.reset', target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { removed }, requestId: ctx.requestId, ip: ctx.ip,
+    })
+  }
+
   /** Refuses, before any email, a reset the account's status does not allow, saying why. */
   function assertResettable(user: UserRow): void {
     if (may(user.status, 'adminReset')) return
@@ -296,20 +316,21 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     async userRecord(actor: Actor, userId: number) {
       const { user, target, company } = await accountFor(actor, 'view', userId)
       const since = new Date(clock.now().getTime() - IDENTITY_CHECK_VALID_MS)
-      const [roles, timeline, mails, check] = await Promise.all([
+      const [roles, timeline, mails, check, factorCount] = await Promise.all([
         repo.rolesOf(user.id),
         repo.auditOf(user.id, 50),
         user.email ? repo.mailsTo(user.email) : Promise.resolve([]),
         repo.lastIdentityCheck(actor.kind === 'user' ? actor.userId : null, user.id, since),
+        createFactorsRepo(repo.executor).confirmedFactors(user.id).then((list) => list.length),
       ])
       const allowed = (action: Action) => can(actor, action, target)
       const self = actor.kind === 'user' && actor.userId === user.id
       return {
-        user, company: company ?? null, roles, timeline,
+        user, company: company ?? null, roles, timeline, factorCount,
         mails: mails.map((m) => ({ template: m.template, status: m.status, createdAt: m.createdAt, sentAt: m.sentAt })).reverse(),
         check: check ? { at: check.at, data: check.data } : null,
         may: {
-          checkIdentity: allowed('check_identity'), restore: allowed('restore') && restorable(user), resetPassword: allowed('reset_password') && may(user.status, 'adminReset'),
+          checkIdentity: allowed('check_identity'), resetFactors: allowed('reset_factors') && factorCount > 0, restore: allowed('restore') && restorable(user), resetPassword: allowed('reset_password') && may(user.status, 'adminReset'),
           approve: allowed('approve'), deactivate: allowed('deactivate') && !self && may(user.status, 'deactivate'),
           grantOrgAdmin: allowed('grant_org_admin') && user.companyId !== null && !self && may(user.status, 'signIn'),
         },
@@ -342,9 +363,9 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      * it passes, access restored or a reset link sent. The check, the change, their audit events and
      * email, and whatever the caller adds in `alongside` (the ticket's note) commit together.
      */
-    async checkAndAct(actor: Actor, userId: number, claims: IdentityClaims, action: 'restore' | 'reset', ctx: RequestContext,
+    async checkAndAct(actor: Actor, userId: number, claims: IdentityClaims, action: 'restore' | 'reset' | 'factors', ctx: RequestContext,
       alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison> {
-      const found = await accountFor(actor, action === 'restore' ? 'restore' : 'reset_password', userId)
+      const found = await accountFor(actor, ({ restore: 'restore', reset: 'reset_password', factors: 'reset_factors' } as const)[action], userId)
       const { user, target, company } = found
       if (!Value.Check(IdentityClaims, claims)) throw new AppError('INVALID_INPUT', { field: 'identity', reason: '' })
       const comparison = compareIdentity(claims, recordOf(user, company))
@@ -354,6 +375,7 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         await recordCheck(tx, actor, user, target, comparison, ctx)
         if (comparison.passed && action === 'restore') await restoreIn(tx, actor, found, ctx, 'restore')
         if (comparison.passed && action === 'reset') await resetIn(tx, actor, found, undefined, ctx)
+        if (comparison.passed && action === 'factors') await resetFactorsIn(tx, actor, found, ctx)
         await alongside(tx.executor, comparison)
       })
       return comparison
@@ -494,6 +516,16 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       const now = clock.now()
       await repo.transaction((tx) => restoreIn(tx, actor, found, ctx, 'restore'))
       return { ...user, status: 'active', lockedUntil: null, lockouts: 0, lastActivityAt: now }
+    },
+
+    /**
+     * Removes the person's second factors after the administrator checked who is asking (a lost
+     * phone and lost recovery codes): the person signs in with the password and adds a new one.
+     */
+    async resetFactors(actor: Actor, userId: number, ctx: RequestContext): Promise<void> {
+      const found = await accountFor(actor, 'reset_factors', userId)
+      await assertRecentCheck(actor, found.user.id)
+      await repo.transaction((tx) => resetFactorsIn(tx, actor, found, ctx))
     },
 
     /**

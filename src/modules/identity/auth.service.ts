@@ -8,7 +8,8 @@ import { canAnywhere, isAdministrator } from '../../shared/access.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 import { createFactorsRepo } from './factors.repo.js'
-import { looksLikeRecoveryCode, recoveryCodeHash, totpStep } from './second-factor.js'
+import { graceAfter, looksLikeRecoveryCode, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
+import type { FactorSecrets } from './factor-secrets.js'
 import { answerCredentialId, authenticationOptions, challengeHash, parseAnswer, PASSKEY_CHALLENGE_MS, relyingParty, verifyAuthentication } from './passkeys.js'
 import { createPasskeysRepo } from './passkeys.repo.js'
 
@@ -69,7 +70,7 @@ function newSession(token: string, userId: number, now: Date, ctx: RequestContex
   }
 }
 
-export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void } = {}) {
+export function createAuthService(repo: IdentityRepo, options: { secrets: FactorSecrets; onSignIn?: (realm: string, result: 'success' | 'failed' | 'blocked') => void }) {
   const factors = createFactorsRepo(repo.executor)
   /** A single-use token of one of `purposes` that is unused and unexpired, and its account, which may still sign in. */
   async function liveToken(token: string, purposes: TokenPurpose[]) {
@@ -131,11 +132,15 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
         await factors.createChallenge({ idHash: hashToken(challenge), userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
         return { step: 'second_factor', challenge, user }
       }
+      // The policy: an account that needs a factor and has none signs in a few times to enrol one
+      // (counted here, from the first sign-in after the rule applies to it); past that, its session
+      // reaches only the enrolment page.
+      const grace = secondFactorRequired(await factors.policyFacts(user.id)) ? graceAfter(await factors.countGraceSignIn(user.id)) : undefined
       const token = newToken()
       const status = afterActivity(user.status)
-      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
+      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
       options.onSignIn?.(input.realm, 'success')
-      return { step: 'signed_in', token, user: { ...user, status }, amr: ['pwd'] }
+      return { step: 'signed_in', token, user: { ...user, status }, amr: ['pwd'], ...(grace ? { graceLeft: grace.left } : {}) }
     },
 
     /** Whether a pending second step (its cookie) is still good, before showing its form. */
@@ -159,7 +164,7 @@ export function createAuthService(repo: IdentityRepo, options: { onSignIn?: (rea
       }
       const code = input.code.trim()
       const matches = (await factors.confirmedFactors(user.id)).filter((f) => f.kind === 'totp').flatMap((f) => {
-        const step = totpStep(f.secret, code, now)
+        const step = totpStep(options.secrets.open(f.secret), code, now)
         return step === null ? [] : [{ factor: f, step }]
       })
       const token = newToken()

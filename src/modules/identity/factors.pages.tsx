@@ -61,11 +61,11 @@ export function FactorsPage({ ctx, data, csrfToken, notice, error, next }: {
       <p class="lead">{t('factors.lead')}</p>
       {notice ? <p class="notice" role="status">{notice}</p> : null}
       <FormError message={error} />
-      {data.required ? <p class="notice">{t('factors.required')}</p> : null}
+      {data.requiredBy ? <p class="notice">{t(data.requiredBy === 'role' ? 'factors.required' : 'factors.requiredByMarket')}</p> : null}
       {data.graceLeft !== null ? (
-        <p class="notice" role="status">{data.graceLeft > 0 ? tn(locale, 'factors.graceLeft', data.graceLeft) : t('factors.graceOver')}</p>
+        <p class="notice" role="status">{data.graceOver ? t('factors.graceOver') : data.graceLeft > 0 ? tn(locale, 'factors.graceLeft', data.graceLeft) : t('factors.graceLast')}</p>
       ) : null}
-      {next && data.graceLeft !== null && data.graceLeft > 0 ? <p><a href={next}>{t('factors.later')}</a></p> : null}
+      {next && data.graceLeft !== null && !data.graceOver ? <p><a href={next}>{t('factors.later')}</a></p> : null}
 
       <section aria-labelledby="factors-list" class="card">
         <h2 id="factors-list">{t('factors.yours')}</h2>

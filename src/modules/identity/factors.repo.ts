@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
-import { recoveryCodes, secondFactors, sessions, signInChallenges, users } from '../../db/schema/index.js'
+import { companies, markets, recoveryCodes, secondFactors, sessions, signInChallenges, userRoles, users } from '../../db/schema/index.js'
+import type { FactorPolicyFacts } from './second-factor.js'
 
 export type FactorRow = typeof secondFactors.$inferSelect
 export type ChallengeRow = typeof signInChallenges.$inferSelect
@@ -88,6 +89,19 @@ export function createFactorsRepo(db: Db | Tx) {
       return ended.length === 1
     },
 
+    /** What the second-factor policy reads of an account: realm, roles, and its market's rule. */
+    async policyFacts(userId: number): Promise<FactorPolicyFacts> {
+      const [roles, [row]] = await Promise.all([
+        db.select({ role: userRoles.role }).from(userRoles).where(eq(userRoles.userId, userId)),
+        db.select({ realm: users.realm, marketRequires: markets.secondFactorRequired }).from(users)
+          .leftJoin(companies, eq(companies.id, users.companyId)).leftJoin(markets, eq(markets.id, companies.marketId)).where(eq(users.id, userId)),
+      ])
+      return { realm: row?.realm ?? '', roles, marketRequires: row?.marketRequires ?? false }
+    },
+    /** The grace starts again (an administrator removed the person's factors). */
+    async resetGrace(userId: number): Promise<void> {
+      await db.update(users).set({ factorGraceUsed: 0 }).where(eq(users.id, userId))
+    },
     /** One more sign-in without the required factor; returns how many were used. */
     async countGraceSignIn(userId: number): Promise<number> {
       const [row] = await db.update(users).set({ factorGraceUsed: sql`${users.factorGraceUsed} + 1` }).where(eq(users.id, userId)).returning({ used: users.factorGraceUsed })

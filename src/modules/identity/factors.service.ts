@@ -7,7 +7,8 @@ import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { verifyPassword } from './password.js'
 import { challengeHash, PASSKEY_CHALLENGE_MS, parseAnswer, registrationOptions, relyingParty, verifyRegistration } from './passkeys.js'
 import { createPasskeysRepo } from './passkeys.repo.js'
-import { enrolmentCode, FACTOR_GRACE_SIGN_INS, newRecoveryCodes, newTotpSecret, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
+import { enrolmentCode, factorRequirement, graceAfter, newRecoveryCodes, newTotpSecret, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
+import type { FactorSecrets } from './factor-secrets.js'
 
 function signedInUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
   if (actor.kind !== 'user') throw new AppError('NOT_SIGNED_IN')
@@ -15,7 +16,7 @@ function signedInUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
 }
 
 /** A person's own second factors on the account page: enrol, name, remove, recovery codes. */
-export function createFactorsService(repo: IdentityRepo, options: { issuer: string }) {
+export function createFactorsService(repo: IdentityRepo, options: { issuer: string; secrets: FactorSecrets }) {
   const factors = createFactorsRepo(repo.executor)
 
   async function me(actor: Actor): Promise<UserRow> {
@@ -33,13 +34,19 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
     /** The factors as the account page lists them, whether one is required, and the grace left. */
     async overview(actor: Actor) {
       const user = await me(actor)
-      const [list, recoveryLeft] = await Promise.all([factors.confirmedFactors(user.id), factors.unusedRecoveryCodes(user.id)])
-      const required = secondFactorRequired(actor.kind === 'user' ? actor.roles : [])
+      const [list, recoveryLeft, facts] = await Promise.all([factors.confirmedFactors(user.id), factors.unusedRecoveryCodes(user.id), factors.policyFacts(user.id)])
+      const requiredBy = factorRequirement(facts)
+      const required = requiredBy !== null
+      const grace = required && list.length === 0 ? graceAfter(user.factorGraceUsed) : null
       return {
         factors: list.map((f) => ({ id: f.id, kind: f.kind, name: f.name, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
         recoveryLeft,
         required,
-        graceLeft: required && list.length === 0 ? Math.max(0, FACTOR_GRACE_SIGN_INS - user.factorGraceUsed) : null,
+        requiredBy,
+        /** Sign-ins left without a factor (null: none is required, or one is enrolled). */
+        graceLeft: grace ? grace.left : null,
+        /** The grace is used up: the portal waits for a factor. */
+        graceOver: grace?.mustEnrol ?? false,
       }
     },
 
@@ -54,7 +61,7 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
       const factor = await repo.transaction(async (tx) => {
         const inTx = createFactorsRepo(tx.executor)
         await inTx.dropUnconfirmed(user.id)
-        return inTx.addFactor({ userId: user.id, kind: 'totp', name: '', secret, createdAt: now })
+        return inTx.addFactor({ userId: user.id, kind: 'totp', name: '', secret: options.secrets.seal(secret), createdAt: now })
       })
       return { factorId: factor.id, secret, ...(await enrolmentCode(secret, options.issuer, user.email ?? user.userId)) }
     },
@@ -64,7 +71,8 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
       const user = await me(actor)
       const factor = await factors.factor(user.id, factorId)
       if (!factor || factor.confirmedAt) throw new AppError('NOT_FOUND')
-      return { factorId, secret: factor.secret, ...(await enrolmentCode(factor.secret, options.issuer, user.email ?? user.userId)) }
+      const secret = options.secrets.open(factor.secret)
+      return { factorId, secret, ...(await enrolmentCode(secret, options.issuer, user.email ?? user.userId)) }
     },
 
     /**
@@ -76,7 +84,7 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
       const factor = await factors.factor(user.id, input.factorId)
       if (!factor || factor.confirmedAt) throw new AppError('NOT_FOUND')
       const now = clock.now()
-      const step = totpStep(factor.secret, input.code, now)
+      const step = totpStep(options.secrets.open(factor.secret), input.code, now)
       if (step === null) throw new AppError('FACTOR_CODE_WRONG')
       return repo.transaction(async (tx) => {
         const inTx = createFactorsRepo(tx.executor)
@@ -150,7 +158,7 @@ export function createFactorsService(repo: IdentityRepo, options: { issuer: stri
         const inTx = createFactorsRepo(tx.executor)
         const list = await inTx.confirmedFactors(user.id)
         if (!list.some((f) => f.id === input.factorId)) throw new AppError('NOT_FOUND')
-        if (list.length === 1 && secondFactorRequired(actor.kind === 'user' ? actor.roles : [])) throw new AppError('LAST_FACTOR_REQUIRED')
+        if (list.length === 1 && secondFactorRequired(await inTx.policyFacts(user.id))) throw new AppError('LAST_FACTOR_REQUIRED')
         await inTx.removeFactor(user.id, input.factorId)
         if (list.length === 1) await inTx.replaceRecoveryCodes(user.id, [], clock.now())
         await tx.audit(audit(user, 'factor.removed', { factor: input.factorId }, ctx))

@@ -153,7 +153,7 @@ describe('second factor: authenticator codes', () => {
   })
 
   test('removing a factor needs the password; an administrator cannot remove the last one, a user can', async () => {
-    const admin = await user(testApp(), { roles: [{ role: 'org_admin', companyId: (await company(testApp())).id }] })
+    const admin = await user(testApp(), { roles: [{ role: 'org_admin', companyId: (await company(testApp())).id }], factor: false })
     const a = await signIn(browser(), admin)
     await enrol(a)
     const page = (await a.get('/en/account/second-factor')).body

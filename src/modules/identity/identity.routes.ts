@@ -128,9 +128,13 @@ export async function identityRoutes(root: FastifyInstance, opts: {
         return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login/code${req.body.next ? `?next=${encodeURIComponent(next)}` : ''}`, 303)
       }
       setSessionCookie(req, reply, result.token)
-      // A person who needs a second factor and has none is shown the sign-ins left, on the page to add one.
-      if (result.graceLeft !== undefined) return reply.redirect(`/${req.params.locale}/account/second-factor?next=${encodeURIComponent(next)}`, 303)
-      return reply.redirect(await landingPath(result.user, req.params.locale, req.body.next), 303)
+      const landing = await landingPath(result.user, req.params.locale, req.body.next)
+      // A person who needs a second factor and has none is shown the sign-ins left, on the page to
+      // add one, and goes on from there (an address to confirm comes first).
+      if (result.graceLeft !== undefined && landing !== verifyEmailPath(next, req.params.locale)) {
+        return reply.redirect(`/${req.params.locale}/account/second-factor?next=${encodeURIComponent(landing)}`, 303)
+      }
+      return reply.redirect(landing, 303)
     })
 
     const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string) => {

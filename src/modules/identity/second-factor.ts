@@ -15,11 +15,43 @@ export const RECOVERY_CODE_COUNT = 10
 export const FACTOR_GRACE_SIGN_INS = 3
 
 /**
- * The policy (its one owner): administrators of the platform, a market or an organization, and
- * support agents, need a second factor; everyone else may add one.
+ * The policy per realm (its one owner). `roles`: administrators of the platform, a market or an
+ * organization, and support agents, need a second factor. `marketWide`: a market whose platform
+ * administrator requires it (markets.second_factor_required) requires it of everyone whose company
+ * is in that market. Everyone else may add one. The partner ID opens every connected app, so the
+ * market-wide rule applies to it; an app's own realm (shop) keeps its own users' choice.
  */
-export function secondFactorRequired(roles: readonly Pick<RoleGrant, 'role'>[]): boolean {
-  return roles.some((r) => r.role !== 'user')
+export const factorPolicy = {
+  partner: { roles: true, marketWide: true },
+  shop: { roles: true, marketWide: false },
+} as const satisfies Record<string, { roles: boolean; marketWide: boolean }>
+
+/** What the policy reads of an account. */
+export interface FactorPolicyFacts {
+  realm: string
+  roles: readonly Pick<RoleGrant, 'role'>[]
+  /** The account's company is in a market that requires a second factor of everyone. */
+  marketRequires: boolean
+}
+
+/** Why the policy requires a second factor of an account (its role first), or null: it is optional. */
+export function factorRequirement(facts: FactorPolicyFacts): 'role' | 'market' | null {
+  const rule = Object.hasOwn(factorPolicy, facts.realm) ? factorPolicy[facts.realm as keyof typeof factorPolicy] : { roles: true, marketWide: false }
+  if (rule.roles && facts.roles.some((r) => r.role !== 'user')) return 'role'
+  return rule.marketWide && facts.marketRequires ? 'market' : null
+}
+
+export function secondFactorRequired(facts: FactorPolicyFacts): boolean {
+  return factorRequirement(facts) !== null
+}
+
+/**
+ * What a sign-in without a factor means for an account that needs one: this is grace sign-in
+ * number `used` (counted before), so `left` more remain; past the grace the session only reaches
+ * the enrolment page.
+ */
+export function graceAfter(used: number): { left: number; mustEnrol: boolean } {
+  return { left: Math.max(0, FACTOR_GRACE_SIGN_INS - used), mustEnrol: used > FACTOR_GRACE_SIGN_INS }
 }
 
 export function newTotpSecret(): string {

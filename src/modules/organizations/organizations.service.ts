@@ -176,6 +176,22 @@ export function createOrganizationsService(repo: OrganizationsRepo) {
       marketChanged(market.id)
     },
 
+    /**
+     * Platform administrators require a second factor of everyone in a market (administrators and
+     * agents need one anyway). It applies from each person's next sign-in, with the usual grace.
+     */
+    async setSecondFactorRequired(actor: Actor, code: string, required: boolean, ctx: { requestId?: string | undefined; ip?: string | undefined }): Promise<void> {
+      const market = await repo.marketByCode(code)
+      if (!market) throw new AppError('NOT_FOUND')
+      assertCan(actor, 'manage_platform', { companyId: null, marketId: market.id })
+      if (market.secondFactorRequired === required) return
+      await repo.updateMarket(code, { secondFactorRequired: required }, {
+        at: clock.now(), actor: actorRef(actor), action: 'market.second_factor_changed', scope: { marketId: market.id },
+        data: { before: { secondFactorRequired: market.secondFactorRequired }, after: { secondFactorRequired: required } }, requestId: ctx.requestId, ip: ctx.ip,
+      })
+      marketChanged(market.id)
+    },
+
     /** Calls `listener` with a market's id whenever a platform administrator changed it in this process. */
     onMarketChanged(listener: (marketId: number) => void): void {
       marketListeners.push(listener)

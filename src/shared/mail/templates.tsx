@@ -27,6 +27,7 @@ export const mailTemplates = {
   'account-refused': { action: false },
   'access-restored': { action: true },
   'access-restored-shop': { action: true },
+  'factors-reset': { action: true },
   'ticket-received': { action: true },
   'ticket-reply': { action: true },
 } as const satisfies Record<string, { action: boolean; dates?: readonly string[]; durations?: Readonly<Record<string, 'minutes' | 'days'>> }>
