@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import postgres from 'postgres'
 import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
@@ -38,7 +39,7 @@ export interface LifecycleBenchResult {
   /** Sweep time over bare time, round by round. */
   ratios: number[]
   /** The inactivity forecast of the one market that holds every account: median of 5 runs, and its plan. */
-  forecast: { seconds: number; runs: number[]; companies: number; totals: Record<string, number[]>; explain: string }
+  forecast: { seconds: number; runs: number[]; companies: number; totals: Record<string, number[]>; explain: string; load: { before: number[]; after: number[] } }
 }
 
 interface Round {
@@ -224,6 +225,8 @@ async function measureForecast(url: string): Promise<LifecycleBenchResult['forec
   const restore = setClock(new Date(NOW))
   try {
     const services = createServices(database)
+    // The machine is shared: how busy it was (load averages over 1, 5 and 15 minutes) goes with the figure.
+    const before = os.loadavg()
     const runs: number[] = []
     let result: Awaited<ReturnType<typeof services.lifecycle.forecast>> | undefined
     for (let i = 0; i < 5; i++) {
@@ -237,7 +240,7 @@ async function measureForecast(url: string): Promise<LifecycleBenchResult['forec
     const sorted = [...runs].sort((a, b) => a - b)
     return {
       seconds: sorted[Math.floor(sorted.length / 2)] ?? 0, runs, companies: result.companies.length,
-      totals: result.totals, explain,
+      totals: result.totals, explain, load: { before, after: os.loadavg() },
     }
   } finally {
     restore()
