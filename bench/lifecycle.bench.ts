@@ -208,6 +208,23 @@ export async function runLifecycleBench(log: (line: string) => void): Promise<Li
 }
 
 /**
+ * The forecast alone, on the template a full run generated (`npm run bench lifecycle-forecast`):
+ * to repeat the measure on a shared machine without generating and sweeping a million accounts again.
+ */
+export async function runForecastBench(log: (line: string) => void): Promise<LifecycleBenchResult['forecast'] & { accounts: number }> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  const [template] = await admin<{ n: number }[]>`select count(*)::int as n from pg_database where datname = 'sportello_bench_lifecycle_template'`
+  await admin.end()
+  if (!template?.n) throw new Error('no template database: run `npm run bench lifecycle` once first')
+  log('inactivity forecast of the market, on the template of the last full run…')
+  const url = await cloneDatabase('sportello_bench_lifecycle_template', 'sportello_bench_lifecycle_forecast')
+  const sql = postgres(url, { max: 1, onnotice: () => undefined })
+  const [accounts] = await sql<{ n: number }[]>`select count(*)::int as n from users where user_id like 'bench%'`
+  await sql.end()
+  return { ...await measureForecast(url), accounts: accounts?.n ?? 0 }
+}
+
+/**
  * The forecast a market administrator opens: the service as the page calls it (both realms,
  * 7/30/90 days, per company), timed five times on a clone after VACUUM ANALYZE (as autovacuum
  * leaves a table at rest), and the partner realm's statement under EXPLAIN (ANALYZE, BUFFERS).

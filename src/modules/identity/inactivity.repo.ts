@@ -185,7 +185,7 @@ function forecastQuery(policy: InactivityPolicy, now: Date, horizons: readonly n
       return within ? [sql`count(*) filter (where ${within})::int as ${sql.raw(countColumn(k, j, i))}`] : []
     }))
     return sql`cross join lateral (
-      select ${sql.join([sql`count(*)::int as ${sql.raw(`n${String(k)}`)}`, ...counts], sql`, `)}
+      select ${sql.join(counts.length > 0 ? counts : [sql`0 as ${sql.raw(`none${String(k)}`)}`], sql`, `)}
       from users
       where realm = ${policy.key} and status = ${statusLiteral(status)} and company_id = c.id
         and ${LAST} <= ${instant(now.getTime() + (longest - (a[k] ?? 0)) * DAY_MS)}
