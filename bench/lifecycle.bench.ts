@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import postgres from 'postgres'
 import { createServices } from '../src/composition.js'
 import { openDatabase } from '../src/db/client.js'
@@ -38,7 +39,7 @@ export interface LifecycleBenchResult {
   /** Sweep time over bare time, round by round. */
   ratios: number[]
   /** The inactivity forecast of the one market that holds every account: median of 5 runs, and its plan. */
-  forecast: { seconds: number; runs: number[]; companies: number; totals: Record<string, number[]>; explain: string }
+  forecast: { seconds: number; runs: number[]; companies: number; totals: Record<string, number[]>; explain: string; load: { before: number[]; after: number[] } }
 }
 
 interface Round {
@@ -207,6 +208,23 @@ export async function runLifecycleBench(log: (line: string) => void): Promise<Li
 }
 
 /**
+ * The forecast alone, on the template a full run generated (`npm run bench lifecycle-forecast`):
+ * to repeat the measure on a shared machine without generating and sweeping a million accounts again.
+ */
+export async function runForecastBench(log: (line: string) => void): Promise<LifecycleBenchResult['forecast'] & { accounts: number }> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  const [template] = await admin<{ n: number }[]>`select count(*)::int as n from pg_database where datname = 'sportello_bench_lifecycle_template'`
+  await admin.end()
+  if (!template?.n) throw new Error('no template database: run `npm run bench lifecycle` once first')
+  log('inactivity forecast of the market, on the template of the last full run…')
+  const url = await cloneDatabase('sportello_bench_lifecycle_template', 'sportello_bench_lifecycle_forecast')
+  const sql = postgres(url, { max: 1, onnotice: () => undefined })
+  const [accounts] = await sql<{ n: number }[]>`select count(*)::int as n from users where user_id like 'bench%'`
+  await sql.end()
+  return { ...await measureForecast(url), accounts: accounts?.n ?? 0 }
+}
+
+/**
  * The forecast a market administrator opens: the service as the page calls it (both realms,
  * 7/30/90 days, per company), timed five times on a clone after VACUUM ANALYZE (as autovacuum
  * leaves a table at rest), and the partner realm's statement under EXPLAIN (ANALYZE, BUFFERS).
@@ -224,6 +242,8 @@ async function measureForecast(url: string): Promise<LifecycleBenchResult['forec
   const restore = setClock(new Date(NOW))
   try {
     const services = createServices(database)
+    // The machine is shared: how busy it was (load averages over 1, 5 and 15 minutes) goes with the figure.
+    const before = os.loadavg()
     const runs: number[] = []
     let result: Awaited<ReturnType<typeof services.lifecycle.forecast>> | undefined
     for (let i = 0; i < 5; i++) {
@@ -237,7 +257,7 @@ async function measureForecast(url: string): Promise<LifecycleBenchResult['forec
     const sorted = [...runs].sort((a, b) => a - b)
     return {
       seconds: sorted[Math.floor(sorted.length / 2)] ?? 0, runs, companies: result.companies.length,
-      totals: result.totals, explain,
+      totals: result.totals, explain, load: { before, after: os.loadavg() },
     }
   } finally {
     restore()

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { and, eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import type { Database } from '../src/db/client.js'
+import type { Database, Db } from '../src/db/client.js'
 import { companies, markets, outbox, secondFactors, tickets, userRoles, users, type AccountStatus, type Role, type TicketIdentity } from '../src/db/schema/index.js'
 import { hashPassword, totpCode } from '../src/modules/identity/index.js'
 import { systemActor, type Actor } from '../src/shared/actor.js'
@@ -311,4 +311,17 @@ export async function failInserts(app: App, table: string, condition: string): P
     await db.execute(sql.raw(`drop trigger ${name} on ${table}`))
     await db.execute(sql.raw(`drop function ${name}()`))
   }
+}
+
+/**
+ * Runs `work` in one transaction whose session time zone is `zone` (as a server configured for
+ * another zone would run it), on a database handle repositories accept; rolled back or committed
+ * as `work` ends.
+ */
+export async function inSessionTimeZone<T>(app: App, zone: string, work: (db: Db) => Promise<T>): Promise<T> {
+  return databaseOf(app).db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('TimeZone', ${zone}, true)`)
+    // A transaction runs every query a database handle does; repositories open savepoints on it.
+    return work(tx)
+  })
 }

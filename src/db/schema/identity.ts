@@ -46,8 +46,12 @@ export const users = pgTable('users', {
   uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`).where(sql`${t.status} <> 'pending_verification'`),
   index('users_company').on(t.companyId),
   index('users_lifecycle').on(t.realm, t.status, t.lastActivityAt),
-  // The inactivity forecast reads only these columns: an index-only scan, whatever the market's size.
-  index('users_inactivity_forecast').on(t.realm, t.status, sql`coalesce(${t.lastActivityAt}, ${t.createdAt})`, t.companyId, t.statusChangedAt, t.lastActivityAt, t.createdAt),
+  // The inactivity forecast counts, company by company and status by status, the accounts whose
+  // activity falls in a range: one contiguous stretch of this index each, read without the table
+  // (the plain columns are there so PostgreSQL may compute the coalesces from the index alone).
+  // Only the statuses the sweep moves accounts from: tombstones and pending accounts stay out.
+  index('users_inactivity_forecast').on(t.realm, t.status, t.companyId, sql`coalesce(${t.lastActivityAt}, ${t.createdAt})`, t.statusChangedAt, t.lastActivityAt, t.createdAt)
+    .where(sql`${t.status} in ('active', 'block_warned', 'blocked', 'delete_warned')`),
 ])
 
 export type Role = 'user' | 'org_admin' | 'market_admin' | 'support_agent' | 'platform_admin'

@@ -707,6 +707,8 @@ export interface ForecastPlace {
   name: string
   /** The page's path without the locale's query: /it/admin/markets/IT/forecast */
   path: string
+  /** The market's time zone: the dates on the page are its days. */
+  timeZone: string
 }
 
 export interface ForecastSelection {
@@ -722,7 +724,7 @@ export function ForecastPage({ ctx, place, forecast, chart, days, selection, csr
   const { t, locale } = ctx
   const at = Math.max(0, forecast.horizons.indexOf(days))
   const number = new Intl.NumberFormat(locale)
-  const date = new Intl.DateTimeFormat(locale, { dateStyle: 'medium' })
+  const date = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: place.timeZone })
   const peopleHref = (step: SweepStep, companyId?: number) => `${place.path}?days=${String(days)}&step=${step}${companyId === undefined ? '' : `&company=${String(companyId)}`}#people`
   const figure = (n: number, step: SweepStep, company: string, companyId?: number) => (n === 0 ? <span>{number.format(0)}</span> : (
     <a href={peopleHref(step, companyId)} aria-label={`${number.format(n)} · ${t('reports.forecast.showPeople', { step: t(`reports.forecast.steps.${step}`), company })}`}>{number.format(n)}</a>
@@ -732,6 +734,7 @@ export function ForecastPage({ ctx, place, forecast, chart, days, selection, csr
     <ConsolePage ctx={ctx} title={`${t('reports.forecast.title')}: ${place.name}`} notice={notice} error={error}>
       <p class="lead">{t('reports.forecast.lead', { scope: place.name })}</p>
       <ReportPeriods ctx={ctx} days={days} path={place.path} />
+      <p class="hint">{t('reports.forecast.timeZone', { zone: place.timeZone })}</p>
       <ReportCharts ctx={ctx} charts={[chart]} csvBase={`${place.path}/charts/`} days={days} />
       <section class="card" aria-labelledby="by-company">
         <h2 id="by-company">{t('reports.forecast.byCompany', { days })}</h2>

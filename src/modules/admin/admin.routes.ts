@@ -367,10 +367,14 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   const forecastPlace = async (req: ForecastRequest): Promise<{ target: ForecastTarget; place: ForecastPlace }> => {
     if (req.params.code !== undefined) {
       const market = await marketOf(req as FastifyRequest<{ Params: { code: string } }>)
-      return { target: { marketId: market.id, companyId: null }, place: { name: market.names[req.locale] ?? market.code, path: `/${req.params.locale}/admin/markets/${market.code}/forecast` } }
+      return { target: { marketId: market.id, companyId: null }, place: { name: market.names[req.locale] ?? market.code, path: `/${req.params.locale}/admin/markets/${market.code}/forecast`, timeZone: market.timeZone } }
     }
     const { company } = await organizations.companyForAdmin(req.actor, Number(req.params.id))
-    return { target: { marketId: company.marketId, companyId: company.id }, place: { name: company.name, path: `/${req.params.locale}/admin/companies/${String(company.id)}/forecast` } }
+    const market = await organizations.marketById(req.actor, company.marketId)
+    return {
+      target: { marketId: company.marketId, companyId: company.id },
+      place: { name: company.name, path: `/${req.params.locale}/admin/companies/${String(company.id)}/forecast`, timeZone: market?.timeZone ?? 'UTC' },
+    }
   }
 
   const renderForecast = async (req: ForecastRequest, reply: FastifyReply, status = 200, error?: string) => {
@@ -391,13 +395,15 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
 
   const peopleCsv = async (req: ForecastRequest, reply: FastifyReply) => {
     const query = req.query as { days?: string; step?: SweepStep; company?: string }
-    const { target } = await forecastPlace(req)
+    const { target, place } = await forecastPlace(req)
     const step = query.step ?? 'blocked'
+    // Days of the market, as on the page, written the one way spreadsheets read in every language.
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: place.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
     const people = await lifecycle.forecastPeople(req.actor, target, { days: periodOf(query), stage: step, companyId: query.company === undefined ? undefined : Number(query.company) })
     const tr = translate(req)
     const csv = toCsv(
       [tr('reports.forecast.person'), tr('reports.forecast.userId'), tr('reports.forecast.company'), tr('reports.forecast.status'), tr('reports.forecast.lastActivity'), tr('reports.forecast.dueAt')],
-      people.slice(0, FORECAST_PEOPLE_MAX).map((p) => [`${p.first_name} ${p.last_name}`, p.user_id, p.company_name, tr(`account.statuses.${p.status}`), new Date(p.last_activity).toISOString().slice(0, 10), new Date(p.due_at).toISOString().slice(0, 10)]),
+      people.slice(0, FORECAST_PEOPLE_MAX).map((p) => [`${p.first_name} ${p.last_name}`, p.user_id, p.company_name, tr(`account.statuses.${p.status}`), day.format(new Date(p.last_activity)), day.format(new Date(p.due_at))]),
     )
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${stepLabel(tr, step).replace(/[^\p{L}\p{N}]+/gu, '-').toLowerCase()}.csv"`).send(csv)
   }

@@ -55,31 +55,69 @@ function Legend({ chart }: { chart: ChartData }): VNode | null {
   )
 }
 
-/** Horizontal bars: each category's label on its own line, its bars under it (readable at 390 px). */
+/** About this many characters of a 14-unit label fit on one line of the drawing. */
+const LINE_CHARS = 38
+const LINE_HEIGHT = 17
+
+/**
+ * A category's label in lines that fit the drawing's width, broken between words (a word longer
+ * than a line is cut in it): the whole label stays readable at 390 px instead of running off the edge.
+ */
+export function labelLines(label: string, max = LINE_CHARS): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of label.split(/\s+/).filter(Boolean)) {
+    for (let rest = word; rest.length > 0;) {
+      const room = line === '' ? max : max - line.length - 1
+      if (rest.length <= room) {
+        line = line === '' ? rest : `${line} ${rest}`
+        rest = ''
+      } else if (line === '') {
+        lines.push(rest.slice(0, max))
+        rest = rest.slice(max)
+      } else {
+        lines.push(line)
+        line = ''
+      }
+    }
+  }
+  if (line !== '') lines.push(line)
+  return lines.length > 0 ? lines : ['']
+}
+
+/** Horizontal bars: each category's label on its own lines, its bars under it (readable at 390 px). */
 function Bars({ chart, locale }: { chart: ChartData; locale: string }): VNode {
   const format = formatter(locale, chart.unit)
   const max = Math.max(1, ...chart.series.flatMap((s) => s.values.map((v) => v ?? 0)))
   const bar = 16
-  const group = 22 + chart.series.length * (bar + 4)
-  const height = Math.max(group * chart.categories.length, 24)
+  const labels = chart.categories.map((category) => labelLines(category))
+  const groups = labels.map((lines) => 22 + (lines.length - 1) * LINE_HEIGHT + chart.series.length * (bar + 4))
+  const tops = groups.map((_, c) => groups.slice(0, c).reduce((sum, g) => sum + g, 0))
+  const height = Math.max(groups.reduce((sum, g) => sum + g, 0), 24)
   const room = WIDTH - 50
   return (
     <svg class="chart" viewBox={`0 0 ${String(WIDTH)} ${String(height)}`} width="100%" role="img" aria-labelledby={`${chart.id}-title ${chart.id}-summary`}>
-      {chart.categories.map((category, c) => (
-        <g key={category} transform={`translate(0 ${String(c * group)})`}>
-          <text x="0" y="15" font-size="14">{category}</text>
-          {chart.series.map((s, i) => {
-            const value = s.values[c] ?? 0
-            const w = value > 0 ? Math.max(2, (value / max) * room) : 0
-            return (
-              <g key={s.label} transform={`translate(0 ${String(22 + i * (bar + 4))})`}>
-                <rect x="0" y="0" height={bar} width={w} fill={colours[i % colours.length]} />
-                <text x={w + 6} y="13" font-size="13">{format.format(value)}</text>
-              </g>
-            )
-          })}
-        </g>
-      ))}
+      {chart.categories.map((category, c) => {
+        const lines = labels[c] ?? ['']
+        const barsAt = 22 + (lines.length - 1) * LINE_HEIGHT
+        return (
+          <g key={category} transform={`translate(0 ${String(tops[c] ?? 0)})`}>
+            <text x="0" y="15" font-size="14">
+              {lines.map((line, l) => <tspan key={l} x="0" dy={l === 0 ? '0' : String(LINE_HEIGHT)}>{line}</tspan>)}
+            </text>
+            {chart.series.map((s, i) => {
+              const value = s.values[c] ?? 0
+              const w = value > 0 ? Math.max(2, (value / max) * room) : 0
+              return (
+                <g key={s.label} transform={`translate(0 ${String(barsAt + i * (bar + 4))})`}>
+                  <rect x="0" y="0" height={bar} width={w} fill={colours[i % colours.length]} />
+                  <text x={w + 6} y="13" font-size="13">{format.format(value)}</text>
+                </g>
+              )
+            })}
+          </g>
+        )
+      })}
     </svg>
   )
 }

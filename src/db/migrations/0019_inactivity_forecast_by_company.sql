@@ -1,0 +1,2 @@
+DROP INDEX "users_inactivity_forecast";--> statement-breakpoint
+CREATE INDEX "users_inactivity_forecast" ON "users" USING btree ("realm","status","company_id",coalesce("last_activity_at", "created_at"),"status_changed_at","last_activity_at","created_at") WHERE "users"."status" in ('active', 'block_warned', 'blocked', 'delete_warned');
