@@ -90,6 +90,8 @@ export async function buildApp(config: Config, database: Database, options: Buil
   // Without a configured or stored secret (tests), keys are encrypted with one that lives as long as the process.
   const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
   const services = createServices(database, metrics, { oidcKeySecret }, { brandName: config.brandName })
+  // A changed BRAND_NAME reaches the imported articles too, not only the texts and emails.
+  await services.help.applyBrand()
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
