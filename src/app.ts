@@ -93,6 +93,8 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
   const factorKeySecret = config.factorKeySecret ?? randomBytes(32).toString('base64url')
   const services = createServices(database, metrics, { oidcKeySecret, factorKeySecret }, { brandName: config.brandName })
+  // A changed BRAND_NAME reaches the imported articles too, not only the texts and emails.
+  await services.help.applyBrand()
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import type { Database } from './db/client.js'
 import { systemActor } from './shared/actor.js'
-import { isLocale } from './shared/i18n/index.js'
+import { currentBrandName, isLocale, setBrandName } from './shared/i18n/index.js'
 import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
@@ -38,6 +38,8 @@ export interface Services {
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
 export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined; factorKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
+  // Texts, emails and articles name the configured brand (`{brand}`).
+  if (site.brandName) setBrandName(site.brandName)
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
   // what single sign-on (app grants, and the back-channel logouts they owe) and support (requester
@@ -85,7 +87,7 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     auth: createAuthService(identityRepo, { secrets: sealedFactors, onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
     account,
     // Authenticator apps list the factor under this name.
-    factors: createFactorsService(identityRepo, { issuer: site.brandName ?? 'Demo Motors', secrets: sealedFactors }),
+    factors: createFactorsService(identityRepo, { issuer: site.brandName ?? currentBrandName(), secrets: sealedFactors }),
     support,
     registration: createRegistrationService(identityRepo, emailVerifier, {
       findCompany: (number) => organizations.findCompanyByNumber(systemActor('registration'), number),

@@ -12,7 +12,7 @@ const WORKSHOP_DE = 20 // a company in DE
 
 function actor(...roles: [Role, { marketId?: number; companyId?: number }?][]): Actor {
   const grants: RoleGrant[] = roles.map(([role, scope]) => ({ role, marketId: scope?.marketId ?? null, companyId: scope?.companyId ?? null }))
-  return { kind: 'user', userId: 99, realm: 'partner', displayName: 'Test', companyId: null, emailVerified: true, roles: [{ role: 'user', marketId: null, companyId: null }, ...grants] }
+  return { kind: 'user', userId: 99, realm: 'partner', displayName: 'Test', companyId: null, emailVerified: true, awaitingApproval: false, roles: [{ role: 'user', marketId: null, companyId: null }, ...grants] }
 }
 
 const actors = {

@@ -17,6 +17,12 @@ export type Actor =
     kind: 'user'; userId: number; realm: string; displayName: string; companyId: number | null
     /** False until the account has an address only it uses, proven by a link or code: most of the portal waits for it. */
     emailVerified: boolean
+    /**
+     * A self-registered account its company (or market) has not approved yet: it signs in, but sees
+     * no partner contacts or administrator names, cannot mark a request urgent, and agents see its
+     * requests as coming from a membership not yet approved.
+     */
+    awaitingApproval: boolean
     /** Loaded once, with the session: every access check of the request reads these (shared/access.ts). */
     roles: readonly RoleGrant[]
     sessionIdHash?: string

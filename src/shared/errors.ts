@@ -48,6 +48,7 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413 },
   UNSUPPORTED_MEDIA_TYPE: { status: 415 },
   RULE_BROKEN: { status: 422 },
+  URGENT_AFTER_APPROVAL: { status: 422 },
   POLICY_ORDER: { status: 422 },
   IDENTITY_CHECK_REQUIRED: { status: 422 },
   PASSWORDS_DIFFER: { status: 422 },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { parse } from 'csv-parse/sync'
 import { describe, test } from 'node:test'
 import { actorOf, company, market, partner, signIn, system, user, type CompanyRow, type MarketRow, type UserRow } from '../../../test/factories.js'
 import { cookieHeader, csrfFrom, testBrowser, useFixture, useTestApp, type Browser } from '../../../test/helpers.js'
@@ -204,7 +205,17 @@ describe('market administrator', () => {
     const csv = await b.get('/it/admin/audit.csv?action=account.')
     assert.equal(csv.statusCode, 200)
     assert.match(String(csv.headers['content-type']), /^text\/csv/)
-    assert.match(csv.body, /^time,actor,action,target,details,request_id,ip\n/)
+    // The export reads like the log: Italian headers, sentences and names, no action codes or raw JSON.
+    assert.match(csv.body, /^Quando,Che cosa è successo,Chi,Riguarda,Indirizzo IP,Ora \(UTC\),ID della richiesta \(log del server\)\n/)
+    const rows = parse<Record<string, string>>(csv.body, { columns: true })
+    assert.ok(rows.length > 0, 'the market\'s account events are exported')
+    for (const row of rows) {
+      assert.match(row['Che cosa è successo'] ?? '', /\.$/, 'each event is a sentence')
+      assert.doesNotMatch(Object.values(row).join(' '), /\baccount\.[a-z_]+\b|\{"|\b(user|system|guest)#/, 'no codes or raw data')
+      assert.match(row['Ora (UTC)'] ?? '', /^\d{4}-\d\d-\d\dT/)
+    }
+    assert.ok(rows.some((row) => /ha ripristinato l'accesso di Franco Fermo \(fermo\.it\)\./.test(row['Che cosa è successo'] ?? '')), 'a restore reads as a sentence naming the account')
+    assert.ok(rows.some((row) => (row.Chi ?? '').includes('amministratore di mercato')), 'who acted, by name and role')
     assert.equal((await b.get('/it/admin/audit?from=not-a-date')).statusCode, 400)
   })
 

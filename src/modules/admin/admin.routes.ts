@@ -297,7 +297,7 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
   })
 
   app.get('/:locale/admin/audit.csv', { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: AuditQuery } }, async (req, reply) => {
-    const csv = await admin.auditCsv(req.actor, { action: req.query.action || undefined, from: dayStart(req.query.from), to: dayStart(req.query.to, 1) })
+    const csv = await admin.auditCsv(req.actor, { action: req.query.action || undefined, from: dayStart(req.query.from), to: dayStart(req.query.to, 1) }, req.locale)
     return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(csv)
   })
 

@@ -4,6 +4,8 @@ import { AppError } from '../../shared/errors.js'
 import { assertCan, isAdministrator, whereCan } from '../../shared/access.js'
 import type { AdminRepo, AuditRow } from './admin.repo.js'
 import { toCsv } from './csv.js'
+import { auditActor, auditSentence, auditTarget } from './audit.text.js'
+import { t } from '../../shared/i18n/index.js'
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000
 export const AUDIT_PAGE = 100
@@ -36,11 +38,13 @@ export function createAdminService(repo: AdminRepo) {
     },
 
     /** The same events as CSV (cells that a spreadsheet would run as formulas are neutralised). */
-    async auditCsv(actor: Actor, query: AuditQuery): Promise<string> {
+    async auditCsv(actor: Actor, query: AuditQuery, locale: string): Promise<string> {
       const events = await repo.auditEvents({ scope: await auditScope(actor), action: query.action, from: query.from, to: query.to, limit: AUDIT_EXPORT_MAX, offset: 0 })
-      return toCsv(['time', 'actor', 'action', 'target', 'details', 'request_id', 'ip'], events.map((e) => [
-        new Date(e.at).toISOString(), e.actor_name ?? e.actor_type, e.action, e.target_name ?? (e.target_id === null ? '' : `${e.target_type ?? ''}#${String(e.target_id)}`),
-        e.data ? JSON.stringify(e.data) : '', e.request_id, e.ip,
+      // The reader's language, as the log page reads: what happened as a sentence, who and whom by name, never a code.
+      const when = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' })
+      const header = ['admin.audit.when', 'admin.audit.what', 'admin.audit.actor', 'admin.audit.target', 'admin.audit.ip', 'admin.audit.utc', 'admin.audit.requestId'].map((key) => t(locale, key))
+      return toCsv(header, events.map((e) => [
+        when.format(new Date(e.at)), auditSentence(locale, e), auditActor(locale, e).replace(/,$/, ''), auditTarget(locale, e), e.ip, new Date(e.at).toISOString(), e.request_id,
       ]))
     },
 

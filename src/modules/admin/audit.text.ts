@@ -20,7 +20,8 @@ function fullName(first: string | null, last: string | null): string {
   return [first, last].filter((p) => p).join(' ')
 }
 
-function actorText(locale: string, row: AuditRow): string {
+/** Who acted, as the log names them: "Luca Ferri, market administrator", "The portal", "A visitor". */
+export function auditActor(locale: string, row: AuditRow): string {
   if (row.actor_type === 'system') return t(locale, 'audit.actor.system')
   if (row.actor_type !== 'user') return t(locale, 'audit.actor.guest')
   const name = fullName(row.actor_first_name, row.actor_last_name)
@@ -29,7 +30,8 @@ function actorText(locale: string, row: AuditRow): string {
   return role ? t(locale, 'audit.actor.withRole', { name, role: t(locale, `admin.roles.${role}`) }) : name
 }
 
-function targetText(locale: string, row: AuditRow): string {
+/** Whom or what the event was about, by name (an account with its user ID, a company, a ticket reference). */
+export function auditTarget(locale: string, row: AuditRow): string {
   if (row.target_type === 'user') {
     const name = fullName(row.target_first_name, row.target_last_name)
     if (!name) return t(locale, 'audit.target.deleted', { id: row.target_id ?? '' })
@@ -68,7 +70,7 @@ function sentenceOf(locale: string, row: AuditRow): { key: string; params: Recor
 
 export function auditSentence(locale: string, row: AuditRow): string {
   const { key, params } = sentenceOf(locale, row)
-  return t(locale, key, { actor: actorText(locale, row), target: targetText(locale, row), ...params })
+  return t(locale, key, { actor: auditActor(locale, row), target: auditTarget(locale, row), ...params })
 }
 
 /** The areas the audit log can be filtered by: the value is the start of the recorded action. */

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, ne, notInArray, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { firstRow, rows } from '../../db/query.js'
-import { appSettings, helpArticles, helpCategories, helpFeedback, helpLexicon, helpSearchMisses } from '../../db/schema/index.js'
+import { appSettings, type BranchRecord, helpArticles, helpCategories, helpFeedback, helpLexicon, helpSearchMisses } from '../../db/schema/index.js'
 import type { ArticleDraft, BranchDraft, CategoryDraft } from './helpcenter.schemas.js'
 
 export type CategoryRow = Omit<CategoryDraft, 'sourceHash'> & { id: number }
@@ -51,6 +51,8 @@ export interface SearchRow extends Record<string, unknown> {
 }
 
 const REVISION_KEY = 'help.revision'
+/** The brand the stored articles' HTML and search text name (`{brand}` in their Markdown). */
+const BRAND_KEY = 'help.brand'
 /** Notified (on commit) whenever the revision changes, so that every process forgets its copy at once. */
 export const REVISION_CHANNEL = 'sportello_help_revision'
 
@@ -87,6 +89,40 @@ export function createHelpRepo(db: Db) {
   }
 
   return {
+    /** The brand the stored articles were last rendered with; null before any rendering recorded one. */
+    async renderedBrand(): Promise<string | null> {
+      const row = await firstRow<{ value: string }>(db, sql`select value #>> '{}' as value from app_settings where key = ${BRAND_KEY}`)
+      return row?.value ?? null
+    },
+
+    /**
+     * Renders every article's body again from its stored Markdown for `brand` (the configured brand
+     * changed), in one transaction: HTML, search text and vector, the typo lexicon, a new revision.
+     * Returns how many articles changed.
+     */
+    async rerenderBodies(brand: string, render: (markdown: string) => { html: string; text: string; branches: BranchRecord[] }): Promise<number> {
+      return db.transaction(async (tx) => {
+        // The setting's row lock makes concurrent starts render one after the other.
+        await tx.insert(appSettings).values({ key: BRAND_KEY, value: brand }).onConflictDoUpdate({ target: appSettings.key, set: { value: brand, updatedAt: sql`now()` } })
+        const stored = await tx.select({ id: helpArticles.id, locale: helpArticles.locale, markdown: helpArticles.bodyMarkdown, html: helpArticles.bodyHtml }).from(helpArticles)
+        const locales = new Set<string>()
+        let changed = 0
+        for (const article of stored) {
+          const rendered = render(article.markdown)
+          if (rendered.html === article.html) continue
+          changed++
+          locales.add(article.locale)
+          await tx.update(helpArticles).set({
+            bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, updatedAt: sql`now()`,
+            searchVector: sql`coalesce(${helpArticles.headVector}, ''::tsvector) || setweight(to_tsvector(${helpArticles.searchConfig}::regconfig, unaccent(${rendered.text})), 'C')`,
+          }).where(eq(helpArticles.id, article.id))
+        }
+        for (const locale of locales) await rebuildLexicon(tx, locale)
+        if (locales.size > 0) await bumpRevision(tx)
+        return changed
+      })
+    },
+
     async revision(): Promise<number> {
       const row = await firstRow<{ value: number }>(db, sql`select (value)::int as value from app_settings where key = ${REVISION_KEY}`)
       return row?.value ?? 0

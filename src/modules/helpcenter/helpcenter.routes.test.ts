@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { helpContent } from '../../../test/desk-factories.js'
 import { cookieHeader, cookieJar, useTestApp } from '../../../test/helpers.js'
+import { FEEDBACK_VOTES_PER_HOUR } from './helpcenter.routes.js'
 
 interface SearchJson {
   query: string
@@ -214,9 +215,9 @@ describe('was this helpful?', () => {
     return res
   }
 
-  async function counts(slug: string, branch = '') {
+  async function counts(slug: string, branch = '', locale = 'en') {
     const report = await ctx.app.services.help.report()
-    return report.feedback.find((f) => f.locale === 'en' && f.slug === slug && f.branch === branch) ?? { helpful: 0, notHelpful: 0 }
+    return report.feedback.find((f) => f.locale === locale && f.slug === slug && f.branch === branch) ?? { helpful: 0, notHelpful: 0 }
   }
 
   test('one vote per visitor per article, counted per article and per branch', async () => {
@@ -239,6 +240,21 @@ describe('was this helpful?', () => {
     const thanks = await ctx.app.inject({ url: branch.headers.location ?? '', headers: { cookie: cookieHeader(jar) } })
     assert.match(thanks.body, /<details class="branch" id="branch-no-email" open>/)
     assert.match(thanks.body, /Thank you for your feedback/)
+  })
+
+  test('votes are limited per address: throwing the visitor cookie away does not buy more', async () => {
+    const before = (await counts('account-bloccato', '', 'it')).helpful
+    const fresh = (remoteAddress: string) => ctx.app.inject({
+      method: 'POST', url: '/it/help/articles/account-bloccato/feedback', payload: 'helpful=yes', remoteAddress,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    })
+    for (let i = 0; i < FEEDBACK_VOTES_PER_HOUR; i++) assert.equal((await fresh('203.0.113.9')).statusCode, 303)
+    const refused = await fresh('203.0.113.9')
+    assert.equal(refused.statusCode, 429)
+    assert.match(refused.body, /<html lang="it">/)
+    assert.match(refused.body, /Troppe richieste/)
+    assert.equal((await counts('account-bloccato', '', 'it')).helpful, before + FEEDBACK_VOTES_PER_HOUR, 'the refused vote is not counted')
+    assert.equal((await fresh('203.0.113.10')).statusCode, 303, 'another address still votes')
   })
 
   test('a vote sent from another site is refused and nothing is counted', async () => {

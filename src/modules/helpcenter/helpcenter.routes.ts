@@ -5,6 +5,7 @@ import { isLocale, locales } from '../../shared/i18n/index.js'
 import { AppError } from '../../shared/errors.js'
 import { answerIfFresh } from '../../shared/http/cache.js'
 import { isSameOriginRequest } from '../../shared/http/security.js'
+import { registerRateLimits } from '../../shared/http/rate-limit.js'
 import { RevisionCache } from '../../shared/cache.js'
 import { pageContext, renderDocument, sendHtml, sendPage } from '../../shared/http/render.js'
 import type { Metrics } from '../../shared/http/metrics.js'
@@ -19,6 +20,11 @@ import {
 } from './helpcenter.schemas.js'
 
 const VISITOR_COOKIE = 'sp_visitor'
+/**
+ * Votes one address may send in an hour, whatever its cookies: a visitor cookie is free to throw
+ * away, so it cannot be what limits a vote count (a person votes a few times, a script thousands).
+ */
+export const FEEDBACK_VOTES_PER_HOUR = 30
 
 function apiLocale(req: FastifyRequest, locale: string | undefined): string {
   return locale ?? req.locale
@@ -28,6 +34,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { help, metrics, organizations } = opts
   const guestPages = new RevisionCache<Buffer>(2000)
+  await registerRateLimits(app)
 
   /**
    * A guest's help page holds nothing of the visitor (the feedback form is checked by origin, not
@@ -94,6 +101,7 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
 
   app.post('/:locale/help/articles/:slug/feedback', {
     schema: { ...hide, params: ArticleParams, body: FeedbackBody },
+    config: { rateLimit: { max: FEEDBACK_VOTES_PER_HOUR, timeWindow: 3_600_000 } },
     // Checked by origin instead of a form token, so that the article page can be cached (see fresh).
     preValidation: async (req) => {
       if (!isSameOriginRequest(req)) throw new AppError('CSRF_INVALID')

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Actor } from '../../shared/actor.js'
 import { AppError } from '../../shared/errors.js'
-import { isLocale, locales, searchConfig } from '../../shared/i18n/index.js'
+import { currentBrandName, isLocale, locales, searchConfig } from '../../shared/i18n/index.js'
 import { readContentDir, renderArticleBody, writeContentDir, type ContentSet } from './content.js'
 import { RevisionCache } from '../../shared/cache.js'
 import type { ArticleRow, ArticleSummaryRow, CategoryRow, HelpRepo, ImportCounts } from './helpcenter.repo.js'
@@ -72,12 +72,27 @@ function assertLocale(locale: string): void {
   if (!isLocale(locale)) throw new AppError('LOCALE_NOT_FOUND')
 }
 
-/** Articles name the portal as `{brand}`: the configured BRAND_NAME is written in when they are imported. */
+/**
+ * Articles name the portal as `{brand}` in their body: the configured BRAND_NAME is written into the
+ * HTML and search text when they are imported, and again (`applyBrand`, at every start) when the
+ * configured brand differs from the one they were rendered with. Front matter names no brand.
+ */
 export const BRAND_TOKEN = '{brand}'
 
 export function createHelpCenterService(repo: HelpRepo, options: { brandName?: string | undefined; onSearch?: (locale: string, outcome: 'hit' | 'miss' | 'corrected') => void } = {}) {
+  const brand = () => options.brandName ?? currentBrandName()
+  const renderBody = (markdown: string) => renderArticleBody(markdown.replaceAll(BRAND_TOKEN, brand()))
   let cachedRevision: { value: number; at: number } | undefined
   const articles = new RevisionCache<ArticleView | null>(2000)
+
+  /** Renders the stored articles again when the configured brand is not the one they name; returns how many changed. */
+  async function applyBrand(): Promise<number> {
+    if ((await repo.renderedBrand()) === brand()) return 0
+    const changed = await repo.rerenderBodies(brand(), renderBody)
+    cachedRevision = undefined
+    articles.clear()
+    return changed
+  }
 
   async function revision(): Promise<number> {
     const now = Date.now()
@@ -200,7 +215,7 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       const set = await readContentDir(dir)
       const articles = set.articles.map((a) => {
         // The stored Markdown keeps the token (export gives back what was imported); HTML and search text carry the name.
-        const rendered = renderArticleBody(a.bodyMarkdown.replaceAll(BRAND_TOKEN, options.brandName ?? 'Demo Motors'))
+        const rendered = renderBody(a.bodyMarkdown)
         return { ...a, bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, searchConfig: searchConfig(a.locale) }
       })
       let done = 0
@@ -210,8 +225,12 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
         run.onProgress?.(done, articles.length)
       })
       cachedRevision = undefined
+      // Articles the import found unchanged were rendered with the brand of their last import.
+      await applyBrand()
       return { locales: set.locales, ...counts }
     },
+
+    applyBrand,
 
     async exportContent(dir: string): Promise<number> {
       const present = await repo.contentLocales()

@@ -38,7 +38,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
           <dt>{t('account.company')}</dt><dd>{company ? `${company.name}, ${company.street}, ${company.postalCode} ${company.city}` : '—'}</dd>
           <dt>{t('account.status')}</dt><dd>{t(`account.statuses.${user.status}`)}</dd>
         </dl>
-        {data.approver ? <p class="notice">{t(`account.approval.${data.approver.kind}`, { names: data.approver.names.join(', ') || '—' })}</p> : null}
+        {data.approver ? <p class="notice">{t(`account.approval.${data.approver.kind}`)}</p> : null}
         <details>
           <summary>{t('account.editProfile')}</summary>
           <form class="stack-form" method="post" action={`/${locale}/account/profile`}>

@@ -39,10 +39,9 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
         user.email && user.emailVerifiedAt ? repo.accountsWithEmail(user.email) : Promise.resolve([]),
         repo.rolesOf(user.id),
       ])
+      // Named by role only: an account nobody has approved yet learns no administrator's name.
       const approver = user.status === 'pending_approval' && company
-        ? (company.status === 'pending_approval'
-            ? { kind: 'market_admin' as const, names: await repo.adminNames('market_admin', { marketId: company.marketId }) }
-            : { kind: 'org_admin' as const, names: await repo.adminNames('org_admin', { companyId: company.id }) })
+        ? { kind: company.status === 'pending_approval' ? 'market_admin' as const : 'org_admin' as const }
         : null
       const lastActivity = user.lastActivityAt ?? user.createdAt
       const at = (days: number | undefined) => (days === undefined ? null : new Date(lastActivity.getTime() + days * DAY_MS))
@@ -53,7 +52,7 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
         administers: roles.some((r) => r.role === 'org_admin' || r.role === 'market_admin' || r.role === 'platform_admin'),
         /** Support agents (and platform administrators) find the agent console there too. */
         supportAgent: roles.some((r) => r.role === 'support_agent' || r.role === 'platform_admin'),
-        /** Who approves an account still waiting, by name, so the user knows whom to ask. */
+        /** Who approves an account still waiting (the role, never names), so the user knows whom to ask. */
         approver,
         lifecycle: { lastActivity, warnAt: at(realm?.warnBlockDays), blockAt: at(realm?.blockDays) },
         sessions: sessions.map((s) => ({ ref: s.idHash.slice(0, 16), current: s.idHash === current.sessionIdHash, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, ip: s.ip, userAgent: s.userAgent })),

@@ -54,7 +54,7 @@ function displayName(user: UserRow): string {
 export function actorOf(user: UserRow, roles: readonly RoleGrant[], sessionIdHash?: string): Actor {
   return {
     kind: 'user', userId: user.id, realm: user.realm, displayName: displayName(user), companyId: user.companyId,
-    emailVerified: user.emailVerifiedAt !== null, roles, ...(sessionIdHash ? { sessionIdHash } : {}),
+    emailVerified: user.emailVerifiedAt !== null, awaitingApproval: user.status === 'pending_approval', roles, ...(sessionIdHash ? { sessionIdHash } : {}),
   }
 }
 

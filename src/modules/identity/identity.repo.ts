@@ -383,16 +383,6 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
       return row?.email ?? undefined
     },
 
-    /** Names of the active administrators of a company or a market, to tell a waiting user whom to ask. */
-    async adminNames(role: 'org_admin' | 'market_admin', scope: { companyId?: number; marketId?: number }): Promise<string[]> {
-      const found = await db.selectDistinct({ firstName: users.firstName, lastName: users.lastName }).from(userRoles)
-        .innerJoin(users, eq(users.id, userRoles.userId))
-        .where(and(eq(userRoles.role, role), eq(users.status, 'active'),
-          scope.companyId !== undefined ? eq(userRoles.companyId, scope.companyId) : eq(userRoles.marketId, scope.marketId ?? -1)))
-        .orderBy(users.lastName, users.firstName).limit(5)
-      return found.map((u) => `${u.firstName} ${u.lastName}`)
-    },
-
     /**
      * Accounts an administrator may see, newest activity first: `scope` limits them to companies
      * and markets (absent: all). `q` matches user ID, name, email or company name, in part.

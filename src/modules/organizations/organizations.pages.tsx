@@ -59,6 +59,7 @@ export function PartnersPage({ ctx, markets, market, partners, mine }: {
           <PartnerContact ctx={ctx} partner={mine} />
         </section>
       ) : null}
+      {ctx.awaitingApproval ? <p class="notice">{t('partners.afterApproval')}</p> : null}
       {ctx.signedIn ? null : (
         <p class="notice">{t('partners.signInForContacts')} <a href={`/${locale}/login?next=${encodeURIComponent(`/${locale}/partners?market=${market}`)}`}>{t('nav.signIn')}</a> · <a href={`/${locale}/register`}>{t('nav.register')}</a></p>
       )}

@@ -16,14 +16,15 @@ export interface PartnerListing {
   street: string
   postalCode: string
   marketCode: string
-  /** Present only for signed-in users. */
+  /** Present only for signed-in users whose account is approved: the contacts are for the network, not for anyone who registers. */
   contact: { phone: string | null; email: string | null; openingHours: BusinessHours | null } | null
 }
 
 function listing(actor: Actor, p: CompanyRow & { marketCode: string }): PartnerListing {
+  const member = actor.kind === 'user' && !actor.awaitingApproval
   return {
     id: p.id, name: p.name, city: p.city, street: p.street, postalCode: p.postalCode, marketCode: p.marketCode,
-    contact: actor.kind === 'user' ? { phone: p.contactPhone, email: p.contactEmail, openingHours: p.openingHours } : null,
+    contact: member ? { phone: p.contactPhone, email: p.contactEmail, openingHours: p.openingHours } : null,
   }
 }
 

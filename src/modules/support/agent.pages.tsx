@@ -113,7 +113,7 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
               return (
                 <tr key={r.id} class={late.firstResponse || late.resolution ? 'late' : undefined}>
                   <td><a href={`/${locale}/agent/tickets/${r.reference}`}>{r.reference}</a><br /><span class="hint">{r.marketCode}</span></td>
-                  <td>{r.urgency === 'urgent' ? <strong class="urgent-tag">{t('agent.urgency.urgent')} </strong> : null}{r.subject}<br /><span class="hint">{topicTitle.get(r.topic) ?? r.topic} · {r.requesterName}</span></td>
+                  <td>{r.urgency === 'urgent' ? <strong class="urgent-tag">{t('agent.urgency.urgent')} </strong> : null}{r.subject}<br /><span class="hint">{topicTitle.get(r.topic) ?? r.topic} · {r.requesterName}</span>{r.requesterAwaitingApproval ? <><br /><strong class="unapproved-tag">{t('agent.ticket.awaitingApproval')}</strong></> : null}</td>
                   <td>{t(`agent.states.${r.state}`)}</td>
                   <td>{age(locale, r.createdAt, now)}</td>
                   <td>{r.firstRespondedAt ? when(locale, r.firstRespondedAt) : <Due ctx={ctx} due={r.firstResponseDue} late={late.firstResponse} />}</td>
@@ -207,7 +207,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
             <dt>{t('support.new.topic')}</dt><dd>{topicTitle}</dd>
             <dt>{t('agent.queue.urgency')}</dt><dd>{t(`agent.urgency.${ticket.urgency}`)}</dd>
             <dt>{t('partners.market')}</dt><dd>{market?.names[locale] ?? market?.code ?? '—'}</dd>
-            <dt>{t('agent.ticket.requester')}</dt><dd>{ticket.requesterName} · {ticket.requesterEmail}<br />{ticket.companyName}, {ticket.companyAddress}{ticket.requesterUserId === null ? ` (${t('agent.ticket.guest')})` : ''}</dd>
+            <dt>{t('agent.ticket.requester')}</dt><dd>{ticket.requesterName} · {ticket.requesterEmail}<br />{ticket.companyName}, {ticket.companyAddress}{ticket.requesterUserId === null ? ` (${t('agent.ticket.guest')})` : ''}{view.requesterAwaitingApproval ? <><br /><strong class="unapproved-tag">{t('agent.ticket.awaitingApproval')}</strong></> : null}</dd>
             <dt>{t('agent.ticket.opened')}</dt><dd>{when(locale, ticket.createdAt)}</dd>
             <dt>{t('agent.sla.firstResponse')}</dt><dd>{ticket.firstRespondedAt ? when(locale, ticket.firstRespondedAt) : <Due ctx={ctx} due={ticket.firstResponseDue} late={late.firstResponse} />}</dd>
             <dt>{t('agent.sla.resolution')}</dt><dd>{ticket.solvedAt ? when(locale, ticket.solvedAt) : <Due ctx={ctx} due={ticket.resolutionDue} late={late.resolution} />}</dd>

@@ -140,19 +140,22 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
     async ticket(actor: Actor, reference: string): Promise<{
       ticket: TicketRow; messages: MessageRow[]; attachments: AttachmentInfo[]; market: MarketRow | undefined
       identityPanel: { claims: TicketIdentity; account: PanelAccount | null; preview: IdentityPreview | null } | null; allowedStates: readonly TicketState[]; assigneeName: string | null
+      /** The requester's company has not approved their account yet: the request is not the company's word. */
+      requesterAwaitingApproval: boolean
     }> {
       const { ticket } = await ticketFor(actor, reference)
       const panelAllowed = IDENTITY_TOPICS.has(ticket.topic) && ticket.identity !== null && mayActOnIdentity(actor, ticket.marketId)
-      const [messages, attachments, market, assigneeName, account] = await Promise.all([
+      const [messages, attachments, market, assigneeName, account, requesterAwaitingApproval] = await Promise.all([
         repo.messages(ticket.id, true), repo.attachments(ticket.id, true), deps.marketById(ticket.marketId),
         ticket.assigneeId === null ? Promise.resolve(null) : repo.userName(ticket.assigneeId),
         panelAllowed && ticket.identity ? deps.identity.findAccount(actor, ticket.identity.userId) : Promise.resolve(null),
+        ticket.requesterUserId === null ? Promise.resolve(false) : repo.requesterAwaitingApproval(ticket.id),
       ])
       // The same comparison the recorded check makes, shown before the click; only the click is audited.
       const record = account && ticket.identity ? await deps.identity.identityRecord(actor, account.id) : null
       const preview = record && ticket.identity ? { record, ...compareIdentity(ticket.identity, record) } : null
       return {
-        ticket, messages, attachments, market, assigneeName, allowedStates: agentTransitions[ticket.state],
+        ticket, messages, attachments, market, assigneeName, requesterAwaitingApproval, allowedStates: agentTransitions[ticket.state],
         identityPanel: panelAllowed && ticket.identity ? { claims: ticket.identity, account, preview } : null,
       }
     },

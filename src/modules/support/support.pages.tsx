@@ -146,7 +146,7 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
       <p class="lead">{t('support.new.lead')}</p>
       <div class="notice urgent">
         <h2>{t('support.interim.urgentTitle')}</h2>
-        {partner ? (
+        {ctx.awaitingApproval ? <p>{t('support.new.urgentAfterApproval')}</p> : partner ? (
           <>
             <p>{t('support.new.urgentPartner', { name: partner.name })}</p>
             <PartnerContact ctx={ctx} partner={partner} />
@@ -178,11 +178,13 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
         <label for="attachments">{t('support.attachments.label')}</label>
         <input id="attachments" name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby="attachments-hint" />
         <p id="attachments-hint" class="hint">{t('support.attachments.hint', { max: MAX_ATTACHMENTS, size: MAX_ATTACHMENT_BYTES / 1024 / 1024 })}</p>
-        <fieldset>
-          <legend>{t('support.new.urgency')}</legend>
-          <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
-          <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
-        </fieldset>
+        {ctx.awaitingApproval ? null : (
+          <fieldset>
+            <legend>{t('support.new.urgency')}</legend>
+            <span class="choice"><input type="radio" id="urgency-normal" name="urgency" value="normal" checked={values.urgency !== 'urgent'} /><label for="urgency-normal">{t('support.new.normal')}</label></span>
+            <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
+          </fieldset>
+        )}
         {signedIn ? (
           <>
             <p class="hint">{t('support.new.fromAccount')}</p>

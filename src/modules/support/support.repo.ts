@@ -38,7 +38,10 @@ export interface QueueFilter {
 }
 
 /** A ticket in the queue list, with its market and assignee named. */
-export type QueueRow = TicketRow & { marketCode: string; assigneeName: string | null }
+export type QueueRow = TicketRow & { marketCode: string; assigneeName: string | null; requesterAwaitingApproval: boolean }
+
+/** Whether the ticket's requester is an account its company has not approved yet (read when shown: approval clears it). */
+const requesterAwaitingApproval = sql<boolean>`exists (select 1 from users requester where requester.id = ${tickets.requesterUserId} and requester.status = 'pending_approval')`
 
 /** SQL for "past a due time not met": first answer late, or not solved in time. */
 function breachOf(now: Date): SQL {
@@ -175,6 +178,11 @@ export function createSupportRepo(db: Db) {
       })
     },
 
+    async requesterAwaitingApproval(ticketId: number): Promise<boolean> {
+      const [row] = await db.select({ waiting: requesterAwaitingApproval }).from(tickets).where(eq(tickets.id, ticketId))
+      return row?.waiting ?? false
+    },
+
     async userName(id: number): Promise<string | null> {
       const [row] = await db.select({ name: sql<string>`${users.firstName} || ' ' || ${users.lastName}` }).from(users).where(eq(users.id, id))
       return row?.name ?? null
@@ -197,13 +205,13 @@ export function createSupportRepo(db: Db) {
         filter.assigneeId !== undefined ? eq(tickets.assigneeId, filter.assigneeId) : undefined,
       )
       const [found, [count]] = await Promise.all([
-        db.select({ ticket: tickets, marketCode: markets.code, assigneeName: sql<string | null>`case when ${users.id} is null then null else ${users.firstName} || ' ' || ${users.lastName} end` })
+        db.select({ ticket: tickets, marketCode: markets.code, assigneeName: sql<string | null>`case when ${users.id} is null then null else ${users.firstName} || ' ' || ${users.lastName} end`, requesterAwaitingApproval })
           .from(tickets).innerJoin(markets, eq(markets.id, tickets.marketId)).leftJoin(users, eq(users.id, tickets.assigneeId))
           .where(where).orderBy(sql`case when ${breachOf(filter.now)} then 0 else 1 end`, desc(sql`${tickets.urgency} = 'urgent'`), asc(tickets.createdAt), asc(tickets.id))
           .limit(filter.limit).offset(filter.offset),
         db.select({ n: sql<number>`count(*)::int` }).from(tickets).where(where),
       ])
-      return { rows: found.map((f) => ({ ...f.ticket, marketCode: f.marketCode, assigneeName: f.assigneeName })), total: count?.n ?? 0 }
+      return { rows: found.map((f) => ({ ...f.ticket, marketCode: f.marketCode, assigneeName: f.assigneeName, requesterAwaitingApproval: f.requesterAwaitingApproval })), total: count?.n ?? 0 }
     },
 
     /**

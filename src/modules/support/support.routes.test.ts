@@ -42,7 +42,7 @@ describe('asking for help', () => {
 
     await testApp().app.mailer.drain()
     const mail = mailbox().to('pia@guest-workshop.example').at(-1)
-    assert.equal(mail?.subject, `La tua richiesta ${reference}: Service Manual shows an empty page`)
+    assert.equal(mail?.subject, `La tua richiesta di assistenza ${reference}`, 'the subject holds the reference, never the visitor\'s own text')
     const link = new URL(mailbox().linkIn(mail, `${testApp().config.publicUrl}/it/support/tickets/${reference}/access/`)).pathname
     assert.equal((await browser().get(`/it/support/tickets/${reference}`)).statusCode, 404, 'without the link nobody sees it')
     const follower = browser()

@@ -144,6 +144,8 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
         // The broken rule by its keyword (minLength, format…): the form says it in the user's language.
         throw new AppError('INVALID_INPUT', { field: first?.instancePath.slice(1).replace('/', '.') || 'ticket', reason: first?.keyword ?? 'invalid' })
       }
+      // Urgent requests jump the queue: not for an account nobody in its company has approved yet.
+      if (input.urgency === 'urgent' && actor.kind === 'user' && actor.awaitingApproval) throw new AppError('URGENT_AFTER_APPROVAL')
       const attachments = await checkAttachments(files)
       if (!(await topics(input.locale)).includes(input.topic)) throw new AppError('INVALID_INPUT', { field: 'topic', reason: input.topic })
       const me = await deps.requester(actor)

@@ -27,6 +27,7 @@ export function pageContext(req: FastifyRequest, alternates: Record<string, stri
     stylesheet: req.server.site.stylesheet,
     alternates,
     signedIn: isSignedIn(req.actor),
+    awaitingApproval: req.actor.kind === 'user' && req.actor.awaitingApproval,
     userName: req.actor.kind === 'user' ? req.actor.displayName : undefined,
     consoles: req.actor.kind === 'user' ? { queue: canAnywhere(req.actor, 'view_tickets'), admin: isAdministrator(req.actor) } : undefined,
   }

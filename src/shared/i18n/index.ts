@@ -64,11 +64,26 @@ export function catalogueText(locale: string, key: string): string | undefined {
 /** Stands for a parameter the caller did not give: a user never sees `{name}`. */
 const MISSING_PARAM = '…'
 
-/** Translates `key`, filling `{name}` placeholders from params. Falls back to English, then to the key. */
+/** The brand the portal's texts, emails and articles name (`{brand}`): BRAND_NAME, set once at start. */
+let brandName = 'Demo Motors'
+
+/** Sets the brand every text's `{brand}` names (the composition does, from the configuration). */
+export function setBrandName(name: string): void {
+  brandName = name
+}
+
+export function currentBrandName(): string {
+  return brandName
+}
+
+/**
+ * Translates `key`, filling `{name}` placeholders from params (`{brand}` from the configured
+ * brand unless given). Falls back to English, then to the key.
+ */
 export function t(locale: string, key: string, params: Params = {}): string {
   const template = lookup(locale, key) ?? lookup(DEFAULT_LOCALE, key) ?? key
   return template.replace(/\{(\w+)\}/g, (_whole, name: string) => {
-    const value = params[name]
+    const value = params[name] ?? (name === 'brand' ? brandName : undefined)
     return value === undefined ? MISSING_PARAM : String(value)
   })
 }

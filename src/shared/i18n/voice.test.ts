@@ -142,6 +142,18 @@ test('no forbidden variant of a term is used in the catalogues, emails or articl
   none(problems)
 })
 
+test('the brand is never written out: texts, emails and article bodies name it as {brand}, titles and summaries not at all', () => {
+  const findings: string[] = []
+  for (const locale of locales) {
+    for (const { where, text } of texts(locale)) {
+      if (/Demo[ -]Motors/.test(text)) findings.push(`${where}: ${text.slice(0, 100)}`)
+      // Titles and summaries are stored as written (only bodies are rendered with the configured brand).
+      if (/\((title|summary)\)$/.test(where) && text.includes('{brand}')) findings.push(`${where}: {brand} in front matter`)
+    }
+  }
+  assert.deepEqual(findings, [], `${String(findings.length)} texts name the brand themselves`)
+})
+
 test('every portal text an article quotes is a text of that language\'s catalogue or email subjects', () => {
   const problems: string[] = []
   for (const locale of locales) {

@@ -11,6 +11,8 @@ export interface PageContext {
   /** Stylesheet URL with its content hash, so it can be cached for a year. */
   stylesheet: string
   signedIn: boolean
+  /** Signed in, but the company has not approved the account yet (no partner contacts, no urgent requests). */
+  awaitingApproval?: boolean | undefined
   /** The signed-in person's name, for the header. */
   userName?: string | undefined
   /** The consoles the signed-in person works in, linked from the header. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import nodemailer, { type Transporter } from 'nodemailer'
@@ -33,6 +34,19 @@ function createTransport(options: MailerOptions): { transporter: Transporter; to
   return { transporter: nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }), toFiles: true }
 }
 
+/** The domain of the sender's address ("Brand <no-reply@host>"): Message-IDs are made under it. */
+function senderDomain(from: string): string {
+  return /@([^\s>]+)>?\s*$/.exec(from)?.[1] ?? 'localhost'
+}
+
+/**
+ * The email's Message-ID, derived from its outbox key: every attempt at one email carries the same
+ * one, so a receiver drops a copy sent again after a crash (delivery is at least once).
+ */
+export function messageIdOf(key: string, from: string): string {
+  return `<${createHash('sha256').update(key).digest('hex').slice(0, 40)}@${senderDomain(from)}>`
+}
+
 /** The outbox worker: sends what the transactions queued, retries with backoff, never sends one key twice. */
 export function createMailer(options: MailerOptions) {
   const repo: OutboxRepo = createOutboxRepo(options.database.db)
@@ -44,7 +58,7 @@ export function createMailer(options: MailerOptions) {
     if (!isMailTemplate(row.template)) throw new Error(`unknown mail template ${row.template}`)
     const mail = renderMail(row.template, row.locale, row.data)
     const info: { message?: unknown } = await transporter.sendMail({
-      from: options.from, to: row.toEmail, subject: mail.subject, text: mail.text, html: mail.html,
+      from: options.from, to: row.toEmail, subject: mail.subject, text: mail.text, html: mail.html, messageId: messageIdOf(row.key, options.from),
       headers: { 'X-Sportello-Key': row.key, 'X-Sportello-Template': row.template },
     })
     if (toFiles && Buffer.isBuffer(info.message)) {
