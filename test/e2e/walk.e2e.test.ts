@@ -20,9 +20,18 @@ const english = /\b(the|and|with|your|you|this|please|from|which|should|required
 async function visibleText(page: Page): Promise<string> {
   return page.evaluate(() => {
     const lang = document.documentElement.lang
-    const clone = document.body.cloneNode(true) as HTMLElement
-    for (const el of clone.querySelectorAll('script, style, code, [lang]')) if (el.getAttribute('lang') !== lang) el.remove()
-    return clone.innerText
+    const texts: string[] = []
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement
+      if (!parent || parent.closest('script, style, code')) continue
+      const marked = parent.closest('[lang]')
+      if (marked && marked.getAttribute('lang') !== lang) continue
+      const text = node.textContent?.trim()
+      if (text) texts.push(text)
+    }
+    // One line per text node: words of neighbouring elements never run together.
+    return texts.join('\n')
   })
 }
 
