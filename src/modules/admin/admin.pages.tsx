@@ -495,12 +495,12 @@ export function CompanyPage({ ctx, company, partner, mayEdit, users, choices, pa
             <input id="invite-email" name="email" type="email" required maxLength={256} autocomplete="off" />
             <label for="invite-locale">{t('account.language')}</label>
             <select id="invite-locale" name="locale">
-              {locales.map((l) => <option key={l} value={l} selected={l === locale}>{localeName(l)}</option>)}
+              {locales.map((l) => <option key={l} value={l} lang={l} selected={l === locale}>{localeName(l)}</option>)}
             </select>
             <label for="invite-role">{t('admin.invite.role')}</label>
             <select id="invite-role" name="role">
-              <option value="user">{t('admin.roles.user')}</option>
-              <option value="org_admin">{t('admin.roles.org_admin')}</option>
+              <option value="user">{sentence(t('admin.roles.user'), locale)}</option>
+              <option value="org_admin">{sentence(t('admin.roles.org_admin'), locale)}</option>
             </select>
             <button type="submit">{t('admin.invite.submit')}</button>
           </form>
@@ -521,7 +521,7 @@ export function ReportPage({ ctx, market, report, charts, days }: {
     <ConsolePage ctx={ctx} title={`${t('admin.report.title')}: ${market.names[locale] ?? market.code}`}>
       <p><a href={`${base}/report.csv`} download={`report-${market.code}.csv`}>{t('admin.report.csv')}</a> · <a href={`${base}/forecast?days=${String(days)}`}>{t('reports.forecast.link')}</a></p>
       <ReportPeriods ctx={ctx} days={days} path={`${base}/report`} />
-      <p class="hint">{t('reports.timeZone', { zone: market.timeZone })}</p>
+      <p class="hint">{t('reports.timeZone', { zone: zoneName(market.timeZone, locale) })}</p>
       <ReportCharts ctx={ctx} charts={charts} csvBase={`${base}/report/charts/`} days={days} />
       <section class="card" aria-labelledby="week">
         <h2 id="week">{t('admin.report.week')}</h2>
@@ -733,7 +733,7 @@ export function ForecastPage({ ctx, place, forecast, chart, days, selection, csr
   return (
     <ConsolePage ctx={ctx} title={`${t('reports.forecast.title')}: ${place.name}`} notice={notice} error={error}>
       <p class="lead">{t('reports.forecast.lead', { scope: place.name })}</p>
-      <ReportPeriods ctx={ctx} days={days} path={place.path} />
+      <ReportPeriods ctx={ctx} days={days} path={place.path} ahead />
       <p class="hint">{t('reports.forecast.timeZone', { zone: place.timeZone })}</p>
       <ReportCharts ctx={ctx} charts={[chart]} csvBase={`${place.path}/charts/`} days={days} />
       <section class="card" aria-labelledby="by-company">
@@ -804,8 +804,19 @@ export function PlatformReportPage({ ctx, charts, days }: { ctx: PageContext; ch
   return (
     <ConsolePage ctx={ctx} title={t('reports.platform.title')}>
       <ReportPeriods ctx={ctx} days={days} path={`/${locale}/admin/platform/report`} />
-      <p class="hint">{t('reports.timeZone', { zone: 'UTC' })}</p>
+      <p class="hint">{t('reports.timeZone', { zone: zoneName('UTC', locale) })}</p>
       <ReportCharts ctx={ctx} charts={charts} csvBase={`/${locale}/admin/platform/report/charts/`} days={days} />
     </ConsolePage>
   )
+}
+
+/** A term as an option's text: its first letter upper case, in the page's language. */
+function sentence(text: string, locale: string): string {
+  return text.charAt(0).toLocaleUpperCase(locale) + text.slice(1)
+}
+
+/** A time zone as its readers call it ("Ora dell'Europa centrale"), not its IANA code. */
+function zoneName(timeZone: string, locale: string): string {
+  const part = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: timeZone === 'UTC' ? 'long' : 'longGeneric' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')
+  return part?.value ?? timeZone
 }

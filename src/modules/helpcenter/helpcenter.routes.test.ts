@@ -100,6 +100,14 @@ describe('pages', () => {
     assert.equal(fallback.headers.location, '/en/help')
   })
 
+  test('a language\'s own address, typed with or without the final slash, leads to its help center', async () => {
+    for (const url of ['/it', '/de/']) {
+      const res = await ctx.app.inject({ url })
+      assert.equal(res.statusCode, 302, url)
+      assert.equal(res.headers.location, `${url.replace(/\/$/, '')}/help`)
+    }
+  })
+
   test('the help home lists the categories, has a language attribute, switcher and skip link', async () => {
     const res = await ctx.app.inject({ url: '/it/help' })
     assert.equal(res.statusCode, 200)

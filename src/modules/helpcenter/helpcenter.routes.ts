@@ -52,11 +52,13 @@ export async function helpCenterRoutes(root: FastifyInstance, opts: { help: Help
 
   const hide = { hide: true }
 
-  // A language's own address leads to its help center (people type /it, /de).
-  app.get('/:locale', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
-    if (!isLocale(req.params.locale)) throw new AppError('LOCALE_NOT_FOUND')
-    return reply.redirect(`/${req.params.locale}/help`, 302)
-  })
+  // A language's own address leads to its help center (people type /it, /de, /de/).
+  for (const url of ['/:locale', '/:locale/']) {
+    app.get(url, { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
+      if (!isLocale(req.params.locale)) throw new AppError('LOCALE_NOT_FOUND')
+      return reply.redirect(`/${req.params.locale}/help`, 302)
+    })
+  }
 
   app.get('/:locale/help', { schema: { ...hide, params: LocaleParams } }, async (req, reply) => {
     if (await fresh(req, reply)) return reply

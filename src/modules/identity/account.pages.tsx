@@ -47,7 +47,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
             <Field id="lastName" label={t('register.lastName')} value={user.lastName} autocomplete="family-name" maxLength={100} />
             <label for="profile-locale">{t('account.language')}</label>
             <select id="profile-locale" name="locale">
-              {locales.map((l) => <option key={l} value={l} selected={l === user.locale}>{localeName(l)}</option>)}
+              {locales.map((l) => <option key={l} value={l} lang={l} selected={l === user.locale}>{localeName(l)}</option>)}
             </select>
             <button type="submit">{t('account.saveProfile')}</button>
           </form>

@@ -132,15 +132,15 @@ export function ForgotPage({ ctx, realm, csrfToken, sent, error }: { ctx: PageCo
   )
 }
 
-/** The new password twice, with its rules, and the submit button: the reset page and the account page. */
-export function NewPasswordFields({ ctx, submit = true }: { ctx: PageContext; submit?: boolean }) {
+/** The new password twice, with its rules, and the submit button: the reset page and the account page (registration: a first password, not a "new" one). */
+export function NewPasswordFields({ ctx, submit = true, first = false }: { ctx: PageContext; submit?: boolean; first?: boolean }) {
   const { t } = ctx
   return (
     <>
-      <label for="password">{t('auth.reset.password')}</label>
+      <label for="password">{t(first ? 'register.password' : 'auth.reset.password')}</label>
       <input id="password" name="password" type="password" autocomplete="new-password" required minLength={12} maxLength={128} aria-describedby="password-rules" />
       <p id="password-rules" class="hint">{t('auth.reset.rules')}</p>
-      <label for="confirm">{t('auth.reset.confirm')}</label>
+      <label for="confirm">{t(first ? 'register.confirm' : 'auth.reset.confirm')}</label>
       <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minLength={12} maxLength={128} />
       {submit ? <button type="submit">{t('auth.reset.submit')}</button> : null}
     </>

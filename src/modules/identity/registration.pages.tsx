@@ -35,7 +35,7 @@ export function RegisterPage({ ctx, realm, csrfToken, markets, values, error }: 
         <Field id="firstName" label={t('register.firstName')} value={values.firstName} autocomplete="given-name" maxLength={100} />
         <Field id="lastName" label={t('register.lastName')} value={values.lastName} autocomplete="family-name" maxLength={100} />
         <Field id="email" label={t('register.email')} value={values.email} type="email" autocomplete="email" hint={t('register.emailHint')} />
-        <NewPasswordFields ctx={ctx} submit={false} />
+        <NewPasswordFields ctx={ctx} submit={false} first />
         <fieldset>
           <legend>{t('register.company')}</legend>
           <span class="choice"><input type="radio" id="kind-existing" name="companyKind" value="existing" checked={kind === 'existing'} /><label for="kind-existing">{t('register.companyExisting')}</label></span>

@@ -114,7 +114,7 @@ export function ClientsPage({ ctx, clients, csrfToken, created, error }: {
             <tr key={c.clientId}>
               <td>{c.name}{c.firstParty ? null : ` (${t('sso.admin.thirdParty')})`}</td>
               <td><code>{c.clientId}</code></td>
-              <td>{c.realm}</td>
+              <td>{t(`account.realms.${c.realm}`)}</td>
               <td>{t(`sso.admin.kind.${c.kind}`)}</td>
               <td>{c.redirectUris.join(' ')}</td>
               <td>
@@ -134,7 +134,7 @@ export function ClientsPage({ ctx, clients, csrfToken, created, error }: {
           <label for="client-name">{t('sso.admin.name')}</label>
           <input id="client-name" name="name" type="text" required maxLength={100} />
           <label for="client-realm">{t('sso.admin.realm')}</label>
-          <select id="client-realm" name="realm"><option value="partner">partner</option><option value="shop">shop</option></select>
+          <select id="client-realm" name="realm"><option value="partner">{t('account.realms.partner')}</option><option value="shop">{t('account.realms.shop')}</option></select>
           <label for="client-kind">{t('sso.admin.kind')}</label>
           <select id="client-kind" name="kind">
             {['web', 'public', 'machine'].map((k) => <option key={k} value={k}>{t(`sso.admin.kind.${k}`)}</option>)}

@@ -131,9 +131,11 @@ function MarketSelect({ ctx, markets, value }: { ctx: PageContext; markets: Mark
   )
 }
 
-export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, needsMarket = false, partner, estimates, error, invalid, script }: {
+export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signedIn, account, needsMarket = false, partner, estimates, error, invalid, script }: {
   ctx: PageContext; csrfToken: string; topics: { key: string; title: string }[]; markets: MarketRow[]; values: TicketFormValues
-  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null; estimates: Record<string, WaitEstimate>; error?: string | undefined
+  signedIn: boolean; needsMarket?: boolean; partner: PartnerListing | null
+  /** The signed-in person's own details when complete: shown instead of asked. */
+  account?: Record<'userId' | 'firstName' | 'lastName' | 'email' | 'companyName' | 'companyAddress', string> | null | undefined; estimates: Record<string, WaitEstimate>; error?: string | undefined
   /** The id of the field the error is about. */
   invalid?: string | undefined
   script?: string | undefined
@@ -185,7 +187,21 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
             <span class="choice"><input type="radio" id="urgency-urgent" name="urgency" value="urgent" checked={values.urgency === 'urgent'} /><label for="urgency-urgent">{t('support.new.urgent')}</label></span>
           </fieldset>
         )}
-        {signedIn ? (
+        {signedIn && account ? (
+          // Signed in with a complete profile: the account is the identity, shown once and not asked again.
+          <section class="card" aria-labelledby="from-account">
+            <h2 id="from-account">{t('support.new.identity')}</h2>
+            <p class="hint">{t('support.new.fromAccount')}</p>
+            <dl>
+              <dt>{t('admin.check.fields.userId')}</dt><dd>{account.userId}</dd>
+              <dt>{t('support.new.accountName')}</dt><dd>{`${account.firstName} ${account.lastName}`}</dd>
+              <dt>{t('admin.check.fields.email')}</dt><dd>{account.email}</dd>
+              <dt>{t('admin.check.fields.companyName')}</dt><dd>{account.companyName}</dd>
+              <dt>{t('admin.check.fields.companyAddress')}</dt><dd>{account.companyAddress}</dd>
+            </dl>
+            {needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}
+          </section>
+        ) : signedIn ? (
           <>
             <p class="hint">{t('support.new.fromAccount')}</p>
             {needsMarket ? <MarketSelect ctx={ctx} markets={markets} value={values.marketCode} /> : null}

@@ -66,12 +66,11 @@ describe('asking for help', () => {
     const klaus = await user(testApp(), { firstName: 'Klaus', lastName: 'Becker', locale: 'de', company })
     const b = await signedIn(app, klaus, 'de')
     const form = await b.get('/de/support/new?topic=sign-in')
-    assert.match(form.body, new RegExp(`value="${klaus.userId}"`), 'identity fields come from the account')
+    assert.match(form.body, new RegExp(`<dd>${klaus.userId}</dd>`), 'the identity comes from the account, shown once')
+    assert.doesNotMatch(form.body, /id="identity-userId"/, 'and is not asked again')
     assert.match(form.body, /Autohaus Köln Partner GmbH/)
     const res = await b.post('/de/support/new', {
       topic: 'password', subject: 'Passwort-Link kommt nicht an', description: 'Ich habe zweimal einen Link angefordert, aber keine E-Mail erhalten.', urgency: 'urgent',
-      'identity.userId': klaus.userId, 'identity.firstName': 'Klaus', 'identity.lastName': 'Becker', 'identity.email': klaus.email ?? '',
-      'identity.companyName': 'Werkstatt Becker GmbH', 'identity.companyAddress': 'Hauptstraße 45, 50667 Köln',
     })
     assert.equal(res.statusCode, 201)
     assert.match(res.body, /Ihr Aftersales-Partner Autohaus Köln Partner GmbH/)
@@ -79,6 +78,7 @@ describe('asking for help', () => {
     const reference = /SR-\d{4}-\d{6}/.exec(res.body)?.[0] ?? ''
     const { ticket: stored } = await testApp().app.services.desk.ticket(systemActor('test'), reference)
     assert.equal(stored.marketId, germany.id, 'routed to the market of the account\'s company')
+    assert.deepEqual(stored.identity, { userId: klaus.userId, firstName: 'Klaus', lastName: 'Becker', email: klaus.email, companyName: 'Werkstatt Becker GmbH', companyAddress: 'Hauptstraße 45, 50667 Köln' }, 'the identity check gets the account\'s details')
     const mine = await b.get(`/de/support/tickets/${reference}`)
     assert.equal(mine.statusCode, 200, 'the signed-in requester needs no link')
     const ticket = await testApp().app.services.support.ticketForRequester(systemActor('test'), reference, undefined).catch(() => null)

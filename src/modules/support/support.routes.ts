@@ -167,6 +167,9 @@ export async function supportRoutes(root: FastifyInstance, opts: SupportRoutesOp
       ctx: pageContext(req, alternates), csrfToken: issueCsrfToken(req, reply), topics: categories.map((c) => ({ key: c.key, title: c.title })), markets: ownFirst,
       values: { marketCode: marketOfLocale[req.locale], ...values, identity }, signedIn: req.actor.kind === 'user', needsMarket: profile !== null && profile.marketId === null,
       partner, estimates, error, invalid, script: deflectScriptUrl,
+      account: profile?.email && profile.companyName && profile.companyAddress
+        ? { userId: profile.userId, firstName: profile.firstName, lastName: profile.lastName, email: profile.email, companyName: profile.companyName, companyAddress: profile.companyAddress }
+        : null,
     }), status)
   }
 

@@ -19,8 +19,8 @@ export function ReportCharts({ ctx, charts, csvBase, days }: { ctx: PageContext;
   )
 }
 
-/** The period choice of a report page: 7, 30 or 90 days. */
-export function ReportPeriods({ ctx, days, path }: { ctx: PageContext; days: number; path: string }): VNode {
+/** The period choice of a report page: the last (or, for a forecast, the next) 7, 30 or 90 days. */
+export function ReportPeriods({ ctx, days, path, ahead = false }: { ctx: PageContext; days: number; path: string; ahead?: boolean }): VNode {
   const { t } = ctx
-  return <PeriodNav label={t('reports.period')} periods={reportPeriods} current={days} href={(d) => `${path}?days=${String(d)}`} text={(d) => t('reports.lastDays', { days: d })} />
+  return <PeriodNav label={t('reports.period')} periods={reportPeriods} current={days} href={(d) => `${path}?days=${String(d)}`} text={(d) => t(ahead ? 'reports.nextDays' : 'reports.lastDays', { days: d })} />
 }

@@ -82,6 +82,20 @@ export function Page({ ctx, title, description, headerSearch = true, refreshTo, 
             <a class="brand" href={`/${locale}/help`}>
               <span class="brand-name">{ctx.brandName}</span> <span class="brand-product">{t('layout.product')}</span>
             </a>
+            <div class="header-tools">
+              {ctx.signedIn ? (
+                <nav class="account-nav" aria-label={t('nav.accountNavigation')}>
+                  <ul>
+                    <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
+                    <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>
+                    <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
+                  </ul>
+                </nav>
+              ) : null}
+              <LanguageSwitcher ctx={ctx} />
+            </div>
+          </div>
+          <div class="wrap header-row header-second">
             <nav class="primary" aria-label={t('layout.mainNavigation')}>
               <ul>
                 <li><a href={`/${locale}/help`}>{t('nav.help')}</a></li>
@@ -91,26 +105,20 @@ export function Page({ ctx, title, description, headerSearch = true, refreshTo, 
                     <li><a href={`/${locale}/support/tickets`}>{t('nav.myRequests')}</a></li>
                     {ctx.consoles?.queue ? <li><a href={`/${locale}/agent/tickets`}>{t('nav.queue')}</a></li> : null}
                     {ctx.consoles?.admin ? <li><a href={`/${locale}/admin`}>{t('nav.administration')}</a></li> : null}
-                    <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
-                    <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>
-                    <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
                   </>
                 ) : (
                   <li><a href={`/${locale}/login`}>{t('nav.signIn')}</a></li>
                 )}
               </ul>
             </nav>
-            <LanguageSwitcher ctx={ctx} />
-          </div>
-          {headerSearch ? (
-            <div class="wrap">
+            {headerSearch ? (
               <form class="search-form compact" role="search" method="get" action={`/${locale}/help/search`}>
                 <label for="header-q" class="visually-hidden">{t('help.search.label')}</label>
                 <input id="header-q" type="search" name="q" maxLength={200} placeholder={t('help.search.placeholder')} />
                 <button type="submit">{t('help.search.submit')}</button>
               </form>
-            </div>
-          ) : null}
+            ) : null}
+          </div>
         </header>
         <main id="main" class="wrap" tabIndex={-1}>
           {children}
