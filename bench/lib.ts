@@ -41,7 +41,8 @@ export async function startServer(env: Record<string, string>, port: number): Pr
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
+  // Up to two minutes: on a busy shared machine the first start after a large import is slow.
+  for (let i = 0; i < 1200; i++) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) break
     } catch {

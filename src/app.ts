@@ -20,7 +20,7 @@ import { loggerOptions } from './shared/logger.js'
 import { HELP_REVISION_CHANNEL, helpCenterRoutes } from './modules/helpcenter/index.js'
 import { identityRoutes, registerSessions } from './modules/identity/index.js'
 import { adminRoutes } from './modules/admin/index.js'
-import { organizationsRoutes } from './modules/organizations/index.js'
+import { MARKET_CHANNEL, organizationsRoutes } from './modules/organizations/index.js'
 import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { agentRoutes, registerTicketGauges, supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
@@ -109,9 +109,17 @@ export async function buildApp(config: Config, database: Database, options: Buil
   registerOutboxGauge(metrics, () => app.mailer.repo.pendingCount())
   registerTicketGauges(metrics.registry, services.desk)
   app.addHook('onClose', () => app.mailer.stop())
-  // An import on any process shows on this one's pages as soon as it commits.
-  const stopListening = await database.listen(HELP_REVISION_CHANNEL, () => { services.help.forgetRevision() })
-  app.addHook('onClose', async () => { await stopListening() })
+  // Caches of settings are shared through the database: a change committed by any process (an
+  // import, a platform administrator's edit of a market) is notified to every process, which drops
+  // its copy at once (docs/deployment.md, "Several nodes").
+  const stopListening = [
+    await database.listen(HELP_REVISION_CHANNEL, () => {
+      services.help.forgetRevision()
+      services.support.forgetTopics()
+    }),
+    await database.listen(MARKET_CHANNEL, (payload) => { services.support.forgetMarket(Number(payload)) }),
+  ]
+  app.addHook('onClose', async () => { for (const stop of stopListening) await stop() })
   app.decorate('metrics', metrics)
   const routeList: RouteEntry[] = []
   app.decorate('routeList', routeList)

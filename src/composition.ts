@@ -78,7 +78,8 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
     requester: (actor) => account.requesterProfile(actor),
     myPartner: (actor) => organizations.myPartner(actor),
   })
-  // The intake caches markets for a few seconds; a platform edit must reach the next ticket.
+  // The intake keeps markets until they change: this process forgets at once, the others when the
+  // database notifies the change (app.ts).
   organizations.onMarketChanged((marketId) => { support.forgetMarket(marketId) })
   return {
     help,

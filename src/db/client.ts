@@ -54,10 +54,10 @@ export interface Database {
    */
   withExclusiveLock<T>(name: string, work: () => Promise<T>): Promise<T | undefined>
   /**
-   * Calls `onNotify` for each NOTIFY on `channel` (sent by any process, delivered when its
-   * transaction commits); answers the function that stops listening.
+   * Calls `onNotify` with the payload of each NOTIFY on `channel` (sent by any process, delivered
+   * when its transaction commits); answers the function that stops listening.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -118,7 +118,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       }
     },
     listen: async (channel, onNotify) => {
-      const unsubscribe = await client.listen(channel, () => { onNotify() })
+      const unsubscribe = await client.listen(channel, (payload) => { onNotify(payload) })
       // A database closed first has already stopped every listener.
       return async () => { if (!client.closed) await unsubscribe() }
     },
@@ -175,7 +175,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     },
     listen: async (channel, onNotify) => {
       // postgres-js keeps one connection for all of this pool's channels and listens again after a reconnect.
-      const subscription = await client.listen(channel, () => { onNotify() })
+      const subscription = await client.listen(channel, (payload) => { onNotify(payload) })
       return () => subscription.unlisten()
     },
     close: () => client.end({ timeout: 5 }),

@@ -8,10 +8,22 @@ export class RevisionCache<V> {
 
   constructor(private readonly maxEntries: number) {}
 
+  /** Loads under way: requests for the same key and revision wait for the one load, not start their own. */
+  private readonly loading = new Map<string, { revision: number; value: Promise<V> }>()
+
   async get(key: string, revision: number, load: () => Promise<V> | V): Promise<V> {
     const hit = this.entries.get(key)
     if (hit && hit.revision === revision) return hit.value
-    const value = await load()
+    const pending = this.loading.get(key)
+    if (pending && pending.revision === revision) return pending.value
+    const loaded = Promise.resolve().then(load)
+    this.loading.set(key, { revision, value: loaded })
+    let value: V
+    try {
+      value = await loaded
+    } finally {
+      if (this.loading.get(key)?.value === loaded) this.loading.delete(key)
+    }
     this.entries.delete(key)
     this.entries.set(key, { revision, value })
     if (this.entries.size > this.maxEntries) {
@@ -23,5 +35,6 @@ export class RevisionCache<V> {
 
   clear(): void {
     this.entries.clear()
+    this.loading.clear()
   }
 }

@@ -84,6 +84,7 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
   const renderBody = (markdown: string) => renderArticleBody(markdown.replaceAll(BRAND_TOKEN, brand()))
   let cachedRevision: { value: number; at: number } | undefined
   const articles = new RevisionCache<ArticleView | null>(2000)
+  const searches = new RevisionCache<{ changed: boolean; correctedQuery: string | null; hits: SearchResult['hits']; suggestions: ArticleSummaryRow[] }>(5000)
 
   /** Renders the stored articles again when the configured brand is not the one they name; returns how many changed. */
   async function applyBrand(): Promise<number> {
@@ -171,22 +172,25 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       if (tokens.length === 0) throw new AppError('QUERY_EMPTY')
       const limit = Math.min(Math.max(Math.trunc(input.limit), 1), 50)
 
-      const checked = await repo.searchWords(input.locale, searchConfig(input.locale), tokens, MAX_WORDS)
-      const corrected = checked.map((w) => (!w.known && w.best && w.word.length >= 4 ? w.best : w.word))
-      const changed = corrected.some((w, i) => w !== checked[i]?.word)
-      const rows = await repo.search(input.locale, searchConfig(input.locale), corrected, limit)
-      const hits = rows.map((r) => ({
-        slug: r.slug, title: r.title, summary: r.summary,
-        category: { slug: r.category_slug, title: r.category_title },
-        snippet: splitSnippet(r.snippet),
-      }))
-      let suggestions: ArticleSummaryRow[] = []
-      if (hits.length === 0) {
-        await repo.recordMiss(input.locale, query.toLowerCase().slice(0, QUERY_MAX))
-        suggestions = await repo.closestArticles(input.locale, query, 3)
-      }
-      options.onSearch?.(input.locale, hits.length === 0 ? 'miss' : changed ? 'corrected' : 'hit')
-      return { query, correctedQuery: changed && hits.length > 0 ? corrected.join(' ') : null, hits, suggestions }
+      // The same words give the same answer until the content changes: people ask the same few
+      // questions, and each is searched once per revision (the database words, ranks and snippets).
+      const found = await searches.get(`${input.locale}\u0000${String(limit)}\u0000${query.toLowerCase()}`, await revision(), async () => {
+        const checked = await repo.searchWords(input.locale, searchConfig(input.locale), tokens, MAX_WORDS)
+        const corrected = checked.map((w) => (!w.known && w.best && w.word.length >= 4 ? w.best : w.word))
+        const changed = corrected.some((w, i) => w !== checked[i]?.word)
+        const rows = await repo.search(input.locale, searchConfig(input.locale), corrected, limit)
+        const hits = rows.map((r) => ({
+          slug: r.slug, title: r.title, summary: r.summary,
+          category: { slug: r.category_slug, title: r.category_title },
+          snippet: splitSnippet(r.snippet),
+        }))
+        const suggestions: ArticleSummaryRow[] = hits.length === 0 ? await repo.closestArticles(input.locale, query, 3) : []
+        return { changed, correctedQuery: changed && hits.length > 0 ? corrected.join(' ') : null, hits, suggestions }
+      })
+      // Every search without results is counted, answered from the cache or not.
+      if (found.hits.length === 0) await repo.recordMiss(input.locale, query.toLowerCase().slice(0, QUERY_MAX))
+      options.onSearch?.(input.locale, found.hits.length === 0 ? 'miss' : found.changed ? 'corrected' : 'hit')
+      return { query, correctedQuery: found.correctedQuery, hits: found.hits, suggestions: found.suggestions }
     },
 
     /**

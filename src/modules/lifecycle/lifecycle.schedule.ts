@@ -13,6 +13,7 @@ export function startSweepSchedule(lifecycle: LifecycleService, options: { minut
     run: async () => {
       const report = await lifecycle.sweep(systemActor('lifecycle-schedule'), {}, { publicUrl: options.publicUrl })
       if (report.ran) options.log.info({ sweep: report.realms }, 'lifecycle sweep done')
+      else options.log.info('lifecycle sweep skipped: another process is sweeping')
     },
   })
 }

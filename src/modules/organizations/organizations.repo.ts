@@ -9,6 +9,9 @@ export type MarketInput = typeof markets.$inferInsert
 export type CompanyRow = typeof companies.$inferSelect
 export type CompanyInput = typeof companies.$inferInsert
 
+/** Notified (on commit, payload: the market's id) whenever a market changes, so that every process drops its copy. */
+export const MARKET_CHANNEL = 'sportello_market_changed'
+
 export function createOrganizationsRepo(db: Db) {
   return {
     async listMarkets(): Promise<MarketRow[]> {
@@ -89,8 +92,9 @@ export function createOrganizationsRepo(db: Db) {
 
     async updateMarket(code: string, fields: Partial<MarketInput>, audit: AuditInput): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.update(markets).set(fields).where(eq(markets.code, code))
+        const [changed] = await tx.update(markets).set(fields).where(eq(markets.code, code)).returning({ id: markets.id })
         await recordAudit(tx, audit)
+        if (changed) await tx.execute(sql`select pg_notify(${MARKET_CHANNEL}, ${String(changed.id)})`)
       })
     },
 

@@ -40,8 +40,12 @@ export const TicketInput = Type.Object({
 })
 /** How long a market's waiting-time estimate is reused: live data, without two queries on every ticket of a rush. */
 const ESTIMATE_TTL_MS = 5_000
-/** Help topics change only with a content import. */
-const TOPICS_TTL_MS = 30_000
+/**
+ * Markets (service levels, hours, contacts) and help topics are kept until the database notifies a
+ * change (LISTEN/NOTIFY: `forgetMarket`, `forgetTopics`), from this process or any other. Read
+ * again after this long anyway, only as a safety net for a notification lost while reconnecting.
+ */
+const SETTINGS_SAFETY_TTL_MS = 5 * 60_000
 export type TicketInput = Type.Static<typeof TicketInput>
 
 export interface SupportDeps {
@@ -97,11 +101,11 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
     return value
   }
 
-  /** Markets change rarely (a platform administrator's edit): read at most every few seconds on the intake path. */
+  /** Markets change rarely (a platform administrator's edit, notified to every process). */
   const marketCache = new Map<string, { at: number; value: Promise<MarketRow | undefined> }>()
   function cachedMarket(key: string, load: () => Promise<MarketRow | undefined>): Promise<MarketRow | undefined> {
     const cached = marketCache.get(key)
-    if (cached && Date.now() - cached.at < ESTIMATE_TTL_MS) return cached.value
+    if (cached && Date.now() - cached.at < SETTINGS_SAFETY_TTL_MS) return cached.value
     const value = load()
     marketCache.set(key, { at: Date.now(), value })
     value.catch(() => { marketCache.delete(key) })
@@ -110,7 +114,7 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
 
   function topics(locale: string): Promise<string[]> {
     const cached = topicCache.get(locale)
-    if (cached && Date.now() - cached.at < TOPICS_TTL_MS) return cached.value
+    if (cached && Date.now() - cached.at < SETTINGS_SAFETY_TTL_MS) return cached.value
     const value = deps.topics(locale)
     topicCache.set(locale, { at: Date.now(), value })
     value.catch(() => { topicCache.delete(locale) })
@@ -132,10 +136,15 @@ export function createSupportService(repo: SupportRepo, deps: SupportDeps) {
   return {
     estimateFor,
 
-    /** A platform administrator changed a market: new tickets and estimates use its new figures at once. */
+    /** A platform administrator changed a market (in any process): new tickets and estimates use its new figures at once. */
     forgetMarket(marketId: number): void {
       marketCache.clear()
       estimates.delete(marketId)
+    },
+
+    /** Help content changed (an import in any process): the topics a ticket may name are read again. */
+    forgetTopics(): void {
+      topicCache.clear()
     },
 
     async createTicket(actor: Actor, input: TicketInput, ctx: { publicUrl: string; requestId?: string | undefined; ip?: string | undefined }, files: UploadedFile[] = []): Promise<CreatedTicket> {
