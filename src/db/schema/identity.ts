@@ -45,6 +45,8 @@ export const users = pgTable('users', {
   // A registration not yet verified holds no address: its owner may register, be invited or imported (issue 14).
   uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`).where(sql`${t.status} <> 'pending_verification'`),
   index('users_company').on(t.companyId),
+  // SCIM's `meta.lastModified gt` within a company (a provisioning client's incremental sync).
+  index('users_company_updated').on(t.companyId, t.updatedAt),
   index('users_lifecycle').on(t.realm, t.status, t.lastActivityAt),
   // The inactivity forecast reads only these columns: an index-only scan, whatever the market's size.
   index('users_inactivity_forecast').on(t.realm, t.status, sql`coalesce(${t.lastActivityAt}, ${t.createdAt})`, t.companyId, t.statusChangedAt, t.lastActivityAt, t.createdAt),
