@@ -25,6 +25,7 @@ import { mailerFromConfig, type Mailer } from './shared/mail/mailer.js'
 import { agentRoutes, registerTicketGauges, supportRoutes } from './modules/support/index.js'
 import { systemRoutes } from './modules/system/index.js'
 import { ssoAdminRoutes, ssoRoutes } from './modules/sso/index.js'
+import { scimRoutes, SCIM_PREFIX } from './modules/scim/index.js'
 import { sourceDir } from './paths.js'
 
 const publicDir = path.join(sourceDir, 'public')
@@ -172,6 +173,7 @@ export async function buildApp(config: Config, database: Database, options: Buil
   await app.register(adminRoutes, { services, admin: services.admin })
   await app.register(ssoRoutes, { sso: services.sso, auth: services.auth, publicUrl: config.publicUrl, keySecret: oidcKeySecret, https })
   await app.register(ssoAdminRoutes, { sso: services.sso })
+  await app.register(scimRoutes, { prefix: SCIM_PREFIX, scim: services.scim, publicUrl: config.publicUrl })
   await app.register(identityRoutes, { auth: services.auth, account: services.account, factors: services.factors, registration: services.registration, organizations: services.organizations, rateLimitPerMinute: config.authRateLimit })
   return app
 }

@@ -38,6 +38,11 @@ Commands:
   clients list [--realm partner|shop]
   clients remove <client_id> remove an app and every token, code and grant it holds
   keys rotate               new token signing key; the previous one stays published for verification
+  scim token <client_id> --company <number> | --market <code>
+                            issue a SCIM 2.0 provisioning token for a machine client of the partner
+                            realm, scoped to one company or one market (replaces its previous token);
+                            shown this once, stored hashed. Base URL: PUBLIC_URL/scim/v2
+  scim revoke <client_id>   withdraw a client's provisioning token
 
 users import, content import, lifecycle sweep and outbox drain show their progress on a terminal
 and print one summary line; --json prints the summary as one JSON object instead.
@@ -74,7 +79,7 @@ export type CliValues = ReturnType<typeof parseArgs<{ options: typeof cliOptions
 const commands = new Set([
   'migrate', 'seed demo', 'content import', 'content export', 'content report', 'outbox drain', 'lifecycle sweep',
   'users import', 'users invite', 'support close-solved', 'support report', 'admin create',
-  'clients add', 'clients list', 'clients remove', 'keys rotate',
+  'clients add', 'clients list', 'clients remove', 'keys rotate', 'scim token', 'scim revoke',
 ])
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -6,12 +6,13 @@ import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
   createAccountService, createAdministrationService, createAuthService, createEmailVerifier, createIdentityRepo, createRegistrationService,
-  createImportService, createInactivityRepo, factorSecrets, unconfiguredFactorSecrets, createFactorsService, type FactorsService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
+  createImportService, createInactivityRepo, factorSecrets, unconfiguredFactorSecrets, createFactorsService, createProvisioningService, type FactorsService, type ProvisioningService, type AccountEndings, type AccountService, type AdministrationService, type AuthService, type ImportService, type RegistrationService,
 } from './modules/identity/index.js'
 import { createAdminRepo, createAdminService, type AdminService } from './modules/admin/index.js'
 import { createLifecycleRepo, createLifecycleService, type LifecycleService } from './modules/lifecycle/index.js'
 import { createOrganizationsRepo, createOrganizationsService, type OrganizationsService } from './modules/organizations/index.js'
 import { createDeskService, createSupportRepo, createSupportService, erasedRequesterData, type DeskService, type SupportService } from './modules/support/index.js'
+import { createScimRepo, createScimService, type ScimService } from './modules/scim/index.js'
 import { createSsoRepo, createSsoService, queuedBackchannelLogouts, revokedAppAccess, type SsoService } from './modules/sso/index.js'
 
 /**
@@ -34,6 +35,9 @@ export interface Services {
   support: SupportService
   desk: DeskService
   sso: SsoService
+  /** Accounts as a provisioning client (SCIM) manages them, through the account core. */
+  provisioning: ProvisioningService
+  scim: ScimService
 }
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
@@ -81,8 +85,27 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
   // The intake keeps markets until they change: this process forgets at once, the others when the
   // database notifies the change (app.ts).
   organizations.onMarketChanged((marketId) => { support.forgetMarket(marketId) })
+  const sso = createSsoService(createSsoRepo(database.db), {
+    keySecret: () => {
+      if (!secrets.oidcKeySecret) throw new Error('OIDC_KEY_SECRET is not resolved (resolveOidcKeySecret)')
+      return secrets.oidcKeySecret
+    },
+  })
+  const provisioning = createProvisioningService(identityRepo, administration, {
+    isLocale,
+    company: async (key) => {
+      const found = 'number' in key ? await organizations.findCompanyByNumber(systemActor('provisioning'), key.number) : await organizations.company(systemActor('provisioning'), key.id)
+      return found && found.status !== 'refused' ? { id: found.id, marketId: found.marketId, companyNumber: found.companyNumber } : undefined
+    },
+  })
   return {
     help,
+    provisioning,
+    scim: createScimService(createScimRepo(database.db), provisioning, {
+      company: (number) => organizations.findCompanyByNumber(systemActor('scim'), number),
+      market: (code) => organizations.market(systemActor('scim'), code),
+      client: (clientId) => sso.client(systemActor('scim'), clientId),
+    }),
     organizations,
     desk,
     auth: createAuthService(identityRepo, { secrets: sealedFactors, onSignIn: (realm, result) => metrics?.signIns.inc({ realm, result }) }),
@@ -106,11 +129,6 @@ export function createServices(database: Database, metrics?: Metrics, secrets: {
       // PGlite has one connection; on PostgreSQL a bulk sweep uses the cores, up to four.
       parallelism: database.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1,
     }),
-    sso: createSsoService(createSsoRepo(database.db), {
-      keySecret: () => {
-        if (!secrets.oidcKeySecret) throw new Error('OIDC_KEY_SECRET is not resolved (resolveOidcKeySecret)')
-        return secrets.oidcKeySecret
-      },
-    }),
+    sso,
   }
 }

@@ -185,6 +185,20 @@ export async function runCommand(command: string, arg: string | undefined, value
       console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
       return 0
     }
+    case 'scim token': {
+      if (!arg) break
+      const issued = await withDatabase((db) => servicesOf(db).scim.issueToken(systemActor('cli'), { clientId: arg, company: values.company, market: values.market }))
+      console.log(`Provisioning token for ${arg}, scoped to ${values.company !== undefined ? `company ${values.company}` : `market ${(values.market ?? '').toUpperCase()}`}:`)
+      console.log(issued.token)
+      console.log(`(shown this once; only its hash is stored) SCIM base URL: ${loadConfig().publicUrl}/scim/v2`)
+      return 0
+    }
+    case 'scim revoke': {
+      if (!arg) break
+      await withDatabase((db) => servicesOf(db).scim.revokeToken(systemActor('cli'), arg))
+      console.log(`Withdrew the provisioning token of ${arg}.`)
+      return 0
+    }
     case 'clients add':
     case 'clients list':
     case 'clients remove':

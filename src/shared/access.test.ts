@@ -23,6 +23,9 @@ const actors = {
   marketAdminIt: actor(['market_admin', { marketId: IT }]),
   agentIt: actor(['support_agent', { marketId: IT }]),
   platform: actor(['platform_admin']),
+  // Provisioning clients: one company's, one market's.
+  clientWorkshopIt: { kind: 'client', clientId: 'dms-a', companyId: WORKSHOP_IT, marketId: null } as Actor,
+  clientIt: { kind: 'client', clientId: 'dms-b', companyId: null, marketId: IT } as Actor,
 }
 type Who = keyof typeof actors
 
@@ -37,14 +40,14 @@ type Where = keyof typeof targets
 /** Who may do each action where: the table below is the policy read back, row by row. */
 const company: Record<Who, Where[]> = {
   guest: [], system: ['workshopIt', 'otherIt', 'workshopDe'], user: [], orgAdminIt: ['workshopIt'], marketAdminIt: ['workshopIt', 'otherIt'], agentIt: [],
-  platform: ['workshopIt', 'otherIt', 'workshopDe'],
+  platform: ['workshopIt', 'otherIt', 'workshopDe'], clientWorkshopIt: ['workshopIt'], clientIt: ['workshopIt', 'otherIt'],
 }
-const market: Record<Who, Where[]> = { ...company, orgAdminIt: [] }
-const platform: Record<Who, Where[]> = { ...company, orgAdminIt: [], marketAdminIt: [] }
+const market: Record<Who, Where[]> = { ...company, orgAdminIt: [], clientWorkshopIt: [] }
+const platform: Record<Who, Where[]> = { ...company, orgAdminIt: [], marketAdminIt: [], clientWorkshopIt: [], clientIt: [] }
 const desk: Record<Who, Where[]> = { ...platform, agentIt: ['workshopIt', 'otherIt'] }
 const deskReport: Record<Who, Where[]> = { ...desk, marketAdminIt: ['workshopIt', 'otherIt'] }
 const expected: Record<Action, Record<Who, Where[]>> = {
-  view: company, invite: company, approve: company, deactivate: company, grant_org_admin: company, edit_company: company, forecast_inactivity: company,
+  view: company, invite: company, approve: company, deactivate: company, erase: company, grant_org_admin: company, edit_company: company, forecast_inactivity: company,
   check_identity: market, restore: market, reset_password: market, reset_factors: market, manage_companies: market, import_users: market,
   manage_platform: platform, manage_sso: platform, run_schedules: platform,
   view_tickets: desk, work_tickets: desk, view_ticket_report: deskReport,

@@ -23,6 +23,8 @@ export const actions = {
   approve: 'company',
   /** Switch an account off (someone left the company); a market administrator can restore it. */
   deactivate: 'company',
+  /** Erase an account at once, keeping its anonymous tombstone (a provisioning client's DELETE). */
+  erase: 'company',
   /** Make a user of the company an organization administrator, or stop that. */
   grant_org_admin: 'company',
   /** Company details and its aftersales business partner. */
@@ -95,8 +97,19 @@ const none: Scope = { all: false, marketAdminOf: new Set(), orgAdminOf: new Set(
 const everything: Scope = { all: true, marketAdminOf: new Set(), orgAdminOf: new Set(), agentOf: new Set() }
 const scopes = new WeakMap<readonly RoleGrant[], Scope>()
 
+const clientScopes = new WeakMap<Actor, Scope>()
+
 export function scopeOf(actor: Actor): Scope {
   if (actor.kind === 'system') return everything
+  if (actor.kind === 'client') {
+    let scope = clientScopes.get(actor)
+    if (!scope) {
+      const one = (id: number | null) => new Set(id === null ? [] : [id])
+      scope = { all: false, marketAdminOf: one(actor.marketId), orgAdminOf: one(actor.companyId), agentOf: new Set() }
+      clientScopes.set(actor, scope)
+    }
+    return scope
+  }
   if (actor.kind !== 'user') return none
   let scope = scopes.get(actor.roles)
   if (!scope) {
@@ -122,7 +135,10 @@ export function can(actor: Actor, action: Action, target: Target = { companyId: 
   const scope = scopeOf(actor)
   if (scope.all) return true
   const inMarket = (set: ReadonlySet<number>) => target.marketId !== null && set.has(target.marketId)
-  switch (actions[action]) {
+  const level = actions[action]
+  // A provisioning client manages accounts: never a support desk's tickets or reports.
+  if (actor.kind === 'client' && (level === 'desk' || level === 'desk_report')) return false
+  switch (level) {
     case 'platform':
       return false
     case 'market':
@@ -146,6 +162,7 @@ export function assertCan(actor: Actor, action: Action, target?: Target): void {
 export function canAnywhere(actor: Actor, action: Action): boolean {
   const scope = scopeOf(actor)
   if (scope.all) return true
+  if (actor.kind === 'client' && (actions[action] === 'desk' || actions[action] === 'desk_report')) return false
   switch (actions[action]) {
     case 'platform':
       return false
@@ -167,6 +184,7 @@ export function canAnywhere(actor: Actor, action: Action): boolean {
 export function whereCan(actor: Actor, action: Action): { marketIds: number[]; companyIds: number[] } | null {
   const scope = scopeOf(actor)
   if (scope.all) return null
+  if (actor.kind === 'client' && (actions[action] === 'desk' || actions[action] === 'desk_report')) return { marketIds: [], companyIds: [] }
   switch (actions[action]) {
     case 'platform':
       return { marketIds: [], companyIds: [] }

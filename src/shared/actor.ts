@@ -28,6 +28,11 @@ export type Actor =
     sessionIdHash?: string
   }
   | { kind: 'system'; name: string }
+  /**
+   * A machine client acting on its own (SCIM provisioning): scoped to exactly one company (as that
+   * company's organization administrators are) or one market (as its market administrators are).
+   */
+  | { kind: 'client'; clientId: string; companyId: number | null; marketId: number | null }
 
 export const guest: Actor = { kind: 'guest' }
 

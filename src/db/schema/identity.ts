@@ -45,6 +45,8 @@ export const users = pgTable('users', {
   // A registration not yet verified holds no address: its owner may register, be invited or imported (issue 14).
   uniqueIndex('users_realm_email').on(t.realm, sql`lower(${t.email})`).where(sql`${t.status} <> 'pending_verification'`),
   index('users_company').on(t.companyId),
+  // SCIM's `meta.lastModified gt` within a company (a provisioning client's incremental sync).
+  index('users_company_updated').on(t.companyId, t.updatedAt),
   index('users_lifecycle').on(t.realm, t.status, t.lastActivityAt),
   // The inactivity forecast counts, company by company and status by status, the accounts whose
   // activity falls in a range: one contiguous stretch of this index each, read without the table

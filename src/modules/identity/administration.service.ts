@@ -160,6 +160,20 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     return { user, link: actor.kind === 'system' ? link : null }
   }
 
+  /**
+   * The invitation itself, once the company is known (the consoles and CLI by its number, a
+   * provisioning client by its scope): the actor must be allowed to invite into it.
+   */
+  async function inviteIntoCompany(actor: Actor, input: Omit<InviteInput, 'companyNumber'> & { company: { id: number; marketId: number } }, auditData: Record<string, unknown>, ctx: RequestContext): Promise<{ user: UserRow; link: string | null }> {
+    const { company } = input
+    assertCan(actor, 'invite', { companyId: company.id, marketId: company.marketId })
+    return createInvited(actor, {
+      realm: input.realm, userId: input.userId, firstName: input.firstName.trim(), lastName: input.lastName.trim(), email: input.email, locale: input.locale,
+      companyId: company.id, roles: [{ role: 'user' }, ...(input.role === 'org_admin' ? [{ role: 'org_admin' as const, companyId: company.id }] : [])],
+      scope: { companyId: company.id, marketId: company.marketId }, auditData: { realm: input.realm, role: input.role, ...auditData },
+    }, ctx)
+  }
+
   /** Restoring access and reset links need a passed identity check by the same administrator in the last 30 minutes. */
   async function assertRecentCheck(actor: Actor, userId: number): Promise<void> {
     if (actor.kind === 'system') return
@@ -472,13 +486,10 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
       if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
       const company = await deps.findCompany(input.companyNumber)
       if (!company) throw new AppError('COMPANY_NOT_FOUND')
-      assertCan(actor, 'invite', { companyId: company.id, marketId: company.marketId })
-      return createInvited(actor, {
-        realm: input.realm, userId: input.userId, firstName: input.firstName.trim(), lastName: input.lastName.trim(), email: input.email, locale: input.locale,
-        companyId: company.id, roles: [{ role: 'user' }, ...(input.role === 'org_admin' ? [{ role: 'org_admin' as const, companyId: company.id }] : [])],
-        scope: { companyId: company.id, marketId: company.marketId }, auditData: { realm: input.realm, role: input.role },
-      }, ctx)
+      return inviteIntoCompany(actor, { ...input, company }, {}, ctx)
     },
+
+    inviteIntoCompany,
 
     /**
      * `sportello admin create`: the first platform administrator (or a market administrator) of a new

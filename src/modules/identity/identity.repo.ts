@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import {
@@ -13,6 +13,55 @@ import { AppError } from '../../shared/errors.js'
 import { assertTransition, statusesThat } from './account-status.js'
 
 export type UserRow = typeof users.$inferSelect
+
+/**
+ * A query over accounts in identity's own terms (a provisioning client's filter is translated to
+ * this): each comparison is one indexed predicate (user ID and address by the realm's unique
+ * indexes, last change by `users_company_updated`).
+ */
+export type AccountFilter =
+  | { op: 'and' | 'or'; filters: AccountFilter[] }
+  | { op: 'eq'; field: 'userId' | 'email'; value: string }
+  | { op: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; field: 'updatedAt'; value: Date }
+
+/** An account as a provisioning client reads it: the row, its roles, and its company's number and market. */
+export interface AccountRecord { user: UserRow; roles: RoleGrant[]; companyNumber: string | null; marketId: number | null }
+
+/** Where a scoped reader may look: companies (their accounts) and markets (all their companies' accounts). */
+export interface AccountScope { companyIds: number[]; marketIds: number[] }
+
+function filterSql(filter: AccountFilter): SQL {
+  if ('filters' in filter) {
+    const parts = filter.filters.map(filterSql)
+    return (filter.op === 'and' ? and(...parts) : or(...parts)) ?? sql`true`
+  }
+  switch (filter.field) {
+    case 'userId':
+      return sql`lower(${users.userId}) = ${filter.value.toLowerCase()}`
+    case 'email':
+      // The realm's unique index on addresses leaves out registrations not yet verified (they hold none).
+      return sql`(lower(${users.email}) = ${filter.value.toLowerCase()} and ${users.status} <> 'pending_verification')`
+    case 'updatedAt': {
+      const op = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[filter.op]
+      return sql`${users.updatedAt} ${sql.raw(op)} ${filter.value.toISOString()}::timestamptz`
+    }
+  }
+}
+
+/** Like shared/access's reach rule: accounts whose roles go beyond the markets named (none: beyond a company). */
+function reachesBeyond(allowedMarkets: number[]): SQL {
+  return sql`exists (select 1 from user_roles r where r.user_id = "users"."id" and (r.role = 'platform_admin'
+    or (r.role in ('market_admin', 'support_agent') and ${allowedMarkets.length > 0 ? sql`r.market_id not in (${sql.join(allowedMarkets.map((m) => sql`${m}`), sql`, `)})` : sql`true`})))`
+}
+
+/** The accounts a scoped reader may see (null: all), with the reach rule of the consoles. */
+function inScope(scope: AccountScope | null): SQL | undefined {
+  if (!scope) return undefined
+  return or(
+    scope.companyIds.length > 0 ? and(inArray(users.companyId, scope.companyIds), sql`not ${reachesBeyond([])}`) : sql`false`,
+    scope.marketIds.length > 0 ? and(inArray(companies.marketId, scope.marketIds), sql`not ${reachesBeyond(scope.marketIds)}`) : sql`false`,
+  )
+}
 export type NewUser = typeof users.$inferInsert
 export type SessionRow = typeof sessions.$inferSelect
 
@@ -115,6 +164,20 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
       const moved = await tx.update(users).set({ status: 'active', statusChangedAt: user.status === 'active' ? undefined : at, lockedUntil: null, lockouts: 0, lastActivityAt: at, updatedAt: at })
         .where(and(eq(users.id, user.id), eq(users.status, user.status))).returning({ id: users.id })
       if (moved.length === 0) throw new AppError('CONFLICT')
+    },
+    /** The account and its roles, locked until the transaction ends (a provisioning change reads, checks its version, then writes). */
+    async lockAccount(id: number): Promise<{ user: UserRow; roles: RoleGrant[] } | undefined> {
+      const [row] = await tx.select({ user: users, roles: rolesOfUser }).from(users).where(eq(users.id, id)).for('update', { of: users })
+      return row
+    },
+    /** A provisioning client's change of the record: user ID, names, locale and address (a new address is unverified). */
+    async updateAccount(id: number, change: { userId?: string; firstName?: string; lastName?: string; locale?: string; email?: string | null; emailChanged?: boolean }, at: Date): Promise<void> {
+      const { emailChanged, ...fields } = change
+      await tx.update(users).set({ ...fields, ...(emailChanged ? { emailVerifiedAt: null } : {}), updatedAt: at }).where(eq(users.id, id))
+    },
+    /** Marks the record changed (a role given or taken by a provisioning client changes what it reads). */
+    async touch(id: number, at: Date): Promise<void> {
+      await tx.update(users).set({ updatedAt: at }).where(eq(users.id, id))
     },
     async setUnverifiedEmail(userId: number, email: string, at: Date): Promise<void> {
       await tx.update(users).set({ email, emailVerifiedAt: null, updatedAt: at }).where(eq(users.id, userId))
@@ -417,6 +480,55 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
           sql`lower(${users.email}) like ${like}`, sql`lower(${companies.name}) like ${like}`,
         ) : undefined,
       )).orderBy(sql`${users.lastActivityAt} desc nulls last`, users.id).limit(filter.limit).offset(filter.offset)
+    },
+
+    /**
+     * A provisioning client's page of accounts in a realm: in `scope`, matching `filter`, ordered by
+     * number, with the total (one statement; the count is a window over the same rows).
+     */
+    async findAccounts(query: { realm: string; scope: AccountScope | null; filter?: AccountFilter | undefined; offset: number; limit: number }): Promise<{ total: number; records: AccountRecord[] }> {
+      const where = and(eq(users.realm, query.realm), ne(users.status, 'deleted'), inScope(query.scope), query.filter ? filterSql(query.filter) : undefined)
+      const select = { user: users, roles: rolesOfUser, companyNumber: companies.companyNumber, marketId: companies.marketId }
+      if (query.limit === 0) {
+        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(users).leftJoin(companies, eq(companies.id, users.companyId)).where(where)
+        return { total: row?.n ?? 0, records: [] }
+      }
+      const found = await db.select({ ...select, total: sql<number>`(count(*) over ())::int` }).from(users).leftJoin(companies, eq(companies.id, users.companyId))
+        .where(where).orderBy(asc(users.id)).limit(query.limit).offset(query.offset)
+      if (found.length === 0 && query.offset > 0) return { total: (await this.findAccounts({ ...query, offset: 0, limit: 0 })).total, records: [] }
+      return { total: found[0]?.total ?? 0, records: found.map(({ total: _total, ...record }) => record) }
+    },
+
+    /** One account as a provisioning client reads it (deleted accounts are gone). */
+    async findAccount(realm: string, id: number): Promise<AccountRecord | undefined> {
+      const [row] = await db.select({ user: users, roles: rolesOfUser, companyNumber: companies.companyNumber, marketId: companies.marketId })
+        .from(users).leftJoin(companies, eq(companies.id, users.companyId)).where(and(eq(users.id, id), eq(users.realm, realm), ne(users.status, 'deleted')))
+      return row
+    },
+
+    /** Companies a scoped reader may see (null: all), by number, with the total. */
+    async scopedCompanies(scope: AccountScope | null, page: { offset: number; limit: number; companyId?: number | undefined }): Promise<{ total: number; companies: { id: number; companyNumber: string; name: string; marketId: number }[] }> {
+      const where = and(ne(companies.status, 'refused'), page.companyId !== undefined ? eq(companies.id, page.companyId) : undefined, scope ? or(
+        scope.companyIds.length > 0 ? inArray(companies.id, scope.companyIds) : sql`false`,
+        scope.marketIds.length > 0 ? inArray(companies.marketId, scope.marketIds) : sql`false`,
+      ) : undefined)
+      const [count] = await db.select({ n: sql<number>`count(*)::int` }).from(companies).where(where)
+      const found = page.limit === 0 ? [] : await db.select({ id: companies.id, companyNumber: companies.companyNumber, name: companies.name, marketId: companies.marketId })
+        .from(companies).where(where).orderBy(asc(companies.id)).limit(page.limit).offset(page.offset)
+      return { total: count?.n ?? 0, companies: found }
+    },
+
+    /**
+     * The accounts of companies (not deleted, whose roles stay in their company) and which of them
+     * administer it: the members of a company's groups.
+     */
+    async companyMembers(realm: string, companyIds: number[]): Promise<{ id: number; userId: string; companyId: number; orgAdmin: boolean }[]> {
+      if (companyIds.length === 0) return []
+      const found = await db.select({
+        id: users.id, userId: users.userId, companyId: sql<number>`${users.companyId}`,
+        orgAdmin: sql<boolean>`exists (select 1 from user_roles r where r.user_id = "users"."id" and r.role = 'org_admin' and r.company_id = "users"."company_id")`,
+      }).from(users).where(and(eq(users.realm, realm), inArray(users.companyId, companyIds), ne(users.status, 'deleted'), sql`not ${reachesBeyond([])}`)).orderBy(asc(users.id))
+      return found
     },
 
     /** The user IDs holding a role in a company or market (to show who administers what). */

@@ -100,6 +100,12 @@ export function createSsoService(repo: SsoRepo, deps: { keySecret: () => string 
       return (await repo.findClient(input.clientId)) ?? (await this.addClient(actor, input)).client
     },
 
+    /** One connected app (the provisioning token's checks). */
+    async client(actor: Actor, clientId: string): Promise<ClientRow | undefined> {
+      assertCan(actor, 'manage_sso')
+      return repo.findClient(clientId)
+    },
+
     async listClients(actor: Actor, realm?: string): Promise<ClientRow[]> {
       assertCan(actor, 'manage_sso')
       return repo.listClients(realm)
