@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'src/db/migrations/', 'bin/', 'scripts/*.mjs'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', '.test-build/', 'src/db/migrations/', 'bin/', 'scripts/*.mjs'] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

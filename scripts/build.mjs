@@ -14,12 +14,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
  * What a build compiles and where to: `dist/` holds the application (src/ without its tests);
- * `.test-build/` holds src/ and test/ with the tests, for the test runner (scripts/run-tests.ts),
+ * `.test-build/` holds src/, test/ and examples/ with the tests, for the test runner (scripts/run-tests.ts),
  * which so loads plain JavaScript instead of compiling TypeScript in every test process.
  */
 const targets = {
   app: { roots: ['src'], outbase: path.join(root, 'src'), outdir: path.join(root, 'dist'), tests: false, sourcemap: false },
-  tests: { roots: ['src', 'test'], outbase: root, outdir: path.join(root, '.test-build'), tests: true, sourcemap: 'inline' },
+  tests: { roots: ['src', 'test', 'examples'], outbase: root, outdir: path.join(root, '.test-build'), tests: true, sourcemap: 'inline' },
 }
 
 /** Source files of a target, as paths relative to the package root. */

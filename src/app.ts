@@ -94,8 +94,9 @@ export async function buildApp(config: Config, database: Database, options: Buil
   const oidcKeySecret = config.oidcKeySecret ?? randomBytes(32).toString('base64url')
   const factorKeySecret = config.factorKeySecret ?? randomBytes(32).toString('base64url')
   const services = createServices(database, metrics, { oidcKeySecret, factorKeySecret }, { brandName: config.brandName })
-  // A changed BRAND_NAME reaches the imported articles too, not only the texts and emails.
-  await services.help.applyBrand()
+  // A changed BRAND_NAME reaches the imported articles too, not only the texts and emails. (On a
+  // database still waiting for its migrations there are no articles yet: the import renders them.)
+  if (await database.pendingMigrations() === 0) await services.help.applyBrand()
   const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {

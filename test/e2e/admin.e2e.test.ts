@@ -20,7 +20,7 @@ test('a market administrator checks a blocked user\'s identity, restores access,
   await userPage.fill('#identifier', sara.userId)
   await userPage.fill('#password', TEST_PASSWORD)
   await userPage.click('form.stack-form button[type=submit]')
-  assert.match(await userPage.locator('[role=alert]').innerText(), /il tuo account è bloccato|account è bloccato/i)
+  assert.match(await userPage.locator('[role=alert]:visible').innerText(), /il tuo account è bloccato|account è bloccato/i)
 
   const context = await browser.newContext({ locale: 'it-IT' })
   const page = await context.newPage()

@@ -57,7 +57,7 @@ test('a workshop employee registers, types the emailed code, and sees whom the a
   await page.fill('#code', codeIn(mail.text))
   await page.keyboard.press('Enter')
   await page.waitForSelector('h1:has-text("verificato")')
-  assert.match(await page.locator('[role=status]').innerText(), /l'amministratore della tua organizzazione approva/)
+  assert.match(await page.locator('[role=status]').innerText(), /l'amministratore dell'organizzazione della tua azienda approva/)
   await assertAccessible(page, 'verified page')
 
   await page.click('a.button')
@@ -124,7 +124,7 @@ test('a partner forgets the password, follows the emailed link, chooses a new on
   await page.fill('#identifier', james.userId)
   await page.fill('#password', 'not-my-password-at-all')
   await page.click('button[type=submit]')
-  assert.match(await page.locator('[role=alert]').innerText(), /User ID or password incorrect/)
+  assert.match(await page.locator('#form-error').innerText(), /User ID or password incorrect/)
   await assertAccessible(page, 'sign-in page with an error')
 
   await page.click('a[href="/en/password/forgot"]')
@@ -180,7 +180,7 @@ test('ten wrong passwords: the form keeps the same message and the owner is told
     await page.fill('#identifier', klaus.userId)
     await page.fill('#password', i === 10 ? TEST_PASSWORD : `falsches-passwort-${i}`)
     await page.click('button[type=submit]')
-    assert.match(await page.locator('[role=alert]').innerText(), /Benutzer-ID oder Passwort falsch/)
+    assert.match(await page.locator('#form-error').innerText(), /Benutzer-ID oder Passwort falsch/)
   }
   await assertAccessible(page, 'sign-in page after lockout')
   await app.app.mailer.drain()

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import { parse } from 'csv-parse/sync'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { withClock } from '../../src/shared/clock.js'
-import { TEST_PASSWORD, actorOf, company, mailsTo, setAccount, user, type CompanyRow, type MarketRow, type UserRow } from '../factories.js'
+import { TEST_PASSWORD, actorOf, company, mailsTo, setAccount, signInResponse, user, type CompanyRow, type MarketRow, type UserRow } from '../factories.js'
 import { agent as deskAgent, deskMarket, helpContent, marketAdmin, platformAdmin, signInPage, ticket } from '../desk-factories.js'
 import { testBrowser } from '../helpers.js'
 import { assertAccessible, useBrowser } from './browser.js'
@@ -61,7 +61,7 @@ const data = () => (made ??= (async () => {
   // Sign-ins of the market's people: one failed, then one that worked.
   const form = testBrowser(() => app.app)
   await form.post('/it/login', { identifier: orgAdmin.userId, password: 'not-the-password' }, { fromPage: '/it/login' })
-  await form.post('/it/login', { identifier: orgAdmin.userId, password: TEST_PASSWORD }, { fromPage: '/it/login' })
+  await signInResponse(form, orgAdmin, { locale: 'it' })
   return { it, rossi, admin, orgAdmin, platform, agent, anna, bruno, carla }
 })())
 

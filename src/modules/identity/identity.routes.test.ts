@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { buildApp } from '../../app.js'
 import { setClock } from '../../shared/clock.js'
-import { TEST_PASSWORD, company, reload, signIn, user } from '../../../test/factories.js'
+import { TEST_PASSWORD, company, reload, signIn, signInResponse, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
@@ -233,7 +233,8 @@ describe('identity and access management page', () => {
     const officina = await company(testApp(), { name: 'Officina Blu S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna' })
     const giulia = await user(testApp(), { userId: 'giulia.blu', company: officina, locale: 'it', roles: [{ role: 'org_admin', companyId: officina.id }] })
     const b = browser()
-    const signedIn = await b.post('/en/login', { identifier: giulia.userId, password: TEST_PASSWORD, next: '/it/account' }, { fromPage: '/en/login' })
+    // An organization administrator: the password, then the second step, then where she was going.
+    const signedIn = await signInResponse(b, giulia, { locale: 'en', next: '/it/account' })
     assert.equal(signedIn.headers.location, '/it/account')
     const page = await b.get('/it/account')
     assert.equal(page.statusCode, 200)

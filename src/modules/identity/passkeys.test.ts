@@ -100,7 +100,7 @@ describe('passkeys (service level)', () => {
 
   test('a passkey is removed after the password, and then signs in no more; the last factor of an administrator stays', async () => {
     const m = await market(testApp())
-    const admin = await user(testApp(), { roles: [{ role: 'market_admin', marketId: m.id }] })
+    const admin = await user(testApp(), { roles: [{ role: 'market_admin', marketId: m.id }], factor: false })
     const { key } = await enrolPasskey(admin)
     const actor = await actorOf(testApp(), admin)
     const [factor] = (await services().factors.overview(actor)).factors

@@ -42,7 +42,7 @@ test('a partner registers with an existing company, verifies by link, waits for 
   const link = new URL(mailbox().linkIn(mail, `${testApp().config.publicUrl}/it/verify/`)).pathname
   const verified = await b.get(link)
   assert.equal(verified.statusCode, 200)
-  assert.match(verified.body, /l&#39;amministratore della tua organizzazione approva|l'amministratore della tua organizzazione approva/)
+  assert.match(verified.body, /l&#39;amministratore dell&#39;organizzazione della tua azienda approva|l'amministratore dell'organizzazione della tua azienda approva/)
   const account = await testApp().app.services.auth.findAccount(system, 'partner', 'lverdi01')
   assert.equal(account?.status, 'pending_approval')
   assert.ok(account.emailVerifiedAt)
