@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { createWorkshopApp } from '../../examples/workshop-app/app.js'
 import { systemActor } from '../../src/shared/actor.js'
 import { company, TEST_PASSWORD, user } from '../factories.js'
-import { deskMarket, platformAdmin } from '../desk-factories.js'
+import { deskMarket, passSignInSteps, platformAdmin } from '../desk-factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
 import { useMailbox } from '../mailbox.js'
 import { assertAccessible, chromiumPath } from './browser.js'
@@ -159,6 +159,7 @@ test('a platform administrator registers a third-party app; its users see an acc
   await page.fill('#identifier', platform.userId)
   await page.fill('#password', TEST_PASSWORD)
   await page.click('form.stack-form button[type=submit]')
+  await passSignInSteps(page, platform)
   await page.waitForURL(/\/en\/admin\/platform\/clients$/)
   await assertAccessible(page, 'connected apps console')
   await page.fill('#client-name', 'Tyre Partner Portal')

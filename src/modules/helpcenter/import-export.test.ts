@@ -41,7 +41,7 @@ test('import is idempotent, an edit updates in place and keeps feedback, a remov
   const file = path.join(dir, 'en', 'password', 'forgot-password.md')
   await writeFile(file, (await readFile(file, 'utf8')).replace(/^title: .*$/m, 'title: Forgot your password? Reset it with the quokka link'))
   const edited = await help.importContent(dir)
-  assert.deepEqual(edited.articles, { created: 0, updated: 1, unchanged: 95, deleted: 0 })
+  assert.deepEqual(edited.articles, { created: 0, updated: 1, unchanged: articleFiles - 1, deleted: 0 })
   const { article } = await help.article(guest, 'en', 'forgot-password')
   assert.equal(article.title, 'Forgot your password? Reset it with the quokka link')
   assert.ok((await help.revision()) > revision)
