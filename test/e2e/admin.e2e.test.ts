@@ -92,7 +92,7 @@ test('the platform console is keyboard and axe clean', async () => {
   await page.keyboard.type('12')
   await page.keyboard.press('Enter')
   await page.waitForSelector('[role=status]')
-  assert.match(await page.locator('[role=status]').innerText(), /service levels and business hours are saved/)
+  assert.match(await page.locator('[role=status]').innerText(), /service levels and support hours are saved/)
   assert.equal(await page.inputValue(`#${germany.code}-urgentResolution`), '12')
   await assertAccessible(page, 'platform console with service levels saved')
   await context.close()

@@ -47,7 +47,7 @@ test('without script the form still sends a request with a screenshot, and the a
   await fillGuestForm(guest, 'Manual pages empty', 'nora@guest-garage.example', it.code)
   await guest.setInputFiles('#attachments', { name: 'screen.png', mimeType: 'image/png', buffer: png })
   await guest.click('button:has-text("Send the request")')
-  await guest.waitForSelector('h1:has-text("Your request is received")')
+  await guest.waitForSelector('h1:has-text("We have received your request")')
   const reference = /SR-\d{4}-\d{6}/.exec(await guest.locator('[role=status]').innerText())?.[0] ?? ''
   assert.ok(reference)
   await noScript.close()

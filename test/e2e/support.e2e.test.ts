@@ -27,7 +27,7 @@ test('a guest asks for help and follows the ticket from the emailed link', async
   await page.fill('#companyAddress', '1 High Street, M2 3CD Manchester')
   await page.selectOption('#marketCode', uk.code)
   await page.click('button:has-text("Send the request")')
-  await page.waitForSelector('h1:has-text("Your request is received")')
+  await page.waitForSelector('h1:has-text("We have received your request")')
   const reference = /SR-\d{4}-\d{6}/.exec(await page.locator('[role=status]').innerText())?.[0]
   assert.ok(reference)
   assert.equal((await app.app.services.desk.ticket(systemActor('test'), reference)).market?.code, uk.code, 'routed to the market chosen in the form')

@@ -417,7 +417,7 @@ describe('service levels and business hours per market', () => {
     const saved = await platform.post(url('en'), good, { fromPage: '/en/admin/platform' })
     assert.equal(saved.statusCode, 303, saved.body.slice(0, 300))
     const page = await platform.get(String(saved.headers.location))
-    assert.match(page.body, /service levels and business hours are saved/)
+    assert.match(page.body, /service levels and support hours are saved/)
     assert.match(page.body, new RegExp(`id="${f.at.code}-normalResolution" name="normalResolution" type="number"[^>]*value="3"`))
     assert.match(page.body, new RegExp(`id="${f.at.code}-closed6" name="closed6" checked`))
 

@@ -12,7 +12,7 @@ import { formatDuration, t } from '../i18n/index.js'
  */
 export const mailTemplates = {
   'password-reset': { action: true, durations: { minutes: 'minutes' } },
-  'password-changed': { action: false },
+  'password-changed': { action: true },
   'account-locked': { action: true, durations: { minutes: 'minutes' } },
   'verify-email': { action: true },
   'email-in-use': { action: true },
