@@ -217,7 +217,7 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
         if (!account.mayGetTokens) return finish(req, reply, provider, { error: 'access_denied', error_description: 'the account is not active yet' }, appName)
         // How the person signed in (amr, acr). An app that asks for a second factor gets one: the
         // second step now (step-up; it comes back here), or an error when the account has none.
-        const context = authenticationContext(facts?.amr ?? [])
+        const context = authenticationContext(facts.amr)
         if (asksSecondFactor(details.params.acr_values) && context.acr !== ACR.secondFactor) {
           if (!(await auth.hasSecondFactor(actor.userId))) return secondFactorUnavailable(req, reply, provider, appName)
           return reply.redirect(`${loginPath(req.locale)}/step-up?next=${encodeURIComponent(interactionPath)}`, 303)
