@@ -309,8 +309,8 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
      */
     async findForIdentityCheck(actor: Actor, userId: string): Promise<{
       id: number; userId: string; firstName: string; lastName: string; status: UserRow['status']; lockedUntil: Date | null; companyName: string | null
-      /** What the one-click action may do for the account as it is now (the state machine). */
-      mayRestore: boolean; mayReset: boolean
+      /** What the one-click action may do for the account as it is now (the state machine, and whether it has a second factor to remove). */
+      mayRestore: boolean; mayReset: boolean; mayResetFactors: boolean
     } | null> {
       if (!isAdministrator(actor)) throw new AppError('FORBIDDEN_SCOPE')
       const user = userId.trim() && userId.length <= 256 ? await repo.findByUserId('partner', userId.trim()) : undefined
@@ -320,9 +320,10 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
         throw error
       })
       if (!target || !can(actor, 'check_identity', target)) return null
+      const mayResetFactors = can(actor, 'reset_factors', target) && (await createFactorsRepo(repo.executor).confirmedFactors(user.id)).length > 0
       return {
         id: user.id, userId: user.userId, firstName: user.firstName, lastName: user.lastName, status: user.status, lockedUntil: user.lockedUntil, companyName: company?.name ?? null,
-        mayRestore: can(actor, 'restore', target) && restorable(user), mayReset: can(actor, 'reset_password', target) && may(user.status, 'adminReset'),
+        mayRestore: can(actor, 'restore', target) && restorable(user), mayReset: can(actor, 'reset_password', target) && may(user.status, 'adminReset'), mayResetFactors,
       }
     },
 

@@ -8,7 +8,7 @@ import { canAnywhere, isAdministrator } from '../../shared/access.js'
 import type { IdentityRepo, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 import { createFactorsRepo } from './factors.repo.js'
-import { graceAfter, looksLikeRecoveryCode, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
+import { ACR, authenticationContext, graceAfter, looksLikeRecoveryCode, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
 import type { FactorSecrets } from './factor-secrets.js'
 import { answerCredentialId, authenticationOptions, challengeHash, parseAnswer, PASSKEY_CHALLENGE_MS, relyingParty, verifyAuthentication } from './passkeys.js'
 import { createPasskeysRepo } from './passkeys.repo.js'
@@ -60,6 +60,11 @@ export function actorOf(user: UserRow, roles: readonly RoleGrant[], sessionIdHas
 
 function actorRef(actor: Actor): { type: string; id: number | null } {
   return actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }
+}
+
+/** The signed-in session of this account that a second step taken now replaces (a step-up), if any. */
+function replacedSession(actor: Actor, userId: number): string | undefined {
+  return actor.kind === 'user' && actor.userId === userId ? actor.sessionIdHash : undefined
 }
 
 function newSession(token: string, userId: number, now: Date, ctx: RequestContext, amr: string[] = ['pwd'], mustEnrol = false) {
@@ -153,7 +158,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
      * recovery code (once). A wrong code counts as a failed sign-in toward the lockout; a locked
      * account's step ends. Success ends the step and opens the session, in one transaction.
      */
-    async completeSecondStep(_actor: Actor, input: { challenge: string; code: string; locale: string }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
+    async completeSecondStep(actor: Actor, input: { challenge: string; code: string; locale: string }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
       const now = clock.now()
       const idHash = hashToken(input.challenge)
       const pending = input.challenge.length <= 100 ? await factors.findChallenge(idHash, now) : undefined
@@ -170,6 +175,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       const token = newToken()
       const amr = ['pwd', 'otp']
       const status = afterActivity(user.status)
+      const replaced = replacedSession(actor, user.id)
       const used = await repo.transaction(async (tx) => {
         const inTx = createFactorsRepo(tx.executor)
         let via: 'totp' | 'recovery' | null = null
@@ -182,10 +188,11 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
         if (!via && looksLikeRecoveryCode(code) && await inTx.useRecoveryCode(user.id, recoveryCodeHash(code), now)) via = 'recovery'
         if (!via) return null
         if (!(await inTx.endChallenge(idHash))) throw new AppError('SECOND_STEP_EXPIRED')
+        if (replaced) await tx.replaceSession(replaced, user.id)
         await tx.createSession(newSession(token, user.id, now, ctx, amr))
         await tx.markSignedIn(user.id, now, status)
         await tx.recordAttempt({ realm: pending.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
-        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: pending.realm, factor: via }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: pending.realm, factor: via, ...(replaced ? { stepUp: true } : {}) }, requestId: ctx.requestId, ip: ctx.ip })
         return via
       })
       if (!used) {
@@ -235,7 +242,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
      * one answer, whether the passkey is unknown, someone else's or wrong; a locked account is
      * refused the same way.
      */
-    async signInWithPasskey(_actor: Actor, input: { realm: string; response: string; locale: string; step?: string | undefined }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
+    async signInWithPasskey(actor: Actor, input: { realm: string; response: string; locale: string; step?: string | undefined }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
       const now = clock.now()
       const passkeys = createPasskeysRepo(repo.executor)
       const stepHash = input.step === undefined ? undefined : hashToken(input.step)
@@ -280,13 +287,15 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       // RFC 8176: proof of possession of a key ("hwk"); without a password, the authenticator verified its user.
       const amr = pending ? ['pwd', 'hwk'] : ['hwk', 'user']
       const status = afterActivity(user.status)
+      const replaced = pending ? replacedSession(actor, user.id) : undefined
       const opened = await repo.transaction(async (tx) => {
         if (!(await createPasskeysRepo(tx.executor).recordUse(found, counter, now))) return false
         if (pending && !(await createFactorsRepo(tx.executor).endChallenge(pending.idHash))) throw new AppError('SECOND_STEP_EXPIRED')
+        if (replaced) await tx.replaceSession(replaced, user.id)
         await tx.createSession(newSession(token, user.id, now, ctx, amr))
         await tx.markSignedIn(user.id, now, status)
         await tx.recordAttempt({ realm, userId: user.id, success: true, ip: ctx.ip, at: now })
-        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm, factor: 'passkey', passwordless: !pending }, requestId: ctx.requestId, ip: ctx.ip })
+        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm, factor: 'passkey', passwordless: !pending, ...(replaced ? { stepUp: true } : {}) }, requestId: ctx.requestId, ip: ctx.ip })
         return true
       })
       if (!opened) return failed()
@@ -313,20 +322,36 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       return { user: session.user, roles: session.roles, idHash, mustEnrol: session.mustEnrol, amr: session.amr }
     },
 
-    /** When a session was signed in (a connected app may ask for a sign-in newer than its request). */
-    async sessionStartedAt(idHash: string): Promise<Date | undefined> {
-      return (await repo.findSession(idHash))?.createdAt
+    /**
+     * What a connected app may learn of a portal session: when it was signed in and how (`amr`, the
+     * methods used). Undefined when the session is gone.
+     */
+    async sessionFacts(idHash: string): Promise<{ startedAt: Date; amr: string[] } | undefined> {
+      const session = await repo.findSession(idHash)
+      return session ? { startedAt: session.createdAt, amr: session.amr } : undefined
+    },
+
+    /** Whether the account has a confirmed second factor (an app asking for one gets an error when it has none). */
+    async hasSecondFactor(userId: number): Promise<boolean> {
+      return (await factors.confirmedFactors(userId)).length > 0
     },
 
     /**
-     * What a connected app may learn of a portal session: when it was signed in, how (`amr`), and
-     * whether its account has a second factor (an app asking for one sends a password-only session
-     * back to sign in, or gets an error when there is no factor to ask for).
+     * Step-up: a connected app asks for a second factor and the signed-in session used only a
+     * password. The person takes the second step of a sign-in (`challenge`, the same cookie and
+     * forms); its success replaces this session with one that records both factors. `not_needed`:
+     * the session already used a second factor; `unavailable`: the account has none to ask for.
      */
-    async sessionFacts(idHash: string): Promise<{ startedAt: Date; amr: string[]; hasFactor: boolean } | undefined> {
-      const session = await repo.findSession(idHash)
-      if (!session) return undefined
-      return { startedAt: session.createdAt, amr: session.amr, hasFactor: (await factors.confirmedFactors(session.userId)).length > 0 }
+    async startStepUp(actor: Actor): Promise<{ step: 'challenge'; challenge: string } | { step: 'not_needed' | 'unavailable' }> {
+      if (actor.kind !== 'user' || !actor.sessionIdHash) throw new AppError('NOT_SIGNED_IN')
+      const session = await repo.findSession(actor.sessionIdHash)
+      if (!session || session.userId !== actor.userId) throw new AppError('NOT_SIGNED_IN')
+      if (authenticationContext(session.amr).acr === ACR.secondFactor) return { step: 'not_needed' }
+      if ((await factors.confirmedFactors(actor.userId)).length === 0) return { step: 'unavailable' }
+      const now = clock.now()
+      const challenge = newToken()
+      await factors.createChallenge({ idHash: hashToken(challenge), userId: actor.userId, realm: actor.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
+      return { step: 'challenge', challenge }
     },
 
     /**

@@ -13,16 +13,19 @@ function dateTime(locale: string, date: Date): string {
 }
 
 /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
-export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOptions }: {
+export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOptions, stepUp = false }: {
   ctx: PageContext; realm: Realm; csrfToken: string; error?: string | undefined; next?: string | undefined
   /** The prompt of the account's passkeys, when it has one. */
   passkeyOptions?: object | null | undefined
+  /** A connected app asks for a second factor of a person signed in with a password only. */
+  stepUp?: boolean
 }): VNode {
   const { t, locale } = ctx
+  const texts = stepUp ? 'factors.stepUp' : 'factors.step'
   return (
-    <Page ctx={ctx} title={t('factors.step.title')} headerSearch={false}>
-      <h1>{t('factors.step.title')}</h1>
-      <p class="lead">{t(passkeyOptions ? 'factors.step.leadPasskey' : 'factors.step.lead')}</p>
+    <Page ctx={ctx} title={t(`${texts}.title`)} headerSearch={false}>
+      <h1>{t(`${texts}.title`)}</h1>
+      <p class="lead">{t(passkeyOptions ? `${texts}.leadPasskey` : `${texts}.lead`)}</p>
       <FormError message={error} />
       {passkeyOptions ? (
         <div data-passkey-only hidden>
@@ -38,10 +41,10 @@ export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOpti
         <label for="code">{t('factors.step.code')}</label>
         <input id="code" name="code" type="text" autocomplete="one-time-code" required maxLength={40} aria-describedby="code-hint" />
         <p id="code-hint" class="hint">{t('factors.step.hint')}</p>
-        <button type="submit">{t('factors.step.submit')}</button>
+        <button type="submit">{t(`${texts}.submit`)}</button>
       </form>
       <ul class="form-links">
-        <li><a href={`${realmPrefix(locale, realm)}/login`}>{t('factors.step.restart')}</a></li>
+        {stepUp ? null : <li><a href={`${realmPrefix(locale, realm)}/login`}>{t('factors.step.restart')}</a></li>}
         <li><a href={`/${locale}/support/new?topic=account-status`}>{t('factors.step.lost')}</a></li>
       </ul>
       {passkeyOptions ? <PasskeyScripts /> : null}

@@ -191,6 +191,10 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
     async createSession(session: typeof sessions.$inferInsert): Promise<void> {
       await tx.insert(sessions).values(session)
     },
+    /** Ends one portal session of the account (a step-up replaces it with a stronger one); apps keep their grants. */
+    async replaceSession(idHash: string, userId: number): Promise<void> {
+      await tx.delete(sessions).where(and(eq(sessions.idHash, idHash), eq(sessions.userId, userId)))
+    },
     async createToken(token: typeof credentialTokens.$inferInsert): Promise<void> {
       await tx.insert(credentialTokens).values(token)
     },

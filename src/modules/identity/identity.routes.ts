@@ -137,13 +137,31 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return reply.redirect(landing, 303)
     })
 
-    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string) => {
+    /** The second step's form; `challenge`: the step just started, whose cookie the browser gets with this page. */
+    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string, challenge?: string) => {
       const next = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
-      const step = req.cookies[secondStepCookieName(req.server.site.https)]
+      const step = challenge ?? req.cookies[secondStepCookieName(req.server.site.https)]
       const passkeyOptions = step ? await auth.secondStepPasskeyOptions(step, requestContext(req)) : null
       void reply.header('cache-control', 'no-store')
-      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined, passkeyOptions }), status)
+      // Signed in already: a connected app asked for a second factor (a step-up).
+      const stepUp = req.actor.kind === 'user' && req.actor.realm === realm
+      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined, passkeyOptions, stepUp }), status)
     }
+
+    // A connected app asks for a second factor and the session used only a password: the second
+    // step of a sign-in, whose success replaces the session (see auth.startStepUp). Nothing to ask
+    // (already done, or no factor to ask for): back to where the person was going, which decides.
+    app.get(`${base}/login/step-up`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
+      assertLocale(req.params.locale)
+      const next = safeNext(req.query.next, req.params.locale)
+      if (req.actor.kind !== 'user' || req.actor.realm !== realm) {
+        return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login?next=${encodeURIComponent(next)}`, 303)
+      }
+      const step = await auth.startStepUp(req.actor)
+      if (step.step !== 'challenge') return reply.redirect(next, 303)
+      setSecondStepCookie(req, reply, step.challenge)
+      return renderSecondStep(req, reply, 200, undefined, step.challenge)
+    })
 
     app.get(`${base}/login/code`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
       assertLocale(req.params.locale)

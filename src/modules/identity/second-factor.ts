@@ -100,3 +100,29 @@ export function recoveryCodeHash(code: string): string {
 export function looksLikeRecoveryCode(code: string): boolean {
   return /^[A-Z2-7]{16}$/.test(code.replace(/[\s-]/g, '').toUpperCase())
 }
+
+/**
+ * How a sign-in is described to connected apps (OpenID Connect `amr` with RFC 8176 values, and `acr`).
+ * A session stores the methods used (`sessions.amr`): `pwd` a password; `otp` a one-time code, an
+ * authenticator's or a recovery code (both are single-use codes, RFC 8176 has no closer value);
+ * `hwk` a passkey (proof of possession of a hardware-bound key); `user` the passkey's authenticator
+ * verified its user (PIN or biometric; asked for only when the passkey signs in without a password).
+ * `otp` and `hwk` are second factors. `mfa` is added for apps when two factors were used: a password
+ * and a second factor, or a passkey that verified its user (possession, and knowledge or inherence).
+ */
+export const ACR = {
+  /** A password alone. */
+  password: 'urn:sportello:acr:pwd',
+  /** A second factor: a password with an authenticator code, recovery code or passkey, or a passkey that verified its user. */
+  secondFactor: 'urn:sportello:acr:mfa',
+} as const
+export type Acr = (typeof ACR)[keyof typeof ACR]
+const SECOND_FACTOR_METHODS = new Set(['otp', 'hwk'])
+
+/** The `amr` and `acr` a connected app receives for a session signed in with `methods`. */
+export function authenticationContext(methods: readonly string[]): { amr: string[]; acr: Acr } {
+  const second = methods.some((m) => SECOND_FACTOR_METHODS.has(m))
+  const twoFactors = second && (methods.includes('pwd') || methods.includes('user'))
+  const amr = [...new Set(methods.filter((m) => m !== 'mfa'))]
+  return { amr: twoFactors ? [...amr, 'mfa'] : amr, acr: second ? ACR.secondFactor : ACR.password }
+}

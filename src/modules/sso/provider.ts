@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import Provider, { interactionPolicy, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { JsonWebKey } from 'node:crypto'
 import type { AccountRow, ClientRow, SsoRepo } from './sso.repo.js'
-import { may } from '../identity/index.js'
+import { ACR, may } from '../identity/index.js'
 import { cookieKeys } from './keys.js'
 
 /** The realms with a provider, and where each one lives under PUBLIC_URL. */
@@ -33,6 +33,25 @@ export const SCOPE_CLAIMS = {
   company: ['company', 'market'],
   roles: ['roles'],
 } as const
+
+/**
+ * Claims about the sign-in itself, in every ID token (never from userinfo): `acr`, one of
+ * `ACR_VALUES`, and `amr`, RFC 8176 method names (identity's `authenticationContext` says which).
+ */
+export const SIGN_IN_CLAIMS = ['acr', 'amr'] as const
+/** Discovery's acr_values_supported: a password alone, or a second factor. */
+export const ACR_VALUES = [ACR.password, ACR.secondFactor] as const
+
+/**
+ * Whether an app's `acr_values` can only be met with a second factor: it names at least one level
+ * this provider knows, and not the password-only one. (Unknown values are ignored, as OpenID
+ * Connect lets a provider do with voluntary ones.)
+ */
+export function asksSecondFactor(acrValues: unknown): boolean {
+  if (typeof acrValues !== 'string') return false
+  const known = acrValues.split(' ').filter((v): v is (typeof ACR_VALUES)[number] => (ACR_VALUES as readonly string[]).includes(v))
+  return known.length > 0 && !known.includes(ACR.password)
+}
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex')
@@ -117,9 +136,17 @@ function adapterFor(repo: ProviderStore, realm: SsoRealm): (model: string) => Ad
   })
 }
 
+/** The portal session of a request as the provider compares it with its own session. */
+export interface PortalSignIn {
+  sub: string
+  /** When the portal session was signed in, in seconds (the provider's `auth_time`). */
+  loginTs: number
+  acr: string
+}
+
 export interface ProviderHooks {
-  /** The subject of the portal session on this request, if its account belongs to the realm. */
-  portalSubject(req: IncomingMessage, realm: SsoRealm): Promise<string | undefined>
+  /** The portal session on this request, if its account belongs to the realm. */
+  portalSignIn(req: IncomingMessage, realm: SsoRealm): Promise<PortalSignIn | undefined>
   /** Ends the portal session of this request (RP-initiated logout signs out of the portal too). */
   endPortalSession(ctx: KoaContextWithOIDC): Promise<void>
   /** A token was issued for this account: activity in its realm. */
@@ -144,11 +171,21 @@ export function buildProvider(options: {
   }
   const policy = interactionPolicy.base()
   // The portal session is the single sign-on session: after signing out of the portal (or when the
-  // account's session ended for any reason), a connected app's next sign-in asks again.
-  policy.get('login')?.checks.add(new interactionPolicy.Check('portal_session', 'the portal session ended or belongs to another account', async (ctx) => {
-    const sub = ctx.oidc.session?.accountId
-    if (!sub) return interactionPolicy.Check.NO_NEED_TO_PROMPT
-    return (await hooks.portalSubject(ctx.req, realm)) === sub ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT
+  // account's session ended for any reason), a connected app's next sign-in asks again. A newer
+  // portal sign-in of the same account, or a step-up, passes through the interaction (no page) so
+  // that apps are told when and how the person signed in now (auth_time, acr, amr).
+  policy.get('login')?.checks.add(new interactionPolicy.Check('portal_session', 'the portal session ended, belongs to another account or changed', async (ctx) => {
+    const session = ctx.oidc.session
+    if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT
+    const portal = await hooks.portalSignIn(ctx.req, realm)
+    const same = portal !== undefined && portal.sub === session.accountId && portal.loginTs === session.authTime() && portal.acr === session.acr
+    return same ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT
+  }))
+  // acr_values that only a second factor meets: a session signed in with a password only signs in
+  // again through the interaction, which asks for the second factor or answers with an error.
+  policy.get('login')?.checks.add(new interactionPolicy.Check('second_factor', 'the app asks for a second factor', (ctx) => {
+    return asksSecondFactor(ctx.oidc.params?.acr_values) && ctx.oidc.session?.acr !== ACR.secondFactor
+      ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT
   }))
 
   const configuration: Configuration = {
@@ -160,7 +197,9 @@ export function buildProvider(options: {
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.https },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.https },
     },
-    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    // acr and amr ride with `openid`: every ID token says how the person signed in (userinfo has neither).
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, scope === 'openid' ? [...claims, ...SIGN_IN_CLAIMS] : [...claims]])),
+    acrValues: [...ACR_VALUES],
     scopes: ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')],
     extraClientMetadata: { properties: ['first_party'] },
     // ID tokens carry the granted claims, so an app needs no userinfo round trip.

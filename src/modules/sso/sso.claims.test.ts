@@ -11,15 +11,15 @@ import { systemActor } from '../../shared/actor.js'
 import { actorOf, company, market, reload, setAccount, signIn, user, type UserRow } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { discover, follow, startAuthorization } from '../../../test/oidc.js'
-import { SCOPE_CLAIMS } from './index.js'
+import { SCOPE_CLAIMS, SIGN_IN_CLAIMS as PROVIDER_SIGN_IN_CLAIMS } from './index.js'
 
 const testApp = useTestApp()
 const app = () => testApp().app
 const publicUrl = () => testApp().config.publicUrl
 const redirectUri = 'http://localhost:3911/callback'
 const ALL_SCOPES = Object.keys(SCOPE_CLAIMS)
-/** Claims about the sign-in itself, not the person: in ID tokens, never from userinfo. */
-const SIGN_IN_CLAIMS = ['iss', 'auth_time', 'sid']
+/** Claims about the sign-in itself, not the person: in ID tokens, never from userinfo (acr and amr: sso.acr.test.ts). */
+const SIGN_IN_CLAIMS: string[] = ['iss', 'auth_time', 'sid', ...PROVIDER_SIGN_IN_CLAIMS]
 /** `sid` goes to the apps that registered for back-channel logout (sso.logout.test.ts). */
 const BACKCHANNEL_ONLY = ['sid']
 
@@ -55,7 +55,8 @@ describe('claims', () => {
       const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
       for (const name of discovery.claims_supported.filter((c) => !BACKCHANNEL_ONLY.includes(c))) {
         assert.notEqual(claims[name], undefined, `${name} in the ID token`)
-        if (!SIGN_IN_CLAIMS.includes(name)) assert.notEqual(info[name], undefined, `${name} from userinfo`)
+        if ((PROVIDER_SIGN_IN_CLAIMS as readonly string[]).includes(name)) assert.equal(info[name], undefined, `${name} not from userinfo`)
+        else if (!SIGN_IN_CLAIMS.includes(name)) assert.notEqual(info[name], undefined, `${name} from userinfo`)
       }
       assert.equal(claims.preferred_username, account.userId, 'the user ID people sign in with')
       assert.notEqual(claims.sub, account.userId, 'the subject stays a random identifier')

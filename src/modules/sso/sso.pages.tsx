@@ -17,6 +17,22 @@ export function ContinuePage({ ctx, href, appName }: { ctx: PageContext; href: s
   )
 }
 
+/**
+ * An app asked for a second factor and the account has none: the app gets an error
+ * (unmet_authentication_requirements), the person reads why and chooses: add a factor, or go back.
+ */
+export function SecondFactorUnavailablePage({ ctx, href, appName }: { ctx: PageContext; href: string; appName: string }): VNode {
+  const { t, locale } = ctx
+  return (
+    <Page ctx={ctx} title={t('sso.unavailable.title')} headerSearch={false}>
+      <h1>{t('sso.unavailable.title')}</h1>
+      <p class="error-message" role="alert">{t('errors.SECOND_FACTOR_UNAVAILABLE')}</p>
+      <p><a class="button" href={`/${locale}/account/second-factor`}>{t('sso.unavailable.enrol')}</a></p>
+      <p><a href={href} id="sso-back">{t('sso.unavailable.back', { app: appName })}</a></p>
+    </Page>
+  )
+}
+
 export function ConsentPage({ ctx, action, csrfToken, appName, scopes }: {
   ctx: PageContext; action: string; csrfToken: string; appName: string; scopes: string[]
 }): VNode {

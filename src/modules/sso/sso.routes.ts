@@ -10,9 +10,9 @@ import { isLocale, locales, negotiateLocale, t, translator } from '../../shared/
 import { pageContext, renderDocument, samePathAlternates, sendPage } from '../../shared/http/render.js'
 import { issueCsrfToken } from '../../shared/http/security.js'
 import type { PageContext } from '../../shared/layout/Page.js'
-import { sessionCookieName, type AuthService } from '../identity/index.js'
-import { buildProvider, isSsoRealm, ssoRealms, type ProviderHooks, type SsoRealm } from './provider.js'
-import { ClientsPage, ConsentPage, ContinuePage, LoggedOutPage, LogoutPage, SsoErrorPage } from './sso.pages.js'
+import { ACR, authenticationContext, sessionCookieName, type AuthService } from '../identity/index.js'
+import { asksSecondFactor, buildProvider, isSsoRealm, ssoRealms, type ProviderHooks, type SsoRealm } from './provider.js'
+import { ClientsPage, ConsentPage, ContinuePage, LoggedOutPage, LogoutPage, SecondFactorUnavailablePage, SsoErrorPage } from './sso.pages.js'
 import type { SsoService } from './sso.service.js'
 
 /** How often a process looks for keys rotated by another process (`sportello keys rotate`). */
@@ -39,9 +39,11 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
   }
 
   const hooks: ProviderHooks = {
-    async portalSubject(raw, realm) {
+    async portalSignIn(raw, realm) {
       const actor = requests.get(raw)?.actor
-      return actor?.kind === 'user' && actor.realm === realm ? sso.subjectOf(actor.userId) : undefined
+      if (actor?.kind !== 'user' || actor.realm !== realm || !actor.sessionIdHash) return undefined
+      const [sub, facts] = await Promise.all([sso.subjectOf(actor.userId), auth.sessionFacts(actor.sessionIdHash)])
+      return facts ? { sub, loginTs: Math.floor(facts.startedAt.getTime() / 1000), acr: authenticationContext(facts.amr).acr } : undefined
     },
     async endPortalSession(ctx) {
       const req = requests.get(ctx.req)
@@ -168,6 +170,14 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
       return sendPage(reply, ContinuePage({ ctx: pageContext(req), href, appName }))
     }
     const loginPath = (locale: string) => (realm === 'shop' ? `/${locale}/shop/login` : `/${locale}/login`)
+    /** The app gets an OIDC error; the person is told why, with the way to add a factor and the link back. */
+    const secondFactorUnavailable = async (req: FastifyRequest<{ Params: { uid: string } }>, reply: FastifyReply, provider: Provider, appName: string) => {
+      const href = await provider.interactionResult(prepare(req), reply.raw, {
+        error: 'unmet_authentication_requirements', error_description: 'the app asks for a second factor and the account has none',
+      }, { mergeWithLastSubmission: false })
+      void reply.header('cache-control', 'no-store')
+      return sendPage(reply, SecondFactorUnavailablePage({ ctx: pageContext(req), href, appName }))
+    }
     const localeFor = (req: FastifyRequest, uiLocales: unknown) => {
       const wanted = typeof uiLocales === 'string' ? uiLocales.split(' ').map((l) => l.slice(0, 2).toLowerCase()).find(isLocale) : undefined
       return wanted ?? req.locale
@@ -189,7 +199,8 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
         const endedRaw = req.cookies[REAUTH_COOKIE]
         const ended = endedRaw ? req.unsignCookie(endedRaw) : undefined
         const signedInAgain = ended?.valid === true && ended.value !== actor.sessionIdHash
-        const startedAt = actor.sessionIdHash ? await auth.sessionStartedAt(actor.sessionIdHash) : undefined
+        const facts = actor.sessionIdHash ? await auth.sessionFacts(actor.sessionIdHash) : undefined
+        const startedAt = facts?.startedAt
         const maxAge = Number(details.params.max_age)
         const reasons = details.prompt.reasons
         const stale = !startedAt || (!signedInAgain && (reasons.includes('login_prompt')
@@ -204,7 +215,14 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
         }
         const account = await sso.signInAccount(actor.userId)
         if (!account.mayGetTokens) return finish(req, reply, provider, { error: 'access_denied', error_description: 'the account is not active yet' }, appName)
-        return finish(req, reply, provider, { login: { accountId: account.sub, ts: Math.floor(startedAt.getTime() / 1000) } }, appName)
+        // How the person signed in (amr, acr). An app that asks for a second factor gets one: the
+        // second step now (step-up; it comes back here), or an error when the account has none.
+        const context = authenticationContext(facts.amr)
+        if (asksSecondFactor(details.params.acr_values) && context.acr !== ACR.secondFactor) {
+          if (!(await auth.hasSecondFactor(actor.userId))) return secondFactorUnavailable(req, reply, provider, appName)
+          return reply.redirect(`${loginPath(req.locale)}/step-up?next=${encodeURIComponent(interactionPath)}`, 303)
+        }
+        return finish(req, reply, provider, { login: { accountId: account.sub, ts: Math.floor(startedAt.getTime() / 1000), amr: context.amr, acr: context.acr } }, appName)
       }
       if (details.prompt.name === 'consent') {
         const accountId = details.session?.accountId

@@ -282,7 +282,7 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                   {identityPanel.account.lockedUntil && identityPanel.account.lockedUntil > now ? ` · ${t('admin.users.locked')}` : ''}
                 </p>
                 <p><a href={`/${locale}/admin/users/${String(identityPanel.account.id)}`}>{t('agent.identity.record')}</a></p>
-                {!closed && (identityPanel.account.mayRestore || identityPanel.account.mayReset) ? (
+                {!closed && (identityPanel.account.mayRestore || identityPanel.account.mayReset || identityPanel.account.mayResetFactors) ? (
                   <>
                     {identityPanel.account.mayRestore ? (
                       <form class="inline-form" method="post" action={`${base}/identity`}>
@@ -296,6 +296,13 @@ export function AgentTicketPage({ ctx, view, topicTitle, csrfToken, now, notice,
                         <Csrf />
                         <input type="hidden" name="action" value="reset" />
                         <button type="submit" class="secondary">{t('agent.identity.reset')}</button>
+                      </form>
+                    ) : null}
+                    {identityPanel.account.mayResetFactors ? (
+                      <form class="inline-form" method="post" action={`${base}/identity`}>
+                        <Csrf />
+                        <input type="hidden" name="action" value="factors" />
+                        <button type="submit" class="secondary">{t('agent.identity.resetFactors')}</button>
                       </form>
                     ) : null}
                     <p class="hint">{t('agent.identity.oneClick')}</p>

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { beforeEach, describe, test } from 'node:test'
 import { systemActor } from '../../shared/actor.js'
 import { setClock } from '../../shared/clock.js'
-import { actorOf, reload, setAccount, user, type MarketRow, type UserRow } from '../../../test/factories.js'
+import { actorOf, mailsTo, reload, setAccount, storedFactorSecrets, user, type MarketRow, type UserRow } from '../../../test/factories.js'
 import { agent as deskAgent, deskMarket, helpContent, marketAdmin, platformAdmin, signedIn as signedInAs, weekdays, workshop } from '../../../test/desk-factories.js'
 import { cookieHeader, cookieJar, csrfFrom, testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
@@ -258,6 +258,56 @@ describe('agent console', () => {
     assert.doesNotMatch(note.body, /lastName|companyAddress/)
     await testApp().app.mailer.drain()
     assert.equal(mailbox().to(marioEmail).filter((m) => /password/i.test(m.subject ?? '')).length, 0, 'no reset link was sent')
+  })
+  test('beside a sign-in ticket, a market administrator removes a lost phone\'s second factors after the same check; an agent alone may not', async () => {
+    const a = testApp()
+    const garage = await workshop(a, f.it, { name: 'Officina Verdi S.n.c.', street: 'Via Roma 4', postalCode: '40121', city: 'Bologna' })
+    const luisa = await user(a, { firstName: 'Luisa', lastName: 'Verdi', locale: 'it', company: garage, factor: true })
+    const email = luisa.email ?? ''
+    const created = await browser().post('/it/support/new', {
+      ...guestTicket(email), topic: 'sign-in', subject: 'Ho perso il telefono',
+      'identity.userId': luisa.userId, 'identity.firstName': 'Luisa', 'identity.lastName': 'Verdi', 'identity.email': email,
+      'identity.companyName': 'Officina Verdi S.n.c.', 'identity.companyAddress': 'Via Roma 4, 40121 Bologna',
+    })
+    assert.equal(created.statusCode, 201)
+    const reference = referenceIn(created.body)
+    const ticketPath = `/it/agent/tickets/${reference}`
+
+    // The access table decides: an agent who is not the market's administrator gets 403 and nothing changes.
+    const agentOnly = await signedIn('agentIt', 'it')
+    assert.equal((await agentOnly.post(`${ticketPath}/identity`, { action: 'factors' }, { fromPage: ticketPath })).statusCode, 403)
+    assert.equal((await storedFactorSecrets(a, luisa)).length, 1)
+
+    const admin = await signedIn('adminIt', 'it')
+    const page = await admin.get(ticketPath)
+    assert.match(page.body, /<button type="submit" class="secondary">Verifica e rimuovi i secondi fattori<\/button>/)
+    const done = await admin.post(`${ticketPath}/identity`, { action: 'factors' }, { fromPage: ticketPath })
+    assert.equal(done.statusCode, 303)
+    assert.match(String(done.headers.location), /done=factors_reset/)
+    assert.equal((await storedFactorSecrets(a, luisa)).length, 0, 'every factor is gone')
+    const after = await admin.get(String(done.headers.location))
+    assert.match(after.body, /i secondi fattori dell(&#39;|')account sono stati rimossi/)
+    assert.match(after.body, /i secondi fattori del tuo account sono stati rimossi/, 'the requester reads it in the request')
+    assert.doesNotMatch(after.body, /Verifica e rimuovi i secondi fattori/, 'nothing left to remove')
+    const [mail] = await mailsTo(a, email, 'factors-reset')
+    assert.equal(mail?.locale, 'it', 'the person is emailed in their language')
+    const [event] = await a.app.services.admin.auditTrail(system, { action: 'factors.reset' })
+    assert.equal(event?.target_id, luisa.id)
+    const [action] = await a.app.services.admin.auditTrail(system, { action: 'ticket.identity_action' })
+    assert.equal((action?.data as { outcome?: string } | null)?.outcome, 'factors_reset')
+
+    // A check that fails removes nothing.
+    const lost = await user(a, { firstName: 'Piero', lastName: 'Neri', locale: 'it', company: garage, factor: true })
+    const wrong = await browser().post('/it/support/new', {
+      ...guestTicket('piero@guest.example'), topic: 'sign-in', subject: 'Ho perso il telefono',
+      'identity.userId': lost.userId, 'identity.firstName': 'Piero', 'identity.lastName': 'Bianchi', 'identity.email': 'piero@guest.example',
+      'identity.companyName': 'Officina Verdi S.n.c.', 'identity.companyAddress': 'Via Altra 1, 40121 Bologna',
+    })
+    const wrongPath = `/it/agent/tickets/${referenceIn(wrong.body)}`
+    const refused = await admin.post(`${wrongPath}/identity`, { action: 'factors' }, { fromPage: wrongPath })
+    assert.match(String(refused.headers.location), /done=check_failed/)
+    assert.equal((await storedFactorSecrets(a, lost)).length, 1)
+    assert.equal((await mailsTo(a, lost.email ?? '', 'factors-reset')).length, 0)
   })
 })
 

@@ -29,7 +29,7 @@ const QueueQuery = Type.Object({
   mine: Type.Optional(Type.Literal('1')),
   page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })),
 })
-const doneCodes = ['assigned', 'replied', 'noted', 'state', 'restored', 'reset', 'check_failed', 'no_account']
+const doneCodes = ['assigned', 'replied', 'noted', 'state', 'restored', 'reset', 'factors_reset', 'check_failed', 'no_account']
 
 export interface AgentRoutesOptions {
   desk: DeskService
@@ -131,7 +131,7 @@ export async function agentRoutes(root: FastifyInstance, opts: AgentRoutesOption
   })
 
   app.post('/:locale/agent/tickets/:reference/identity', {
-    schema: { ...hide, params: TicketParams, body: Type.Object({ action: Type.Union([Type.Literal('restore'), Type.Literal('reset')]), _csrf: Csrf }) }, ...ticketForm,
+    schema: { ...hide, params: TicketParams, body: Type.Object({ action: Type.Union([Type.Literal('restore'), Type.Literal('reset'), Type.Literal('factors')]), _csrf: Csrf }) }, ...ticketForm,
   }, async (req, reply) => {
     const { outcome } = await desk.identityAction(req.actor, req.params.reference, req.body.action, ctxOf(req))
     return back(req, reply, outcome)

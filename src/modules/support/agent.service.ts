@@ -24,9 +24,14 @@ export interface IdentityPreview extends IdentityComparison { record: TicketIden
 /** An account as the identity panel beside a sign-in ticket shows it. */
 export interface PanelAccount {
   id: number; userId: string; firstName: string; lastName: string; status: string; lockedUntil: Date | null; companyName: string | null
-  /** Which one-click actions the account's state allows. */
-  mayRestore: boolean; mayReset: boolean
+  /** Which one-click actions the account's state allows (and, for the factors, whether it has one). */
+  mayRestore: boolean; mayReset: boolean; mayResetFactors: boolean
 }
+
+/** The one-click actions beside a sign-in ticket: restore access, email a reset link, remove the second factors (a lost phone). */
+export type IdentityAction = 'restore' | 'reset' | 'factors'
+const identityOutcome = { restore: 'restored', reset: 'reset', factors: 'factors_reset' } as const
+const identityNote = { restore: 'support.system.restored', reset: 'support.system.resetSent', factors: 'support.system.factorsReset' } as const
 
 export interface DeskDeps {
   marketById(id: number): Promise<MarketRow | undefined>
@@ -38,7 +43,7 @@ export interface DeskDeps {
     /** The account's record as the check compares it (read only, nothing recorded). */
     identityRecord(actor: Actor, userId: number): Promise<TicketIdentity>
     /** The recorded check and, if it passes, restore or reset; `alongside` writes in the same transaction. */
-    checkAndAct(actor: Actor, userId: number, claims: TicketIdentity, action: 'restore' | 'reset', ctx: RequestCtx,
+    checkAndAct(actor: Actor, userId: number, claims: TicketIdentity, action: IdentityAction, ctx: RequestCtx,
       alongside: (tx: Executor, comparison: IdentityComparison) => Promise<void>): Promise<IdentityComparison>
   }
 }
@@ -223,11 +228,12 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
 
     /**
      * One click beside a sign-in ticket: the identity check with what the requester gave, then
-     * access restored or a reset link sent if it passed. The identity module checks the scope and
+     * access restored, a reset link sent or the second factors removed (each its own action in the
+     * access table) if it passed. The identity module checks the scope and
      * audits both steps; the result is written into the ticket (for the requester when it worked,
      * as a note with the mismatched fields when it did not).
      */
-    async identityAction(actor: Actor, reference: string, action: 'restore' | 'reset', ctx: RequestCtx): Promise<{ outcome: 'restored' | 'reset' | 'check_failed' | 'no_account' }> {
+    async identityAction(actor: Actor, reference: string, action: IdentityAction, ctx: RequestCtx): Promise<{ outcome: (typeof identityOutcome)[IdentityAction] | 'check_failed' | 'no_account' }> {
       const { ticket } = await ticketFor(actor, reference, 'work_tickets')
       if (!IDENTITY_TOPICS.has(ticket.topic) || !ticket.identity) throw new AppError('RULE_BROKEN')
       if (!mayActOnIdentity(actor, ticket.marketId)) throw new AppError('FORBIDDEN_SCOPE')
@@ -248,14 +254,14 @@ export function createDeskService(repo: SupportRepo, deps: DeskDeps) {
       // The check, the restore or reset link, and the ticket's note commit together or not at all.
       const check = await deps.identity.checkAndAct(actor, account.id, claims, action, ctx, async (tx, comparison) => {
         if (comparison.passed) {
-          await note(tx, action === 'restore' ? 'support.system.restored' : 'support.system.resetSent', {}, false, action === 'restore' ? 'restored' : 'reset')
+          await note(tx, identityNote[action], {}, false, identityOutcome[action])
         } else {
           const mismatched = Object.entries(comparison.fields).filter(([, ok]) => !ok).map(([f]) => f).join(', ')
           await note(tx, 'support.system.checkFailed', { fields: mismatched }, true, 'check_failed')
         }
       })
       if (!check.passed) return { outcome: 'check_failed' }
-      return { outcome: action === 'restore' ? 'restored' : 'reset' }
+      return { outcome: identityOutcome[action] }
     },
 
     /** An attachment for the ticket's agents. */
