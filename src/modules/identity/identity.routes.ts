@@ -163,6 +163,23 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return renderSecondStep(req, reply, 200, undefined, step.challenge)
     })
 
+    /** A failed second step, by code or by passkey: an expired step starts over at the password, a blocked account is told so. */
+    const secondStepError = (req: FastifyRequest, reply: FastifyReply, error: AppError) => {
+      const message = t(req.locale, `errors.${error.code}`, error.params)
+      if (error.code === 'SECOND_STEP_EXPIRED') {
+        clearSecondStepCookie(req, reply)
+        return renderLogin(req, reply, error.status, message)
+      }
+      if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier: '' }), error.status)
+      return renderSecondStep(req, reply, error.status, message)
+    }
+    /** The second step passed: the step's cookie gives way to the session's, and the person goes where they were going. */
+    const finishSecondStep = async (req: FastifyRequest<{ Params: { locale: string } }>, reply: FastifyReply, signedIn: { token: string; user: Parameters<typeof landingPath>[0] }, next: string | undefined) => {
+      clearSecondStepCookie(req, reply)
+      setSessionCookie(req, reply, signedIn.token)
+      return reply.redirect(await landingPath(signedIn.user, req.params.locale, next), 303)
+    }
+
     app.get(`${base}/login/code`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
       assertLocale(req.params.locale)
       const challenge = req.cookies[secondStepCookieName(req.server.site.https)]
@@ -173,24 +190,12 @@ export async function identityRoutes(root: FastifyInstance, opts: {
     app.post(`${base}/login/code`, {
       schema: { ...hide, params: Type.Object({ locale: Locale }), body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 40 }), next: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Csrf }) },
       preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
-      config: {
-        ...authRateLimit,
-        formError: (req, reply, error) => {
-          const message = t(req.locale, `errors.${error.code}`, error.params)
-          if (error.code === 'SECOND_STEP_EXPIRED') {
-            clearSecondStepCookie(req, reply)
-            return renderLogin(req, reply, error.status, message)
-          }
-          return renderSecondStep(req, reply, error.status, message)
-        },
-      },
+      config: { ...authRateLimit, formError: secondStepError },
     }, async (req, reply) => {
       assertLocale(req.params.locale)
       const challenge = req.cookies[secondStepCookieName(req.server.site.https)] ?? ''
-      const { token, user } = await auth.completeSecondStep(req.actor, { challenge, code: req.body.code, locale: req.params.locale }, requestContext(req))
-      clearSecondStepCookie(req, reply)
-      setSessionCookie(req, reply, token)
-      return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
+      const signedIn = await auth.completeSecondStep(req.actor, { challenge, code: req.body.code, locale: req.params.locale }, requestContext(req))
+      return finishSecondStep(req, reply, signedIn, req.body.next)
     })
 
     // ---- Passkeys: the second step, and signing in without a password ----
@@ -204,25 +209,12 @@ export async function identityRoutes(root: FastifyInstance, opts: {
     app.post(`${base}/login/code/passkey`, {
       schema: { ...hide, params: Type.Object({ locale: Locale }), body: PasskeyBody },
       preValidation: (req, reply, done) => { app.csrfProtection(req, reply, done) },
-      config: {
-        ...authRateLimit,
-        formError: (req, reply, error) => {
-          const message = t(req.locale, `errors.${error.code}`, error.params)
-          if (error.code === 'SECOND_STEP_EXPIRED') {
-            clearSecondStepCookie(req, reply)
-            return renderLogin(req, reply, error.status, message)
-          }
-          if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier: '' }), error.status)
-          return renderSecondStep(req, reply, error.status, message)
-        },
-      },
+      config: { ...authRateLimit, formError: secondStepError },
     }, async (req, reply) => {
       assertLocale(req.params.locale)
       const step = req.cookies[secondStepCookieName(req.server.site.https)] ?? ''
-      const { token, user } = await auth.signInWithPasskey(req.actor, { realm, response: req.body.response, locale: req.params.locale, step }, requestContext(req))
-      clearSecondStepCookie(req, reply)
-      setSessionCookie(req, reply, token)
-      return reply.redirect(await landingPath(user, req.params.locale, req.body.next), 303)
+      const signedIn = await auth.signInWithPasskey(req.actor, { realm, response: req.body.response, locale: req.params.locale, step }, requestContext(req))
+      return finishSecondStep(req, reply, signedIn, req.body.next)
     })
 
     app.post(`${base}/login/passkey/options`, {
