@@ -59,6 +59,8 @@ function stepDays(step: SweepStep, policy: InactivityPolicy): { sinceActivity: n
 const LAST = sql.raw('coalesce(last_activity_at, created_at)')
 const CHANGED = sql.raw('coalesce(status_changed_at, last_activity_at, created_at)')
 
+/** The time zone of the market an account's company belongs to (null without a company): an email's dates are that market's days. */
+const marketTimeZone = sql.raw('(select mk.time_zone from companies c join markets mk on mk.id = c.market_id where c.id = company_id)')
 const instant = (ms: number): SQL => sql`${new Date(ms).toISOString()}::timestamptz`
 
 /** A status as an SQL literal, so PostgreSQL sees at planning time which partial index holds it. */
@@ -271,14 +273,14 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
       const blocked = sweepSteps.indexOf('blocked')
       const [row] = await rows<{ queued: number; people: number }>(db, sql`
         with people as (
-          select id, user_id, first_name, email, locale, ${LAST} as last, ${stepDateOf(policy, now, blocked)} as blocked_at
+          select id, user_id, first_name, email, locale, company_id, ${LAST} as last, ${stepDateOf(policy, now, blocked)} as blocked_at
           from users
           where realm = ${policy.key} and (${reachable.length > 0 ? sql.join(reachable, sql` or `) : sql`false`}) and ${inScope(scope)}
             and email is not null
         ), mails as (
           insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
           select 'inactivity-reminder:' || id || ':' || (extract(epoch from last) * 1000)::bigint, email, locale, 'inactivity-reminder',
-            jsonb_build_object('name', first_name, 'userId', user_id, 'url', ${mail.prefix}::text || locale || ${mail.path}::text, 'date', blocked_at),
+            jsonb_strip_nulls(jsonb_build_object('name', first_name, 'userId', user_id, 'url', ${mail.prefix}::text || locale || ${mail.path}::text, 'date', blocked_at, 'timeZone', ${marketTimeZone})),
             ${at}, ${at}
           from people
           on conflict (key) do nothing
@@ -319,7 +321,7 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
       const ending = erase ? sql`, ${erasedRecords(moved, endings)}` : endsAccess(step) && !endsAccess(sweepsFrom(step)) ? sql`, ${endedAccess(moved, endings)}` : sql``
       const [row] = await rows<{ moved: number; last_id: number | null }>(db, sql`
         with picked as (
-          select id, user_id, first_name, last_name, email, locale, ${last} as last_activity
+          select id, user_id, first_name, last_name, email, locale, company_id, ${last} as last_activity
           from users where realm = ${policy.key} and id > ${range.after} and id <= ${range.upTo} and ${due(step, policy, now)}
           order by id limit ${limit}
         ), moved as (
@@ -333,7 +335,8 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
             email, locale, ${`lifecycle-${step}`}::text,
             jsonb_strip_nulls(jsonb_build_object('name', concat_ws(' ', first_name, last_name), 'userId', user_id, 'realm', ${policy.key}::text,
               'url', ${mail.url ? sql`${mail.url.prefix}::text || locale || ${mail.url.path}::text` : sql`null`},
-              'date', ${mail.promise ? sql`greatest(last_activity + ${days(mail.promise.stepDays)}, ${at} + ${days(mail.promise.stepDays - mail.promise.warnDays)})` : sql`null`})),
+              'date', ${mail.promise ? sql`greatest(last_activity + ${days(mail.promise.stepDays)}, ${at} + ${days(mail.promise.stepDays - mail.promise.warnDays)})` : sql`null`},
+              'timeZone', ${mail.promise ? marketTimeZone : sql`null`})),
             ${at}, ${at}
           from moved where email is not null
           on conflict (key) do nothing

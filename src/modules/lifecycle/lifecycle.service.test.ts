@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setClock } from '../../shared/clock.js'
-import { TEST_PASSWORD, actorOf, market, outboxTo, system, user } from '../../../test/factories.js'
+import { TEST_PASSWORD, actorOf, company, market, outboxTo, system, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp } from '../../../test/helpers.js'
 import { useMailbox } from '../../../test/mailbox.js'
 
@@ -104,6 +104,19 @@ describe('the inactivity lifecycle', () => {
     assert.equal((await statusOf(late.id)).user?.status, 'blocked', 'blocked for the policy\'s full time before the deletion warning')
     await sweep(day(685))
     assert.equal((await statusOf(late.id)).user?.status, 'delete_warned')
+  })
+
+  test('the warning names the day of the block as the person\'s market counts days, not UTC\'s', async () => {
+    // Last seen at 20:00 UTC: the block falls at 20:00 UTC on 4 July, already 5 July in New Zealand.
+    const lastSeen = new Date('2019-01-05T20:00:00Z')
+    const auckland = await market(testApp(), { timeZone: 'Pacific/Auckland' })
+    const restore = setClock(lastSeen)
+    const kiwi = await user(testApp(), { company: await company(testApp(), { market: auckland }), userId: 'kiwi.day', email: 'kiwi.day@partner.example', locale: 'it', lastActivityAt: lastSeen }).finally(restore)
+    await sweep(new Date(lastSeen.getTime() + 150 * DAY))
+    assert.equal((await statusOf(kiwi.id)).user?.status, 'block_warned')
+    await testApp().app.mailer.drain()
+    const text = String(mailbox().to('kiwi.day@partner.example').at(-1)?.text)
+    assert.match(text, /sarà bloccato il 5 luglio 2019/, text)
   })
 
   test('activity in one realm resets only that realm: the shop account of the same person goes on', async () => {

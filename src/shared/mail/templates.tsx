@@ -44,12 +44,25 @@ export function isMailTemplate(name: string): name is MailTemplate {
   return name in mailTemplates
 }
 
+/** The day format of an email: in the time zone its data names (the person's market), else UTC. */
+function dayFormat(locale: string, timeZone: unknown): Intl.DateTimeFormat {
+  if (typeof timeZone === 'string') {
+    try {
+      return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone })
+    } catch {
+      // An unknown zone: the day in UTC, never a failed email.
+    }
+  }
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' })
+}
+
 function localDates(template: MailTemplate, locale: string, data: Record<string, string | number>): Record<string, string | number> {
   const spec = mailTemplates[template]
+  const format = dayFormat(locale, data.timeZone)
   const dates = Object.fromEntries(('dates' in spec ? spec.dates : []).flatMap((field) => {
     const value = data[field]
     const when = typeof value === 'string' ? new Date(value) : undefined
-    return when && !Number.isNaN(when.getTime()) ? [[field, new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(when)]] : []
+    return when && !Number.isNaN(when.getTime()) ? [[field, format.format(when)]] : []
   }))
   const durations = Object.fromEntries(Object.entries('durations' in spec ? spec.durations : {}).flatMap(([field, unit]) => {
     const value = Number(data[field])
