@@ -443,7 +443,14 @@ export async function adminRoutes(root: FastifyInstance, opts: AdminRoutesOption
 
   app.get('/:locale/admin/markets/:code/report.csv', { schema: { ...hide, params: MarketParams } }, async (req, reply) => {
     const market = await marketOf(req)
-    const csv = await admin.marketReportCsv(req.actor, market.id)
+    const report = await admin.marketReport(req.actor, market.id)
+    // The page's own labels in the viewer's language, never status codes: the file is read by people.
+    const tr = translate(req)
+    const week = (label: string) => `${tr('admin.report.week')}: ${tr(label)}`
+    const csv = toCsv([tr('admin.report.measure'), tr('admin.report.count')], [
+      ...report.byStatus.map((s) => [`${tr('admin.report.byStatus')}: ${tr(`account.statuses.${s.status}`)}`, s.n]),
+      [week('admin.report.warned'), report.thisWeek.warned], [week('admin.report.blocked'), report.thisWeek.blocked], [week('admin.report.deleted'), report.thisWeek.deleted],
+    ])
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="report-${market.code}.csv"`).send(csv)
   })
 

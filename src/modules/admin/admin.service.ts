@@ -66,14 +66,6 @@ export function createAdminService(repo: AdminRepo) {
       const now = clock.now()
       return { days, now, timeZone, perDay: await repo.signInsPerDay(marketId, days, now, timeZone) }
     },
-
-    async marketReportCsv(actor: Actor, marketId: number): Promise<string> {
-      const report = await this.marketReport(actor, marketId)
-      return toCsv(['measure', 'count'], [
-        ...report.byStatus.map((s) => [`accounts_${s.status}`, s.n]),
-        ['warned_this_week', report.thisWeek.warned], ['blocked_this_week', report.thisWeek.blocked], ['deleted_this_week', report.thisWeek.deleted],
-      ])
-    },
   }
 }
 
