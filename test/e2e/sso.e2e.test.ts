@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { after, before, test } from 'node:test'
 import { chromium, type Browser } from 'playwright-core'
 import { createWorkshopApp } from '../../examples/workshop-app/app.js'
 import { systemActor } from '../../src/shared/actor.js'
-import { company, TEST_PASSWORD, user } from '../factories.js'
+import { company, enrolFactor, secondFactorCode, TEST_PASSWORD, user } from '../factories.js'
 import { deskMarket, passSignInSteps, platformAdmin } from '../desk-factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
 import { useMailbox } from '../mailbox.js'
@@ -138,6 +139,61 @@ test('signing out on the portal ends the workshop app\'s own session (back-chann
   await page.goto(workshopUrl)
   assert.ok(await page.isVisible('#sign-in'), 'the workshop app\'s session is gone')
   assert.equal(await page.locator('#user-id').count(), 0)
+  await context.close()
+})
+
+test('an app that asks for a second factor: the page for an account without one, then the step-up page, each accessible in it, en and de; the code sends the person back to the app', async () => {
+  const italy = await deskMarket(portal)
+  const nina = await user(portal, { firstName: 'Nina', lastName: 'Gallo', locale: 'it', company: await company(portal, { market: italy }) })
+  const context = await browser.newContext({ locale: 'it-IT' })
+  const page = await context.newPage()
+  const askForMfa = (locale?: string) => {
+    const verifier = randomBytes(32).toString('base64url')
+    const challenge = createHash('sha256').update(verifier).digest('base64url')
+    const query = new URLSearchParams({
+      client_id: 'workshop-e2e', response_type: 'code', scope: 'openid', redirect_uri: `${workshopUrl}/callback`, state: randomBytes(8).toString('hex'),
+      code_challenge: challenge, code_challenge_method: 'S256', acr_values: 'urn:sportello:acr:mfa',
+      ...(locale ? { ui_locales: locale } : {}),
+    })
+    return `${portalUrl}/oidc/auth?${query.toString()}`
+  }
+  const inEveryLanguage = async (label: string, heading: Record<'it' | 'en' | 'de', RegExp>) => {
+    const here = new URL(page.url())
+    for (const locale of ['it', 'en', 'de'] as const) {
+      await page.goto(`${portalUrl}${here.pathname.replace(/^\/(it|en|de)\//, `/${locale}/`)}${here.search}`)
+      assert.match(await page.textContent('h1') ?? '', heading[locale], `${label} in ${locale}`)
+      await assertAccessible(page, `${label} (${locale})`)
+    }
+  }
+
+  await page.goto(`${portalUrl}/it/login`)
+  await page.fill('#identifier', nina.userId)
+  await page.fill('#password', TEST_PASSWORD)
+  await page.click('form.stack-form button[type=submit]')
+  await passSignInSteps(page, nina)
+
+  // No factor yet: the person is told what to do, and the app would get an error, never a token. The page
+  // answers one interaction only, so each language is its own request, chosen by the app's ui_locales.
+  const needed = { it: /Serve un secondo fattore/, en: /Second factor needed/, de: /Zweiter Faktor erforderlich/ }
+  for (const locale of ['it', 'en', 'de'] as const) {
+    await page.goto(askForMfa(locale))
+    assert.match(await page.textContent('h1') ?? '', needed[locale], `second factor needed in ${locale}`)
+    assert.equal(await page.getAttribute('html', 'lang'), locale)
+    await assertAccessible(page, `second factor needed (${locale})`)
+  }
+
+  // With an authenticator added later, the password-only session takes the second step.
+  await enrolFactor(portal, nina)
+  await page.goto(askForMfa())
+  await page.waitForURL(/\/login\/step-up\?next=/)
+  await inEveryLanguage('step-up', { it: /Questa applicazione chiede un secondo fattore/, en: /This app asks for a second factor/, de: /Diese Anwendung verlangt einen zweiten Faktor/ })
+  await page.fill('input[name=code]', secondFactorCode(nina))
+  // What the workshop app then does with the code is its own business: the test reads the redirect itself.
+  const callbackRequest = page.waitForRequest((request) => request.url().startsWith(`${workshopUrl}/callback?`))
+  await page.locator('input[name=code]').press('Enter')
+  const callback = new URL((await callbackRequest).url())
+  assert.ok(callback.searchParams.get('code'), 'the app gets a code after the second step')
+  assert.equal(callback.searchParams.get('error'), null)
   await context.close()
 })
 
