@@ -1,10 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+// Must stay before oidc-provider: ESM evaluates imports in order (see the module).
+import { endRuntimeNoticeFilter } from './node20-runtime.js'
 import Provider, { interactionPolicy, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { JsonWebKey } from 'node:crypto'
 import type { AccountRow, ClientRow, SsoRepo } from './sso.repo.js'
 import { ACR, may } from '../identity/index.js'
 import { cookieKeys } from './keys.js'
+
+endRuntimeNoticeFilter()
 
 /** The realms with a provider, and where each one lives under PUBLIC_URL. */
 export const ssoRealms = {
