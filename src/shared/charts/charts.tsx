@@ -168,13 +168,16 @@ export function Chart({ chart, locale, csvHref, csvLabel, tableLabel, empty }: {
 }): VNode {
   const format = formatter(locale, chart.unit)
   const hasData = chart.categories.length > 0 && chart.series.some((s) => s.values.some((v) => v !== null && v !== 0))
+  // Beside the drawing a table has about a third of the page: enough for a label and one figure, not for
+  // three or four columns of long German headings, which then go under the drawing at full width.
+  const tableColumns = 1 + chart.series.length + (chart.reference ? 1 : 0)
   return (
     <figure class="chart-figure" aria-labelledby={`${chart.id}-title`} id={chart.id}>
       <figcaption>
         <h2 id={`${chart.id}-title`}>{chart.title}</h2>
         <p id={`${chart.id}-summary`} class="chart-summary">{hasData ? chart.summary : empty}</p>
       </figcaption>
-      <div class="chart-body">
+      <div class={tableColumns > 2 ? 'chart-body table-below' : 'chart-body'}>
         <div class="chart-drawing">
           {hasData ? (chart.layout === 'bars' ? <Bars chart={chart} locale={locale} /> : <Columns chart={chart} locale={locale} />) : null}
           {hasData ? <Legend chart={chart} /> : null}
