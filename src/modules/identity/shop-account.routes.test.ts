@@ -36,7 +36,7 @@ describe('the Parts Shop account page', () => {
     const b = await signedInTo(shop)
 
     const help = await b.get('/it/help')
-    assert.match(help.body, /<a href="\/it\/shop\/account">Account Parts Shop<\/a>/, 'the header links the shop account page')
+    assert.match(help.body, /<a href="\/it\/shop\/account">Il mio account<\/a>/, 'the header links the shop account page')
     assert.doesNotMatch(help.body, /href="\/it\/account"/, 'not the partner account page')
 
     const page = await b.get('/it/shop/account')

@@ -89,9 +89,7 @@ export function Page({ ctx, title, description, headerSearch = true, refreshTo, 
                 <nav class="account-nav" aria-label={t('nav.accountNavigation')}>
                   <ul>
                     <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
-                    {ctx.realm === 'shop'
-                      ? <li><a href={`/${locale}/shop/account`}>{t('nav.shopAccount')}</a></li>
-                      : <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>}
+                    <li><a href={ctx.realm === 'shop' ? `/${locale}/shop/account` : `/${locale}/account`}>{t('nav.account')}</a></li>
                     <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
                   </ul>
                 </nav>
