@@ -10,6 +10,7 @@ import { startAutoCloseSchedule } from './modules/support/index.js'
 import { seedDemoTickets } from './seed/tickets.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
 import { DEMO_PASSWORD } from './seed/users.js'
+import { accountsTable } from './seed/accounts-table.js'
 
 function readConfig(): Config {
   try {
@@ -32,8 +33,7 @@ async function main(): Promise<void> {
   if (loadDemo) {
     const seeded = await seedDemo(services)
     console.log(`Demo content loaded: ${seeded.markets} markets, ${seeded.articles} help articles.`)
-    console.log(`Demo accounts (password "${DEMO_PASSWORD}"):`)
-    for (const a of seeded.accounts) console.log(`  ${a.userId.padEnd(16)} ${a.role.padEnd(15)} ${a.realm === 'shop' ? 'Parts Shop realm (/it/shop/login)' : 'partner realm'}`)
+    console.log(accountsTable(seeded.accounts, { publicUrl: config.publicUrl, password: DEMO_PASSWORD }))
     const tickets = await seedDemoTickets(services, config.publicUrl)
     if (tickets > 0) console.log(`Demo support requests: ${String(tickets)} (agent console at /it/agent with agent.it, admin.it or agent.de).`)
   }

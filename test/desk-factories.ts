@@ -13,7 +13,7 @@ import { userRoles, type BusinessHours } from '../src/db/schema/index.js'
 import type { Actor } from '../src/shared/actor.js'
 import { systemActor } from '../src/shared/actor.js'
 import { demoContentDir } from '../src/seed/demo.js'
-import { company, market, secondFactorCode, signInResponse, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
+import { company, loginPath, market, secondFactorCode, signInResponse, TEST_PASSWORD, unique, user, type CompanyRow, type MarketRow, type UserInput, type UserRow } from './factories.js'
 import { testBrowser, type Browser } from './helpers.js'
 
 type App = FastifyInstance | { app: FastifyInstance }
@@ -115,7 +115,8 @@ export async function passSignInSteps(page: Page, account: Pick<UserRow, 'realm'
 }
 
 export async function signInPage(page: Page, baseUrl: string, account: UserRow, locale = 'en', password = TEST_PASSWORD): Promise<void> {
-  await page.goto(`${baseUrl}/${locale}/login`)
+  // The sign-in page of the account's realm: a Parts Shop account signs in on the shop's own.
+  await page.goto(`${baseUrl}${loginPath(account, locale)}`)
   await page.fill('#identifier', account.userId)
   await page.fill('#password', password)
   await page.click('form.stack-form button[type=submit]')

@@ -3,12 +3,13 @@ import type { Services } from '../composition.js'
 import { systemActor } from '../shared/actor.js'
 import { demoMarkets } from './markets.js'
 import { seedDemoUsers } from './users.js'
+import type { SeededAccount } from './accounts-table.js'
 import { packageRoot } from '../paths.js'
 
 export const demoContentDir = path.join(packageRoot, 'content')
 
 /** Loads the demo tenant: markets and the help content. Safe to run again: it changes only what differs. */
-export async function seedDemo(services: Services): Promise<{ markets: number; articles: number; accounts: { realm: string; userId: string; role: string }[] }> {
+export async function seedDemo(services: Services): Promise<{ markets: number; articles: number; accounts: SeededAccount[] }> {
   const actor = systemActor('seed')
   for (const market of demoMarkets) await services.organizations.saveMarket(actor, market)
   const accounts = await seedDemoUsers(services)

@@ -1,6 +1,7 @@
 import type { BusinessHours } from '../db/schema/index.js'
 import type { Services } from '../composition.js'
 import { systemActor } from '../shared/actor.js'
+import type { SeededAccount } from './accounts-table.js'
 
 /** The demo password of every demo account: long enough for the rules, not on any common list. */
 export const DEMO_PASSWORD = 'demo-motors-partner-2026'
@@ -31,7 +32,7 @@ export const demoUsers = [
 ] as const
 
 /** Demo companies and one account per role; existing accounts are left as they are. */
-export async function seedDemoUsers(services: Services): Promise<{ realm: string; userId: string; role: string }[]> {
+export async function seedDemoUsers(services: Services): Promise<SeededAccount[]> {
   const actor = systemActor('seed')
   const companyIds = new Map<string, number>()
   for (const { marketCode, ...company } of demoCompanies) {
@@ -54,5 +55,5 @@ export async function seedDemoUsers(services: Services): Promise<{ realm: string
       ],
     })
   }
-  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: 'alsoAgent' in u ? `${u.role}+agent` : u.role }))
+  return demoUsers.map((u) => ({ realm: u.realm, userId: u.userId, role: 'alsoAgent' in u ? `${u.role}+agent` : u.role, locale: u.locale, market: 'market' in u ? u.market : undefined }))
 }

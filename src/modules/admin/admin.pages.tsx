@@ -1,5 +1,6 @@
 import type { ComponentChildren, VNode } from 'preact'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
+import { FilePicker } from '../../shared/layout/FilePicker.js'
 import { localeName, locales, tn } from '../../shared/i18n/index.js'
 import { listedStatuses, type AdministrationService, type ImportProblem } from '../identity/index.js'
 import { MAX_SERVICE_HOURS, PartnerReminders, type CompanyRow, type MarketRow, type PartnerReminder } from '../organizations/index.js'
@@ -571,7 +572,7 @@ export function ImportPage({ ctx, market, csrfToken, result, error }: {
       <form class="stack-form" method="post" action={`/${locale}/admin/markets/${market.code}/import`} enctype="multipart/form-data">
         <Hidden csrfToken={csrfToken} />
         <label for="file">{t('admin.import.file')}</label>
-        <input id="file" name="file" type="file" accept=".csv,text/csv" required />
+        <FilePicker ctx={ctx} id="file" name="file" accept=".csv,text/csv" required />
         <span class="choice"><input type="checkbox" id="invite" name="invite" value="true" /><label for="invite">{t('admin.import.invite')}</label></span>
         <button type="submit">{t('admin.import.submit')}</button>
       </form>

@@ -18,10 +18,13 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
 }): VNode {
   const { t, locale } = ctx
   const { user, company, lifecycle } = data
-  const prefix = user.realm === 'shop' ? `/${locale}/shop` : `/${locale}`
+  const shop = user.realm === 'shop'
+  const prefix = shop ? `/${locale}/shop` : `/${locale}`
+  const title = t(shop ? 'account.shop.title' : 'account.title')
   return (
-    <Page ctx={ctx} title={t('account.title')} headerSearch={false}>
-      <h1>{t('account.title')}</h1>
+    <Page ctx={ctx} title={title} headerSearch={false}>
+      <h1>{title}</h1>
+      {shop ? <p class="lead">{t('account.shop.lead')}</p> : null}
       {notice ? <p class="notice" role="status">{notice}</p> : null}
       {error ? <p class="error-message" role="alert" id="form-error">{error}</p> : null}
       <PartnerReminders ctx={ctx} reminders={reminders} />
@@ -41,7 +44,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
         {data.approver ? <p class="notice">{t(`account.approval.${data.approver.kind}`)}</p> : null}
         <details>
           <summary>{t('account.editProfile')}</summary>
-          <form class="stack-form" method="post" action={`/${locale}/account/profile`}>
+          <form class="stack-form" method="post" action={`${prefix}/account/profile`}>
             <input type="hidden" name="_csrf" value={csrfToken} />
             <Field id="firstName" label={t('register.firstName')} value={user.firstName} autocomplete="given-name" maxLength={100} />
             <Field id="lastName" label={t('register.lastName')} value={user.lastName} autocomplete="family-name" maxLength={100} />
@@ -62,7 +65,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
 
       <section aria-labelledby="activity-title" class="card">
         <h2 id="activity-title">{t('account.activity')}</h2>
-        <p>{t('account.lastActivity', { date: formatDate(locale, lifecycle.lastActivity) })}</p>
+        <p>{t(shop ? 'account.shop.lastActivity' : 'account.lastActivity', { date: formatDate(locale, lifecycle.lastActivity) })}</p>
         {lifecycle.warnAt && lifecycle.blockAt ? (
           <p>{t('account.lifecycle', { warn: formatDate(locale, lifecycle.warnAt), block: formatDate(locale, lifecycle.blockAt) })}</p>
         ) : null}
@@ -91,7 +94,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
                 <td>{dateTime(locale, s.lastSeenAt)}</td>
                 <td>
                   {s.current ? null : (
-                    <form method="post" action={`/${locale}/account/sessions/revoke`}>
+                    <form method="post" action={`${prefix}/account/sessions/revoke`}>
                       <input type="hidden" name="_csrf" value={csrfToken} />
                       <input type="hidden" name="session" value={s.ref} />
                       <button type="submit">{t('account.revoke')}</button>
@@ -102,7 +105,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
             ))}
           </tbody>
         </table>
-        <form method="post" action={`/${locale}/account/sessions/revoke-others`}>
+        <form method="post" action={`${prefix}/account/sessions/revoke-others`}>
           <input type="hidden" name="_csrf" value={csrfToken} />
           <button type="submit">{t('account.revokeOthers')}</button>
         </form>
@@ -119,7 +122,7 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
 
       <section aria-labelledby="password-title" class="card">
         <h2 id="password-title">{t('account.changePassword')}</h2>
-        <form class="stack-form" method="post" action={`/${locale}/account/password`}>
+        <form class="stack-form" method="post" action={`${prefix}/account/password`}>
           <input type="hidden" name="_csrf" value={csrfToken} />
           <label for="current">{t('account.currentPassword')}</label>
           <input id="current" name="current" type="password" autocomplete="current-password" required maxLength={128} />
@@ -132,8 +135,10 @@ export function AccountPage({ ctx, data, reminders = [], csrfToken, notice, erro
         <ul>
           <li>{t('account.repair.password')} <a href={`${prefix}/password/forgot`}>{t('auth.login.forgot')}</a></li>
           <li>{t('account.repair.email')} <a href={`/${locale}/account/email`}>{t(user.emailVerifiedAt ? 'email.changeTitle' : 'email.confirmTitle')}</a></li>
-          <li>{t('account.repair.shop')} <a href={user.realm === 'shop' ? `/${locale}/login` : `/${locale}/shop/login`}>{t(user.realm === 'shop' ? 'auth.login.toPartner' : 'auth.login.toShop')}</a></li>
-          <li>{t('account.repair.noAccess')}</li>
+          {shop
+            ? <li>{t('account.shop.repairPartner')} <a href={`/${locale}/login`}>{t('auth.login.toPartner')}</a></li>
+            : <li>{t('account.repair.shop')} <a href={`/${locale}/shop/login`}>{t('auth.login.toShop')}</a></li>}
+          <li>{t(shop ? 'account.shop.repairNoAccess' : 'account.repair.noAccess')}</li>
           <li>{t('account.repair.blocked')} <a href={`/${locale}/support/new?topic=account-status`}>{t('nav.askForHelp')}</a></li>
         </ul>
       </section>
@@ -186,7 +191,7 @@ export function EmailPage({ ctx, status, csrfToken, error, next }: { ctx: PageCo
         </form>
       </section>
       <ul class="form-links">
-        {verified ? <li><a href={`/${locale}/account`}>{t('email.back')}</a></li> : null}
+        {verified ? <li><a href={user.realm === 'shop' ? `/${locale}/shop/account` : `/${locale}/account`}>{t('email.back')}</a></li> : null}
         <li><a href={`/${locale}/help`}>{t('auth.login.help')}</a></li>
         <li><a href={`/${locale}/logout`}>{t('auth.logout.submit')}</a></li>
       </ul>

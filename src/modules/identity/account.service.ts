@@ -87,7 +87,7 @@ export function createAccountService(repo: IdentityRepo, verifier: EmailVerifier
         if (user.email) {
           await tx.enqueueMail({
             key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
-            data: { name: `${user.firstName} ${user.lastName}`, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
+            data: { name: `${user.firstName} ${user.lastName}`, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/password/forgot` },
           }, now)
         }
         await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'password.changed', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })

@@ -99,7 +99,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       if (user.email) {
         await tx.enqueueMail({
           key: `locked:${user.id}:${lockedUntil.toISOString()}`, to: user.email, locale: user.locale || locale, template: 'account-locked',
-          data: { name: `${user.firstName} ${user.lastName}`, minutes: Math.round(lockMs / 60000), url: `${ctx.publicUrl}/${user.locale || locale}/password/forgot` },
+          data: { name: `${user.firstName} ${user.lastName}`, minutes: Math.round(lockMs / 60000), url: `${ctx.publicUrl}/${user.locale || locale}${user.realm === 'shop' ? '/shop' : ''}/password/forgot` },
         }, now)
       }
     })
@@ -413,7 +413,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
         if (user.email) {
           await tx.enqueueMail({
             key: `password-changed:${user.id}:${now.toISOString()}`, to: user.email, locale: user.locale, template: 'password-changed',
-            data: { name: `${user.firstName} ${user.lastName}`, url: `${ctx.publicUrl}/${user.locale}/password/forgot` },
+            data: { name: `${user.firstName} ${user.lastName}`, url: `${ctx.publicUrl}/${user.locale}${user.realm === 'shop' ? '/shop' : ''}/password/forgot` },
           }, now)
         }
         await tx.audit({ at: now, actor: actorRef(actor), action: 'password.reset', target: { type: 'user', id: user.id }, data: { via: row.purpose }, requestId: ctx.requestId, ip: ctx.ip })

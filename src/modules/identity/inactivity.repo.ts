@@ -280,7 +280,7 @@ export function createInactivityRepo(db: Db, endings: AccountEndings = noEndings
         ), mails as (
           insert into outbox (key, to_email, locale, template, data, next_attempt_at, created_at)
           select 'inactivity-reminder:' || id || ':' || (extract(epoch from last) * 1000)::bigint, email, locale, 'inactivity-reminder',
-            jsonb_strip_nulls(jsonb_build_object('name', first_name, 'userId', user_id, 'url', ${mail.prefix}::text || locale || ${mail.path}::text, 'date', blocked_at, 'timeZone', ${marketTimeZone})),
+            jsonb_strip_nulls(jsonb_build_object('name', first_name, 'userId', user_id, 'realm', ${policy.key}::text, 'url', ${mail.prefix}::text || locale || ${mail.path}::text, 'date', blocked_at, 'timeZone', ${marketTimeZone})),
             ${at}, ${at}
           from people
           on conflict (key) do nothing

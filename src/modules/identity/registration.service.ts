@@ -61,7 +61,7 @@ export function createRegistrationService(repo: IdentityRepo, verifier: EmailVer
           if (!owner) return verifier.mail(tx, user, input.email, issued, ctx, now)
           await tx.enqueueMail({
             key: `email-in-use:${owner.id}:${now.toISOString()}`, to: owner.email ?? input.email, locale: owner.locale, template: 'email-in-use',
-            data: { name: `${owner.firstName} ${owner.lastName}`, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}/password/forgot` },
+            data: { name: `${owner.firstName} ${owner.lastName}`, userId: owner.userId, url: `${ctx.publicUrl}/${owner.locale}${owner.realm === 'shop' ? '/shop' : ''}/password/forgot` },
           }, now)
           await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'email.verification_sent', target: { type: 'user', id: user.id }, requestId: ctx.requestId, ip: ctx.ip })
         })

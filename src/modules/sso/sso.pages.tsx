@@ -120,7 +120,7 @@ export function ClientsPage({ ctx, clients, csrfToken, created, error }: {
           {created.secret ? <p>{t('sso.admin.secretOnce')}</p> : null}
         </section>
       ) : null}
-      <table>
+      <table class="stacked">
         <caption>{t('sso.admin.list')}</caption>
         <thead>
           <tr><th scope="col">{t('sso.admin.name')}</th><th scope="col">{t('sso.admin.clientId')}</th><th scope="col">{t('sso.admin.realm')}</th><th scope="col">{t('sso.admin.kind')}</th><th scope="col">{t('sso.admin.redirectUris')}</th><th scope="col"><span class="visually-hidden">{t('sso.admin.remove')}</span></th></tr>
@@ -128,11 +128,11 @@ export function ClientsPage({ ctx, clients, csrfToken, created, error }: {
         <tbody>
           {clients.map((c) => (
             <tr key={c.clientId}>
-              <td>{c.name}{c.firstParty ? null : ` (${t('sso.admin.thirdParty')})`}</td>
-              <td><code>{c.clientId}</code></td>
-              <td>{t(`account.realms.${c.realm}`)}</td>
-              <td>{t(`sso.admin.kind.${c.kind}`)}</td>
-              <td>{c.redirectUris.join(' ')}</td>
+              <td data-label={t('sso.admin.name')}>{c.name}{c.firstParty ? null : ` (${t('sso.admin.thirdParty')})`}</td>
+              <td data-label={t('sso.admin.clientId')}><code>{c.clientId}</code></td>
+              <td data-label={t('sso.admin.realm')}>{t(`account.realms.${c.realm}`)}</td>
+              <td data-label={t('sso.admin.kind')}>{t(`sso.admin.kind.${c.kind}`)}</td>
+              <td data-label={t('sso.admin.redirectUris')} class="uris">{c.redirectUris.join(' ')}</td>
               <td>
                 <form method="post" action={`${base}/${encodeURIComponent(c.clientId)}/remove`}>
                   <input type="hidden" name="_csrf" value={csrfToken} />

@@ -72,34 +72,42 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
     <DeskPage ctx={ctx} title={t('agent.queue.title')}>
       <p class="lead">{queue.markets.length > 0 ? `${tn(locale, 'agent.queue.markets', queue.markets.length, { markets: marketNames })} ` : ''}{tn(locale, 'agent.queue.lead', queue.total)}</p>
       <form class="inline-form filters" method="get" action={`/${locale}/agent/tickets`} role="search" aria-label={t('agent.queue.filters')}>
-        <label for="f-state">{t('agent.queue.state')}</label>
-        <select id="f-state" name="state">
-          <option value="active" selected={!params.state || params.state === 'active'}>{t('agent.queue.active')}</option>
-          <option value="all" selected={params.state === 'all'}>{t('agent.queue.all')}</option>
-          {ticketStates.map((s) => <option key={s} value={s} selected={params.state === s}>{t(`agent.states.${s}`)}</option>)}
-        </select>
-        <label for="f-topic">{t('support.new.topic')}</label>
-        <select id="f-topic" name="topic">
-          <option value="">{t('agent.queue.any')}</option>
-          {topics.map((c) => <option key={c.key} value={c.key} selected={params.topic === c.key}>{c.title}</option>)}
-        </select>
-        <label for="f-urgency">{t('agent.queue.urgency')}</label>
-        <select id="f-urgency" name="urgency">
-          <option value="">{t('agent.queue.any')}</option>
-          <option value="urgent" selected={params.urgency === 'urgent'}>{t('agent.urgency.urgent')}</option>
-          <option value="normal" selected={params.urgency === 'normal'}>{t('agent.urgency.normal')}</option>
-        </select>
-        <label for="f-age">{t('agent.queue.age')}</label>
-        <select id="f-age" name="age">
-          <option value="">{t('agent.queue.any')}</option>
-          {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { age: formatDuration(locale, h * 60) })}</option>)}
-        </select>
+        <span class="field">
+          <label for="f-state">{t('agent.queue.state')}</label>
+          <select id="f-state" name="state">
+            <option value="active" selected={!params.state || params.state === 'active'}>{t('agent.queue.active')}</option>
+            <option value="all" selected={params.state === 'all'}>{t('agent.queue.all')}</option>
+            {ticketStates.map((s) => <option key={s} value={s} selected={params.state === s}>{t(`agent.states.${s}`)}</option>)}
+          </select>
+        </span>
+        <span class="field">
+          <label for="f-topic">{t('support.new.topic')}</label>
+          <select id="f-topic" name="topic">
+            <option value="">{t('agent.queue.any')}</option>
+            {topics.map((c) => <option key={c.key} value={c.key} selected={params.topic === c.key}>{c.title}</option>)}
+          </select>
+        </span>
+        <span class="field">
+          <label for="f-urgency">{t('agent.queue.urgency')}</label>
+          <select id="f-urgency" name="urgency">
+            <option value="">{t('agent.queue.any')}</option>
+            <option value="urgent" selected={params.urgency === 'urgent'}>{t('agent.urgency.urgent')}</option>
+            <option value="normal" selected={params.urgency === 'normal'}>{t('agent.urgency.normal')}</option>
+          </select>
+        </span>
+        <span class="field">
+          <label for="f-age">{t('agent.queue.age')}</label>
+          <select id="f-age" name="age">
+            <option value="">{t('agent.queue.any')}</option>
+            {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { age: formatDuration(locale, h * 60) })}</option>)}
+          </select>
+        </span>
         <span class="choice"><input type="checkbox" id="f-breach" name="breach" value="1" checked={params.breach === '1'} /><label for="f-breach">{t('agent.queue.breachedOnly')}</label></span>
         <span class="choice"><input type="checkbox" id="f-mine" name="mine" value="1" checked={params.mine === '1'} /><label for="f-mine">{t('agent.queue.mineOnly')}</label></span>
         <button type="submit">{t('agent.queue.filter')}</button>
       </form>
       {queue.rows.length === 0 ? <p>{t('agent.queue.none')}</p> : (
-        <table class="queue">
+        <table class="queue stacked">
           <caption class="visually-hidden">{t('agent.queue.title')}</caption>
           <thead>
             <tr>
@@ -112,13 +120,13 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
               const late = breaches(r, now)
               return (
                 <tr key={r.id} class={late.firstResponse || late.resolution ? 'late' : undefined}>
-                  <td><a href={`/${locale}/agent/tickets/${r.reference}`}>{r.reference}</a><br /><span class="hint">{r.marketCode}</span></td>
-                  <td>{r.urgency === 'urgent' ? <strong class="urgent-tag">{t('agent.urgency.urgent')} </strong> : null}{r.subject}<br /><span class="hint">{topicTitle.get(r.topic) ?? r.topic} · {r.requesterName}</span>{r.requesterAwaitingApproval ? <><br /><strong class="unapproved-tag">{t('agent.ticket.awaitingApproval')}</strong></> : null}</td>
-                  <td>{t(`agent.states.${r.state}`)}</td>
-                  <td>{age(locale, r.createdAt, now)}</td>
-                  <td>{r.firstRespondedAt ? when(locale, r.firstRespondedAt) : <Due ctx={ctx} due={r.firstResponseDue} late={late.firstResponse} />}</td>
-                  <td>{r.solvedAt ? when(locale, r.solvedAt) : <Due ctx={ctx} due={r.resolutionDue} late={late.resolution} />}</td>
-                  <td>{r.assigneeName ?? '—'}</td>
+                  <td data-label={t('agent.ticket.reference')}><a href={`/${locale}/agent/tickets/${r.reference}`}>{r.reference}</a><br /><span class="hint">{r.marketCode}</span></td>
+                  <td data-label={t('support.new.subject')}>{r.urgency === 'urgent' ? <strong class="urgent-tag">{t('agent.urgency.urgent')} </strong> : null}{r.subject}<br /><span class="hint">{topicTitle.get(r.topic) ?? r.topic} · {r.requesterName}</span>{r.requesterAwaitingApproval ? <><br /><strong class="unapproved-tag">{t('agent.ticket.awaitingApproval')}</strong></> : null}</td>
+                  <td data-label={t('agent.queue.state')}>{t(`agent.states.${r.state}`)}</td>
+                  <td data-label={t('agent.queue.age')}>{age(locale, r.createdAt, now)}</td>
+                  <td data-label={t('agent.sla.firstResponse')}>{r.firstRespondedAt ? when(locale, r.firstRespondedAt) : <Due ctx={ctx} due={r.firstResponseDue} late={late.firstResponse} />}</td>
+                  <td data-label={t('agent.sla.resolution')}>{r.solvedAt ? when(locale, r.solvedAt) : <Due ctx={ctx} due={r.resolutionDue} late={late.resolution} />}</td>
+                  <td data-label={t('agent.ticket.assignee')}>{r.assigneeName ?? '—'}</td>
                 </tr>
               )
             })}

@@ -1,6 +1,7 @@
 import type { VNode } from 'preact'
 import { formatBusinessHours } from '../../shared/layout/hours.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
+import { FilePicker } from '../../shared/layout/FilePicker.js'
 import { PartnerContact, type MarketRow, type PartnerListing } from '../organizations/index.js'
 import type { AttachmentInfo, MessageRow, TicketRow } from './support.repo.js'
 import { formatList, inSentence, tn, type Translate } from '../../shared/i18n/index.js'
@@ -114,7 +115,7 @@ export function FileInput({ ctx, id }: { ctx: PageContext; id: string }) {
   return (
     <>
       <label for={id}>{t('support.attachments.label')}</label>
-      <input id={id} name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby={`${id}-hint`} />
+      <FilePicker ctx={ctx} id={id} name="attachments" multiple accept="image/png,image/jpeg,image/webp,application/pdf" describedBy={`${id}-hint`} />
       <p id={`${id}-hint`} class="hint">{t('support.attachments.hint', { max: MAX_ATTACHMENTS, size: MAX_ATTACHMENT_BYTES / 1024 / 1024 })}</p>
     </>
   )
@@ -178,7 +179,7 @@ export function TicketFormPage({ ctx, csrfToken, topics, markets, values, signed
         <textarea id="description" name="description" rows={8} maxLength={10000} required aria-describedby={invalid === 'description' ? 'description-hint form-error' : 'description-hint'} aria-invalid={invalid === 'description' ? 'true' : undefined}>{values.description ?? ''}</textarea>
         <p id="description-hint" class="hint">{t('support.new.descriptionHint')}</p>
         <label for="attachments">{t('support.attachments.label')}</label>
-        <input id="attachments" name="attachments" type="file" multiple accept="image/png,image/jpeg,image/webp,application/pdf" aria-describedby="attachments-hint" />
+        <FilePicker ctx={ctx} id="attachments" name="attachments" multiple accept="image/png,image/jpeg,image/webp,application/pdf" describedBy="attachments-hint" />
         <p id="attachments-hint" class="hint">{t('support.attachments.hint', { max: MAX_ATTACHMENTS, size: MAX_ATTACHMENT_BYTES / 1024 / 1024 })}</p>
         {ctx.awaitingApproval ? null : (
           <fieldset>

@@ -29,6 +29,7 @@ export function pageContext(req: FastifyRequest, alternates: Record<string, stri
     signedIn: isSignedIn(req.actor),
     awaitingApproval: req.actor.kind === 'user' && req.actor.awaitingApproval,
     userName: req.actor.kind === 'user' ? req.actor.displayName : undefined,
+    realm: req.actor.kind === 'user' ? req.actor.realm : undefined,
     consoles: req.actor.kind === 'user' ? { queue: canAnywhere(req.actor, 'view_tickets'), admin: isAdministrator(req.actor) } : undefined,
   }
 }

@@ -15,6 +15,8 @@ export interface PageContext {
   awaitingApproval?: boolean | undefined
   /** The signed-in person's name, for the header. */
   userName?: string | undefined
+  /** The realm the person signed in to: a Parts Shop account has its own account page. */
+  realm?: string | undefined
   /** The consoles the signed-in person works in, linked from the header. */
   consoles?: { queue: boolean; admin: boolean } | undefined
 }
@@ -87,7 +89,7 @@ export function Page({ ctx, title, description, headerSearch = true, refreshTo, 
                 <nav class="account-nav" aria-label={t('nav.accountNavigation')}>
                   <ul>
                     <li class="signed-in">{t('nav.signedInAs', { name: ctx.userName ?? '' })}</li>
-                    <li><a href={`/${locale}/account`}>{t('nav.account')}</a></li>
+                    <li><a href={ctx.realm === 'shop' ? `/${locale}/shop/account` : `/${locale}/account`}>{t('nav.account')}</a></li>
                     <li><a href={`/${locale}/logout`}>{t('nav.signOut')}</a></li>
                   </ul>
                 </nav>

@@ -51,3 +51,16 @@ test('an email that speaks of the link below has that link, and none says "here"
   }
   assert.deepEqual(problems, [])
 })
+
+test('every lifecycle email of a Parts Shop account, the administrator\'s reminder too, names the Parts Shop account in its subject and text, in every language', () => {
+  const problems: string[] = []
+  const templates: MailTemplate[] = ['lifecycle-block_warned', 'lifecycle-blocked', 'lifecycle-delete_warned', 'lifecycle-deleted', 'inactivity-reminder']
+  for (const locale of ['it', 'en', 'de']) {
+    for (const template of templates) {
+      const mail = renderMail(template, locale, { name: 'Mario Rossi', userId: 'rossi.ricambi', realm: 'shop', url: 'https://portal.example/it/shop/login', date: '2026-12-01T00:00:00.000Z' })
+      if (!/Parts[ -]Shop/.test(mail.subject) || /partner/i.test(mail.subject)) problems.push(`${locale} ${template}: subject "${mail.subject}"`)
+      if (!/Parts[ -]Shop/.test(mail.text.split('\n\n')[1] ?? '')) problems.push(`${locale} ${template}: the first paragraph does not name the Parts Shop`)
+    }
+  }
+  assert.deepEqual(problems, [])
+})
