@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch'
@@ -239,7 +239,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   }
 }
 
-/** How long a command waits for a server that holds the directory but does not answer yet (it may be starting). */
+/** How long a command waits for a server that holds the directory but has no socket yet (it is starting: PGlite opens first). */
 const SOCKET_WAIT_MS = 30_000
 
 /**
@@ -262,13 +262,15 @@ async function openThroughSocket(dataDir: string, holder: LockHolder, options: D
     listen: () => Promise.resolve(() => Promise.resolve()),
   })
   const started = Date.now()
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       await database.ping()
       return database
     } catch (error) {
       const stillHeld = holderOf(dataDir)?.pid === holder.pid
-      if (!stillHeld || Date.now() - started > SOCKET_WAIT_MS) {
+      // A socket that exists and still refuses (after a moment's grace) has no one behind it.
+      const refused = existsSync(socket) && attempt >= 4
+      if (!stillHeld || refused || Date.now() - started > SOCKET_WAIT_MS) {
         await database.close().catch(() => undefined)
         // The server stopped meanwhile: the directory is free, open it here.
         if (!stillHeld) return openPglite(options)
