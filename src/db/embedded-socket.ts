@@ -95,6 +95,7 @@ class SessionGate {
   private turn: Turn | undefined
   private readonly gone = new Set<number>()
   private readonly readers = new Map<number, BackendReader>()
+  private readonly tails = new Map<number, Promise<number>>()
   private readonly waiting = new Set<() => void>()
   private stopped = false
 
@@ -117,9 +118,21 @@ class SessionGate {
     })
   }
 
-  async enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+  /**
+   * Runs one message of a client, after its previous ones: pglite-socket reads each chunk of a
+   * socket in a callback of its own, so a pipelining client (postgres.js) can hand in its next
+   * message before the last has run.
+   */
+  enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    const previous = this.tails.get(handlerId) ?? Promise.resolve(0)
+    const next = previous.catch(() => 0).then(() => this.run(handlerId, message, onData))
+    this.tails.set(handlerId, next)
+    return next
+  }
+
+  private async run(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     // Terminate ('X') ends the client's connection, not PGlite's one session, which the server goes on using.
-    if (message[0] === 0x58) return 0
+    if (message[0] === 0x58 || this.gone.has(handlerId)) return 0
     if (this.turn?.handlerId !== handlerId) this.turn = await this.takeTurn(handlerId)
     const turn = this.turn
     let reader = this.readers.get(handlerId)
@@ -161,6 +174,9 @@ class SessionGate {
 
   /** A client that left in the middle of its turn: end its statement and roll its transaction back, then give the turn up. */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
+    // Its messages already handed in run (or are skipped) first.
+    await this.tails.get(handlerId)?.catch(() => 0)
+    this.tails.delete(handlerId)
     const turn = this.turn
     if (turn?.handlerId !== handlerId) return
     try {

@@ -126,6 +126,16 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
     assert.equal(row?.count, 30)
   })
 
+  test('a client that pipelines its statements on one connection gets each answer in order', async () => {
+    const raw = postgres({ host: path.dirname(socketPath), port: 5432, database: 'postgres', username: 'postgres', prepare: false, max: 1, onnotice: () => undefined })
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => raw<{ n: number }[]>`select ${i}::int as n, pg_sleep(0.001)`))
+      assert.deepEqual(answers.map((answer) => answer[0]?.n), Array.from({ length: 40 }, (_, i) => i))
+    } finally {
+      await raw.end({ timeout: 5 })
+    }
+  })
+
   test('a client that disconnects in the middle of a transaction is rolled back and the server goes on', async () => {
     const raw = postgres({ host: path.dirname(socketPath), port: 5432, database: 'postgres', username: 'postgres', prepare: false, max: 1, onnotice: () => undefined })
     const reserved = await raw.reserve()
