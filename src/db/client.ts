@@ -253,7 +253,8 @@ async function openThroughSocket(dataDir: string, holder: LockHolder, options: D
   const connect = (max: number) => postgres({
     host: path.dirname(socket), port: Number(/\.s\.PGSQL\.(\d+)$/.exec(socket)?.[1] ?? 5432),
     database: 'postgres', username: 'postgres', max, prepare: false, onnotice: () => undefined,
-    connect_timeout: 10, connection: { application_name: 'sportello' },
+    // Connecting waits for its turn like any statement: while the server is in a long transaction too.
+    connect_timeout: 30, connection: { application_name: 'sportello' },
   })
   const database = await openPostgres(connect, { ...options, poolSize: options.poolSize ?? 4 }, {
     kind: 'pglite',

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs'
+import { chmodSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
@@ -209,7 +209,10 @@ const MAX_CONNECTIONS = 32
 
 /** Serves `db` on the Unix socket `socketPath` (its folder is made, a leftover socket file replaced: the caller holds the directory's lock). */
 export async function serveOnSocket(db: PGlite, socketPath: string, onNotify: NotifyRelay): Promise<EmbeddedSocketServer> {
+  // The socket asks for no password and reaches the whole database: only this user may enter its folder.
+  // (chmod also fails on a folder someone else made, e.g. in the temporary directory.)
   mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 })
+  chmodSync(path.dirname(socketPath), 0o700)
   rmSync(socketPath, { force: true })
   const gate = new SessionGate(db, onNotify)
   const handlers = new Set<PGLiteSocketHandler>()

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -61,6 +61,7 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
     assert.equal(Number(pid), process.pid)
     assert.equal(what, 'the Sportello server')
     assert.equal(socket, socketPath)
+    assert.equal(statSync(path.dirname(socketPath)).mode & 0o777, 0o700, 'no other user reaches the socket')
     assert.equal(command.kind, 'pglite')
     const [row] = await rows<{ version: string; buffers: string }>(command.db, sql`select current_setting('server_version_num') as version, current_setting('shared_buffers') as buffers`)
     assert.match(row?.version ?? '', new RegExp(`^${PGLITE_POSTGRES_MAJOR}`))
