@@ -130,7 +130,18 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
   test('a client that pipelines its statements on one connection gets each answer in order', async () => {
     const raw = postgres({ host: path.dirname(socketPath), port: 5432, database: 'postgres', username: 'postgres', prepare: false, max: 1, onnotice: () => undefined })
     try {
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => raw<{ n: number }[]>`select ${i}::int as n, pg_sleep(0.001)`))
+      await raw`select 1`
+      // The server is busy in a transaction while the client's statements arrive, in several writes.
+      const busy = server.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`)
+        await sleep(300)
+      })
+      await sleep(20)
+      const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        await sleep(Math.floor(i / 10) * 30)
+        return raw<{ n: number }[]>`select ${i}::int as n, pg_sleep(0.001)`
+      }))
+      await busy
       assert.deepEqual(answers.map((answer) => answer[0]?.n), Array.from({ length: 40 }, (_, i) => i))
     } finally {
       await raw.end({ timeout: 5 })
