@@ -108,7 +108,7 @@ export class IncompatibleDataDirError extends Error {
       `The embedded database in ${dataDir} was made by an older PGlite (PostgreSQL ${found}); this version of Sportello ` +
       `runs PGlite 0.5 (PostgreSQL ${PGLITE_POSTGRES_MAJOR}), which cannot open it. Nothing was changed. ` +
       `Move it aside (mv ${dataDir} ${dataDir}-pg${found}) and start again for a new database, after exporting what you need ` +
-      'with the previous Sportello version (README, "Upgrading to PGlite 0.5").',
+      'with the previous Sportello version (README, "Breaking change: PGlite 0.5").',
     )
     this.name = 'IncompatibleDataDirError'
   }

@@ -27,6 +27,7 @@ test('a data directory made by an older PGlite is refused with what to do, and l
     assert.match(error.message, /made by an older PGlite \(PostgreSQL 17\)/)
     assert.match(error.message, new RegExp(`PostgreSQL ${PGLITE_POSTGRES_MAJOR}\\), which cannot open it\\. Nothing was changed\\.`))
     assert.match(error.message, /Move it aside \(mv \S+pglite \S+pglite-pg17\)/)
+    assert.match(error.message, /README, "Breaking change: PGlite 0\.5"/)
     return true
   })
   assert.deepEqual(readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).sort(), before)
