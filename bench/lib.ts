@@ -130,7 +130,7 @@ export async function openLoop(urls: string[], perSecond: number): Promise<{ p50
 }
 
 export function machine(): string {
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' / ')} (1 / 5 / 15 min) when the results were written`
 }
 
 export function median(values: number[]): number {

@@ -16,10 +16,12 @@ export interface StartBenchResult {
   restart: number[]
   help: number[]
   command: number[]
+  /** The same command while the server runs: through its socket. */
+  commandBeside: number[]
   rssMb: number
 }
 
-async function timeServerStart(dataDir: string, port: number): Promise<{ seconds: number; rssMb: number }> {
+async function timeServerStart(dataDir: string, port: number, whileRunning?: () => void): Promise<{ seconds: number; rssMb: number }> {
   const started = performance.now()
   const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
     env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', PORT: String(port), LOG_LEVEL: 'warn', LIFECYCLE_SWEEP_MINUTES: '0' },
@@ -36,6 +38,7 @@ async function timeServerStart(dataDir: string, port: number): Promise<{ seconds
     // Settled memory: what the server holds once started, not the peak of loading.
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const status = readFileSync(`/proc/${String(child.pid)}/status`, 'utf8')
+    whileRunning?.()
     return { seconds, rssMb: Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024) }
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -54,14 +57,16 @@ function timeCommand(args: string[], env: Record<string, string>): number {
 export async function runStartBench(log: (line: string) => void, rounds = 3): Promise<StartBenchResult> {
   // Built before timing anything, as `npm ci` (prepare) leaves it.
   spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' })
-  const result: StartBenchResult = { firstStart: [], restart: [], help: [], command: [], rssMb: 0 }
+  const result: StartBenchResult = { firstStart: [], restart: [], help: [], command: [], commandBeside: [], rssMb: 0 }
   const port = 3950
   for (let round = 0; round < rounds; round++) {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'sportello-start-'))
     try {
       const first = await timeServerStart(dataDir, port)
       result.firstStart.push(first.seconds)
-      const again = await timeServerStart(dataDir, port)
+      const again = await timeServerStart(dataDir, port, () => {
+        result.commandBeside.push(timeCommand(['content', 'report'], { DATA_DIR: dataDir, DATABASE_URL: '' }))
+      })
       result.restart.push(again.seconds)
       result.rssMb = Math.max(result.rssMb, again.rssMb)
       result.help.push(timeCommand(['--help'], { DATA_DIR: dataDir, DATABASE_URL: '' }))

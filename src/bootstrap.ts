@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
@@ -38,11 +39,29 @@ function secretInDataDir(config: Config, name: string): string {
   return secret
 }
 
-/** The configured database; `holder` names this process to any other refused the embedded one meanwhile. */
-export function openConfiguredDatabase(config: Config, holder: string): Promise<Database> {
+/**
+ * Where the server serves the embedded database to CLI commands: DATA_DIR/socket/.s.PGSQL.5432, the
+ * name PostgreSQL clients expect in a socket folder. A Unix socket path holds at most 107 bytes;
+ * beyond that the socket goes to a folder of the system's temporary directory named after DATA_DIR.
+ * Commands find it in the lock file either way.
+ */
+export function socketPathFor(config: Config): string {
+  const inDataDir = path.resolve(config.dataDir, 'socket', '.s.PGSQL.5432')
+  if (Buffer.byteLength(inDataDir) <= 100) return inDataDir
+  const tag = createHash('sha256').update(path.resolve(config.dataDir)).digest('hex').slice(0, 16)
+  return path.join(tmpdir(), `sportello-${tag}`, '.s.PGSQL.5432')
+}
+
+/**
+ * The configured database; `holder` names this process to any other process meanwhile. With
+ * `serve` (the server) the embedded database is served on a Unix socket while open; without it, a
+ * command reaches a running server's database through that socket, or opens the directory itself.
+ */
+export function openConfiguredDatabase(config: Config, holder: string, options: { serve?: boolean } = {}): Promise<Database> {
   return openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pglite'),
+    socketPath: options.serve && !config.databaseUrl ? socketPathFor(config) : undefined,
     holder,
   })
 }

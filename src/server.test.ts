@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
-import { cliEnvironment, sportello, withCliDatabase } from '../test/cli.js'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { cliEnvironment, sportello, sportelloAsync, withCliDatabase } from '../test/cli.js'
 import * as factory from '../test/factories.js'
 
 async function freePort(): Promise<number> {
@@ -51,47 +53,75 @@ function inviteLinkOf(stdout: string): string {
   return link
 }
 
-test('the CLI beside a running server never corrupts the database: the invitation link works and the server restarts', async () => {
+test('the CLI beside a running server shares its database: the invitation link works at once, and after a restart', async () => {
   const env = await cliEnvironment()
   const workshop = await withCliDatabase(env, ({ database }) => factory.company({ database }))
   const port = await freePort()
   const local = (link: string) => link.replace(/^https?:\/\/[^/]+/, `http://127.0.0.1:${String(port)}`)
   const invite = (userId: string) => sportello(env, 'users', 'invite', '--user-id', userId, '--first-name', 'Lia', '--last-name', 'Neri', '--company', workshop.companyNumber, '--locale', 'it')
+  const inviteAsync = (userId: string) => sportelloAsync(env, 'users', 'invite', '--user-id', userId, '--first-name', 'Lia', '--last-name', 'Neri', '--company', workshop.companyNumber, '--locale', 'it')
+  const opensForm = async (link: string) => {
+    const page = await fetch(local(link))
+    assert.equal(page.status, 200)
+    const html = await page.text()
+    assert.doesNotMatch(html, /non è più valido/, 'the link made by the CLI works on the running server')
+    assert.match(html, /type="password"/)
+  }
 
   let server = await startServer(env, port)
-  const beside = invite('lneri')
-  if (env.DATABASE_URL) {
-    // On PostgreSQL the CLI and the server share the database server: the link works at once.
-    assert.equal(beside.status, 0, beside.stderr)
-    const page = await fetch(local(inviteLinkOf(beside.stdout)))
-    assert.equal(page.status, 200)
-    assert.doesNotMatch(await page.text(), /non è più valido/)
-  } else {
-    // The embedded database has one writer: the CLI refuses at once and says what to do.
-    assert.equal(beside.status, 1)
-    assert.match(beside.stderr, /The embedded database in \S+ is in use by the Sportello server \(process \d+,/)
-    assert.match(beside.stderr, /Stop it first and run the command again/)
-    assert.equal((await fetch(`http://127.0.0.1:${String(port)}/healthz`)).status, 200, 'the server still serves')
-    // A second server on the same directory is refused the same way.
-    const second = spawn(process.execPath, ['scripts/start.mjs'], { env: { ...process.env, ...env, PORT: String(await freePort()), DEMO: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] })
-    let secondErr = ''
-    second.stderr.on('data', (chunk: Buffer) => { secondErr += chunk.toString() })
-    const [secondCode] = (await once(second, 'exit')) as [number | null]
-    assert.equal(secondCode, 1)
-    assert.match(secondErr, /in use by the Sportello server/)
+  try {
+    // Two commands at once beside the server, while it answers requests: on PGlite both go through its socket.
+    const [first, second] = await Promise.all([inviteAsync('lneri'), inviteAsync('lneri.two'), fetch(`http://127.0.0.1:${String(port)}/readyz`)])
+    assert.equal(first.code, 0, first.stderr)
+    assert.equal(second.code, 0, second.stderr)
+    await opensForm(inviteLinkOf(first.stdout))
+    await opensForm(inviteLinkOf(second.stdout))
+    assert.equal((await fetch(`http://127.0.0.1:${String(port)}/readyz`)).status, 200, 'the server still serves')
+    if (!env.DATABASE_URL) {
+      // A second server on the same directory is refused: one writer per data directory.
+      const other = spawn(process.execPath, ['scripts/start.mjs'], { env: { ...process.env, ...env, PORT: String(await freePort()), DEMO: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] })
+      let otherErr = ''
+      other.stderr.on('data', (chunk: Buffer) => { otherErr += chunk.toString() })
+      const [otherCode] = (await once(other, 'exit')) as [number | null]
+      assert.equal(otherCode, 1)
+      assert.match(otherErr, /The embedded database in \S+ is in use by the Sportello server \(process \d+,/)
+    }
+  } finally {
+    await stopServer(server)
   }
-  await stopServer(server)
 
+  // No server: the command opens the directory itself.
   const afterStop = invite('lneri.cli')
   assert.equal(afterStop.status, 0, afterStop.stderr)
   server = await startServer(env, port)
   try {
-    const page = await fetch(local(inviteLinkOf(afterStop.stdout)))
-    assert.equal(page.status, 200)
-    const html = await page.text()
-    assert.doesNotMatch(html, /non è più valido/, 'the link made by the CLI works on the restarted server')
-    assert.match(html, /type="password"/)
+    await opensForm(inviteLinkOf(afterStop.stdout))
+    // And through the restarted server's socket again.
+    const again = invite('lneri.again')
+    assert.equal(again.status, 0, again.stderr)
+    await opensForm(inviteLinkOf(again.stdout))
   } finally {
     await stopServer(server)
+  }
+})
+
+test('a command says clearly when the server holds the embedded database but its socket does not answer', { skip: Boolean(process.env.DATABASE_URL) }, async () => {
+  const env = await cliEnvironment()
+  // A live process (this test) holds the directory and names a socket no one listens on.
+  const dataDir = path.join(env.DATA_DIR ?? '', 'pglite')
+  const socket = path.join(env.DATA_DIR ?? '', 'socket', '.s.PGSQL.5432')
+  writeFileSync(`${dataDir}.lock`, `${String(process.pid)}\n${new Date().toISOString()}\nthe Sportello server\n${socket}\n`)
+  // A file where the socket should be, and no one listening on it.
+  mkdirSync(path.dirname(socket), { recursive: true })
+  writeFileSync(socket, '')
+  try {
+    const started = Date.now()
+    const result = await sportelloAsync(env, 'migrate')
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /is held by the Sportello server \(process \d+, since [^)]+\), which serves it on \S+\.s\.PGSQL\.5432, but the socket does not answer/)
+    assert.match(result.stderr, /stopping the server lets the command open the database itself/)
+    assert.ok(Date.now() - started < 25_000, 'it does not wait for a server that is not there')
+  } finally {
+    rmSync(`${dataDir}.lock`, { force: true })
   }
 })

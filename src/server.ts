@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { createServices } from './composition.js'
 import { openConfiguredDatabase, resolveFactorKeySecret, resolveOidcKeySecret, resolveSessionSecret } from './bootstrap.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { IncompatibleDataDirError } from './db/client.js'
 import { DataDirInUseError } from './db/data-dir-lock.js'
 import { startSessionPurgeSchedule } from './modules/identity/index.js'
 import { startSweepSchedule } from './modules/lifecycle/index.js'
@@ -26,7 +27,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = resolveFactorKeySecret(resolveOidcKeySecret(resolveSessionSecret(readConfig())))
-  const database = await openConfiguredDatabase(config, 'the Sportello server')
+  const database = await openConfiguredDatabase(config, 'the Sportello server', { serve: true })
   await database.migrate()
   const services = createServices(database, undefined, {}, { brandName: config.brandName })
   const loadDemo = config.demo ?? (database.kind === 'pglite' && (await isEmpty(services)))
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A second server on the same embedded database is an operator's mistake, not a crash.
-  console.error(error instanceof DataDirInUseError ? error.message : error)
+  // A second server on the same embedded database, or one made by an older PGlite, is an operator's matter, not a crash.
+  console.error(error instanceof DataDirInUseError || error instanceof IncompatibleDataDirError ? error.message : error)
   process.exit(1)
 })

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -28,7 +28,8 @@ export async function cliEnvironment(options: { migrated?: boolean } = {}): Prom
 
 /**
  * Opens the database of a CLI environment in the test process, e.g. to make rows with the
- * factories; closed before it answers (no CLI command may run meanwhile: PGlite has one user).
+ * factories; closed before it answers. On PGlite, while a server runs there it goes through the
+ * server's socket, as a command does.
  */
 export async function withCliDatabase<T>(env: Record<string, string>, work: (database: { database: Database }) => Promise<T>): Promise<T> {
   const url = env.DATABASE_URL ?? ''
@@ -43,4 +44,21 @@ export async function withCliDatabase<T>(env: Record<string, string>, work: (dat
 /** Runs `sportello <args>` as a user would, through the package's bin. */
 export function sportello(env: Record<string, string>, ...args: string[]) {
   return spawnSync(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 120_000 })
+}
+
+/** `sportello <args>` without blocking the test process (a server or another command runs beside it). */
+export function sportelloAsync(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/sportello.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, 120_000)
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
 }

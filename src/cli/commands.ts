@@ -3,7 +3,7 @@ import path from 'node:path'
 import { createServices } from '../composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret } from '../bootstrap.js'
 import { ConfigError, loadConfig } from '../config.js'
-import type { Database } from '../db/client.js'
+import { EmbeddedServerUnreachableError, IncompatibleDataDirError, type Database } from '../db/client.js'
 import { DataDirInUseError } from '../db/data-dir-lock.js'
 import { ContentError } from '../modules/helpcenter/index.js'
 import { MAX_IMPORT_BYTES, parseUsersCsv } from '../modules/admin/index.js'
@@ -257,7 +257,10 @@ async function ssoCommand(command: string, arg: string | undefined, values: CliV
 
 /** What an operator reads when a command fails: the message of a known error, the whole error otherwise. */
 export function describeFailure(error: unknown): unknown {
-  if (error instanceof ConfigError || error instanceof ContentError || error instanceof DataDirInUseError) return error.message
+  if (
+    error instanceof ConfigError || error instanceof ContentError || error instanceof DataDirInUseError ||
+    error instanceof IncompatibleDataDirError || error instanceof EmbeddedServerUnreachableError
+  ) return error.message
   if (error instanceof AppError) return `${error.code}: ${t('en', `errors.${error.code}`, error.params)}`
   return error
 }
