@@ -54,12 +54,19 @@ export function etag(version: string): string {
   return `W/"${version}"`
 }
 
-/** The version an If-Match names (weak or strong, one value); `*` matches any. */
-export function ifMatchVersion(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header
-  if (value === undefined || value.trim() === '*') return undefined
-  const match = /^\s*(?:W\/)?"([^"]{1,100})"\s*$/.exec(value)
-  return match?.[1] ?? `unmatchable:${value.slice(0, 100)}`
+/**
+ * The If-Match check of every SCIM write, users and groups, PUT, PATCH and DELETE (RFC 7644 §3.14,
+ * RFC 9110 §13.1.1): absent or `*`, anything goes; otherwise one of the entity tags it lists must
+ * be the resource's current one (`current`, as sent in ETag), else 412 and nothing changes. Our
+ * tags are weak, and clients echo them with or without `W/`: the opaque part is compared.
+ */
+export function assertIfMatch(header: string | string[] | undefined, current: string): void {
+  const value = (Array.isArray(header) ? header.join(',') : header)?.trim()
+  if (value === undefined || value === '*') return
+  const opaque = (tag: string) => /^(?:W\/)?"([^"]{0,200})"$/.exec(tag.trim())?.[1]
+  const wanted = opaque(current)
+  const listed = value.slice(0, 2000).match(/(?:W\/)?"[^"]*"/g) ?? []
+  if (wanted === undefined || !listed.some((tag) => opaque(tag) === wanted)) throw new AppError('PRECONDITION_FAILED')
 }
 
 export function groupIds(companyId: number): { users: string; orgAdmins: string } {
@@ -255,10 +262,10 @@ function accountFields(body: Json, before: ProvisionedAccount | null = null): { 
 }
 
 /** POST /Users: a new account; its company is `organization` (a company number) or the client's own. */
-export function newAccount(body: unknown): Omit<NewProvisionedAccount, 'companyId'> & { organization: string | undefined } {
+export function newAccount(body: unknown): NewProvisionedAccount {
   if (!isObject(body)) throw invalid('invalidSyntax', 'body', typeof body)
   const f = accountFields(body)
-  return { userId: f.userId, firstName: f.firstName, lastName: f.lastName, email: f.email, locale: f.locale ?? 'en', orgAdmin: false, active: f.active ?? true, organization: f.organization }
+  return { userId: f.userId, firstName: f.firstName, lastName: f.lastName, email: f.email, locale: f.locale ?? 'en', orgAdmin: false, active: f.active ?? true, companyNumber: f.organization }
 }
 
 /** What a resource asks to change compared with the account as it is; read-only attributes must not move. */
