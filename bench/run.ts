@@ -148,7 +148,7 @@ if (!only || only === 'sso') {
 ## Single sign-on (${new Date().toISOString().slice(0, 10)})
 
 Machine: ${machine()}. PostgreSQL 15 on the same machine; server and load generator share the cores.
-Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials, refresh, SCIM create and SCIM PATCH alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported, SCIM rates as the median of their rounds; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains; SCIM requests carry a company-scoped provisioning token, each create a new person invited by email through the outbox, each PATCH replaces the given name of another created account).
+Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials, refresh, SCIM create and SCIM PATCH alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported, SCIM rates as the median of their rounds; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains; SCIM requests carry a company-scoped provisioning token, each create a new person invited by email through the outbox, each PATCH replaces the given name of another created account, measured once the outbox has sent the invitations of the creates before it).
 
 | Measure | Result | Goal |
 |---|---|---|
