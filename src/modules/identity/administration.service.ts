@@ -138,15 +138,10 @@ export function createAdministrationService(repo: IdentityRepo, deps: Administra
     const token = randomBytes(32).toString('base64url')
     const link = `${ctx.publicUrl}/${input.locale}/invite/${token}`
     const user = await repo.transaction(async (tx) => {
-      const [created] = await tx.insertUsers([{
-        user: {
-          realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
-          locale: input.locale, companyId: input.companyId, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
-        },
-        roles: input.roles,
-      }])
-      if (!created) throw new Error('account not inserted')
-      await tx.createToken({ userId: created.id, purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
+      const created = await tx.insertInvited({
+        realm: input.realm, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email,
+        locale: input.locale, companyId: input.companyId, passwordHash: null, status: 'active', lastActivityAt: now, createdAt: now, updatedAt: now,
+      }, input.roles, { purpose: 'invite', tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + INVITE_TTL_MS), createdAt: now })
       if (input.email) {
         await tx.enqueueMail({
           key: `invite:${created.id}:${hashToken(token).slice(0, 16)}`, to: input.email, locale: input.locale, template: 'invitation',

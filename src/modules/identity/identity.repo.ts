@@ -116,6 +116,21 @@ function writes(tx: Db | Tx, outbox: ReturnType<typeof createOutboxRepo>, ending
       return inserted
     },
     /**
+     * An invited account in one statement: its row, its roles and its invitation token (one round
+     * trip where three inserts took three: the SCIM create path); answers the row.
+     */
+    async insertInvited(user: NewUser, roles: { role: Role; companyId?: number; marketId?: number }[], token: Omit<typeof credentialTokens.$inferInsert, 'userId'>): Promise<UserRow> {
+      const inserted = tx.$with('inserted').as(tx.insert(users).values(user).returning())
+      // Data-modifying CTEs run whether or not the final select reads them.
+      const granted = tx.$with('granted', {}).as(roles.length === 0 ? sql`select 1` : sql`insert into user_roles (user_id, role, company_id, market_id) ${sql.join(
+        roles.map((r) => sql`select inserted.id, ${r.role}, ${r.companyId ?? null}::int, ${r.marketId ?? null}::int from inserted`), sql` union all `)}`)
+      const tokened = tx.$with('tokened', {}).as(sql`insert into credential_tokens (user_id, purpose, token_hash, email, expires_at, created_at)
+        select inserted.id, ${token.purpose}, ${token.tokenHash}, ${token.email ?? null}, ${token.expiresAt.toISOString()}::timestamptz, ${token.createdAt.toISOString()}::timestamptz from inserted`)
+      const [row] = await tx.with(inserted, granted, tokened).select().from(inserted).prepare('identity_insert_invited').execute()
+      if (!row) throw new Error('account not inserted')
+      return row
+    },
+    /**
      * Moves an account to `to`, if the state machine allows it and the account is still in the
      * status the use case read (another request may have moved it meanwhile: CONFLICT).
      */
