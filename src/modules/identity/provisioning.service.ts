@@ -163,10 +163,9 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
    */
   async function applyIn(tx: IdentityWrites, actor: Actor, record: AccountRecord, change: AccountChange, ctx: RequestContext): Promise<AccountRecord> {
     const { user } = record
-    let row = user
-    let roles: RoleGrant[] = record.roles
     const target = targetOf(record)
     const now = clock.now()
+    // Everything is decided (and every refusal made) before the first write.
     const changed: string[] = []
     const fields: Parameters<IdentityWrites['updateAccount']>[1] = {}
     if (change.userId !== undefined && change.userId !== user.userId) { fields.userId = change.userId; changed.push('userId') }
@@ -178,45 +177,59 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
       fields.emailChanged = true
       changed.push('email')
     }
-    if (changed.length > 0) row = await tx.updateAccount(user.id, fields, now)
-    const before = user.status
-    let after = before
-    const active = accountOf(record).active
+    const recordChanged = changed.length > 0
+    const { active, orgAdmin } = accountOf(record)
+    let move: 'deactivate' | 'restore' | null = null
     if (change.active === false && active) {
       if (!can(actor, 'deactivate', target)) throw new AppError('FORBIDDEN_SCOPE')
       if (!may(user.status, 'deactivate')) throw new AppError('CONFLICT')
-      row = await tx.moveStatus(row, 'deactivated', now)
-      await tx.endAccess(user.id, { all: true })
-      after = 'deactivated'
+      move = 'deactivate'
     } else if (change.active === true && !active) {
       // Access back is a market administrator's decision, as in the consoles.
       if (!may(user.status, 'restore')) throw new AppError('CONFLICT')
       if (!can(actor, 'restore', target)) throw new AppError('FORBIDDEN_SCOPE')
-      row = await tx.restore(row, now)
-      after = 'active'
+      move = 'restore'
     }
+    const before = user.status
+    const after = move === 'deactivate' ? 'deactivated' : move === 'restore' ? 'active' : before
     if (after !== before) changed.push('status')
-    const orgAdmin = accountOf(record).orgAdmin
-    if (change.orgAdmin !== undefined && change.orgAdmin !== orgAdmin) {
-      if (user.companyId === null || !can(actor, 'grant_org_admin', target)) throw new AppError('FORBIDDEN_SCOPE')
-      const companyId = user.companyId
-      if (change.orgAdmin) {
+    const companyId = user.companyId
+    const grant = change.orgAdmin !== undefined && change.orgAdmin !== orgAdmin ? change.orgAdmin : null
+    if (grant !== null) {
+      if (companyId === null || !can(actor, 'grant_org_admin', target)) throw new AppError('FORBIDDEN_SCOPE')
+      changed.push('orgAdmin')
+    }
+    if (changed.length === 0) return record
+
+    // The audit event goes out first and is awaited last: on PostgreSQL it travels with the writes
+    // after it (pipelined on the transaction's connection) instead of costing a round trip of its own.
+    const audited = tx.audit({
+      at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }, action: 'account.provisioned',
+      target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { ...clientRef(actor), changed, before: { status: before }, after: { status: after } }, requestId: ctx.requestId, ip: ctx.ip,
+    })
+    audited.catch(() => undefined) // its error, if any, is the one awaited below (or the transaction's own)
+    let row = user
+    let roles: RoleGrant[] = record.roles
+    if (recordChanged) row = await tx.updateAccount(user.id, fields, now)
+    if (move === 'deactivate') {
+      row = await tx.moveStatus(row, 'deactivated', now)
+      await tx.endAccess(user.id, { all: true })
+    } else if (move === 'restore') {
+      row = await tx.restore(row, now)
+    }
+    if (grant !== null && companyId !== null) {
+      if (grant) {
         await tx.grantRole(user.id, 'org_admin', { companyId })
         roles = [...roles, { role: 'org_admin', marketId: null, companyId }]
       } else {
         await tx.revokeRole(user.id, 'org_admin', { companyId })
         roles = roles.filter((r) => !(r.role === 'org_admin' && r.companyId === companyId))
       }
-      if (changed.length === 0) row = await tx.touch(user.id, now)
-      changed.push('orgAdmin')
+      // A role given or taken changes what a client reads: the record's time moves.
+      if (!recordChanged && move === null) row = await tx.touch(user.id, now)
     }
-    if (changed.length > 0) {
-      await tx.audit({
-        at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }, action: 'account.provisioned',
-        target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
-        data: { ...clientRef(actor), changed, before: { status: before }, after: { status: after } }, requestId: ctx.requestId, ip: ctx.ip,
-      })
-    }
+    await audited
     return { ...record, user: row, roles }
   }
 
