@@ -148,16 +148,18 @@ if (!only || only === 'sso') {
 ## Single sign-on (${new Date().toISOString().slice(0, 10)})
 
 Machine: ${machine()}. PostgreSQL 15 on the same machine; server and load generator share the cores.
-Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials and refresh alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains).
+Command: \`npm run bench sso\` (autocannon, 16 connections; discovery, client_credentials, refresh, SCIM create and SCIM PATCH alternate in 3 rounds of 6 s after warm-ups, and the round with the median client_credentials ratio is reported, SCIM rates as the median of their rounds; every grant is a real token endpoint call with client_secret_basic, stored in PostgreSQL; refresh tokens rotate, each answer's new token used by a later request, 32 people's chains; SCIM requests carry a company-scoped provisioning token, each create a new person invited by email through the outbox, each PATCH replaces the given name of another created account, measured once the outbox has sent the invitations of the creates before it).
 
 | Measure | Result | Goal |
 |---|---|---|
 | Bare discovery route \`/.well-known/openid-configuration\` | ${r.discovery.rps} req/s (p50 ${r.discovery.p50} ms, p99 ${r.discovery.p99} ms) | baseline |
 | client_credentials grants | **${r.clientCredentials.rps} /s** (p50 ${r.clientCredentials.p50} ms, p99 ${r.clientCredentials.p99} ms) = ${r.clientCredentialsRatio} % of discovery | ≥ 480 /s — ${verdict(r.clientCredentials.rps >= 480)} |
 | Refresh-token grants (rotation, activity recorded) | **${r.refresh.rps} /s** (p50 ${r.refresh.p50} ms, p99 ${r.refresh.p99} ms) = ${r.refreshRatio} % of discovery | — |
+| SCIM user creates, \`POST /scim/v2/Users\` (account, role, invitation token, outbox email, audit in one transaction) | **${r.scimCreate.rps} /s** (p50 ${r.scimCreate.p50} ms, p99 ${r.scimCreate.p99} ms) | ≥ 300 /s — ${verdict(r.scimCreate.rps >= 300)} |
+| SCIM user PATCHes, \`PATCH /scim/v2/Users/{id}\` (name replaced, audited) | **${r.scimPatch.rps} /s** (p50 ${r.scimPatch.p50} ms, p99 ${r.scimPatch.p99} ms) | ≥ 300 /s — ${verdict(r.scimPatch.rps >= 300)} |
 
-Rounds (discovery / client_credentials / refresh per second): ${r.rounds.map((x) => `${x.discovery} / ${x.clientCredentials} / ${x.refresh}`).join('; ')}.
-Errors in the reported round: client_credentials ${r.clientCredentials.errors + r.clientCredentials.non2xx}, refresh ${r.refresh.errors + r.refresh.non2xx}; in all rounds: ${r.allErrors}.
+Rounds (discovery / client_credentials / refresh / SCIM create / SCIM PATCH per second): ${r.rounds.map((x) => `${x.discovery} / ${x.clientCredentials} / ${x.refresh} / ${x.scimCreate} / ${x.scimPatch}`).join('; ')}.
+Errors in the reported round: client_credentials ${r.clientCredentials.errors + r.clientCredentials.non2xx}, refresh ${r.refresh.errors + r.refresh.non2xx}, SCIM create ${r.scimCreate.errors + r.scimCreate.non2xx}, SCIM PATCH ${r.scimPatch.errors + r.scimPatch.non2xx}; in all rounds: ${r.allErrors}.
 `
   console.log(markdown)
   await record('sso', markdown)

@@ -2,7 +2,11 @@
  * Single sign-on benchmark, in one run on PostgreSQL, against the bare discovery route of the same
  * server (baseline) in alternating rounds:
  *  1. client_credentials grants per second (machine client, client_secret_basic) — goal ≥ 480 /s;
- *  2. refresh-token grants per second, each connection chaining its own rotated refresh token.
+ *  2. refresh-token grants per second, each connection chaining its own rotated refresh token;
+ *  3. SCIM 2.0 user creates per second (POST /scim/v2/Users: invitation, its email in the outbox,
+ *     audit) — goal ≥ 300 /s;
+ *  4. SCIM 2.0 user PATCHes per second (a name replaced, audited), spread over the accounts the
+ *     creates made — goal ≥ 300 /s.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
@@ -25,9 +29,15 @@ export interface SsoBenchResult {
   refresh: LoadResult
   clientCredentialsRatio: number
   refreshRatio: number
-  rounds: { discovery: number; clientCredentials: number; refresh: number }[]
+  /** The rounds with the median SCIM create and PATCH rates. */
+  scimCreate: LoadResult
+  scimPatch: LoadResult
+  rounds: { discovery: number; clientCredentials: number; refresh: number; scimCreate: number; scimPatch: number }[]
   allErrors: number
 }
+
+const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
+const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
 /** A minimal cookie-keeping browser over fetch: enough to sign in and walk the authorization redirects. */
 function jarFetch() {
@@ -85,6 +95,9 @@ export async function runSsoBench(log: (line: string) => void): Promise<SsoBench
   for (let i = 0; i < 2 * CONNECTIONS; i++) {
     users.push((await services.auth.createUser({ realm: 'partner', userId: `bench${String(i)}`, firstName: 'Bench', lastName: String(i), email: `bench${String(i)}@example.com`, emailVerified: true, locale: 'en', companyId: null, password: DEMO_PASSWORD })).userId)
   }
+  // A dealer management system provisioning one demo company's staff.
+  const dms = await services.sso.addClient(systemActor('bench'), { realm: 'partner', name: 'Bench DMS', kind: 'machine', firstParty: true, redirectUris: [], postLogoutRedirectUris: [] })
+  const { token: scimToken } = await services.scim.issueToken(systemActor('bench'), { clientId: dms.client.clientId, company: 'IT-10001' })
   await database.close()
 
   const server = await startServer({
@@ -121,27 +134,79 @@ export async function runSsoBench(log: (line: string) => void): Promise<SsoBench
     }],
   }
 
+  // SCIM: every create a new person (a fresh user ID and address), every PATCH another account of
+  // those created so far (one account's PATCHes would queue on its row lock), its given name replaced.
+  const scimHeaders = { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' }
+  const created: string[] = []
+  let people = 0
+  let patches = 0
+  const scimCreate: autocannon.Options = {
+    url: base, connections: CONNECTIONS,
+    requests: [{
+      method: 'POST', path: '/scim/v2/Users', headers: scimHeaders,
+      setupRequest: (req) => {
+        const userName = `scim.bench.${String(++people)}`
+        return { ...req, body: JSON.stringify({ schemas: [SCIM_USER], userName, name: { givenName: 'Bench', familyName: String(people) }, emails: [{ value: `${userName}@dealer.example`, primary: true, type: 'work' }], preferredLanguage: 'it' }) }
+      },
+      onResponse: (status, body) => {
+        if (status === 201) created.push((JSON.parse(body) as { id: string }).id)
+      },
+    }],
+  }
+  const scimPatch: autocannon.Options = {
+    url: base, connections: CONNECTIONS,
+    requests: [{
+      method: 'PATCH', path: '/scim/v2/Users', headers: scimHeaders,
+      setupRequest: (req) => {
+        const n = ++patches
+        return { ...req, path: `/scim/v2/Users/${created[n % Math.max(1, created.length)] ?? '0'}`, body: JSON.stringify({ schemas: [SCIM_PATCH], Operations: [{ op: 'replace', path: 'name.givenName', value: `Bench ${String(n)}` }] }) }
+      },
+    }],
+  }
+
+  // The creates leave invitation emails behind, which the server's outbox worker sends while the
+  // creates run and after: the PATCH rounds wait until it is done, so that they measure PATCHes.
+  const outboxDrained = async () => {
+    for (let i = 0; i < 240; i++) {
+      const metrics = await (await fetch(`${base}/metrics`)).text()
+      if (/^sportello_outbox_pending 0$/m.test(metrics)) return
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    log('the outbox is still sending invitations; PATCH measured beside it')
+  }
+
   await load({ ...discovery, duration: 3 })
   await load({ ...clientCredentials, duration: 3 })
   await topUp()
   await load({ ...refresh, duration: 3 })
-  const rounds: { discovery: LoadResult; clientCredentials: LoadResult; refresh: LoadResult }[] = []
+  await load({ ...scimCreate, duration: 3 })
+  await outboxDrained()
+  await load({ ...scimPatch, duration: 3 })
+  const rounds: { discovery: LoadResult; clientCredentials: LoadResult; refresh: LoadResult; scimCreate: LoadResult; scimPatch: LoadResult }[] = []
   for (let round = 1; round <= 3; round++) {
-    log(`round ${String(round)}: discovery, client_credentials, refresh…`)
+    log(`round ${String(round)}: discovery, client_credentials, refresh, SCIM create, SCIM PATCH…`)
     const d = await load({ ...discovery, duration: 6 })
     const c = await load({ ...clientCredentials, duration: 6 })
     await topUp()
     const r = await load({ ...refresh, duration: 6 })
-    rounds.push({ discovery: d, clientCredentials: c, refresh: r })
+    const sc = await load({ ...scimCreate, duration: 6 })
+    await outboxDrained()
+    const sp = await load({ ...scimPatch, duration: 6 })
+    rounds.push({ discovery: d, clientCredentials: c, refresh: r, scimCreate: sc, scimPatch: sp })
   }
   await server.stop()
   const median = [...rounds].sort((a, b) => a.clientCredentials.rps / a.discovery.rps - b.clientCredentials.rps / b.discovery.rps)[1]
-  if (!median) throw new Error('no rounds')
+  const middle = (pick: (r: (typeof rounds)[number]) => LoadResult) => [...rounds].map(pick).sort((a, b) => a.rps - b.rps)[1]
+  const scimCreateMedian = middle((r) => r.scimCreate)
+  const scimPatchMedian = middle((r) => r.scimPatch)
+  if (!median || !scimCreateMedian || !scimPatchMedian) throw new Error('no rounds')
   return {
     ...median,
+    scimCreate: scimCreateMedian,
+    scimPatch: scimPatchMedian,
     clientCredentialsRatio: Math.round((median.clientCredentials.rps / median.discovery.rps) * 1000) / 10,
     refreshRatio: Math.round((median.refresh.rps / median.discovery.rps) * 1000) / 10,
-    rounds: rounds.map((r) => ({ discovery: r.discovery.rps, clientCredentials: r.clientCredentials.rps, refresh: r.refresh.rps })),
-    allErrors: rounds.reduce((n, r) => n + r.clientCredentials.errors + r.clientCredentials.non2xx + r.refresh.errors + r.refresh.non2xx + r.discovery.errors + r.discovery.non2xx, 0),
+    rounds: rounds.map((r) => ({ discovery: r.discovery.rps, clientCredentials: r.clientCredentials.rps, refresh: r.refresh.rps, scimCreate: r.scimCreate.rps, scimPatch: r.scimPatch.rps })),
+    allErrors: rounds.reduce((n, r) => n + [r.discovery, r.clientCredentials, r.refresh, r.scimCreate, r.scimPatch].reduce((m, x) => m + x.errors + x.non2xx, 0), 0),
   }
 }

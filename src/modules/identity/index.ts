@@ -15,5 +15,5 @@ export { accountStatus, accountStatuses, listedStatuses, isAccountStatus, may, s
 export { createInactivityRepo, type ForecastPerson, type ForecastRow, type ForecastScope, type InactivityPolicy, type InactivityRepo, type StepMail } from './inactivity.repo.js'
 export type { AccountCte, AccountEndings } from './account-end.repo.js'
 export { startSessionPurgeSchedule } from './identity.schedule.js'
-export { createProvisioningService, type AccountChange, type CompanyGroups, type NewProvisionedAccount, type ProvisionedAccount, type ProvisioningService } from './provisioning.service.js'
+export { createProvisioningService, type AccountChange, type CompanyGroups, type NewProvisionedAccount, type Precondition, type ProvisionedAccount, type ProvisioningService } from './provisioning.service.js'
 export type { AccountFilter } from './identity.repo.js'

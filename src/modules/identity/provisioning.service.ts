@@ -9,6 +9,7 @@ import type { RequestContext } from './auth.service.js'
 import type { AdministrationService } from './administration.service.js'
 import { may } from './account-status.js'
 import type { AccountFilter, AccountRecord, IdentityRepo, IdentityWrites } from './identity.repo.js'
+import type { RoleGrant } from '../../shared/actor.js'
 import { UserIdPattern } from './identity.schemas.js'
 
 /** Provisioning clients manage the partner realm: the one ID dealers' staff use everywhere. */
@@ -51,10 +52,17 @@ export interface NewProvisionedAccount {
   lastName: string
   email: string | null
   locale: string
-  companyId: number
+  /** The company's number; absent, the company of the client's own scope. */
+  companyNumber: string | undefined
   orgAdmin: boolean
   active: boolean
 }
+
+/**
+ * What a write may require of the account as it is (an If-Match): called with its current version,
+ * inside the transaction that holds its row, and throws to refuse the write.
+ */
+export type Precondition = (version: string) => void
 
 /** A company's two groups: everyone of the company, and its organization administrators. */
 export interface CompanyGroups {
@@ -115,12 +123,14 @@ function clientRef(actor: Actor): Record<string, unknown> {
  */
 export function createProvisioningService(repo: IdentityRepo, administration: Pick<AdministrationService, 'inviteIntoCompany'>, deps: ProvisioningDeps) {
   /** The account, if the actor may take `action` on it; otherwise it is not there. */
-  async function visible(actor: Actor, id: number, action: Action = 'view'): Promise<AccountRecord> {
-    if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('NOT_FOUND')
-    const record = await repo.findAccount(REALM, id)
+  function visible(actor: Actor, record: AccountRecord | undefined, action: Action = 'view'): AccountRecord {
     if (!record || !can(actor, 'view', targetOf(record))) throw new AppError('NOT_FOUND')
     if (action !== 'view' && !can(actor, action, targetOf(record))) throw new AppError('FORBIDDEN_SCOPE')
     return record
+  }
+
+  function assertId(id: number): void {
+    if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('NOT_FOUND')
   }
 
   function checkChange(change: AccountChange): void {
@@ -131,23 +141,31 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
     if (change.locale !== undefined && !deps.isLocale(change.locale)) throw invalid('preferredLanguage', change.locale)
   }
 
-  /** User ID and address are unique per realm (ignoring case); checked before the transaction, the unique indexes stay the last word. */
-  async function checkUnique(id: number | null, change: AccountChange): Promise<void> {
-    if (change.userId !== undefined) {
-      const holder = await repo.findByUserId(REALM, change.userId)
-      if (holder && holder.id !== id) throw new AppError('USER_ID_TAKEN')
-    }
-    if (change.email) {
-      const holder = await repo.findByEmail(REALM, change.email)
-      if (holder && holder.id !== id) throw new AppError('EMAIL_IN_USE')
-    }
+  /** User ID and address are unique per realm (ignoring case): both asked in one statement; the unique indexes stay the last word. */
+  async function checkUnique(tx: IdentityWrites, id: number, change: AccountChange): Promise<void> {
+    const holders = await tx.holders(REALM, { userId: change.userId, email: change.email })
+    if (holders.userId !== null && holders.userId !== id) throw new AppError('USER_ID_TAKEN')
+    if (holders.email !== null && holders.email !== id) throw new AppError('EMAIL_IN_USE')
   }
 
-  /** Applies a change to a locked account inside the transaction; returns the names of what changed. */
-  async function applyIn(tx: IdentityWrites, actor: Actor, record: AccountRecord, change: AccountChange, ctx: RequestContext): Promise<string[]> {
+  /** The company a new account goes to: the one named, or the actor's own; out of scope it does not exist. */
+  async function companyFor(actor: Actor, companyNumber: string | undefined): Promise<{ id: number; marketId: number; companyNumber: string }> {
+    const company = companyNumber !== undefined
+      ? await deps.company({ number: companyNumber.slice(0, 40) })
+      : actor.kind === 'client' && actor.companyId !== null ? await deps.company({ id: actor.companyId }) : undefined
+    if (!company || !can(actor, 'invite', { companyId: company.id, marketId: company.marketId })) throw new AppError('PROVISIONING_COMPANY_UNKNOWN')
+    return company
+  }
+
+  /**
+   * Applies a change to a locked account inside the transaction; answers the account as it is
+   * now, from what the writes returned (no second read).
+   */
+  async function applyIn(tx: IdentityWrites, actor: Actor, record: AccountRecord, change: AccountChange, ctx: RequestContext): Promise<AccountRecord> {
     const { user } = record
     const target = targetOf(record)
     const now = clock.now()
+    // Everything is decided (and every refusal made) before the first write.
     const changed: string[] = []
     const fields: Parameters<IdentityWrites['updateAccount']>[1] = {}
     if (change.userId !== undefined && change.userId !== user.userId) { fields.userId = change.userId; changed.push('userId') }
@@ -159,46 +177,60 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
       fields.emailChanged = true
       changed.push('email')
     }
-    if (changed.length > 0) await tx.updateAccount(user.id, fields, now)
-    const before = user.status
-    let after = before
-    const active = accountOf(record).active
+    const recordChanged = changed.length > 0
+    const { active, orgAdmin } = accountOf(record)
+    let move: 'deactivate' | 'restore' | null = null
     if (change.active === false && active) {
       if (!can(actor, 'deactivate', target)) throw new AppError('FORBIDDEN_SCOPE')
       if (!may(user.status, 'deactivate')) throw new AppError('CONFLICT')
-      await tx.moveStatus(user, 'deactivated', now)
-      await tx.endAccess(user.id, { all: true })
-      after = 'deactivated'
+      move = 'deactivate'
     } else if (change.active === true && !active) {
       // Access back is a market administrator's decision, as in the consoles.
       if (!may(user.status, 'restore')) throw new AppError('CONFLICT')
       if (!can(actor, 'restore', target)) throw new AppError('FORBIDDEN_SCOPE')
-      await tx.restore(user, now)
-      after = 'active'
+      move = 'restore'
     }
+    const before = user.status
+    const after = move === 'deactivate' ? 'deactivated' : move === 'restore' ? 'active' : before
     if (after !== before) changed.push('status')
-    const orgAdmin = accountOf(record).orgAdmin
-    if (change.orgAdmin !== undefined && change.orgAdmin !== orgAdmin) {
-      if (user.companyId === null || !can(actor, 'grant_org_admin', target)) throw new AppError('FORBIDDEN_SCOPE')
-      if (change.orgAdmin) await tx.grantRole(user.id, 'org_admin', { companyId: user.companyId })
-      else await tx.revokeRole(user.id, 'org_admin', { companyId: user.companyId })
-      if (changed.length === 0) await tx.touch(user.id, now)
+    const companyId = user.companyId
+    const grant = change.orgAdmin !== undefined && change.orgAdmin !== orgAdmin ? change.orgAdmin : null
+    if (grant !== null) {
+      if (companyId === null || !can(actor, 'grant_org_admin', target)) throw new AppError('FORBIDDEN_SCOPE')
       changed.push('orgAdmin')
     }
-    if (changed.length > 0) {
-      await tx.audit({
-        at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }, action: 'account.provisioned',
-        target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
-        data: { ...clientRef(actor), changed, before: { status: before }, after: { status: after } }, requestId: ctx.requestId, ip: ctx.ip,
-      })
-    }
-    return changed
-  }
+    if (changed.length === 0) return record
 
-  async function reread(id: number): Promise<ProvisionedAccount> {
-    const record = await repo.findAccount(REALM, id)
-    if (!record) throw new AppError('NOT_FOUND')
-    return accountOf(record)
+    // The audit event goes out first and is awaited last: on PostgreSQL it travels with the writes
+    // after it (pipelined on the transaction's connection) instead of costing a round trip of its own.
+    const audited = tx.audit({
+      at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }, action: 'account.provisioned',
+      target: { type: 'user', id: user.id }, scope: { companyId: target.companyId, marketId: target.marketId },
+      data: { ...clientRef(actor), changed, before: { status: before }, after: { status: after } }, requestId: ctx.requestId, ip: ctx.ip,
+    })
+    audited.catch(() => undefined) // its error, if any, is the one awaited below (or the transaction's own)
+    let row = user
+    let roles: RoleGrant[] = record.roles
+    if (recordChanged) row = await tx.updateAccount(user.id, fields, now)
+    if (move === 'deactivate') {
+      row = await tx.moveStatus(row, 'deactivated', now)
+      await tx.endAccess(user.id, { all: true })
+    } else if (move === 'restore') {
+      row = await tx.restore(row, now)
+    }
+    if (grant !== null && companyId !== null) {
+      if (grant) {
+        await tx.grantRole(user.id, 'org_admin', { companyId })
+        roles = [...roles, { role: 'org_admin', marketId: null, companyId }]
+      } else {
+        await tx.revokeRole(user.id, 'org_admin', { companyId })
+        roles = roles.filter((r) => !(r.role === 'org_admin' && r.companyId === companyId))
+      }
+      // A role given or taken changes what a client reads: the record's time moves.
+      if (!recordChanged && move === null) row = await tx.touch(user.id, now)
+    }
+    await audited
+    return { ...record, user: row, roles }
   }
 
   return {
@@ -211,16 +243,8 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
     },
 
     async get(actor: Actor, id: number): Promise<ProvisionedAccount> {
-      return accountOf(await visible(actor, id))
-    },
-
-    /** Resolves the company a new account goes to: the one named, or the actor's own; out of scope it does not exist. */
-    async companyFor(actor: Actor, companyNumber: string | undefined): Promise<number> {
-      const company = companyNumber !== undefined
-        ? await deps.company({ number: companyNumber.slice(0, 40) })
-        : actor.kind === 'client' && actor.companyId !== null ? await deps.company({ id: actor.companyId }) : undefined
-      if (!company || !can(actor, 'invite', { companyId: company.id, marketId: company.marketId })) throw new AppError('PROVISIONING_COMPANY_UNKNOWN')
-      return company.id
+      assertId(id)
+      return accountOf(visible(actor, await repo.findAccount(REALM, id)))
     },
 
     /**
@@ -230,57 +254,45 @@ export function createProvisioningService(repo: IdentityRepo, administration: Pi
      */
     async create(actor: Actor, input: NewProvisionedAccount, ctx: RequestContext): Promise<ProvisionedAccount> {
       checkChange(input)
-      const company = await deps.company({ id: input.companyId })
-      if (!company || !can(actor, 'invite', { companyId: company.id, marketId: company.marketId })) throw new AppError('PROVISIONING_COMPANY_UNKNOWN')
-      await checkUnique(null, input)
-      const { user } = await administration.inviteIntoCompany(actor, {
+      const company = await companyFor(actor, input.companyNumber)
+      // The invitation checks that the user ID and address are free, and answers the row and roles it wrote.
+      const { user, roles } = await administration.inviteIntoCompany(actor, {
         realm: REALM, userId: input.userId, firstName: input.firstName, lastName: input.lastName, email: input.email, locale: input.locale,
         role: input.orgAdmin ? 'org_admin' : 'user', company,
       }, clientRef(actor), ctx)
-      if (!input.active) await this.update(actor, user.id, { active: false }, {}, ctx)
-      return reread(user.id)
+      if (!input.active) return this.update(actor, user.id, { active: false }, {}, ctx)
+      return accountOf({ user, roles, companyNumber: company.companyNumber, marketId: company.marketId })
     },
 
     /**
      * Changes an account in one transaction: the record, its status (switched off or, by a market's
-     * client, given access back) and its organization administrator role, with one audit event. With
-     * `ifMatch`, the change is made only if the account is still at that version (else 412).
-     * `change` may be a function of the current account (a PATCH computed from what is stored).
+     * client, given access back) and its organization administrator role, with one audit event.
+     * The account is read once, locked, in the transaction: `precondition` (an If-Match) sees the
+     * version the change is made on, and `change` may be a function of it (a PATCH computed from
+     * what is stored). Inside the transaction only `tx` is queried (the embedded database has one
+     * connection).
      */
-    async update(actor: Actor, id: number, change: AccountChange | ((current: ProvisionedAccount) => AccountChange), options: { ifMatch?: string | undefined }, ctx: RequestContext): Promise<ProvisionedAccount> {
-      // Inside the transaction only `tx` may be queried (the embedded database has one connection): where the account sits is read first.
-      const { marketId } = await visible(actor, id)
-      for (let attempt = 0; ; attempt++) {
-        const current = await reread(id)
-        if (options.ifMatch !== undefined && options.ifMatch !== current.version) throw new AppError('PRECONDITION_FAILED')
+    async update(actor: Actor, id: number, change: AccountChange | ((current: ProvisionedAccount) => AccountChange), options: { precondition?: Precondition | undefined }, ctx: RequestContext): Promise<ProvisionedAccount> {
+      assertId(id)
+      return repo.transaction(async (tx) => {
+        const record = visible(actor, await tx.lockRecord(REALM, id))
+        const current = accountOf(record)
+        options.precondition?.(current.version)
         const wanted = typeof change === 'function' ? change(current) : change
         checkChange(wanted)
-        await checkUnique(id, wanted)
-        const done = await repo.transaction(async (tx) => {
-          const locked = await tx.lockAccount(id)
-          if (!locked || locked.user.status === 'deleted') throw new AppError('NOT_FOUND')
-          const record: AccountRecord = { ...locked, companyNumber: current.companyNumber, marketId }
-          // Changed since it was read: with If-Match that is the client's 412; otherwise read again and recompute.
-          if (versionOf(record) !== current.version) return false
-          await applyIn(tx, actor, record, wanted, ctx)
-          return true
-        })
-        if (done) return reread(id)
-        if (options.ifMatch !== undefined) throw new AppError('PRECONDITION_FAILED')
-        if (attempt >= 2) throw new AppError('CONFLICT')
-      }
+        if (wanted.userId !== undefined || wanted.email) await checkUnique(tx, id, wanted)
+        return accountOf(await applyIn(tx, actor, record, wanted, ctx))
+      })
     },
 
     /** Erases an account at once (the person left): personal data goes, an anonymous tombstone stays, audited. */
-    async erase(actor: Actor, id: number, options: { ifMatch?: string | undefined }, ctx: RequestContext): Promise<void> {
-      const record = await visible(actor, id, 'erase')
-      if (options.ifMatch !== undefined && options.ifMatch !== versionOf(record)) throw new AppError('PRECONDITION_FAILED')
-      const target = targetOf(record)
+    async erase(actor: Actor, id: number, options: { precondition?: Precondition | undefined }, ctx: RequestContext): Promise<void> {
+      assertId(id)
       const now = clock.now()
       await repo.transaction(async (tx) => {
-        const locked = await tx.lockAccount(id)
-        if (!locked || locked.user.status === 'deleted') throw new AppError('NOT_FOUND')
-        if (versionOf({ ...record, ...locked }) !== versionOf(record)) throw new AppError('PRECONDITION_FAILED')
+        const record = visible(actor, await tx.lockRecord(REALM, id), 'erase')
+        options.precondition?.(versionOf(record))
+        const target = targetOf(record)
         await tx.erase([id], now)
         await tx.audit({
           at: now, actor: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: actor.kind, id: null }, action: 'account.erased',

@@ -13,6 +13,9 @@ export type CompanyInput = typeof companies.$inferInsert
 export const MARKET_CHANNEL = 'sportello_market_changed'
 
 export function createOrganizationsRepo(db: Db) {
+  // A company by its id is read on every provisioning create: prepared by name, one round trip.
+  const companyById = db.select({ company: companies, marketCode: markets.code }).from(companies)
+    .innerJoin(markets, eq(markets.id, companies.marketId)).where(eq(companies.id, sql.placeholder('id'))).prepare('organizations_company_by_id')
   return {
     async listMarkets(): Promise<MarketRow[]> {
       return db.select().from(markets).orderBy(asc(markets.code))
@@ -55,8 +58,7 @@ export function createOrganizationsRepo(db: Db) {
     },
 
     async company(id: number): Promise<(CompanyRow & { marketCode: string }) | undefined> {
-      const [row] = await db.select({ company: companies, marketCode: markets.code }).from(companies)
-        .innerJoin(markets, eq(markets.id, companies.marketId)).where(eq(companies.id, id))
+      const [row] = await companyById.execute({ id })
       return row ? { ...row.company, marketCode: row.marketCode } : undefined
     },
 

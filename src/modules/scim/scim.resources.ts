@@ -54,12 +54,19 @@ export function etag(version: string): string {
   return `W/"${version}"`
 }
 
-/** The version an If-Match names (weak or strong, one value); `*` matches any. */
-export function ifMatchVersion(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header
-  if (value === undefined || value.trim() === '*') return undefined
-  const match = /^\s*(?:W\/)?"([^"]{1,100})"\s*$/.exec(value)
-  return match?.[1] ?? `unmatchable:${value.slice(0, 100)}`
+/**
+ * The If-Match check of every SCIM write, users and groups, PUT, PATCH and DELETE (RFC 7644 §3.14,
+ * RFC 9110 §13.1.1): absent or `*`, anything goes; otherwise one of the entity tags it lists must
+ * be the resource's current one (`current`, as sent in ETag), else 412 and nothing changes. Our
+ * tags are weak, and clients echo them with or without `W/`: the opaque part is compared.
+ */
+export function assertIfMatch(header: string | string[] | undefined, current: string): void {
+  const value = (Array.isArray(header) ? header.join(',') : header)?.trim()
+  if (value === undefined || value === '*') return
+  const opaque = (tag: string) => /^(?:W\/)?"([^"]{0,200})"$/.exec(tag.trim())?.[1]
+  const wanted = opaque(current)
+  const listed = value.slice(0, 2000).match(/(?:W\/)?"[^"]*"/g) ?? []
+  if (wanted === undefined || !listed.some((tag) => opaque(tag) === wanted)) throw new AppError('PRECONDITION_FAILED')
 }
 
 export function groupIds(companyId: number): { users: string; orgAdmins: string } {
@@ -218,19 +225,25 @@ function field(resource: Json, name: string): unknown {
   return key === undefined ? undefined : resource[key]
 }
 
-/** The primary address (or the only one) of `emails`; null for none. */
-function primaryEmail(emails: unknown): string | null {
+/**
+ * The primary address (or the only one) of `emails`; null for none. After a PATCH that marked
+ * another value primary, two are: the one that was not the address before wins (RFC 7644 §3.5.2,
+ * setting `primary` on one value turns it off on the others).
+ */
+function primaryEmail(emails: unknown, before: string | null = null): string | null {
   if (emails === undefined || emails === null) return null
   if (!Array.isArray(emails)) throw invalid('invalidValue', 'emails', JSON.stringify(emails))
   const list = emails.filter(isObject)
   if (list.length !== emails.length) throw invalid('invalidValue', 'emails', JSON.stringify(emails))
-  const chosen = list.find((e) => field(e, 'primary') === true) ?? list[0]
+  const primaries = list.filter((e) => field(e, 'primary') === true)
+  const newly = primaries.length > 1 ? primaries.find((e) => textOf(field(e, 'value')).toLowerCase() !== (before ?? '').toLowerCase()) : undefined
+  const chosen = newly ?? primaries[0] ?? list[0]
   if (!chosen) return null
   return stringAt(field(chosen, 'value'), 'emails', { required: true }) ?? null
 }
 
 /** The fields of a User body (POST, PUT, or a patched resource) in identity's terms. */
-function accountFields(body: Json): { userId: string; firstName: string; lastName: string; email: string | null; locale: string | undefined; active: boolean | undefined; organization: string | undefined } {
+function accountFields(body: Json, before: ProvisionedAccount | null = null): { userId: string; firstName: string; lastName: string; email: string | null; locale: string | undefined; active: boolean | undefined; organization: string | undefined } {
   const name = field(body, 'name')
   if (name !== undefined && !isObject(name)) throw invalid('invalidValue', 'name', JSON.stringify(name))
   const active = field(body, 'active')
@@ -241,7 +254,7 @@ function accountFields(body: Json): { userId: string; firstName: string; lastNam
     userId: stringAt(field(body, 'userName'), 'userName', { required: true }) ?? '',
     firstName: stringAt(name && field(name, 'givenName'), 'name.givenName', { required: true }) ?? '',
     lastName: stringAt(name && field(name, 'familyName'), 'name.familyName', { required: true }) ?? '',
-    email: primaryEmail(field(body, 'emails')),
+    email: primaryEmail(field(body, 'emails'), before?.email ?? null),
     locale: stringAt(field(body, 'preferredLanguage'), 'preferredLanguage')?.slice(0, 20).toLowerCase().split(/[-_]/)[0],
     active,
     organization: enterprise ? stringAt(field(enterprise, 'organization'), 'organization') : undefined,
@@ -249,10 +262,10 @@ function accountFields(body: Json): { userId: string; firstName: string; lastNam
 }
 
 /** POST /Users: a new account; its company is `organization` (a company number) or the client's own. */
-export function newAccount(body: unknown): Omit<NewProvisionedAccount, 'companyId'> & { organization: string | undefined } {
+export function newAccount(body: unknown): NewProvisionedAccount {
   if (!isObject(body)) throw invalid('invalidSyntax', 'body', typeof body)
   const f = accountFields(body)
-  return { userId: f.userId, firstName: f.firstName, lastName: f.lastName, email: f.email, locale: f.locale ?? 'en', orgAdmin: false, active: f.active ?? true, organization: f.organization }
+  return { userId: f.userId, firstName: f.firstName, lastName: f.lastName, email: f.email, locale: f.locale ?? 'en', orgAdmin: false, active: f.active ?? true, companyNumber: f.organization }
 }
 
 /** What a resource asks to change compared with the account as it is; read-only attributes must not move. */
@@ -318,7 +331,7 @@ export function patchedChange(operations: ScimPatchOperation[], current: Provisi
   if (JSON.stringify(patched.groups) !== JSON.stringify(resource.groups)) throw invalid('mutability', 'groups', '')
   const id: unknown = patched.id
   if (textOf(id) !== resource.id) throw invalid('mutability', 'id', textOf(id))
-  return changeTo(current, accountFields(patched as unknown as Json))
+  return changeTo(current, accountFields(patched as unknown as Json, current))
 }
 
 /** A group's members after a PATCH (scim-patch over `members`), as account numbers. */

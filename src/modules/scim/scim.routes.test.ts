@@ -266,6 +266,13 @@ test('ETag and If-Match: a change made on an old version is refused with 412 and
   assert.equal((await reload(app(), target)).lastName, 'Primo')
   const star = await scim('PATCH', `/Users/${String(target.id)}`, { headers: { 'if-match': '*' }, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'name.familyName', value: 'Quarto' }] } })
   assert.equal(star.statusCode, 200)
+  // The current tag without its W/, or in a list beside others, matches; a list of old ones does not.
+  const strong = await scim('PATCH', `/Users/${String(target.id)}`, { headers: { 'if-match': String(star.headers.etag).replace(/^W\//, '') }, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'name.familyName', value: 'Quinto' }] } })
+  assert.equal(strong.statusCode, 200, JSON.stringify(strong.json))
+  assertScimError(await scim('DELETE', `/Users/${String(target.id)}`, { headers: { 'if-match': `${version}, ${String(star.headers.etag)}` } }), 412)
+  assertScimError(await scim('DELETE', `/Users/${String(target.id)}`, { headers: { 'if-match': 'not a tag' } }), 412)
+  const listed = await app().inject({ method: 'DELETE', url: `/scim/v2/Users/${String(target.id)}`, headers: { authorization: `Bearer ${fixture().tokenA}`, 'if-match': `W/"older", ${String(strong.headers.etag)}` } })
+  assert.equal(listed.statusCode, 204)
 })
 
 test('DELETE erases the account (tombstone), after which it is 404 everywhere', async () => {

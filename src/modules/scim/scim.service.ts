@@ -3,10 +3,10 @@ import { assertCan } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
 import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
-import type { ProvisionedAccount, ProvisioningService } from '../identity/index.js'
+import type { Precondition, ProvisionedAccount, ProvisioningService } from '../identity/index.js'
 import type { ScimRepo } from './scim.repo.js'
 import {
-  groupFilter, groupIds, groupResource, groupResources, ifMatchVersion, invalid, MAX_RESULTS, memberIds, newAccount, parseGroupId, patchedChange,
+  assertIfMatch, etag, groupFilter, groupIds, groupResource, groupResources, invalid, MAX_RESULTS, memberIds, newAccount, parseGroupId, patchedChange,
   patchedMembers, patchOperations, replacement, userFilter, userResource, type ScimGroup, type ScimUser,
 } from './scim.resources.js'
 
@@ -37,6 +37,11 @@ function accountId(id: string): number {
   return /^\d{1,9}$/.test(id) ? Number(id) : 0
 }
 
+/** A user write's If-Match, checked by identity against the version the change is made on, inside its transaction. */
+function ifMatch(header: string | string[] | undefined): Precondition {
+  return (version) => { assertIfMatch(header, etag(version)) }
+}
+
 /**
  * SCIM 2.0 provisioning: bearer tokens of machine clients, each scoped to one company or one
  * market, and the Users and Groups resources over identity's provisioning use cases.
@@ -52,10 +57,10 @@ export function createScimService(repo: ScimRepo, provisioning: ProvisioningServ
   }
 
   /** Group membership is the organization administrator role; everyone of a company is in its users group by being of the company. */
-  async function setMembers(actor: Actor, id: string, ids: (current: ScimGroup) => number[], ifMatch: string | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
+  async function setMembers(actor: Actor, id: string, ids: (current: ScimGroup) => number[], ifMatchHeader: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
     const parsed = parseGroupId(id)
     const current = await group(actor, id, true, base)
-    if (ifMatch !== undefined && current.meta.version !== `W/"${ifMatch}"`) throw new AppError('PRECONDITION_FAILED')
+    assertIfMatch(ifMatchHeader, current.meta.version)
     const wanted = ids(current)
     if (parsed?.kind !== 'orgAdmins') {
       if (JSON.stringify([...wanted].sort()) !== JSON.stringify((current.members ?? []).map((m) => Number(m.value)).sort())) throw invalid('mutability', 'members', '')
@@ -126,22 +131,20 @@ export function createScimService(repo: ScimRepo, provisioning: ProvisioningServ
     },
 
     async createUser(actor: Actor, body: unknown, ctx: ScimContext, base: string): Promise<ScimUser> {
-      const { organization, ...input } = newAccount(body)
-      const companyId = await provisioning.companyFor(actor, organization)
-      return userResource(await provisioning.create(actor, { ...input, companyId }, ctx), base)
+      return userResource(await provisioning.create(actor, newAccount(body), ctx), base)
     },
 
-    async replaceUser(actor: Actor, id: string, body: unknown, ifMatch: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimUser> {
-      return userResource(await provisioning.update(actor, accountId(id), (current: ProvisionedAccount) => replacement(body, current), { ifMatch: ifMatchVersion(ifMatch) }, ctx), base)
+    async replaceUser(actor: Actor, id: string, body: unknown, ifMatchHeader: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimUser> {
+      return userResource(await provisioning.update(actor, accountId(id), (current: ProvisionedAccount) => replacement(body, current), { precondition: ifMatch(ifMatchHeader) }, ctx), base)
     },
 
-    async patchUser(actor: Actor, id: string, body: unknown, ifMatch: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimUser> {
+    async patchUser(actor: Actor, id: string, body: unknown, ifMatchHeader: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimUser> {
       const operations = patchOperations(body)
-      return userResource(await provisioning.update(actor, accountId(id), (current) => patchedChange(operations, current, base), { ifMatch: ifMatchVersion(ifMatch) }, ctx), base)
+      return userResource(await provisioning.update(actor, accountId(id), (current) => patchedChange(operations, current, base), { precondition: ifMatch(ifMatchHeader) }, ctx), base)
     },
 
-    async deleteUser(actor: Actor, id: string, ifMatch: string | string[] | undefined, ctx: ScimContext): Promise<void> {
-      await provisioning.erase(actor, accountId(id), { ifMatch: ifMatchVersion(ifMatch) }, ctx)
+    async deleteUser(actor: Actor, id: string, ifMatchHeader: string | string[] | undefined, ctx: ScimContext): Promise<void> {
+      await provisioning.erase(actor, accountId(id), { precondition: ifMatch(ifMatchHeader) }, ctx)
     },
 
     /** Two groups per company (its users, its organization administrators), a page of them. */
@@ -169,14 +172,14 @@ export function createScimService(repo: ScimRepo, provisioning: ProvisioningServ
     getGroup: (actor: Actor, id: string, query: { excludedAttributes?: string | undefined }, base: string) =>
       group(actor, id, !(query.excludedAttributes ?? '').toLowerCase().includes('members'), base),
 
-    async patchGroup(actor: Actor, id: string, body: unknown, ifMatch: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
+    async patchGroup(actor: Actor, id: string, body: unknown, ifMatchHeader: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
       const operations = patchOperations(body)
-      return setMembers(actor, id, (current) => patchedMembers(operations, current), ifMatchVersion(ifMatch), ctx, base)
+      return setMembers(actor, id, (current) => patchedMembers(operations, current), ifMatchHeader, ctx, base)
     },
 
-    async replaceGroup(actor: Actor, id: string, body: unknown, ifMatch: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
+    async replaceGroup(actor: Actor, id: string, body: unknown, ifMatchHeader: string | string[] | undefined, ctx: ScimContext, base: string): Promise<ScimGroup> {
       const members = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).members : undefined
-      return setMembers(actor, id, () => memberIds(members), ifMatchVersion(ifMatch), ctx, base)
+      return setMembers(actor, id, () => memberIds(members), ifMatchHeader, ctx, base)
     },
   }
 }

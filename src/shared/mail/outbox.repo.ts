@@ -21,7 +21,8 @@ export function createOutboxRepo(db: Db) {
       await tx.insert(outbox).values({
         key: mail.key, toEmail: mail.to, locale: mail.locale, template: mail.template, data: mail.data,
         nextAttemptAt: now, createdAt: now,
-      }).onConflictDoNothing({ target: outbox.key })
+      // Prepared: one round trip instead of two, inside the caller's transaction.
+      }).onConflictDoNothing({ target: outbox.key }).prepare('outbox_enqueue').execute()
     },
 
     /** Several emails in one statement, inside the caller's transaction (the lifecycle sweep's batches). */
