@@ -99,10 +99,26 @@ async function build(target, files, stamp) {
   rmSync(retired, { recursive: true, force: true })
 }
 
+/**
+ * Makes the migrated template a new embedded database starts from (src/db/embedded-template.ts):
+ * `npm ci` pays initdb and the migrations once, so the first `npm start` does not. Where it cannot
+ * be made (a read-only install), a first start simply creates its database itself.
+ */
+async function ensureEmbeddedTemplate() {
+  try {
+    const { ensureEmbeddedTemplate: ensure } = await import('../dist/db/client.js')
+    return await ensure()
+  } catch (error) {
+    console.warn(`The embedded database template was not made (${error instanceof Error ? error.message : String(error)}); a first start will create its database itself.`)
+    return undefined
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = performance.now()
   const built = await ensureBuilt()
   if (process.argv.includes('--verbose')) {
     console.log(built ? `Built dist/ in ${Math.round(performance.now() - started)} ms.` : 'dist/ is up to date.')
   }
+  if (process.argv.includes('--template')) await ensureEmbeddedTemplate()
 }

@@ -63,5 +63,6 @@ export function openConfiguredDatabase(config: Config, holder: string, options: 
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pglite'),
     socketPath: options.serve && !config.databaseUrl ? socketPathFor(config) : undefined,
     holder,
+    startFromTemplate: true,
   })
 }

@@ -1,7 +1,8 @@
 /**
  * The migrated template database of a test run. Migrating takes seconds; copying a migrated
  * database takes a fraction of one, so each test file starts from a copy:
- * - PGlite: a migrated data directory in the system's temporary folder; each file opens a copy.
+ * - PGlite: the installation's migrated data directory (src/db/embedded-template.ts, made by `npm ci`
+ *   in node_modules/.cache/sportello); each file opens a copy.
  * - PostgreSQL: a migrated database `sportello_tpl_<hash>`; each file gets
  *   `CREATE DATABASE t_<random> TEMPLATE sportello_tpl_<hash>`, dropped after the file.
  * Both are named by a hash of the migrations (and of PGlite's version), so a later run reuses them
@@ -9,36 +10,14 @@
  * processes start; a test file run on its own makes them when missing. Both are written under a
  * temporary name and renamed, so two processes making one at once never see half of it.
  */
-import { execFile } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import postgres from 'postgres'
-import { migrationsFolder, openDatabase } from '../src/db/client.js'
-
-const execFileAsync = promisify(execFile)
-let hash: string | undefined
-
-/** A hash of every file under the migrations folder (name and content) and of PGlite's version. */
-export function migrationsHash(): string {
-  if (hash) return hash
-  const digest = createHash('sha256')
-  const files = readdirSync(migrationsFolder, { recursive: true, encoding: 'utf8' }).sort()
-  for (const file of files) {
-    const full = path.join(migrationsFolder, file)
-    if (!file.endsWith('.sql') && !file.endsWith('.json')) continue
-    digest.update(file).update('\0').update(readFileSync(full)).update('\0')
-  }
-  // The data directory's format is PGlite's: a new version makes a new template.
-  const pgliteMain = createRequire(import.meta.url).resolve('@electric-sql/pglite')
-  digest.update(readFileSync(path.resolve(path.dirname(pgliteMain), '..', 'package.json')))
-  hash = digest.digest('hex').slice(0, 16)
-  return hash
-}
+import { ensureEmbeddedTemplate, openDatabase } from '../src/db/client.js'
+import { copyFolder, migrationsHash } from '../src/db/embedded-template.js'
 
 /** The postgres:// URL of another database on the same server. */
 export function databaseUrl(serverUrl: string, database: string): string {
@@ -49,30 +28,8 @@ export function databaseUrl(serverUrl: string, database: string): string {
 
 // ---------------------------------------------------------------- PGlite
 
-export function pgliteTemplateDir(): string {
-  return path.join(tmpdir(), `sportello-template-${migrationsHash()}`)
-}
-
-/** Makes the PGlite template (a migrated data directory) when missing; answers its folder. */
-export async function ensurePgliteTemplate(): Promise<string> {
-  const dir = pgliteTemplateDir()
-  if (existsSync(dir)) return dir
-  const building = `${dir}.${String(process.pid)}.${randomBytes(4).toString('hex')}`
-  try {
-    const database = await openDatabase({ dataDir: building })
-    try {
-      await database.migrate()
-    } finally {
-      await database.close()
-    }
-    renameSync(building, dir)
-  } catch (error) {
-    rmSync(building, { recursive: true, force: true })
-    // Another process finished the same template first (the rename found a full folder).
-    if (!existsSync(dir)) throw error
-  }
-  return dir
-}
+/** The PGlite template is the installation's own (src/db/embedded-template.ts), the one `npm ci` made. */
+export const ensurePgliteTemplate = ensureEmbeddedTemplate
 
 /**
  * A copy of the PGlite template in `target`, or in a new temporary folder removed when the process
@@ -85,20 +42,6 @@ export async function copyPgliteTemplate(target?: string): Promise<string> {
   if (!target) process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
   await copyFolder(template, dir)
   return dir
-}
-
-/**
- * Copies a folder's contents into an existing folder. The system's `cp` copies the template's
- * ~5,000 small files with a quarter of the CPU node's cpSync takes, and off the event loop;
- * where it is missing (Windows), cpSync does it.
- */
-async function copyFolder(from: string, to: string): Promise<void> {
-  try {
-    await execFileAsync('cp', ['-R', `${from}/.`, to])
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    cpSync(from, to, { recursive: true })
-  }
 }
 
 // ---------------------------------------------------------------- PostgreSQL

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch'
@@ -15,6 +16,7 @@ import postgres from 'postgres'
 import * as schema from './schema/index.js'
 import { DataDirInUseError, holderOf, lockFileOf, tryLockFile, type LockHolder } from './data-dir-lock.js'
 import { serveOnSocket, type EmbeddedSocketServer } from './embedded-socket.js'
+import { copyFolder, embeddedTemplateDir, existingEmbeddedTemplate, isEmptyDataDir, removeStaleEmbeddedTemplates } from './embedded-template.js'
 import { firstRow } from './query.js'
 import { sourceDir } from '../paths.js'
 
@@ -45,6 +47,11 @@ export interface DatabaseOptions {
   poolSize?: number
   /** Who opens a PGlite directory ("the Sportello server", "sportello users invite"), named to anyone refused meanwhile. */
   holder?: string
+  /**
+   * A PGlite `dataDir` that is still empty starts as a copy of the installation's migrated template
+   * (src/db/embedded-template.ts) when there is one, instead of initdb and every migration.
+   */
+  startFromTemplate?: boolean
 }
 
 export interface Database {
@@ -187,7 +194,11 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   // NOTIFYs raised by a socket client's statements arrive in that client's stream: relayed to this process's listeners.
   const relayed = new Map<string, Set<(payload: string) => void>>()
   try {
-    if (options.dataDir) assertCompatibleDataDir(options.dataDir)
+    if (options.dataDir) {
+      const template = options.startFromTemplate && isEmptyDataDir(options.dataDir) ? existingEmbeddedTemplate() : undefined
+      if (template) await copyFolder(template, options.dataDir)
+      assertCompatibleDataDir(options.dataDir)
+    }
     client = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       extensions: { pg_trgm, unaccent, fuzzystrmatch },
@@ -237,6 +248,35 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       }
     },
   }
+}
+
+/**
+ * Makes this installation's migrated template of the embedded database when it is missing (at
+ * `npm ci`, and by the test runner); answers its folder. Built beside its final place and renamed,
+ * so two processes making it at once never leave half of one.
+ */
+export async function ensureEmbeddedTemplate(): Promise<string> {
+  const existing = existingEmbeddedTemplate()
+  if (existing) return existing
+  const dir = embeddedTemplateDir()
+  mkdirSync(path.dirname(dir), { recursive: true })
+  const building = `${dir}.${String(process.pid)}.${randomBytes(4).toString('hex')}`
+  try {
+    const database = await openDatabase({ dataDir: building, holder: 'the template build' })
+    try {
+      await database.migrate()
+    } finally {
+      await database.close()
+    }
+    renameSync(building, dir)
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true })
+    // Another process finished the same template first (the rename found a full folder).
+    if (!existingEmbeddedTemplate()) throw error
+    return dir
+  }
+  removeStaleEmbeddedTemplates()
+  return dir
 }
 
 /** How long a command waits for a server that holds the directory but has no socket yet (it is starting: PGlite opens first). */

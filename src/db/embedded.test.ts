@@ -5,7 +5,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { sql } from 'drizzle-orm'
 import postgres from 'postgres'
-import { IncompatibleDataDirError, PGLITE_POSTGRES_MAJOR, openDatabase, type Database } from './client.js'
+import { IncompatibleDataDirError, PGLITE_POSTGRES_MAJOR, ensureEmbeddedTemplate, openDatabase, type Database } from './client.js'
 import { DataDirInUseError, lockFileOf } from './data-dir-lock.js'
 import { rows } from './query.js'
 
@@ -33,6 +33,34 @@ test('a data directory made by an older PGlite is refused with what to do, and l
   assert.deepEqual(readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).sort(), before)
   assert.equal(readFileSync(path.join(dataDir, 'base', 'page'), 'utf8'), 'old pages')
   assert.equal(existsSync(lockFileOf(dataDir)), false, 'the lock is given back')
+})
+
+test('a new data directory starts as a copy of the migrated template; one that holds a database is never overwritten', { skip: !onPglite }, async () => {
+  await ensureEmbeddedTemplate()
+  const root = mkdtempSync(path.join(tmpdir(), 'sportello-first-'))
+  after(() => { rmSync(root, { recursive: true, force: true }) })
+
+  const fromTemplate = await openDatabase({ dataDir: path.join(root, 'first'), startFromTemplate: true })
+  try {
+    assert.equal(await fromTemplate.pendingMigrations(), 0, 'migrated before the first migrate()')
+    await fromTemplate.db.execute(sql`create table kept as select 1 as n`)
+  } finally {
+    await fromTemplate.close()
+  }
+  const reopened = await openDatabase({ dataDir: path.join(root, 'first'), startFromTemplate: true })
+  try {
+    const [kept] = await rows<{ count: number }>(reopened.db, sql`select count(*)::int as count from kept`)
+    assert.equal(kept?.count, 1, 'a second start keeps what the first wrote')
+  } finally {
+    await reopened.close()
+  }
+
+  const bare = await openDatabase({ dataDir: path.join(root, 'bare') })
+  try {
+    assert.ok(await bare.pendingMigrations() > 0, 'without the template a new directory is empty, as PostgreSQL\'s initdb leaves it')
+  } finally {
+    await bare.close()
+  }
 })
 
 describe('the embedded database served on a socket', { skip: !onPglite }, () => {
