@@ -94,7 +94,7 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
     assert.equal(command.kind, 'pglite')
     const [row] = await rows<{ version: string; buffers: string }>(command.db, sql`select current_setting('server_version_num') as version, current_setting('shared_buffers') as buffers`)
     assert.match(row?.version ?? '', new RegExp(`^${PGLITE_POSTGRES_MAJOR}`))
-    assert.equal(row?.buffers, '32MB')
+    assert.equal(row?.buffers, '16MB')
   })
 
   test('a second server on the directory is refused', async () => {
@@ -105,36 +105,28 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
     })
   })
 
-  test('a command\'s transaction and the server\'s queries never interleave', async () => {
+  /** `writer` writes twice in one transaction with a pause between; `reader` counts meanwhile. Answers the order of events. */
+  const readDuringTransaction = async (writer: Database, reader: Database, who: string): Promise<string[]> => {
     const order: string[] = []
-    const inCommand = command.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into notes (body) values ('command 1')`)
-      order.push('command wrote 1')
+    const writing = writer.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into notes (body) values (${`${who} 1`})`)
+      order.push(`${who} wrote 1`)
       await sleep(300)
-      await tx.execute(sql`insert into notes (body) values ('command 2')`)
-      order.push('command wrote 2')
+      await tx.execute(sql`insert into notes (body) values (${`${who} 2`})`)
+      order.push(`${who} wrote 2`)
     })
     await sleep(100)
-    // The server's own query waits for the command's transaction and sees all of it or none.
-    const seen = await rows<{ count: number }>(server.db, sql`select count(*)::int as count from notes where body like 'command %'`)
-    order.push(`server saw ${String(seen[0]?.count)}`)
-    await inCommand
-    assert.deepEqual(order, ['command wrote 1', 'command wrote 2', 'server saw 2'])
+    const seen = await rows<{ count: number }>(reader.db, sql`select count(*)::int as count from notes where body like ${`${who} %`}`)
+    order.push(`reader saw ${String(seen[0]?.count)}`)
+    await writing
+    return order
+  }
 
+  test('a command\'s transaction and the server\'s queries never interleave', async () => {
+    // The server's own query waits for the command's transaction and sees all of it or none.
+    assert.deepEqual(await readDuringTransaction(command, server, 'command'), ['command wrote 1', 'command wrote 2', 'reader saw 2'])
     // And the other way round: a server transaction keeps the command out until it commits.
-    order.length = 0
-    const inServer = server.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into notes (body) values ('server 1')`)
-      order.push('server wrote 1')
-      await sleep(300)
-      await tx.execute(sql`insert into notes (body) values ('server 2')`)
-      order.push('server wrote 2')
-    })
-    await sleep(100)
-    const seenByCommand = await rows<{ count: number }>(command.db, sql`select count(*)::int as count from notes where body like 'server %'`)
-    order.push(`command saw ${String(seenByCommand[0]?.count)}`)
-    await inServer
-    assert.deepEqual(order, ['server wrote 1', 'server wrote 2', 'command saw 2'])
+    assert.deepEqual(await readDuringTransaction(server, command, 'server'), ['server wrote 1', 'server wrote 2', 'reader saw 2'])
   })
 
   test('many statements from several clients and the server at once all land, each with its parameters', async () => {
