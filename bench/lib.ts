@@ -4,8 +4,10 @@
  * latency percentiles.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
+import path from 'node:path'
 import autocannon from 'autocannon'
 import postgres from 'postgres'
 
@@ -35,8 +37,21 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+/**
+ * `BENCH_CPU_PROF=<dir>` (or `1` for .bench-profiles/): the server runs under `node --cpu-prof` and
+ * writes a V8 CPU profile of its main thread there when it stops; `cpuProfileSummary` reads it.
+ */
+export function cpuProfileDir(): string | undefined {
+  const option = process.env.BENCH_CPU_PROF
+  if (!option || option === '0') return undefined
+  return path.resolve(option === '1' ? '.bench-profiles' : option)
+}
+
 export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
+  const profileDir = cpuProfileDir()
+  if (profileDir) mkdirSync(profileDir, { recursive: true })
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const child = spawn(process.execPath, [...profile, '--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
     env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -137,4 +152,71 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
+
+/**
+ * The functions with the most self time in the newest CPU profile of `dir` (as DevTools' "bottom
+ * up" view): name, file and line, milliseconds and share of the samples; `(idle)` included so the
+ * shares say how busy the main thread was.
+ */
+export function cpuProfileSummary(dir: string, top = 25): { file: string; totalMs: number; rows: { fn: string; where: string; ms: number; percent: number }[] } | undefined {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))
+  const file = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  if (!file) return undefined
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+  const byNode = new Map<number, number>()
+  profile.samples.forEach((id, i) => { byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)) })
+  const byFunction = new Map<string, { fn: string; where: string; us: number }>()
+  for (const node of profile.nodes) {
+    const us = byNode.get(node.id) ?? 0
+    if (us === 0) continue
+    const fn = node.callFrame.functionName || '(anonymous)'
+    const where = node.callFrame.url ? `${node.callFrame.url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')}:${node.callFrame.lineNumber + 1}` : ''
+    const key = `${fn} ${where}`
+    const entry = byFunction.get(key) ?? { fn, where, us: 0 }
+    entry.us += us
+    byFunction.set(key, entry)
+  }
+  const totalUs = [...byFunction.values()].reduce((sum, e) => sum + e.us, 0)
+  const rows = [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top)
+    .map((e) => ({ fn: e.fn, where: e.where, ms: Math.round(e.us / 1000), percent: Math.round((e.us / totalUs) * 1000) / 10 }))
+  return { file, totalMs: Math.round(totalUs / 1000), rows }
+}
+
+/** The load average (1, 5, 15 minutes): on a shared machine, figures mean little without it. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100)
+}
+
+export interface HttpAnswer { status: number; setCookies: string[]; body: string }
+
+/**
+ * A small HTTP/1.1 client on kept-alive sockets: lighter on the shared cores than fetch, so a
+ * benchmark of several requests per operation measures the server more than its own client.
+ */
+export function httpClient(base: string, sockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets })
+  const url = new URL(base)
+  return {
+    request(method: 'GET' | 'POST', pathname: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+      return new Promise((resolve, reject) => {
+        const req = http.request({ agent, host: url.hostname, port: url.port, method, path: pathname, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => { resolve({ status: res.statusCode ?? 0, setCookies: res.headers['set-cookie'] ?? [], body: Buffer.concat(chunks).toString('utf8') }) })
+          res.on('error', reject)
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+    },
+    close: () => { agent.destroy() },
+  }
+}
+
+/** `name=value` of the cookie `name` among Set-Cookie headers. */
+export function cookieFrom(setCookies: string[], name: string): string | undefined {
+  return setCookies.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${name}=`))
 }
