@@ -21,12 +21,14 @@ import { openDatabase } from '../src/db/client.js'
 import { factorSecrets, hashPassword, totpCode, verifyPassword } from '../src/modules/identity/index.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { DEMO_PASSWORD } from '../src/seed/users.js'
-import { cookieFrom, cpuProfileDir, cpuProfileSummary, freshBenchDatabase, httpClient, load, loadAverage, startServer, type LoadResult } from './lib.js'
+import { cookieFrom, cpuMeter, cpuProfileDir, cpuProfileSummary, freshBenchDatabase, httpClient, load, loadAverage, median as medianOf, startServer, type CpuSample, type LoadResult } from './lib.js'
 
 /** Accounts with an authenticator: enough that none is used twice within one 30-second step. */
 const TOTP_ACCOUNTS = Number(process.env.BENCH_TOTP_ACCOUNTS ?? 2000)
 const TOTP_WORKERS = 8
 const PERIOD_MS = 30_000
+
+export interface CpuPerSignIn { serverMs: number; serverMainMs: number; postgresMs: number; clientMs: number; totalMs: number; argon2Share: number }
 
 export interface TotpRound { perSecond: number; completed: number; failures: number; p50: number; p99: number }
 
@@ -45,6 +47,13 @@ export interface IdentityBenchResult {
   /** Statements sent to PostgreSQL per step of one sign-in (median of several), and the texts of one. */
   statements: { password: number; passwordStep: number; codePage: number; codeStep: number; texts: Record<string, string[]> }
   load: { before: number[]; after: number[] }
+  /**
+   * CPU per operation, median of the rounds (ms): one raw argon2 verify; a password sign-in and a
+   * password+TOTP sign-in split into the server (all threads, its argon2 included; its main thread
+   * alone), PostgreSQL and the load generator. argon2 / total is the share a machine busy with
+   * nothing else would approach, whatever the load when measured.
+   */
+  cpu: { argon2Ms: number; password: CpuPerSignIn; totp: CpuPerSignIn }
   profile?: { file: string; totalMs: number; rows: { fn: string; where: string; ms: number; percent: number }[] } | undefined
   unknownMs: number
   knownWrongMs: number
@@ -52,8 +61,10 @@ export interface IdentityBenchResult {
   differencePercent: number
 }
 
-async function rawVerifies(seconds: number): Promise<number> {
+/** Raw verifications per second, and the CPU each took (this process does nothing else meanwhile). */
+async function rawVerifiesWithCpu(seconds: number): Promise<{ perSecond: number; cpuMs: number }> {
   const hash = await hashPassword(DEMO_PASSWORD)
+  const cpuBefore = process.cpuUsage()
   let done = 0
   const until = Date.now() + seconds * 1000
   const worker = async () => {
@@ -63,7 +74,8 @@ async function rawVerifies(seconds: number): Promise<number> {
     }
   }
   await Promise.all(Array.from({ length: os.availableParallelism() }, worker))
-  return Math.round(done / seconds)
+  const cpu = process.cpuUsage(cpuBefore)
+  return { perSecond: Math.round(done / seconds), cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, done) }
 }
 
 async function formSession(url: string): Promise<{ cookie: string; token: string }> {
@@ -129,12 +141,14 @@ async function totpSignIns(base: string, form: { cookie: string; token: string }
   let failures = 0
   const latencies: number[] = []
   const until = Date.now() + seconds * 1000
+  // Like a phone: the code of now, or of the next step (one step of skew is accepted) when now's
+  // was used; an account whose next code would be two steps ahead waits for a later turn.
   const nextAccount = (): TotpAccount => {
     const step = Math.floor(Date.now() / PERIOD_MS)
     for (let tried = 0; tried < accounts.length; tried++) {
       const account = accounts[cursor++ % accounts.length]
-      if (account && account.lastStep < step) {
-        account.lastStep = step
+      if (account && account.lastStep <= step) {
+        account.lastStep = Math.max(step, account.lastStep + 1)
         return account
       }
     }
@@ -153,7 +167,9 @@ async function totpSignIns(base: string, form: { cookie: string; token: string }
       const cookie = `${form.cookie}; ${step}`
       const page = await client.request('GET', '/en/login/code', { cookie })
       const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? form.token
-      const answer = await client.request('POST', '/en/login/code', { cookie }, new URLSearchParams({ _csrf: token, code: totpCode(account.secret, new Date()) }).toString())
+      const codeStep = Math.max(Math.floor(Date.now() / PERIOD_MS), account.lastStep)
+      account.lastStep = codeStep
+      const answer = await client.request('POST', '/en/login/code', { cookie }, new URLSearchParams({ _csrf: token, code: totpCode(account.secret, new Date(codeStep * PERIOD_MS + 1000)) }).toString())
       if (page.status === 200 && answer.status === 303 && cookieFrom(answer.setCookies, 'sp_session')) {
         completed++
         latencies.push(performance.now() - started)
@@ -211,6 +227,11 @@ async function countStatements(databaseUrl: string, factorKey: string, accounts:
   return { password: median(counts.password), passwordStep: median(counts.passwordStep), codePage: median(counts.codePage), codeStep: median(counts.codeStep), texts }
 }
 
+function perSignIn(cpu: CpuSample, count: number): CpuSample {
+  const n = Math.max(1, count)
+  return { serverMs: cpu.serverMs / n, serverMainMs: cpu.serverMainMs / n, postgresMs: cpu.postgresMs / n, clientMs: cpu.clientMs / n }
+}
+
 export async function runIdentityBench(log: (line: string) => void): Promise<IdentityBenchResult> {
   const databaseUrl = await freshBenchDatabase('sportello_bench_identity')
   const factorKey = randomBytes(32).toString('hex')
@@ -244,14 +265,19 @@ export async function runIdentityBench(log: (line: string) => void): Promise<Ide
   // by more than the overhead measured, so a raw figure taken minutes apart would skew the ratio.
   // The raw figure of a round is measured before its password sign-ins and again before its
   // password+TOTP sign-ins: each is compared with the raw rate measured next to it.
-  const rounds: { raw: number; http: LoadResult; ratio: number; totpRaw: number; totp: TotpRound; totpRatio: number }[] = []
+  const meter = await cpuMeter(server.child.pid ?? 0, 'sportello_bench_identity')
+  const rounds: { raw: number; http: LoadResult; ratio: number; totpRaw: number; totp: TotpRound; totpRatio: number; argon2Ms: number; httpCpu: CpuSample; totpCpu: CpuSample }[] = []
   for (let round = 1; round <= 5; round++) {
     log(`round ${round}: raw argon2id, password sign-ins, raw argon2id, password+TOTP sign-ins…`)
-    const raw = await rawVerifies(6)
-    const http = await load({ ...options, connections: 8, duration: 6 })
-    const totpRaw = await rawVerifies(6)
-    const totp = await totpSignIns(server.url, form, totpAccounts, 6, TOTP_WORKERS)
-    rounds.push({ raw, http, ratio: http.rps / raw, totpRaw, totp, totpRatio: totp.perSecond / totpRaw })
+    const first = await rawVerifiesWithCpu(6)
+    const raw = first.perSecond
+    const { result: http, cpu: httpCpu } = await meter.measure(() => load({ ...options, connections: 8, duration: 6 }))
+    const second = await rawVerifiesWithCpu(6)
+    const totpRaw = second.perSecond
+    const { result: totp, cpu: totpCpu } = await meter.measure(() => totpSignIns(server.url, form, totpAccounts, 6, TOTP_WORKERS))
+    rounds.push({ raw, http, ratio: http.rps / raw, totpRaw, totp, totpRatio: totp.perSecond / totpRaw, argon2Ms: (first.cpuMs + second.cpuMs) / 2, httpCpu: perSignIn(httpCpu, http.total), totpCpu: perSignIn(totpCpu, totp.completed) })
+    const last = rounds.at(-1)
+    if (last) log(`  CPU per sign-in (server + PostgreSQL + client): password ${(last.httpCpu.serverMs + last.httpCpu.postgresMs + last.httpCpu.clientMs).toFixed(1)} ms, password+TOTP ${(last.totpCpu.serverMs + last.totpCpu.postgresMs + last.totpCpu.clientMs).toFixed(1)} ms; argon2 verify ${last.argon2Ms.toFixed(1)} ms`)
     log(`  raw ${raw}/s, password ${http.rps}/s (${Math.round((http.rps / raw) * 1000) / 10} %); raw ${totpRaw}/s, password+TOTP ${totp.perSecond}/s (${Math.round((totp.perSecond / totpRaw) * 1000) / 10} %, ${totp.failures} failed)`)
   }
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[2]
@@ -266,8 +292,15 @@ export async function runIdentityBench(log: (line: string) => void): Promise<Ide
   const unknownMs = await meanSignInMs(loginUrl, form, unknown, 'wrong-password-x', 240)
   const knownWrongMs = await meanSignInMs(loginUrl, form, known, 'wrong-password-x', 240)
   const knownRightMs = await meanSignInMs(loginUrl, form, ['mrossi'], DEMO_PASSWORD, 240)
+  await meter.close()
   await server.stop()
   const loadAfter = loadAverage()
+  const argon2Ms = medianOf(rounds.map((r) => r.argon2Ms))
+  const cpuOf = (pick: (r: (typeof rounds)[number]) => CpuSample): CpuPerSignIn => {
+    const part = (f: (c: CpuSample) => number) => Math.round(medianOf(rounds.map((r) => f(pick(r)))) * 100) / 100
+    const totalMs = part((c) => c.serverMs + c.postgresMs + c.clientMs)
+    return { serverMs: part((c) => c.serverMs), serverMainMs: part((c) => c.serverMainMs), postgresMs: part((c) => c.postgresMs), clientMs: part((c) => c.clientMs), totalMs, argon2Share: Math.round((argon2Ms / totalMs) * 1000) / 10 }
+  }
   const profileDir = cpuProfileDir()
   return {
     rawVerifiesPerSecond,
@@ -281,6 +314,7 @@ export async function runIdentityBench(log: (line: string) => void): Promise<Ide
     totpAccounts: TOTP_ACCOUNTS,
     statements,
     load: { before: loadBefore, after: loadAfter },
+    cpu: { argon2Ms: Math.round(argon2Ms * 100) / 100, password: cpuOf((r) => r.httpCpu), totp: cpuOf((r) => r.totpCpu) },
     profile: profileDir ? cpuProfileSummary(profileDir) : undefined,
     unknownMs: Math.round(unknownMs * 100) / 100,
     knownWrongMs: Math.round(knownWrongMs * 100) / 100,

@@ -81,6 +81,8 @@ export async function startServer(env: Record<string, string>, port: number): Pr
 
 export interface LoadResult {
   rps: number
+  /** Requests answered in the run. */
+  total: number
   p50: number
   p97_5: number
   p99: number
@@ -92,6 +94,7 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon({ connections: 20, duration: 10, ...options })
   return {
     rps: Math.round(result.requests.average),
+    total: result.requests.total,
     p50: result.latency.p50,
     p97_5: result.latency.p97_5,
     p99: result.latency.p99,
@@ -219,4 +222,45 @@ export function httpClient(base: string, sockets: number) {
 /** `name=value` of the cookie `name` among Set-Cookie headers. */
 export function cookieFrom(setCookies: string[], name: string): string | undefined {
   return setCookies.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${name}=`))
+}
+
+const TICK_MS = 1000 / 100
+
+/** CPU time (user + system, ms) of a process, or of one of its threads, from /proc. */
+function cpuMs(pid: number, tid?: number): number {
+  try {
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+export interface CpuSample { serverMs: number; serverMainMs: number; postgresMs: number; clientMs: number }
+
+/**
+ * CPU time spent by the server (all its threads, and its main thread alone), by the PostgreSQL
+ * backends serving `database`, and by this process (the load generator) between `start` and
+ * `stop`. Unlike rates, CPU per operation changes little when other work shares the machine.
+ */
+export async function cpuMeter(serverPid: number, database: string) {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  const backends = async () => (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid)
+  const snapshot = async () => {
+    const pids = await backends()
+    return { server: cpuMs(serverPid), main: cpuMs(serverPid, serverPid), pg: new Map(pids.map((p) => [p, cpuMs(p)])), client: process.cpuUsage() }
+  }
+  return {
+    async measure<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuSample }> {
+      const before = await snapshot()
+      const result = await work()
+      const after = await snapshot()
+      let postgresMs = 0
+      for (const [pid, ms] of after.pg) postgresMs += ms - (before.pg.get(pid) ?? 0)
+      const client = process.cpuUsage(before.client)
+      return { result, cpu: { serverMs: after.server - before.server, serverMainMs: after.main - before.main, postgresMs, clientMs: (client.user + client.system) / 1000 } }
+    },
+    close: () => admin.end(),
+  }
 }
