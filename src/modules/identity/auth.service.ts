@@ -108,6 +108,25 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
     })
   }
 
+  /**
+   * A pending second step's form: undefined when the step is not pending (expired, used, unknown);
+   * else its passkey prompt when the account has a passkey (else null). The prompt's challenge is
+   * bound to that step and account. One statement for an account without passkeys.
+   */
+  async function secondStepPrompt(challenge: string, ctx: RequestContext): Promise<{ passkeyOptions: Awaited<ReturnType<typeof authenticationOptions>> | null } | undefined> {
+    const now = clock.now()
+    const stepHash = hashToken(challenge)
+    const pending = challenge.length <= 100 ? await repo.secondStepPrompt(stepHash, now) : undefined
+    if (!pending) return undefined
+    if (!pending.hasPasskey) return { passkeyOptions: null }
+    const passkeys = createPasskeysRepo(repo.executor)
+    const own = await passkeys.passkeysOf(pending.userId)
+    if (own.length === 0) return { passkeyOptions: null }
+    const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
+    await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+    return { passkeyOptions: prompt }
+  }
+
   return {
     /**
      * Signs in with a user ID or email and a password. An unknown account, a wrong password and a
@@ -207,28 +226,12 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       return { step: 'signed_in', token, user: { ...user, status }, roles: pending.roles, amr }
     },
 
-    /**
-     * A pending second step's form: undefined when the step is not pending (expired, used, unknown);
-     * else its passkey prompt when the account has a passkey (else null). The prompt's challenge is
-     * bound to that step and account. One statement for an account without passkeys.
-     */
-    async secondStepPrompt(challenge: string, ctx: RequestContext): Promise<{ passkeyOptions: Awaited<ReturnType<typeof authenticationOptions>> | null } | undefined> {
-      const now = clock.now()
-      const stepHash = hashToken(challenge)
-      const pending = challenge.length <= 100 ? await repo.secondStepPrompt(stepHash, now) : undefined
-      if (!pending) return undefined
-      if (!pending.hasPasskey) return { passkeyOptions: null }
-      const passkeys = createPasskeysRepo(repo.executor)
-      const own = await passkeys.passkeysOf(pending.userId)
-      if (own.length === 0) return { passkeyOptions: null }
-      const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
-      await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
-      return { passkeyOptions: prompt }
-    },
+    /** A pending second step's form (see the function above): undefined when not pending, else its passkey prompt or null. */
+    secondStepPrompt,
 
     /** The passkey prompt of a pending second step, when its account has a passkey (else null). */
     async secondStepPasskeyOptions(challenge: string, ctx: RequestContext) {
-      return (await this.secondStepPrompt(challenge, ctx))?.passkeyOptions ?? null
+      return (await secondStepPrompt(challenge, ctx))?.passkeyOptions ?? null
     },
 
     /** The prompt of a passwordless sign-in ("Sign in with a passkey"): any discoverable passkey of the realm. */
