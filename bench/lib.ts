@@ -4,8 +4,10 @@
  * latency percentiles.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
+import path from 'node:path'
 import autocannon from 'autocannon'
 import postgres from 'postgres'
 
@@ -35,8 +37,21 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+/**
+ * `BENCH_CPU_PROF=<dir>` (or `1` for .bench-profiles/): the server runs under `node --cpu-prof` and
+ * writes a V8 CPU profile of its main thread there when it stops; `cpuProfileSummary` reads it.
+ */
+export function cpuProfileDir(): string | undefined {
+  const option = process.env.BENCH_CPU_PROF
+  if (!option || option === '0') return undefined
+  return path.resolve(option === '1' ? '.bench-profiles' : option)
+}
+
 export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
+  const profileDir = cpuProfileDir()
+  if (profileDir) mkdirSync(profileDir, { recursive: true })
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const child = spawn(process.execPath, [...profile, '--require', './src/threadpool.cjs', 'scripts/start.mjs'], {
     env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -66,6 +81,8 @@ export async function startServer(env: Record<string, string>, port: number): Pr
 
 export interface LoadResult {
   rps: number
+  /** Requests answered in the run. */
+  total: number
   p50: number
   p97_5: number
   p99: number
@@ -77,6 +94,7 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon({ connections: 20, duration: 10, ...options })
   return {
     rps: Math.round(result.requests.average),
+    total: result.requests.total,
     p50: result.latency.p50,
     p97_5: result.latency.p97_5,
     p99: result.latency.p99,
@@ -137,4 +155,112 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
+
+/**
+ * The functions with the most self time in the newest CPU profile of `dir` (as DevTools' "bottom
+ * up" view): name, file and line, milliseconds and share of the samples; `(idle)` included so the
+ * shares say how busy the main thread was.
+ */
+export function cpuProfileSummary(dir: string, top = 25): { file: string; totalMs: number; rows: { fn: string; where: string; ms: number; percent: number }[] } | undefined {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))
+  const file = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  if (!file) return undefined
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+  const byNode = new Map<number, number>()
+  profile.samples.forEach((id, i) => { byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)) })
+  const byFunction = new Map<string, { fn: string; where: string; us: number }>()
+  for (const node of profile.nodes) {
+    const us = byNode.get(node.id) ?? 0
+    if (us === 0) continue
+    const fn = node.callFrame.functionName || '(anonymous)'
+    const where = node.callFrame.url ? `${node.callFrame.url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')}:${node.callFrame.lineNumber + 1}` : ''
+    const key = `${fn} ${where}`
+    const entry = byFunction.get(key) ?? { fn, where, us: 0 }
+    entry.us += us
+    byFunction.set(key, entry)
+  }
+  const totalUs = [...byFunction.values()].reduce((sum, e) => sum + e.us, 0)
+  const rows = [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top)
+    .map((e) => ({ fn: e.fn, where: e.where, ms: Math.round(e.us / 1000), percent: Math.round((e.us / totalUs) * 1000) / 10 }))
+  return { file, totalMs: Math.round(totalUs / 1000), rows }
+}
+
+/** The load average (1, 5, 15 minutes): on a shared machine, figures mean little without it. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100)
+}
+
+export interface HttpAnswer { status: number; setCookies: string[]; body: string }
+
+/**
+ * A small HTTP/1.1 client on kept-alive sockets: lighter on the shared cores than fetch, so a
+ * benchmark of several requests per operation measures the server more than its own client.
+ */
+export function httpClient(base: string, sockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets })
+  const url = new URL(base)
+  return {
+    request(method: 'GET' | 'POST', pathname: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+      return new Promise((resolve, reject) => {
+        const req = http.request({ agent, host: url.hostname, port: url.port, method, path: pathname, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => { resolve({ status: res.statusCode ?? 0, setCookies: res.headers['set-cookie'] ?? [], body: Buffer.concat(chunks).toString('utf8') }) })
+          res.on('error', reject)
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+    },
+    close: () => { agent.destroy() },
+  }
+}
+
+/** `name=value` of the cookie `name` among Set-Cookie headers. */
+export function cookieFrom(setCookies: string[], name: string): string | undefined {
+  return setCookies.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${name}=`))
+}
+
+const TICK_MS = 1000 / 100
+
+/** CPU time (user + system, ms) of a process, or of one of its threads, from /proc. */
+function cpuMs(pid: number, tid?: number): number {
+  try {
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+export interface CpuSample { serverMs: number; serverMainMs: number; postgresMs: number; clientMs: number }
+
+/**
+ * CPU time spent by the server (all its threads, and its main thread alone), by the PostgreSQL
+ * backends serving `database`, and by this process (the load generator) between `start` and
+ * `stop`. Unlike rates, CPU per operation changes little when other work shares the machine.
+ */
+export async function cpuMeter(serverPid: number, database: string) {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  const backends = async () => (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid)
+  const snapshot = async () => {
+    const pids = await backends()
+    return { server: cpuMs(serverPid), main: cpuMs(serverPid, serverPid), pg: new Map(pids.map((p) => [p, cpuMs(p)])), client: process.cpuUsage() }
+  }
+  return {
+    async measure<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuSample }> {
+      const before = await snapshot()
+      const result = await work()
+      const after = await snapshot()
+      let postgresMs = 0
+      for (const [pid, ms] of after.pg) postgresMs += ms - (before.pg.get(pid) ?? 0)
+      const client = process.cpuUsage(before.client)
+      return { result, cpu: { serverMs: after.server - before.server, serverMainMs: after.main - before.main, postgresMs, clientMs: (client.user + client.system) / 1000 } }
+    },
+    close: () => admin.end(),
+  }
 }

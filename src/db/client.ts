@@ -52,6 +52,8 @@ export interface DatabaseOptions {
    * (src/db/embedded-template.ts) when there is one, instead of initdb and every migration.
    */
   startFromTemplate?: boolean
+  /** Called with the text of every statement sent to a PostgreSQL server (the identity benchmark counts a sign-in's statements). */
+  onStatement?: (query: string) => void
 }
 
 export interface Database {
@@ -97,7 +99,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   if (options.url) {
     const url = options.url
-    return openPostgres((max) => postgres(url, { max, onnotice: () => undefined, connection: connectionParameters(options) }), options)
+    const onStatement = options.onStatement
+    return openPostgres((max) => postgres(url, {
+      max, onnotice: () => undefined, connection: connectionParameters(options),
+      ...(onStatement ? { debug: (_connection: number, query: string) => { onStatement(query) } } : {}),
+    }), options)
   }
   return openPglite(options)
 }

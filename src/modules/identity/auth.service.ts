@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors.js'
 import type { TokenPurpose } from '../../db/schema/index.js'
 import { afterActivity, may } from './account-status.js'
 import { canAnywhere, isAdministrator } from '../../shared/access.js'
-import type { IdentityRepo, UserRow } from './identity.repo.js'
+import type { IdentityRepo, SecondStepProof, UserRow } from './identity.repo.js'
 import { acceptNewPassword, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
 import { createFactorsRepo } from './factors.repo.js'
 import { ACR, authenticationContext, graceAfter, looksLikeRecoveryCode, recoveryCodeHash, secondFactorRequired, totpStep } from './second-factor.js'
@@ -27,7 +27,10 @@ export const SECOND_STEP_MS = 5 * 60 * 1000
 
 /** How a sign-in ended: a session, or the second step to take (in the same browser, soon). */
 export type SignInResult =
-  | { step: 'signed_in'; token: string; user: UserRow; amr: string[]; /** Sign-ins left to enrol a required factor (absent: none is required, or one is enrolled). */ graceLeft?: number }
+  | {
+    step: 'signed_in'; token: string; user: UserRow; amr: string[]; /** Sign-ins left to enrol a required factor (absent: none is required, or one is enrolled). */ graceLeft?: number
+    /** The account's roles, when the sign-in read them (the landing page needs them, no second query). */ roles?: RoleGrant[]
+  }
   | { step: 'second_factor'; challenge: string; user: UserRow }
 
 export interface RequestContext {
@@ -105,6 +108,25 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
     })
   }
 
+  /**
+   * A pending second step's form: undefined when the step is not pending (expired, used, unknown);
+   * else its passkey prompt when the account has a passkey (else null). The prompt's challenge is
+   * bound to that step and account. One statement for an account without passkeys.
+   */
+  async function secondStepPrompt(challenge: string, ctx: RequestContext): Promise<{ passkeyOptions: Awaited<ReturnType<typeof authenticationOptions>> | null } | undefined> {
+    const now = clock.now()
+    const stepHash = hashToken(challenge)
+    const pending = challenge.length <= 100 ? await repo.secondStepPrompt(stepHash, now) : undefined
+    if (!pending) return undefined
+    if (!pending.hasPasskey) return { passkeyOptions: null }
+    const passkeys = createPasskeysRepo(repo.executor)
+    const own = await passkeys.passkeysOf(pending.userId)
+    if (own.length === 0) return { passkeyOptions: null }
+    const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
+    await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+    return { passkeyOptions: prompt }
+  }
+
   return {
     /**
      * Signs in with a user ID or email and a password. An unknown account, a wrong password and a
@@ -113,10 +135,13 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
      */
     async signIn(_actor: Actor, input: { realm: string; identifier: string; password: string; locale: string }, ctx: RequestContext): Promise<SignInResult> {
       const now = clock.now()
-      const user = await repo.findByLogin(input.realm, input.identifier.trim())
+      // One statement reads the account with its roles, whether it has a second factor and its
+      // market's rule: the rest of a password sign-in is one write (recordSignIn or startSecondStep).
+      const account = await repo.findForSignIn(input.realm, input.identifier.trim())
+      const user = account?.user
       const locked = user?.lockedUntil && user.lockedUntil > now
       const valid = await verifyPassword(user?.passwordHash && !locked ? user.passwordHash : await dummyHash(), input.password)
-      if (!user || !user.passwordHash || locked || !valid) {
+      if (!account || !user?.passwordHash || locked || !valid) {
         const failures = await repo.recordFailure({ realm: input.realm, userId: user?.id ?? null, ip: ctx.ip, at: now, requestId: ctx.requestId }, new Date(now.getTime() - FAILURE_WINDOW_MS))
         if (user && !locked) await lockAfterFailures(user, failures, now, ctx, input.locale)
         options.onSignIn?.(input.realm, 'failed')
@@ -132,25 +157,21 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
       // Only a right password reaches this point, so whether the account has a factor is never told
       // to someone who does not know the password.
-      if ((await factors.confirmedFactors(user.id)).length > 0) {
+      if (account.hasFactor) {
         const challenge = newToken()
-        await factors.createChallenge({ idHash: hashToken(challenge), userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
+        await repo.startSecondStep({ idHash: hashToken(challenge), userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
         return { step: 'second_factor', challenge, user }
       }
       // The policy: an account that needs a factor and has none signs in a few times to enrol one
       // (counted here, from the first sign-in after the rule applies to it); past that, its session
       // reaches only the enrolment page.
-      const grace = secondFactorRequired(await factors.policyFacts(user.id)) ? graceAfter(await factors.countGraceSignIn(user.id)) : undefined
+      const required = secondFactorRequired({ realm: user.realm, roles: account.roles, marketRequires: account.marketRequires })
+      const grace = required ? graceAfter(await factors.countGraceSignIn(user.id)) : undefined
       const token = newToken()
       const status = afterActivity(user.status)
       await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
       options.onSignIn?.(input.realm, 'success')
-      return { step: 'signed_in', token, user: { ...user, status }, amr: ['pwd'], ...(grace ? { graceLeft: grace.left } : {}) }
-    },
-
-    /** Whether a pending second step (its cookie) is still good, before showing its form. */
-    async pendingSecondStep(challenge: string): Promise<boolean> {
-      return challenge.length <= 100 && (await factors.findChallenge(hashToken(challenge), clock.now())) !== undefined
+      return { step: 'signed_in', token, user: { ...user, status }, roles: account.roles, amr: ['pwd'], ...(grace ? { graceLeft: grace.left } : {}) }
     },
 
     /**
@@ -161,40 +182,36 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
     async completeSecondStep(actor: Actor, input: { challenge: string; code: string; locale: string }, ctx: RequestContext): Promise<SignInResult & { step: 'signed_in' }> {
       const now = clock.now()
       const idHash = hashToken(input.challenge)
-      const pending = input.challenge.length <= 100 ? await factors.findChallenge(idHash, now) : undefined
-      const user = pending ? await repo.findUser(pending.userId) : undefined
+      // The step, its account with roles and its authenticators in one statement; passing it is one more.
+      const pending = input.challenge.length <= 100 ? await repo.findSecondStep(idHash, now) : undefined
+      const user = pending?.user
       if (!pending || !user || !may(user.status, 'signIn') || (user.lockedUntil && user.lockedUntil > now)) {
         if (pending) await factors.endChallenge(idHash)
         throw new AppError('SECOND_STEP_EXPIRED')
       }
       const code = input.code.trim()
-      const matches = (await factors.confirmedFactors(user.id)).filter((f) => f.kind === 'totp').flatMap((f) => {
+      const proofs: SecondStepProof[] = pending.totp.flatMap((f) => {
         const step = totpStep(options.secrets.open(f.secret), code, now)
-        return step === null ? [] : [{ factor: f, step }]
+        return step === null ? [] : [{ via: 'totp' as const, factorId: f.id, step }]
       })
+      if (looksLikeRecoveryCode(code)) proofs.push({ via: 'recovery', codeHash: recoveryCodeHash(code) })
       const token = newToken()
       const amr = ['pwd', 'otp']
       const status = afterActivity(user.status)
       const replaced = replacedSession(actor, user.id)
-      const used = await repo.transaction(async (tx) => {
-        const inTx = createFactorsRepo(tx.executor)
-        let via: 'totp' | 'recovery' | null = null
-        for (const m of matches) {
-          if (await inTx.useStep(m.factor.id, m.step, now)) {
-            via = 'totp'
-            break
-          }
-        }
-        if (!via && looksLikeRecoveryCode(code) && await inTx.useRecoveryCode(user.id, recoveryCodeHash(code), now)) via = 'recovery'
-        if (!via) return null
-        if (!(await inTx.endChallenge(idHash))) throw new AppError('SECOND_STEP_EXPIRED')
-        if (replaced) await tx.replaceSession(replaced, user.id)
-        await tx.createSession(newSession(token, user.id, now, ctx, amr))
-        await tx.markSignedIn(user.id, now, status)
-        await tx.recordAttempt({ realm: pending.realm, userId: user.id, success: true, ip: ctx.ip, at: now })
-        await tx.audit({ at: now, actor: { type: 'user', id: user.id }, action: 'sign_in', target: { type: 'user', id: user.id }, data: { realm: pending.realm, factor: via, ...(replaced ? { stepUp: true } : {}) }, requestId: ctx.requestId, ip: ctx.ip })
-        return via
-      })
+      let used: SecondStepProof['via'] | null = null
+      for (const proof of proofs) {
+        const outcome = await repo.recordSecondStep({
+          idHash, proof, session: newSession(token, user.id, now, ctx, amr), replaced, status, realm: pending.realm,
+          data: { realm: pending.realm, factor: proof.via, ...(replaced ? { stepUp: true } : {}) }, requestId: ctx.requestId,
+        })
+        if (!outcome.used) continue
+        // The code was good but another request (a second tab) passed this step first: the code
+        // stays used, as any code seen once does, and this request starts over.
+        if (!outcome.ended) throw new AppError('SECOND_STEP_EXPIRED')
+        used = proof.via
+        break
+      }
       if (!used) {
         const failures = await repo.recordFailure({ realm: pending.realm, userId: user.id, ip: ctx.ip, at: now, requestId: ctx.requestId }, new Date(now.getTime() - FAILURE_WINDOW_MS))
         await lockAfterFailures(user, failures, now, ctx, input.locale)
@@ -206,23 +223,15 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
         throw new AppError('SECOND_FACTOR_WRONG')
       }
       options.onSignIn?.(pending.realm, 'success')
-      return { step: 'signed_in', token, user: { ...user, status }, amr }
+      return { step: 'signed_in', token, user: { ...user, status }, roles: pending.roles, amr }
     },
 
-    /**
-     * The passkey prompt of a pending second step, when its account has a passkey (else null). Its
-     * challenge is bound to that step and account.
-     */
+    /** A pending second step's form (see the function above): undefined when not pending, else its passkey prompt or null. */
+    secondStepPrompt,
+
+    /** The passkey prompt of a pending second step, when its account has a passkey (else null). */
     async secondStepPasskeyOptions(challenge: string, ctx: RequestContext) {
-      const now = clock.now()
-      const stepHash = hashToken(challenge)
-      const pending = challenge.length <= 100 ? await factors.findChallenge(stepHash, now) : undefined
-      const passkeys = createPasskeysRepo(repo.executor)
-      const own = pending ? await passkeys.passkeysOf(pending.userId) : []
-      if (!pending || own.length === 0) return null
-      const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
-      await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
-      return prompt
+      return (await secondStepPrompt(challenge, ctx))?.passkeyOptions ?? null
     },
 
     /** The prompt of a passwordless sign-in ("Sign in with a passkey"): any discoverable passkey of the realm. */
@@ -453,10 +462,11 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
      * else where they were going; with nowhere given, administrators and support agents to their
      * workspace and everyone else to the help center.
      */
-    async landingAfterSignIn(user: UserRow, nextGiven: boolean): Promise<'verify_email' | 'next' | 'workspace' | 'help'> {
+    async landingAfterSignIn(user: UserRow, nextGiven: boolean, roles?: readonly RoleGrant[]): Promise<'verify_email' | 'next' | 'workspace' | 'help'> {
       if (!user.emailVerifiedAt) return 'verify_email'
       if (nextGiven) return 'next'
-      const found = await repo.findUserWithRoles(user.id)
+      // The roles the sign-in read with the account, when it did; else read them now.
+      const found = roles ? { user, roles } : await repo.findUserWithRoles(user.id)
       const actor = found ? actorOf(found.user, found.roles) : undefined
       return actor && (isAdministrator(actor) || canAnywhere(actor, 'view_tickets')) ? 'workspace' : 'help'
     },

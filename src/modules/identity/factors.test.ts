@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { clock, setClock } from '../../shared/clock.js'
-import { company, mailsTo, market, reload, signIn, TEST_PASSWORD, user } from '../../../test/factories.js'
+import { actorOf, company, mailsTo, market, reload, setAccount, signIn, signInResponse, TEST_PASSWORD, user } from '../../../test/factories.js'
 import { testBrowser, useTestApp, type Browser } from '../../../test/helpers.js'
 import { totpCode } from './second-factor.js'
 
@@ -150,6 +150,26 @@ describe('second factor: authenticator codes', () => {
     const refused = await later.post('/en/login', { identifier: luca.userId, password: TEST_PASSWORD })
     assert.equal(refused.statusCode, 401, 'while locked, even the right password gets the generic answer')
     assert.notEqual(secret, '')
+  })
+
+  test('passing the step writes the session, the activity, the attempt and the audit event; an administrator lands on the workspace', async () => {
+    const { app } = testApp()
+    const admin = await user(app, { roles: [{ role: 'org_admin', companyId: (await company(app, { market: await market(app) })).id }] })
+    await setAccount(app, admin, { status: 'block_warned', lastActivityAt: new Date(Date.now() - 200 * 86_400_000) })
+    const b = browser()
+    const landed = await signInResponse(b, admin)
+    assert.equal(landed.headers.location, '/en/workspace', 'the roles read with the step decide the landing')
+    assert.ok(await signedIn(b))
+    const row = await reload(app, admin)
+    assert.equal(row.status, 'active', 'a warned account is active again')
+    assert.ok(row.lastActivityAt && Date.now() - row.lastActivityAt.getTime() < 60_000)
+    const platform = await actorOf(app, await user(app, { roles: [{ role: 'platform_admin' }] }))
+    const events = await app.services.administration.timeline(platform, admin.id)
+    const signedInEvents = events.filter((e) => e.action === 'sign_in')
+    assert.equal(signedInEvents.length, 1)
+    assert.deepEqual(signedInEvents[0]?.data, { realm: 'partner', factor: 'totp' })
+    const overview = await app.services.account.overview(await actorOf(app, admin))
+    assert.equal(overview.sessions.length, 1, 'one session')
   })
 
   test('removing a factor needs the password; an administrator cannot remove the last one, a user can', async () => {

@@ -88,9 +88,9 @@ export async function identityRoutes(root: FastifyInstance, opts: {
   const hide = { hide: true }
 
   /** Where a person lands once signed in: the email step, the page asked for, their workspace or the help center. */
-  const landingPath = async (user: Parameters<AuthService['landingAfterSignIn']>[0], locale: string, asked: string | undefined) => {
+  const landingPath = async (user: Parameters<AuthService['landingAfterSignIn']>[0], locale: string, asked: string | undefined, roles?: Parameters<AuthService['landingAfterSignIn']>[2]) => {
     const next = safeNext(asked, locale)
-    const landing = await auth.landingAfterSignIn(user, next === asked)
+    const landing = await auth.landingAfterSignIn(user, next === asked, roles)
     return { verify_email: verifyEmailPath(next, locale), next, workspace: `/${locale}/workspace`, help: next }[landing]
   }
   const realms: Realm[] = ['partner', 'shop']
@@ -128,7 +128,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
         return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login/code${req.body.next ? `?next=${encodeURIComponent(next)}` : ''}`, 303)
       }
       setSessionCookie(req, reply, result.token)
-      const landing = await landingPath(result.user, req.params.locale, req.body.next)
+      const landing = await landingPath(result.user, req.params.locale, req.body.next, result.roles)
       // A person who needs a second factor and has none is shown the sign-ins left, on the page to
       // add one, and goes on from there (an address to confirm comes first).
       if (result.graceLeft !== undefined && landing !== verifyEmailPath(next, req.params.locale)) {
@@ -137,11 +137,14 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return reply.redirect(landing, 303)
     })
 
-    /** The second step's form; `challenge`: the step just started, whose cookie the browser gets with this page. */
-    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string, challenge?: string) => {
+    /**
+     * The second step's form; `challenge`: the step just started, whose cookie the browser gets with
+     * this page; `prompt`: the step's passkey prompt, when the caller has read it already.
+     */
+    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string, challenge?: string, prompt?: { passkeyOptions: Awaited<ReturnType<AuthService['secondStepPasskeyOptions']>> }) => {
       const next = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
       const step = challenge ?? req.cookies[secondStepCookieName(req.server.site.https)]
-      const passkeyOptions = step ? await auth.secondStepPasskeyOptions(step, requestContext(req)) : null
+      const passkeyOptions = prompt ? prompt.passkeyOptions : step ? await auth.secondStepPasskeyOptions(step, requestContext(req)) : null
       void reply.header('cache-control', 'no-store')
       // Signed in already: a connected app asked for a second factor (a step-up).
       const stepUp = req.actor.kind === 'user' && req.actor.realm === realm
@@ -174,17 +177,19 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return renderSecondStep(req, reply, error.status, message)
     }
     /** The second step passed: the step's cookie gives way to the session's, and the person goes where they were going. */
-    const finishSecondStep = async (req: FastifyRequest<{ Params: { locale: string } }>, reply: FastifyReply, signedIn: { token: string; user: Parameters<typeof landingPath>[0] }, next: string | undefined) => {
+    const finishSecondStep = async (req: FastifyRequest<{ Params: { locale: string } }>, reply: FastifyReply, signedIn: { token: string; user: Parameters<typeof landingPath>[0]; roles?: Parameters<typeof landingPath>[3] }, next: string | undefined) => {
       clearSecondStepCookie(req, reply)
       setSessionCookie(req, reply, signedIn.token)
-      return reply.redirect(await landingPath(signedIn.user, req.params.locale, next), 303)
+      return reply.redirect(await landingPath(signedIn.user, req.params.locale, next, signedIn.roles), 303)
     }
 
     app.get(`${base}/login/code`, { schema: { ...hide, params: Type.Object({ locale: Locale }), querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
       assertLocale(req.params.locale)
       const challenge = req.cookies[secondStepCookieName(req.server.site.https)]
-      if (!challenge || !(await auth.pendingSecondStep(challenge))) return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login`, 303)
-      return renderSecondStep(req, reply, 200)
+      // Whether the step is pending and its passkey prompt, read once.
+      const prompt = challenge ? await auth.secondStepPrompt(challenge, requestContext(req)) : undefined
+      if (!prompt) return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login`, 303)
+      return renderSecondStep(req, reply, 200, undefined, undefined, prompt)
     })
 
     app.post(`${base}/login/code`, {

@@ -12,17 +12,25 @@ export interface Hit {
 
 /** The counters of every rate limit, in the database all processes share. */
 export function createRateLimitRepo(db: Executor) {
+  const p = sql.placeholder
+  // Every limited form post runs this first (each sign-in step, each ticket): built once and
+  // prepared, it costs one round trip to PostgreSQL instead of two and no SQL building in Node.
+  const hitStatement = db.insert(rateLimitHits)
+    .values({ key: sql`${p('key')}`, hits: 1, resetsAt: sql`now() + ${p('windowMs')}::int * interval '1 millisecond'` })
+    .onConflictDoUpdate({
+      target: rateLimitHits.key,
+      set: {
+        hits: sql`case when ${rateLimitHits.resetsAt} <= now() then 1 else ${rateLimitHits.hits} + 1 end`,
+        resetsAt: sql`case when ${rateLimitHits.resetsAt} <= now() then excluded.resets_at else ${rateLimitHits.resetsAt} end`,
+      },
+    })
+    .returning({ hits: rateLimitHits.hits, ttlMs: sql<number>`greatest(0, ceil(extract(epoch from (${rateLimitHits.resetsAt} - now())) * 1000))::int` })
+    .prepare('rate_limit_hit')
   return {
     /** Counts one request for `key`; a window that has ended starts again at 1. One statement, so concurrent processes never lose a count. */
     async hit(key: string, windowMs: number): Promise<Hit> {
-      const [row] = await rows<{ hits: number; ttl_ms: number }>(db, sql`
-        insert into rate_limit_hits as r (key, hits, resets_at)
-        values (${key}, 1, now() + ${windowMs} * interval '1 millisecond')
-        on conflict (key) do update set
-          hits = case when r.resets_at <= now() then 1 else r.hits + 1 end,
-          resets_at = case when r.resets_at <= now() then excluded.resets_at else r.resets_at end
-        returning hits, greatest(0, ceil(extract(epoch from (resets_at - now())) * 1000))::int as ttl_ms`)
-      return { hits: row?.hits ?? 1, ttlMs: row?.ttl_ms ?? windowMs }
+      const [row] = await hitStatement.execute({ key, windowMs })
+      return { hits: row?.hits ?? 1, ttlMs: row?.ttlMs ?? windowMs }
     },
 
     /** Reads `key` without counting. */
