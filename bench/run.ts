@@ -187,7 +187,7 @@ Command: \`npm run bench start\` (each a whole process timed from spawn, compile
 
 | Measure | Result | Goal |
 |---|---|---|
-| First \`npm start\` on a fresh DATA_DIR (the database a copy of the migrated template `npm ci` made, demo loaded) to a 200 from /healthz | **${summarize(r.firstStart)}** | ≤ 5 s — ${verdict(m(r.firstStart) <= 5)} |
+| First \`npm start\` on a fresh DATA_DIR (the database a copy of the migrated template \`npm ci\` made, demo loaded) to a 200 from /healthz | **${summarize(r.firstStart)}** | ≤ 5 s — ${verdict(m(r.firstStart) <= 5)} |
 | Restart on the same DATA_DIR to a 200 from /healthz | **${summarize(r.restart)}** | ≤ 2 s — ${verdict(m(r.restart) <= 2)} |
 | \`sportello --help\` | **${summarize(r.help)}** | ≤ 1 s — ${verdict(m(r.help) <= 1)} |
 | \`sportello content report\` (opens the embedded database) | **${summarize(r.command)}** | ≤ 3 s — ${verdict(m(r.command) <= 3)} |
