@@ -62,26 +62,35 @@ export function createMailer(options: MailerOptions) {
       headers: { 'X-Sportello-Key': row.key, 'X-Sportello-Template': row.template },
     })
     if (toFiles && Buffer.isBuffer(info.message)) {
-      await mkdir(options.mailDir, { recursive: true })
       await writeFile(path.join(options.mailDir, `${String(row.id).padStart(8, '0')}-${row.template}.eml`), info.message)
     }
   }
 
+  /**
+   * Sends one claimed batch. The rows sent are marked in one statement at the end of the batch (or
+   * before a failure is recorded): a crash in between sends them again after the lease, under the
+   * same Message-ID, which delivery at least once allows and receivers drop.
+   */
   async function drainOnce(limit = 50): Promise<number> {
     const due = await repo.claimDue(clock.now(), limit, LEASE_SECONDS)
+    if (due.length > 0 && toFiles) await mkdir(options.mailDir, { recursive: true })
     let sent = 0
+    const handedOver: number[] = []
+    const markHandedOver = () => repo.markSent(handedOver.splice(0), clock.now())
     for (const row of due) {
       try {
         await sendOne(row)
-        await repo.markSent(row.id, clock.now())
+        handedOver.push(row.id)
         sent++
       } catch (error) {
+        await markHandedOver()
         const message = error instanceof Error ? error.message : String(error)
         const retryAt = row.attempts >= MAX_ATTEMPTS ? null : new Date(clock.now().getTime() + retryDelaySeconds(row.attempts) * 1000)
         options.log?.warn({ outboxId: row.id, template: row.template, attempt: row.attempts, err: message }, retryAt ? 'email failed, will retry' : 'email failed for good')
         await repo.markFailed(row.id, message, retryAt)
       }
     }
+    await markHandedOver()
     return sent
   }
 

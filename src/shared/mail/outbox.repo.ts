@@ -1,4 +1,4 @@
-import { and, asc, eq, like, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, like, lte, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client.js'
 import { rows } from '../../db/query.js'
 import { outbox } from '../../db/schema/index.js'
@@ -60,8 +60,10 @@ export function createOutboxRepo(db: Db) {
           next_attempt_at as "nextAttemptAt", last_error as "lastError", created_at as "createdAt", sent_at as "sentAt"`)
     },
 
-    async markSent(id: number, now: Date): Promise<void> {
-      await db.update(outbox).set({ status: 'sent', sentAt: now, lastError: null }).where(eq(outbox.id, id))
+    /** One statement for a batch the worker has handed over, instead of one per email. */
+    async markSent(ids: number[], now: Date): Promise<void> {
+      if (ids.length === 0) return
+      await db.update(outbox).set({ status: 'sent', sentAt: now, lastError: null }).where(inArray(outbox.id, ids))
     },
 
     async markFailed(id: number, error: string, retryAt: Date | null): Promise<void> {
