@@ -112,10 +112,16 @@ export async function timedRequests(urls: string[], concurrency: number): Promis
     while (next < urls.length) {
       const url = urls[next++] ?? ''
       const start = performance.now()
-      const res = await fetch(url)
-      await res.arrayBuffer()
-      latencies.push(performance.now() - start)
-      if (res.status !== 200) failures++
+      try {
+        const res = await fetch(url)
+        await res.arrayBuffer()
+        latencies.push(performance.now() - start)
+        if (res.status !== 200) failures++
+      } catch {
+        // A kept-alive connection the server closed while the bench stood still (a minutes-long
+        // import): counted as a failure, reported with the figures, and the next request reconnects.
+        failures++
+      }
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -137,10 +143,14 @@ export async function openLoop(urls: string[], perSecond: number): Promise<{ p50
     const scheduled = start + i * interval
     const wait = scheduled - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    const res = await fetch(url)
-    await res.arrayBuffer()
-    latencies.push(performance.now() - scheduled)
-    if (res.status !== 200) failures++
+    try {
+      const res = await fetch(url)
+      await res.arrayBuffer()
+      latencies.push(performance.now() - scheduled)
+      if (res.status !== 200) failures++
+    } catch {
+      failures++ // a connection closed under the request: reported with the figures
+    }
   }))
   latencies.sort((a, b) => a - b)
   const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
