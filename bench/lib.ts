@@ -55,6 +55,10 @@ export async function startServer(env: Record<string, string>, port: number): Pr
     env: { ...process.env, LOG_LEVEL: 'warn', DEMO: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  // A bench that fails halfway must not leave its server holding the port for the next run.
+  const killOnExit = () => { child.kill('SIGKILL') }
+  process.once('exit', killOnExit)
+  child.once('exit', () => { process.removeListener('exit', killOnExit) })
   const url = `http://127.0.0.1:${port}`
   // Up to two minutes: on a busy shared machine the first start after a large import is slow.
   for (let i = 0; i < 1200; i++) {
