@@ -57,6 +57,20 @@ function Due({ ctx, due, late }: { ctx: PageContext; due: Date; late: boolean })
   return late ? <strong class="breach">{ctx.t('agent.sla.late')} · {when(ctx.locale, due)}</strong> : <span>{when(ctx.locale, due)}</span>
 }
 
+/** One of the queue's filters: a labelled choice, the current one selected. */
+function FilterSelect({ id, name, label, options, selected }: {
+  id: string; name: string; label: string; options: { value: string; label: string }[]; selected: string | undefined
+}): VNode {
+  return (
+    <span class="field">
+      <label for={id}>{label}</label>
+      <select id={id} name={name}>
+        {options.map((o) => <option key={o.value} value={o.value} selected={(selected ?? '') === o.value}>{o.label}</option>)}
+      </select>
+    </span>
+  )
+}
+
 export function QueuePage({ ctx, queue, topics, params, now }: {
   ctx: PageContext; queue: { rows: QueueRow[]; total: number; page: number; pageSize: number; markets: MarketRow[] }
   topics: { key: string; title: string }[]; params: QueueParams; now: Date
@@ -72,36 +86,20 @@ export function QueuePage({ ctx, queue, topics, params, now }: {
     <DeskPage ctx={ctx} title={t('agent.queue.title')}>
       <p class="lead">{queue.markets.length > 0 ? `${tn(locale, 'agent.queue.markets', queue.markets.length, { markets: marketNames })} ` : ''}{tn(locale, 'agent.queue.lead', queue.total)}</p>
       <form class="inline-form filters" method="get" action={`/${locale}/agent/tickets`} role="search" aria-label={t('agent.queue.filters')}>
-        <span class="field">
-          <label for="f-state">{t('agent.queue.state')}</label>
-          <select id="f-state" name="state">
-            <option value="active" selected={!params.state || params.state === 'active'}>{t('agent.queue.active')}</option>
-            <option value="all" selected={params.state === 'all'}>{t('agent.queue.all')}</option>
-            {ticketStates.map((s) => <option key={s} value={s} selected={params.state === s}>{t(`agent.states.${s}`)}</option>)}
-          </select>
-        </span>
-        <span class="field">
-          <label for="f-topic">{t('support.new.topic')}</label>
-          <select id="f-topic" name="topic">
-            <option value="">{t('agent.queue.any')}</option>
-            {topics.map((c) => <option key={c.key} value={c.key} selected={params.topic === c.key}>{c.title}</option>)}
-          </select>
-        </span>
-        <span class="field">
-          <label for="f-urgency">{t('agent.queue.urgency')}</label>
-          <select id="f-urgency" name="urgency">
-            <option value="">{t('agent.queue.any')}</option>
-            <option value="urgent" selected={params.urgency === 'urgent'}>{t('agent.urgency.urgent')}</option>
-            <option value="normal" selected={params.urgency === 'normal'}>{t('agent.urgency.normal')}</option>
-          </select>
-        </span>
-        <span class="field">
-          <label for="f-age">{t('agent.queue.age')}</label>
-          <select id="f-age" name="age">
-            <option value="">{t('agent.queue.any')}</option>
-            {ageChoices.map((h) => <option key={h} value={String(h)} selected={params.age === String(h)}>{t('agent.queue.olderThan', { age: formatDuration(locale, h * 60) })}</option>)}
-          </select>
-        </span>
+        <FilterSelect id="f-state" name="state" label={t('agent.queue.state')} selected={params.state || 'active'} options={[
+          { value: 'active', label: t('agent.queue.active') }, { value: 'all', label: t('agent.queue.all') },
+          ...ticketStates.map((s) => ({ value: s, label: t(`agent.states.${s}`) })),
+        ]} />
+        <FilterSelect id="f-topic" name="topic" label={t('support.new.topic')} selected={params.topic} options={[
+          { value: '', label: t('agent.queue.any') }, ...topics.map((c) => ({ value: c.key, label: c.title })),
+        ]} />
+        <FilterSelect id="f-urgency" name="urgency" label={t('agent.queue.urgency')} selected={params.urgency} options={[
+          { value: '', label: t('agent.queue.any') }, { value: 'urgent', label: t('agent.urgency.urgent') }, { value: 'normal', label: t('agent.urgency.normal') },
+        ]} />
+        <FilterSelect id="f-age" name="age" label={t('agent.queue.age')} selected={params.age} options={[
+          { value: '', label: t('agent.queue.any') },
+          ...ageChoices.map((h) => ({ value: String(h), label: t('agent.queue.olderThan', { age: formatDuration(locale, h * 60) }) })),
+        ]} />
         <span class="choice"><input type="checkbox" id="f-breach" name="breach" value="1" checked={params.breach === '1'} /><label for="f-breach">{t('agent.queue.breachedOnly')}</label></span>
         <span class="choice"><input type="checkbox" id="f-mine" name="mine" value="1" checked={params.mine === '1'} /><label for="f-mine">{t('agent.queue.mineOnly')}</label></span>
         <button type="submit">{t('agent.queue.filter')}</button>
