@@ -107,6 +107,23 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   }
 }
 
+/**
+ * Fetches `url` to its last byte and adds its latency, counted from `since`, to `latencies`;
+ * answers whether it was a 200. A request whose kept-alive connection the server closed (while the
+ * bench stood still during a minutes-long import) has no latency and counts as a failure, reported
+ * with the figures; the next request reconnects.
+ */
+async function timeOne(url: string, since: number, latencies: number[]): Promise<boolean> {
+  try {
+    const res = await fetch(url)
+    await res.arrayBuffer()
+    latencies.push(performance.now() - since)
+    return res.status === 200
+  } catch {
+    return false
+  }
+}
+
 /** Exact latency percentiles from timing every request of a closed loop with `concurrency` workers. */
 export async function timedRequests(urls: string[], concurrency: number): Promise<{ p50: number; p95: number; p99: number; max: number; failures: number }> {
   const latencies: number[] = []
@@ -115,17 +132,7 @@ export async function timedRequests(urls: string[], concurrency: number): Promis
   async function worker() {
     while (next < urls.length) {
       const url = urls[next++] ?? ''
-      const start = performance.now()
-      try {
-        const res = await fetch(url)
-        await res.arrayBuffer()
-        latencies.push(performance.now() - start)
-        if (res.status !== 200) failures++
-      } catch {
-        // A kept-alive connection the server closed while the bench stood still (a minutes-long
-        // import): counted as a failure, reported with the figures, and the next request reconnects.
-        failures++
-      }
+      if (!await timeOne(url, performance.now(), latencies)) failures++
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -147,14 +154,7 @@ export async function openLoop(urls: string[], perSecond: number): Promise<{ p50
     const scheduled = start + i * interval
     const wait = scheduled - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    try {
-      const res = await fetch(url)
-      await res.arrayBuffer()
-      latencies.push(performance.now() - scheduled)
-      if (res.status !== 200) failures++
-    } catch {
-      failures++ // a connection closed under the request: reported with the figures
-    }
+    if (!await timeOne(url, scheduled, latencies)) failures++
   }))
   latencies.sort((a, b) => a - b)
   const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2))
