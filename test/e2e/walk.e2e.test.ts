@@ -64,7 +64,7 @@ test('every page, as a guest and as each role, in it, en and de: axe, lang, no p
   const dealer = await partnerCompany(app, market, { name: 'Concessionaria Bologna S.p.A.', city: 'Bologna', contactEmail: 'assistenza@concessionaria-bologna.example' })
   const garage = await workshop(app, market, { name: 'Autofficina Rossi S.r.l.', street: 'Via Emilia 120', postalCode: '40133', city: 'Bologna', partner: dealer })
   const worker = await user(app, { firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: garage })
-  const shopper = await user(app, { realm: 'shop', userId: 'rossi.ricambi', firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: garage, email: worker.email })
+  const shopper = await user(app, { realm: 'shop', firstName: 'Mario', lastName: 'Rossi', locale: 'it', company: garage, email: worker.email })
   const orgAdmin = await user(app, { firstName: 'Giulia', lastName: 'Bianchi', locale: 'it', company: garage, roles: [{ role: 'org_admin', companyId: garage.id }] })
   const admin = await marketAdmin(app, market, { firstName: 'Luca', lastName: 'Ferri', locale: 'it', alsoAgent: true })
   const deskAgent = await supportAgent(app, market, { firstName: 'Chiara', lastName: 'Conti', locale: 'it' })
