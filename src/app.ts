@@ -1,6 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
+import { randomBytes, randomUUID } from 'node:crypto'
 import fastifyStatic from '@fastify/static'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -26,9 +24,8 @@ import { agentRoutes, registerTicketGauges, supportRoutes } from './modules/supp
 import { systemRoutes } from './modules/system/index.js'
 import { ssoAdminRoutes, ssoRoutes } from './modules/sso/index.js'
 import { scimRoutes, SCIM_PREFIX } from './modules/scim/index.js'
-import { sourceDir } from './paths.js'
+import { publicDir, versionedAssetUrl } from './shared/http/assets.js'
 
-const publicDir = path.join(sourceDir, 'public')
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -97,13 +94,12 @@ export async function buildApp(config: Config, database: Database, options: Buil
   // A changed BRAND_NAME reaches the imported articles too, not only the texts and emails. (On a
   // database still waiting for its migrations there are no articles yet: the import renders them.)
   if (await database.pendingMigrations() === 0) await services.help.applyBrand()
-  const stylesheet = readFileSync(path.join(publicDir, 'app.css'))
   const https = config.publicUrl.startsWith('https://')
   app.decorate('site', {
     brandName: config.brandName,
     https,
     publicUrl: config.publicUrl,
-    stylesheet: `/assets/app.css?v=${createHash('sha256').update(stylesheet).digest('hex').slice(0, 12)}`,
+    stylesheet: versionedAssetUrl('app.css'),
   })
   app.decorate('services', services)
   app.decorate('database', database)

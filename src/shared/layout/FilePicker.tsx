@@ -1,13 +1,8 @@
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import type { VNode } from 'preact'
-import { sourceDir } from '../../paths.js'
+import { versionedAssetUrl } from '../http/assets.js'
 import type { PageContext } from './Page.js'
 
-const script = readFileSync(path.join(sourceDir, 'public/file-picker.js'))
-/** Served from /assets with its content hash, so it can be cached for a year. */
-export const filePickerScriptUrl = `/assets/file-picker.js?v=${createHash('sha256').update(script).digest('hex').slice(0, 12)}`
+export const filePickerScriptUrl = versionedAssetUrl('file-picker.js')
 
 /**
  * A file field whose button and "no file chosen" speak the page's language: the native control
