@@ -2,11 +2,9 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
 } from '@simplewebauthn/server'
-import { isoBase64URL } from '@simplewebauthn/server/helpers'
 import { sourceDir } from '../../paths.js'
 
 /**
@@ -18,6 +16,14 @@ import { sourceDir } from '../../paths.js'
 
 /** How long a passkey prompt (and its challenge) waits for the answer. */
 export const PASSKEY_CHALLENGE_MS = 5 * 60 * 1000
+
+/**
+ * The library and its ASN.1 and X.509 dependencies take about 0.5 s of CPU to load: loaded on the
+ * first passkey prompt or answer, not by every process that imports identity (each CLI command,
+ * test file and server start).
+ */
+let library: Promise<[typeof import('@simplewebauthn/server'), typeof import('@simplewebauthn/server/helpers')]> | undefined
+const webauthn = () => (library ??= Promise.all([import('@simplewebauthn/server'), import('@simplewebauthn/server/helpers')]))
 
 export interface RelyingParty { rpID: string; origin: string }
 
@@ -38,7 +44,8 @@ export interface StoredPasskey { credentialId: string; publicKey: string; counte
  * without a user ID) and asks for user verification where the authenticator can (PIN, fingerprint).
  * An authenticator that already holds one of the account's passkeys is not asked again.
  */
-export function registrationOptions(rp: RelyingParty, input: { rpName: string; userName: string; displayName: string; existing: StoredPasskey[] }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function registrationOptions(rp: RelyingParty, input: { rpName: string; userName: string; displayName: string; existing: StoredPasskey[] }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const [{ generateRegistrationOptions }] = await webauthn()
   return generateRegistrationOptions({
     rpName: input.rpName, rpID: rp.rpID, userName: input.userName, userDisplayName: input.displayName,
     timeout: PASSKEY_CHALLENGE_MS, attestationType: 'none',
@@ -49,6 +56,7 @@ export function registrationOptions(rp: RelyingParty, input: { rpName: string; u
 
 /** The new credential of a registration answer, or null when the answer does not verify (never throws on bad input). */
 export async function verifyRegistration(rp: RelyingParty, answer: object, useChallenge: (challenge: string) => Promise<boolean>): Promise<StoredPasskey | null> {
+  const [{ verifyRegistrationResponse }, { isoBase64URL }] = await webauthn()
   try {
     const result = await verifyRegistrationResponse({ response: answer as RegistrationResponseJSON, expectedChallenge: useChallenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID, requireUserVerification: false })
     if (!result.verified) return null
@@ -64,7 +72,8 @@ export async function verifyRegistration(rp: RelyingParty, answer: object, useCh
  * none are (the authenticator offers its discoverable ones) and user verification is required,
  * since the passkey then stands for both factors.
  */
-export function authenticationOptions(rp: RelyingParty, allow: StoredPasskey[] | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+export async function authenticationOptions(rp: RelyingParty, allow: StoredPasskey[] | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const [{ generateAuthenticationOptions }] = await webauthn()
   return generateAuthenticationOptions({
     rpID: rp.rpID, timeout: PASSKEY_CHALLENGE_MS,
     userVerification: allow ? 'preferred' : 'required',
@@ -78,6 +87,7 @@ export function authenticationOptions(rp: RelyingParty, allow: StoredPasskey[] |
  * or a counter that did not move forward (a cloned authenticator).
  */
 export async function verifyAuthentication(rp: RelyingParty, answer: object, passkey: StoredPasskey, input: { requireUserVerification: boolean; useChallenge: (challenge: string) => Promise<boolean> }): Promise<number | null> {
+  const [{ verifyAuthenticationResponse }, { isoBase64URL }] = await webauthn()
   try {
     const result = await verifyAuthenticationResponse({
       response: answer as AuthenticationResponseJSON, expectedChallenge: input.useChallenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID,
@@ -103,7 +113,8 @@ export function parseAnswer(text: string): object | null {
 /** The credential id an answer names (what the library reads too), or null when the answer is not shaped like one. */
 export function answerCredentialId(response: unknown): string | null {
   const id = (response as { id?: unknown } | null)?.id
-  return typeof id === 'string' && id.length > 0 && id.length <= 1400 && isoBase64URL.isBase64URL(id) ? id : null
+  // Base64url as the library reads it: what Node decodes and encodes back to the same text (no padding, no other alphabet).
+  return typeof id === 'string' && id.length > 0 && id.length <= 1400 && Buffer.from(id, 'base64url').toString('base64url') === id ? id : null
 }
 
 /** The browser side: @simplewebauthn/browser's bundle and this portal's few lines around it, each with its content hash. */

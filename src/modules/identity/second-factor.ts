@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Secret, TOTP } from 'otpauth'
-import QRCode from 'qrcode'
 import type { RoleGrant } from '../../shared/actor.js'
 
 /**
@@ -65,6 +64,8 @@ function totp(secret: string, issuer: string, label: string): TOTP {
 /** The otpauth:// address an authenticator app reads, and the same as a QR code (an SVG data URL, drawn on the server). */
 export async function enrolmentCode(secret: string, issuer: string, label: string): Promise<{ uri: string; qr: string }> {
   const uri = totp(secret, issuer, label).toString()
+  // Loaded on the first enrolment only (qrcode and pngjs: about 50 ms of CPU every process would pay).
+  const { default: QRCode } = await import('qrcode')
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
   return { uri, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` }
 }
