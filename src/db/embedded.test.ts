@@ -115,7 +115,8 @@ describe('the embedded database served on a socket', { skip: !onPglite }, () => 
       await tx.execute(sql`insert into notes (body) values (${`${who} 2`})`)
       order.push(`${who} wrote 2`)
     })
-    await sleep(100)
+    // The reader starts once the writer's transaction holds its first row, however busy the machine.
+    while (order.length === 0) await Promise.race([writing, sleep(10)])
     const seen = await rows<{ count: number }>(reader.db, sql`select count(*)::int as count from notes where body like ${`${who} %`}`)
     order.push(`reader saw ${String(seen[0]?.count)}`)
     await writing
