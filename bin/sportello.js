@@ -15,4 +15,5 @@ setFlagsFromString('--liftoff-only')
 module.enableCompileCache?.()
 
 await ensureBuilt()
-await import('../dist/cli.js')
+const { runCli, processContext } = await import('../dist/cli.js')
+process.exit(await runCli(process.argv.slice(2), processContext()))

@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util'
+import { format, parseArgs } from 'node:util'
+import type { Database } from './db/client.js'
 
 const usage = `Usage: sportello <command>
 
@@ -82,37 +83,54 @@ const commands = new Set([
   'clients add', 'clients list', 'clients remove', 'keys rotate', 'scim token', 'scim revoke',
 ])
 
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * What a command runs in: the environment its configuration comes from and the streams it writes to,
+ * the process's own for `sportello` (bin/sportello.js). With `database`, commands work on that open
+ * database (and leave it open) instead of opening the configured one: tests run commands in their own
+ * process that way, on the database they made rows in.
+ */
+export interface CliContext {
+  env: Record<string, string | undefined>
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream & { isTTY?: boolean }
+  database?: Database
+}
+
+/** The context of `sportello` itself: process.env, stdout and stderr. */
+export function processContext(): CliContext {
+  return { env: process.env, stdout: process.stdout, stderr: process.stderr }
+}
+
+/** Runs `sportello <argv>`; answers the exit code. A command that fails says why on stderr and answers 1. */
+export async function runCli(argv: string[], context: CliContext): Promise<number> {
+  const complain = (text: unknown) => { context.stderr.write(`${format(text)}\n`) }
   let parsed
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: cliOptions })
   } catch (error) {
     // node:util names the option that is unknown or lacks its value.
-    console.error(`${(error as Error).message}\n\n${usage}`)
+    complain(`${(error as Error).message}\n\n${usage}`)
     return 2
   }
   const { positionals, values } = parsed
   const [command, sub, arg] = positionals
   if (values.help || !command) {
-    console.log(usage)
+    context.stdout.write(`${usage}\n`)
     return command || values.help ? 0 : 2
   }
   const name = `${command} ${sub ?? ''}`.trim()
   if (commands.has(name) || commands.has(command)) {
     // The application loads only when a command runs, so that help and mistakes answer at once.
-    const { runCommand } = await import('./cli/commands.js')
-    const code = await runCommand(commands.has(name) ? name : command, arg, values)
+    const { runCommand, describeFailure } = await import('./cli/commands.js')
+    let code
+    try {
+      code = await runCommand(commands.has(name) ? name : command, arg, values, context)
+    } catch (error) {
+      complain(describeFailure(error))
+      return 1
+    }
     if (code !== undefined) return code
   }
-  console.error(`Unknown or incomplete command: ${positionals.join(' ')}\n\n${usage}`)
+  complain(`Unknown or incomplete command: ${positionals.join(' ')}\n\n${usage}`)
   return 2
 }
-
-runCli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    const { describeFailure } = await import('./cli/commands.js')
-    console.error(describeFailure(error))
-    process.exit(1)
-  },
-)

@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { cliEnvironment, sportello, sportelloAsync, withCliDatabase } from '../test/cli.js'
+import { cliEnvironment, runSportello, sportelloAsync, withCliDatabase } from '../test/cli.js'
 import * as factory from '../test/factories.js'
 
 async function freePort(): Promise<number> {
@@ -55,11 +55,14 @@ function inviteLinkOf(stdout: string): string {
 
 test('the CLI beside a running server shares its database: the invitation link works at once, and after a restart', async () => {
   const env = await cliEnvironment()
-  const workshop = await withCliDatabase(env, ({ database }) => factory.company({ database }))
   const port = await freePort()
   const local = (link: string) => link.replace(/^https?:\/\/[^/]+/, `http://127.0.0.1:${String(port)}`)
-  const invite = (userId: string) => sportello(env, 'users', 'invite', '--user-id', userId, '--first-name', 'Lia', '--last-name', 'Neri', '--company', workshop.companyNumber, '--locale', 'it')
-  const inviteAsync = (userId: string) => sportelloAsync(env, 'users', 'invite', '--user-id', userId, '--first-name', 'Lia', '--last-name', 'Neri', '--company', workshop.companyNumber, '--locale', 'it')
+  let companyNumber = ''
+  const args = (userId: string) => ['users', 'invite', '--user-id', userId, '--first-name', 'Lia', '--last-name', 'Neri', '--company', companyNumber, '--locale', 'it']
+  // In this process, the code bin/sportello.js runs, opening the configured database as a command does.
+  const invite = (userId: string) => runSportello({ env }, ...args(userId))
+  // Processes of their own: two commands at once, beside the server process.
+  const inviteAsync = (userId: string) => sportelloAsync(env, ...args(userId))
   const opensForm = async (link: string) => {
     const page = await fetch(local(link))
     assert.equal(page.status, 200)
@@ -70,6 +73,8 @@ test('the CLI beside a running server shares its database: the invitation link w
 
   let server = await startServer(env, port)
   try {
+    // Made while the server runs, through its socket on PGlite: this process starts no database of its own.
+    companyNumber = (await withCliDatabase(env, ({ database }) => factory.company({ database }))).companyNumber
     // Two commands at once beside the server, while it answers requests: on PGlite both go through its socket.
     const [first, second] = await Promise.all([inviteAsync('lneri'), inviteAsync('lneri.two'), fetch(`http://127.0.0.1:${String(port)}/readyz`)])
     assert.equal(first.code, 0, first.stderr)
@@ -91,13 +96,13 @@ test('the CLI beside a running server shares its database: the invitation link w
   }
 
   // No server: the command opens the directory itself.
-  const afterStop = invite('lneri.cli')
+  const afterStop = await invite('lneri.cli')
   assert.equal(afterStop.status, 0, afterStop.stderr)
   server = await startServer(env, port)
   try {
     await opensForm(inviteLinkOf(afterStop.stdout))
     // And through the restarted server's socket again.
-    const again = invite('lneri.again')
+    const again = await invite('lneri.again')
     assert.equal(again.status, 0, again.stderr)
     await opensForm(inviteLinkOf(again.stdout))
   } finally {
@@ -116,6 +121,7 @@ test('a command says clearly when the server holds the embedded database but its
   writeFileSync(socket, '')
   try {
     const started = Date.now()
+    // A process of its own: the lock names this test process as the server, so the command must be another one.
     const result = await sportelloAsync(env, 'migrate')
     assert.equal(result.code, 1)
     assert.match(result.stderr, /is held by the Sportello server \(process \d+, since [^)]+\), which serves it on \S+\.s\.PGSQL\.5432, but the socket does not answer/)

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { createServices } from '../composition.js'
 import { openConfiguredDatabase, resolveOidcKeySecret } from '../bootstrap.js'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, loadConfig as loadConfigFrom } from '../config.js'
 import { EmbeddedServerUnreachableError, IncompatibleDataDirError, type Database } from '../db/client.js'
 import { DataDirInUseError } from '../db/data-dir-lock.js'
 import { ContentError } from '../modules/helpcenter/index.js'
@@ -16,47 +16,59 @@ import { AppError } from '../shared/errors.js'
 import { t } from '../shared/i18n/index.js'
 import { mailerFromConfig } from '../shared/mail/mailer.js'
 import { createProgress } from '../shared/progress.js'
-import type { CliValues } from '../cli.js'
+import type { CliContext, CliValues } from '../cli.js'
 
-let runningCommand = 'sportello'
-
-/** The services as the server has them: imported help content names the configured brand. */
-function servicesOf(database: Database) {
-  return createServices(database, undefined, {}, { brandName: loadConfig().brandName })
-}
-
-async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openConfiguredDatabase(loadConfig(), runningCommand)
-  try {
-    await database.migrate()
-    return await run(database)
-  } finally {
-    await database.close()
+/** What every command uses, bound to the context it runs in. */
+function toolsOf(command: string, values: CliValues, context: CliContext) {
+  const print = (line: string) => { context.stdout.write(`${line}\n`) }
+  const complain = (line: string) => { context.stderr.write(`${line}\n`) }
+  const loadConfig = () => loadConfigFrom(context.env)
+  return {
+    print, complain, loadConfig,
+    /** The services as the server has them: imported help content names the configured brand. */
+    servicesOf: (database: Database) => createServices(database, undefined, {}, { brandName: loadConfig().brandName }),
+    /** The configured database, migrated, for the time of `run`; or the context's, migrated too, which stays open. */
+    withDatabase: async <T>(run: (database: Database) => Promise<T>): Promise<T> => {
+      const config = loadConfig()
+      if (context.database) {
+        await context.database.migrate()
+        return run(context.database)
+      }
+      const database = await openConfiguredDatabase(config, `sportello ${command}`)
+      try {
+        await database.migrate()
+        return await run(database)
+      } finally {
+        await database.close()
+      }
+    },
+    /** --now as a date; null (after saying why) when it is not one. */
+    nowOption: (): Date | undefined | null => {
+      if (values.now === undefined) return undefined
+      const now = new Date(values.now)
+      if (!Number.isNaN(now.getTime())) return now
+      complain(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
+      return null
+    },
+    /** Progress of a long command: a bar on a terminal's stderr, then one summary line (or JSON) on stdout. */
+    progressOf: (label: string) => createProgress({ label, bar: context.stderr, isTTY: context.stderr.isTTY === true, out: context.stdout, json: values.json }),
   }
 }
 
-/** --now as a date; null (after saying why) when it is not one. */
-function nowOption(values: CliValues): Date | undefined | null {
-  if (values.now === undefined) return undefined
-  const now = new Date(values.now)
-  if (!Number.isNaN(now.getTime())) return now
-  console.error(`--now ${JSON.stringify(values.now)} is not a date and time (ISO 8601, e.g. 2027-05-01T00:00:00Z)`)
-  return null
-}
+type Tools = ReturnType<typeof toolsOf>
 
 /** Runs one command; undefined when the command lacks its argument. */
-export async function runCommand(command: string, arg: string | undefined, values: CliValues): Promise<number | undefined> {
-  runningCommand = `sportello ${command}`
-  /** Progress of a long command: a bar on a terminal's stderr, then one summary line (or JSON) on stdout. */
-  const progressOf = (label: string) => createProgress({ label, bar: process.stderr, isTTY: process.stderr.isTTY, out: process.stdout, json: values.json })
+export async function runCommand(command: string, arg: string | undefined, values: CliValues, context: CliContext): Promise<number | undefined> {
+  const tools = toolsOf(command, values, context)
+  const { print, complain, loadConfig, servicesOf, withDatabase, nowOption, progressOf } = tools
   switch (command) {
     case 'migrate':
       await withDatabase(async () => undefined)
-      console.log('Database is up to date.')
+      print('Database is up to date.')
       return 0
     case 'seed demo': {
       const result = await withDatabase((db) => seedDemo(servicesOf(db)))
-      console.log(`Demo loaded: ${result.markets} markets, ${result.articles} help articles.`)
+      print(`Demo loaded: ${result.markets} markets, ${result.articles} help articles.`)
       return 0
     }
     case 'content import': {
@@ -71,20 +83,20 @@ export async function runCommand(command: string, arg: string | undefined, value
     case 'content export': {
       if (!arg) break
       const files = await withDatabase((db) => servicesOf(db).help.exportContent(path.resolve(arg)))
-      console.log(`Wrote ${files} files to ${path.resolve(arg)}`)
+      print(`Wrote ${files} files to ${path.resolve(arg)}`)
       return 0
     }
     case 'content report': {
       const report = await withDatabase((db) => servicesOf(db).help.report())
-      console.log('Feedback (locale, article, branch: helpful / not helpful)')
-      for (const f of report.feedback) console.log(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
-      console.log('Searches without results (count, locale, query)')
-      for (const m of report.misses) console.log(`  ${m.count} ${m.locale} ${JSON.stringify(m.query)}`)
+      print('Feedback (locale, article, branch: helpful / not helpful)')
+      for (const f of report.feedback) print(`  ${f.locale} ${f.slug}${f.branch ? ` › ${f.branch}` : ''}: ${f.helpful} / ${f.notHelpful}`)
+      print('Searches without results (count, locale, query)')
+      for (const m of report.misses) print(`  ${m.count} ${m.locale} ${JSON.stringify(m.query)}`)
       return 0
     }
     case 'outbox drain': {
       const config = loadConfig()
-      const now = nowOption(values)
+      const now = nowOption()
       if (now === null) return 2
       const progress = progressOf('emails')
       // With --now, the emails a rehearsed sweep queued for that moment are due, as they would be then.
@@ -101,7 +113,7 @@ export async function runCommand(command: string, arg: string | undefined, value
     }
     case 'lifecycle sweep': {
       const config = loadConfig()
-      const now = nowOption(values)
+      const now = nowOption()
       if (now === null) return 2
       const progress = progressOf('accounts')
       const report = await withDatabase((db) => servicesOf(db).lifecycle.sweep(systemActor('cli'), { ...(now ? { now } : {}), dryRun: values['dry-run'], onProgress: progress.update }, { publicUrl: config.publicUrl }))
@@ -118,7 +130,7 @@ export async function runCommand(command: string, arg: string | undefined, value
       const file = path.resolve(arg)
       const size = (await stat(file)).size
       if (size > MAX_IMPORT_BYTES) {
-        console.error(`${file} is ${String(Math.round(size / 1024 / 1024))} MB; import at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MB (10,000 rows) at a time.`)
+        complain(`${file} is ${String(Math.round(size / 1024 / 1024))} MB; import at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MB (10,000 rows) at a time.`)
         return 1
       }
       const parsed = parseUsersCsv(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file)))
@@ -131,28 +143,28 @@ export async function runCommand(command: string, arg: string | undefined, value
         return 0
       }
       if (values.json) progress.finish('', { command: 'users import', ok: false, problems: result.problems })
-      console.error(`Nothing imported: ${String(result.problems.length)} problem(s).`)
-      for (const p of result.problems.slice(0, 500)) console.error(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
+      complain(`Nothing imported: ${String(result.problems.length)} problem(s).`)
+      for (const p of result.problems.slice(0, 500)) complain(`  line ${String(p.line)}${p.field ? `, ${p.field}` : ''}: ${t('en', `import.problem.${p.code}`)}`)
       return 1
     }
     case 'support close-solved': {
-      const now = nowOption(values)
+      const now = nowOption()
       if (now === null) return 2
       const report = await withDatabase((db) => servicesOf(db).desk.closeSolved(systemActor('cli'), { now }))
-      console.log(`Closed ${String(report.closed)} solved request(s) without an answer since ${new Date(report.at.getTime() - AUTO_CLOSE_DAYS * 86_400_000).toISOString()}.`)
+      print(`Closed ${String(report.closed)} solved request(s) without an answer since ${new Date(report.at.getTime() - AUTO_CLOSE_DAYS * 86_400_000).toISOString()}.`)
       return 0
     }
     case 'support report': {
       const days = Number(values.days)
       if (!Number.isInteger(days) || days < 1 || days > 3650) {
-        console.error('--days must be a whole number of days from 1 to 3650')
+        complain('--days must be a whole number of days from 1 to 3650')
         return 2
       }
       const report = await withDatabase((db) => servicesOf(db).desk.report(systemActor('cli'), { days }))
-      console.log(`Requests sent from a help article, last ${String(report.days)} days (article › branch: requests)`)
-      for (const r of report.fromArticles) console.log(`  ${r.articleKey}${r.branch ? ` › ${r.branch}` : ''}: ${String(r.tickets)}`)
-      console.log('Suggested articles opened from the request form (locale article: opened, requests avoided)')
-      for (const d of report.deflections) console.log(`  ${d.locale} ${d.articleSlug}: ${String(d.opened)}, ${String(d.deflected)}`)
+      print(`Requests sent from a help article, last ${String(report.days)} days (article › branch: requests)`)
+      for (const r of report.fromArticles) print(`  ${r.articleKey}${r.branch ? ` › ${r.branch}` : ''}: ${String(r.tickets)}`)
+      print('Suggested articles opened from the request form (locale article: opened, requests avoided)')
+      for (const d of report.deflections) print(`  ${d.locale} ${d.articleSlug}: ${String(d.opened)}, ${String(d.deflected)}`)
       return 0
     }
     case 'admin create': {
@@ -160,7 +172,7 @@ export async function runCommand(command: string, arg: string | undefined, value
       const config = loadConfig()
       const role = values.role === 'market_admin' ? 'market_admin' : values.role === 'platform_admin' ? 'platform_admin' : null
       if (!role) {
-        console.error('--role must be platform_admin or market_admin')
+        complain('--role must be platform_admin or market_admin')
         return 2
       }
       const created = await withDatabase(async (db) => {
@@ -169,8 +181,8 @@ export async function runCommand(command: string, arg: string | undefined, value
         if (values.market && !market) throw new AppError('NOT_FOUND')
         return services.administration.createAdministrator(systemActor('cli'), { email: arg, role, marketId: market?.id, locale: values.locale }, { publicUrl: config.publicUrl })
       })
-      console.log(`Created ${role} ${created.user.userId} (${arg}).`)
-      console.log(`Single-use link to choose a password, valid 7 days: ${created.link ?? ''}`)
+      print(`Created ${role} ${created.user.userId} (${arg}).`)
+      print(`Single-use link to choose a password, valid 7 days: ${created.link ?? ''}`)
       return 0
     }
     case 'users invite': {
@@ -181,29 +193,29 @@ export async function runCommand(command: string, arg: string | undefined, value
       }
       // The service validates every field (realm, role and locale included) and answers INVALID_INPUT.
       const { user, link } = await withDatabase((db) => servicesOf(db).administration.invite(systemActor('cli'), input as InviteInput, { publicUrl: config.publicUrl }))
-      console.log(`Invited ${user.userId} (${user.realm})${user.email ? `; the link was emailed to ${user.email} (sent by the server, or by \`sportello outbox drain\`)` : ''}.`)
-      console.log(`Single-use link, valid 7 days: ${link ?? ''}`)
+      print(`Invited ${user.userId} (${user.realm})${user.email ? `; the link was emailed to ${user.email} (sent by the server, or by \`sportello outbox drain\`)` : ''}.`)
+      print(`Single-use link, valid 7 days: ${link ?? ''}`)
       return 0
     }
     case 'scim token': {
       if (!arg) break
       const issued = await withDatabase((db) => servicesOf(db).scim.issueToken(systemActor('cli'), { clientId: arg, company: values.company, market: values.market }))
-      console.log(`Provisioning token for ${arg}, scoped to ${values.company !== undefined ? `company ${values.company}` : `market ${(values.market ?? '').toUpperCase()}`}:`)
-      console.log(issued.token)
-      console.log(`(shown this once; only its hash is stored) SCIM base URL: ${loadConfig().publicUrl}/scim/v2`)
+      print(`Provisioning token for ${arg}, scoped to ${values.company !== undefined ? `company ${values.company}` : `market ${(values.market ?? '').toUpperCase()}`}:`)
+      print(issued.token)
+      print(`(shown this once; only its hash is stored) SCIM base URL: ${loadConfig().publicUrl}/scim/v2`)
       return 0
     }
     case 'scim revoke': {
       if (!arg) break
       await withDatabase((db) => servicesOf(db).scim.revokeToken(systemActor('cli'), arg))
-      console.log(`Withdrew the provisioning token of ${arg}.`)
+      print(`Withdrew the provisioning token of ${arg}.`)
       return 0
     }
     case 'clients add':
     case 'clients list':
     case 'clients remove':
     case 'keys rotate':
-      return ssoCommand(command, arg, values)
+      return ssoCommand(command, arg, values, tools)
     default:
       break
   }
@@ -211,7 +223,7 @@ export async function runCommand(command: string, arg: string | undefined, value
 }
 
 /** Single sign-on: connected apps and signing keys. */
-async function ssoCommand(command: string, arg: string | undefined, values: CliValues): Promise<number> {
+async function ssoCommand(command: string, arg: string | undefined, values: CliValues, { loadConfig, withDatabase, print, complain }: Tools): Promise<number> {
   const { oidcKeySecret } = resolveOidcKeySecret(loadConfig())
   const actor = systemActor('cli')
   return withDatabase(async (db) => {
@@ -220,7 +232,7 @@ async function ssoCommand(command: string, arg: string | undefined, values: CliV
       case 'clients add': {
         const kind = values.kind
         if (kind !== 'web' && kind !== 'public' && kind !== 'machine') {
-          console.error('--kind must be web (server-side app with a secret), public (browser or mobile app, PKCE) or machine (client_credentials)')
+          complain('--kind must be web (server-side app with a secret), public (browser or mobile app, PKCE) or machine (client_credentials)')
           return 2
         }
         const { client, secret } = await sso.addClient(actor, {
@@ -228,27 +240,27 @@ async function ssoCommand(command: string, arg: string | undefined, values: CliV
           redirectUris: values['redirect-uri'] ?? [], postLogoutRedirectUris: values['post-logout-uri'] ?? [],
           backchannelLogoutUri: values['backchannel-logout-uri'],
         })
-        console.log(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
-        console.log(`client_id:     ${client.clientId}`)
-        if (client.backchannelLogoutUri) console.log(`back-channel logout: ${client.backchannelLogoutUri}`)
-        if (secret) console.log(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
+        print(`Registered ${client.name} (${client.kind}, realm ${client.realm}).`)
+        print(`client_id:     ${client.clientId}`)
+        if (client.backchannelLogoutUri) print(`back-channel logout: ${client.backchannelLogoutUri}`)
+        if (secret) print(`client_secret: ${secret}\n(shown this once; only its hash is stored)`)
         return 0
       }
       case 'clients list': {
         for (const c of await sso.listClients(actor, values.realm)) {
-          console.log(`${c.clientId}  ${c.realm.padEnd(8)} ${c.kind.padEnd(8)} ${c.firstParty ? 'first-party' : 'third-party'}  ${c.name}  ${c.redirectUris.join(' ')}`)
+          print(`${c.clientId}  ${c.realm.padEnd(8)} ${c.kind.padEnd(8)} ${c.firstParty ? 'first-party' : 'third-party'}  ${c.name}  ${c.redirectUris.join(' ')}`)
         }
         return 0
       }
       case 'clients remove': {
         if (!arg) return 2
         await sso.removeClient(actor, arg)
-        console.log(`Removed ${arg}.`)
+        print(`Removed ${arg}.`)
         return 0
       }
       default: {
         const { kid, published } = await sso.rotateKeys(actor)
-        console.log(`New signing key ${kid}. Published: ${published.join(', ')} (running servers pick it up within 10 seconds).`)
+        print(`New signing key ${kid}. Published: ${published.join(', ')} (running servers pick it up within 10 seconds).`)
         return 0
       }
     }
