@@ -67,10 +67,11 @@ export type SessionRow = typeof sessions.$inferSelect
 
 /**
  * What a sign-in reads of an account, in the one statement that finds it: the row, its roles (the
- * landing page and the second-factor policy need them), whether it has a confirmed second factor,
- * and whether its company's market requires one of everyone.
+ * landing page and the second-factor policy need them), whether it has a confirmed second factor
+ * and a passkey among them (the second step's page offers it), and whether its company's market
+ * requires a second factor of everyone.
  */
-export interface SignInAccount { user: UserRow; roles: RoleGrant[]; hasFactor: boolean; marketRequires: boolean }
+export interface SignInAccount { user: UserRow; roles: RoleGrant[]; hasFactor: boolean; hasPasskey: boolean; marketRequires: boolean }
 
 /** A pending second step with its account, the account's roles and its authenticators (sealed secrets). */
 export interface PendingSecondStep {
@@ -303,6 +304,7 @@ export function createIdentityRepo(db: Db, endings: AccountEndings = noEndings) 
     user: users,
     roles: rolesOfUser,
     hasFactor: sql<boolean>`exists (select 1 from second_factors f where f.user_id = "users"."id" and f.confirmed_at is not null)`,
+    hasPasskey: sql<boolean>`exists (select 1 from passkeys k where k.user_id = "users"."id")`,
     marketRequires: sql<boolean>`coalesce((select m.second_factor_required from companies c join markets m on m.id = c.market_id where c.id = "users"."company_id"), false)`,
   }).from(users).where(and(
     eq(users.realm, p('realm')),
