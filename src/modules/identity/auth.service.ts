@@ -183,7 +183,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       const grace = required ? graceAfter(await factors.countGraceSignIn(user.id)) : undefined
       const token = newToken()
       const status = afterActivity(user.status)
-      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
+      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, requestId: ctx.requestId })
       options.onSignIn?.(input.realm, 'success')
       return { step: 'signed_in', token, user: { ...user, status }, roles: account.roles, amr: ['pwd'], ...(grace ? { graceLeft: grace.left } : {}) }
     },
