@@ -217,10 +217,11 @@ export async function signIn(browser: Browser, row: Pick<UserRow, 'realm' | 'use
  */
 export async function signInResponse(browser: Browser, row: Pick<UserRow, 'realm' | 'userId'>, options: { locale?: string; password?: string; next?: string } = {}) {
   const res = await browser.post(loginPath(row, options.locale), { identifier: row.userId, password: options.password ?? TEST_PASSWORD, ...(options.next ? { next: options.next } : {}) })
-  if (res.statusCode !== 303) throw new Error(`${row.userId} was not signed in: ${String(res.statusCode)}`)
-  const location = typeof res.headers.location === 'string' ? res.headers.location : ''
-  if (!/\/login\/code(?:$|\?)/.test(location)) return res
-  const step = await browser.post(location, { code: secondFactorCode(row), ...(options.next ? { next: options.next } : {}) })
+  if (res.statusCode === 303) return res
+  // An account with a factor: the answer is the second step's page, whose form takes the code.
+  const action = res.statusCode === 200 ? /<form[^>]+action="([^"]*\/login\/code)"/.exec(res.body)?.[1] : undefined
+  if (!action) throw new Error(`${row.userId} was not signed in: ${String(res.statusCode)}`)
+  const step = await browser.post(action, { code: secondFactorCode(row), ...(options.next ? { next: options.next } : {}) })
   if (step.statusCode !== 303) throw new Error(`${row.userId} did not pass the second step: ${String(step.statusCode)}`)
   return step
 }

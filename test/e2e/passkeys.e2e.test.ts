@@ -104,10 +104,19 @@ test('a person adds a passkey, confirms sign-ins with it, signs in with it alone
   // The second step after the password.
   await page.context().clearCookies()
   await signInWithPassword(page, giulia.userId)
+  // The password's answer is the step's page; the browser shows the step's own address, so a
+  // reload opens that page again instead of sending the password.
   await page.waitForURL(/\/en\/login\/code$/)
+  await assertAccessible(page, 'second step, the answer to the password')
+  await page.reload()
+  assert.match(new URL(page.url()).pathname, /\/en\/login\/code$/)
   await page.click('button:has-text("Use your passkey")')
   await page.waitForURL(/\/en\/help$/)
   assert.ok(await page.locator('a:has-text("Sign out")').isVisible(), 'signed in with password and passkey')
+  // Back to the step once signed in: the step is over, and the person is sent on, signed in.
+  await page.goBack()
+  await page.waitForURL(/\/en\/help$/)
+  assert.ok(await page.locator('a:has-text("Sign out")').isVisible(), 'going back leaves the person signed in')
 
   // Without a password: the passkey names the account.
   await page.context().clearCookies()

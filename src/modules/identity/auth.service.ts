@@ -31,7 +31,12 @@ export type SignInResult =
     step: 'signed_in'; token: string; user: UserRow; amr: string[]; /** Sign-ins left to enrol a required factor (absent: none is required, or one is enrolled). */ graceLeft?: number
     /** The account's roles, when the sign-in read them (the landing page needs them, no second query). */ roles?: RoleGrant[]
   }
-  | { step: 'second_factor'; challenge: string; user: UserRow }
+  | {
+    step: 'second_factor'; challenge: string; user: UserRow
+    /** The step's passkey prompt when the account has a passkey (else null): the step's page is the answer. */ passkeyOptions: PasskeyOptions | null
+  }
+
+type PasskeyOptions = Awaited<ReturnType<typeof authenticationOptions>>
 
 export interface RequestContext {
   ip?: string | undefined
@@ -113,18 +118,22 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
    * else its passkey prompt when the account has a passkey (else null). The prompt's challenge is
    * bound to that step and account. One statement for an account without passkeys.
    */
-  async function secondStepPrompt(challenge: string, ctx: RequestContext): Promise<{ passkeyOptions: Awaited<ReturnType<typeof authenticationOptions>> | null } | undefined> {
+  async function secondStepPrompt(challenge: string, ctx: RequestContext): Promise<{ passkeyOptions: PasskeyOptions | null } | undefined> {
     const now = clock.now()
     const stepHash = hashToken(challenge)
     const pending = challenge.length <= 100 ? await repo.secondStepPrompt(stepHash, now) : undefined
     if (!pending) return undefined
-    if (!pending.hasPasskey) return { passkeyOptions: null }
+    return { passkeyOptions: pending.hasPasskey ? await passkeyPrompt(pending, stepHash, now, ctx) : null }
+  }
+
+  /** The passkey prompt of a second step (`stepHash`) of an account that has passkeys, bound to both; null when it has none. */
+  async function passkeyPrompt(account: { userId: number; realm: string }, stepHash: string, now: Date, ctx: RequestContext): Promise<PasskeyOptions | null> {
     const passkeys = createPasskeysRepo(repo.executor)
-    const own = await passkeys.passkeysOf(pending.userId)
-    if (own.length === 0) return { passkeyOptions: null }
+    const own = await passkeys.passkeysOf(account.userId)
+    if (own.length === 0) return null
     const prompt = await authenticationOptions(relyingParty(ctx.publicUrl), own)
-    await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: pending.realm, userId: pending.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
-    return { passkeyOptions: prompt }
+    await passkeys.createChallenge({ challengeHash: challengeHash(prompt.challenge), purpose: 'second_step', realm: account.realm, userId: account.userId, stepHash, expiresAt: new Date(now.getTime() + PASSKEY_CHALLENGE_MS) }, now)
+    return prompt
   }
 
   return {
@@ -157,10 +166,15 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       if (rehash) await repo.setPassword(user.id, rehash, user.passwordChangedAt ?? now)
       // Only a right password reaches this point, so whether the account has a factor is never told
       // to someone who does not know the password.
+      // The step's page is the answer, with the passkey prompt when the account has a passkey (what
+      // the lookup read: an account without one costs no other statement). Signing in again (the
+      // page reloaded, the form sent twice) starts a new step, and the older one ends.
       if (account.hasFactor) {
         const challenge = newToken()
-        await repo.startSecondStep({ idHash: hashToken(challenge), userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
-        return { step: 'second_factor', challenge, user }
+        const stepHash = hashToken(challenge)
+        await repo.startSecondStep({ idHash: stepHash, userId: user.id, realm: input.realm, createdAt: now, expiresAt: new Date(now.getTime() + SECOND_STEP_MS) })
+        const passkeyOptions = account.hasPasskey ? await passkeyPrompt({ userId: user.id, realm: input.realm }, stepHash, now, ctx) : null
+        return { step: 'second_factor', challenge, user, passkeyOptions }
       }
       // The policy: an account that needs a factor and has none signs in a few times to enrol one
       // (counted here, from the first sign-in after the rule applies to it); past that, its session
@@ -169,7 +183,7 @@ export function createAuthService(repo: IdentityRepo, options: { secrets: Factor
       const grace = required ? graceAfter(await factors.countGraceSignIn(user.id)) : undefined
       const token = newToken()
       const status = afterActivity(user.status)
-      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, ip: ctx.ip, requestId: ctx.requestId })
+      await repo.recordSignIn({ session: newSession(token, user.id, now, ctx, ['pwd'], grace?.mustEnrol ?? false), status, realm: input.realm, requestId: ctx.requestId })
       options.onSignIn?.(input.realm, 'success')
       return { step: 'signed_in', token, user: { ...user, status }, roles: account.roles, amr: ['pwd'], ...(grace ? { graceLeft: grace.left } : {}) }
     },

@@ -1,4 +1,5 @@
 import type { VNode } from 'preact'
+import { versionedAssetUrl } from '../../shared/http/assets.js'
 import { tn } from '../../shared/i18n/index.js'
 import { Page, type PageContext } from '../../shared/layout/Page.js'
 import type { FactorsService } from './factors.service.js'
@@ -12,13 +13,20 @@ function dateTime(locale: string, date: Date): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date)
 }
 
+const secondStepScriptUrl = versionedAssetUrl('second-step.js')
+
 /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
-export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOptions, stepUp = false }: {
+export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOptions, stepUp = false, address }: {
   ctx: PageContext; realm: Realm; csrfToken: string; error?: string | undefined; next?: string | undefined
   /** The prompt of the account's passkeys, when it has one. */
   passkeyOptions?: object | null | undefined
   /** A connected app asks for a second factor of a person signed in with a password only. */
   stepUp?: boolean
+  /**
+   * The page's own address, when it answers a form (the password's, a wrong code's): the browser
+   * shows it instead (src/public/second-step.js), so a reload or going back opens it again.
+   */
+  address?: string | undefined
 }): VNode {
   const { t, locale } = ctx
   const texts = stepUp ? 'factors.stepUp' : 'factors.step'
@@ -35,7 +43,7 @@ export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOpti
           <h2>{t('factors.step.codeTitle')}</h2>
         </div>
       ) : null}
-      <form class="stack-form" method="post" action={`${realmPrefix(locale, realm)}/login/code`} aria-describedby={error ? 'form-error' : undefined}>
+      <form class="stack-form" method="post" action={`${realmPrefix(locale, realm)}/login/code`} aria-describedby={error ? 'form-error' : undefined} data-step-address={address}>
         <input type="hidden" name="_csrf" value={csrfToken} />
         {next ? <input type="hidden" name="next" value={next} /> : null}
         <label for="code">{t('factors.step.code')}</label>
@@ -48,6 +56,7 @@ export function SecondStepPage({ ctx, realm, csrfToken, error, next, passkeyOpti
         <li><a href={`/${locale}/support/new?topic=account-status`}>{t('factors.step.lost')}</a></li>
       </ul>
       {passkeyOptions ? <PasskeyScripts /> : null}
+      {address ? <script src={secondStepScriptUrl} defer /> : null}
     </Page>
   )
 }

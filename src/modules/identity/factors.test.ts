@@ -35,11 +35,14 @@ async function enrol(b: Browser, name = 'Work phone'): Promise<{ secret: string;
   return { secret, codes }
 }
 
-/** The password step: 303 to the second step, and no session yet. */
+/** The password step: answered with the second step's page (not stored by caches), and no session yet. */
 async function password(b: Browser, row: { userId: string }): Promise<void> {
   const res = await b.post('/en/login', { identifier: row.userId, password: TEST_PASSWORD })
-  assert.equal(res.statusCode, 303)
-  assert.equal(res.headers.location, '/en/login/code')
+  assert.equal(res.statusCode, 200)
+  assert.match(res.body, /<form[^>]+action="\/en\/login\/code"/, 'the code form posts to the step')
+  assert.match(res.body, /data-step-address="\/en\/login\/code"/, 'the browser is to show the step\'s own address')
+  assert.equal(res.headers['cache-control'], 'no-store')
+  assert.match(String(res.headers['set-cookie']), /sp_second_step=[\w-]/)
   assert.doesNotMatch(String(res.headers['set-cookie']), /sp_session=[\w-]/, 'no session before the second step')
 }
 
@@ -130,6 +133,50 @@ describe('second factor: authenticator codes', () => {
       assert.equal(replayed.statusCode, 400)
       assert.match(replayed.body, /Sign in again with your password/)
       assert.equal(await signedIn(other), false)
+    } finally {
+      restore()
+    }
+  })
+
+  test('the password is answered with the second step; reopening it, going back to it or sending the password again is harmless; where the person was going is kept', async () => {
+    const sara = await user(testApp())
+    const { secret } = await enrol(await signIn(browser(), sara))
+    const b = browser()
+    const next = '/en/help/articles/forgot-password'
+    const first = await b.post('/en/login', { identifier: sara.userId, password: TEST_PASSWORD, next })
+    assert.equal(first.statusCode, 200)
+    assert.match(first.body, /<input type="hidden" name="next" value="\/en\/help\/articles\/forgot-password"\/>/)
+    const address = `/en/login/code?next=${encodeURIComponent(next)}`
+    assert.ok(first.body.includes(`data-step-address="${address.replace(/&/g, '&amp;')}"`), 'the browser shows the step\'s own address')
+    const script = /<script src="(\/assets\/second-step\.js\?v=\w+)" defer><\/script>/.exec(first.body)?.[1] ?? ''
+    assert.equal((await b.get(script)).statusCode, 200, 'the script that sets the address is served')
+    assert.ok(first.body.includes(`hreflang="de" href="/de/login/code?next=${encodeURIComponent(next)}"`), 'the other languages link to the step')
+    const oldStep = b.jar.sp_second_step ?? ''
+
+    // A reload of that address (or going back to it): the same step's page.
+    const reopened = await b.get(address)
+    assert.equal(reopened.statusCode, 200)
+    assert.equal(reopened.headers['cache-control'], 'no-store')
+    assert.doesNotMatch(reopened.body, /data-step-address/, 'a page at its own address changes nothing')
+
+    // The password sent again (a reload of the answer without its script): a new step; the older one ends.
+    const again = await b.post('/en/login', { identifier: sara.userId, password: TEST_PASSWORD, next })
+    assert.equal(again.statusCode, 200)
+    assert.notEqual(b.jar.sp_second_step, oldStep)
+    const stale = browser()
+    stale.jar.sp_second_step = oldStep
+    assert.equal((await stale.get('/en/login/code')).headers.location, '/en/login', 'the older step is gone')
+
+    const at = stepStart() + STEP
+    const restore = setClock({ now: () => new Date(at) })
+    try {
+      const done = await b.post('/en/login/code', { code: totpCode(secret, new Date(at)), next }, { fromPage: address })
+      assert.equal(done.statusCode, 303)
+      assert.equal(done.headers.location, next)
+      // Back to the step's address once signed in: the step is over, the sign-in sends the person on.
+      const back = await b.get(address)
+      assert.equal(back.headers.location, '/en/login')
+      assert.equal((await b.get('/en/login')).headers.location, '/en/help')
     } finally {
       restore()
     }

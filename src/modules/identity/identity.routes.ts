@@ -123,9 +123,11 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       assertLocale(req.params.locale)
       const result = await auth.signIn(req.actor, { realm, identifier: req.body.identifier, password: req.body.password, locale: req.params.locale }, requestContext(req))
       const next = safeNext(req.body.next, req.params.locale)
+      // The second step's page is the answer (one request fewer than a redirect to it, as Keycloak
+      // does); the browser shows the step's own address, which a reload or going back opens.
       if (result.step === 'second_factor') {
         setSecondStepCookie(req, reply, result.challenge)
-        return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login/code${req.body.next ? `?next=${encodeURIComponent(next)}` : ''}`, 303)
+        return renderSecondStep(req, reply, 200, { prompt: { passkeyOptions: result.passkeyOptions }, answersForm: true })
       }
       setSessionCookie(req, reply, result.token)
       const landing = await landingPath(result.user, req.params.locale, req.body.next, result.roles)
@@ -137,18 +139,31 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       return reply.redirect(landing, 303)
     })
 
+    /** The second step's page (GET /login/code) in `locale`, keeping where the person was going. */
+    const secondStepPath = (locale: string, next: string | undefined) => `${realmPrefix(locale, realm)}/login/code${next ? `?next=${encodeURIComponent(next)}` : ''}`
     /**
-     * The second step's form; `challenge`: the step just started, whose cookie the browser gets with
-     * this page; `prompt`: the step's passkey prompt, when the caller has read it already.
+     * The second step's form. `challenge`: the step just started, whose cookie the browser gets with
+     * this page; `prompt`: the step's passkey prompt, when the caller has it already; `answersForm`:
+     * the page answers a form post (the password's, a wrong code's), and the browser is to show
+     * the step's own address instead, whose language versions the page links to.
      */
-    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, error?: string, challenge?: string, prompt?: { passkeyOptions: Awaited<ReturnType<AuthService['secondStepPasskeyOptions']>> }) => {
-      const next = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
+    const renderSecondStep = async (req: FastifyRequest, reply: FastifyReply, status: number, options: {
+      error?: string | undefined; challenge?: string | undefined; answersForm?: boolean
+      prompt?: { passkeyOptions: Awaited<ReturnType<AuthService['secondStepPasskeyOptions']>> } | undefined
+    } = {}) => {
+      const asked = (req.body as { next?: unknown } | undefined)?.next ?? (req.query as { next?: unknown } | undefined)?.next
+      const next = typeof asked === 'string' ? asked.slice(0, 500) : undefined
+      const { prompt, challenge, answersForm = false } = options
       const step = challenge ?? req.cookies[secondStepCookieName(req.server.site.https)]
       const passkeyOptions = prompt ? prompt.passkeyOptions : step ? await auth.secondStepPasskeyOptions(step, requestContext(req)) : null
       void reply.header('cache-control', 'no-store')
       // Signed in already: a connected app asked for a second factor (a step-up).
       const stepUp = req.actor.kind === 'user' && req.actor.realm === realm
-      return sendPage(reply, SecondStepPage({ ctx: pageContext(req, samePathAlternates(req, locales)), realm, csrfToken: issueCsrfToken(req, reply), error, next: typeof next === 'string' ? next.slice(0, 500) : undefined, passkeyOptions, stepUp }), status)
+      const alternates = answersForm ? Object.fromEntries(locales.map((l) => [l, secondStepPath(l, next)])) : samePathAlternates(req, locales)
+      return sendPage(reply, SecondStepPage({
+        ctx: pageContext(req, alternates), realm, csrfToken: issueCsrfToken(req, reply), error: options.error, next, passkeyOptions, stepUp,
+        address: answersForm ? secondStepPath(req.locale, next) : undefined,
+      }), status)
     }
 
     // A connected app asks for a second factor and the session used only a password: the second
@@ -163,7 +178,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       const step = await auth.startStepUp(req.actor)
       if (step.step !== 'challenge') return reply.redirect(next, 303)
       setSecondStepCookie(req, reply, step.challenge)
-      return renderSecondStep(req, reply, 200, undefined, step.challenge)
+      return renderSecondStep(req, reply, 200, { challenge: step.challenge })
     })
 
     /** A failed second step, by code or by passkey: an expired step starts over at the password, a blocked account is told so. */
@@ -174,7 +189,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
         return renderLogin(req, reply, error.status, message)
       }
       if (error.code === 'ACCOUNT_BLOCKED') return sendPage(reply, BlockedPage({ ctx: pageContext(req), identifier: '' }), error.status)
-      return renderSecondStep(req, reply, error.status, message)
+      return renderSecondStep(req, reply, error.status, { error: message, answersForm: true })
     }
     /** The second step passed: the step's cookie gives way to the session's, and the person goes where they were going. */
     const finishSecondStep = async (req: FastifyRequest<{ Params: { locale: string } }>, reply: FastifyReply, signedIn: { token: string; user: Parameters<typeof landingPath>[0]; roles?: Parameters<typeof landingPath>[3] }, next: string | undefined) => {
@@ -189,7 +204,7 @@ export async function identityRoutes(root: FastifyInstance, opts: {
       // Whether the step is pending and its passkey prompt, read once.
       const prompt = challenge ? await auth.secondStepPrompt(challenge, requestContext(req)) : undefined
       if (!prompt) return reply.redirect(`${realmPrefix(req.params.locale, realm)}/login`, 303)
-      return renderSecondStep(req, reply, 200, undefined, undefined, prompt)
+      return renderSecondStep(req, reply, 200, { prompt })
     })
 
     app.post(`${base}/login/code`, {
