@@ -13,6 +13,13 @@ import { spawn } from 'node:child_process'
 import matter from 'gray-matter'
 import { freshBenchDatabase, load, openLoop, sportelloCli, startServer, timedRequests, type LoadResult } from './lib.js'
 
+/**
+ * `BENCH_HELP=search`: only the search latencies at 100/s on both sets (the article page, saturation
+ * and throughput runs are skipped, and run.ts prints the figures without recording them).
+ */
+export const searchOnly = process.env.BENCH_HELP === 'search'
+const skipped: LoadResult = { rps: 0, total: 0, p50: 0, p97_5: 0, p99: 0, errors: 0, non2xx: 0 }
+
 const ARTICLES_PER_LOCALE = 3000
 /** The larger set, imported over the first one after it was measured. */
 const LARGE_PER_LOCALE = 10_000
@@ -103,34 +110,38 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
   const cookie = 'sp_csrf=earlier-visit; sp_visitor=earlier-visit'
   if (!page.includes('<h1>')) throw new Error('article page did not render')
 
-  // The baseline: the cheapest Fastify can do with the same bytes, in its own process like the server.
-  const pageFile = path.join(contentDir, 'page.html')
-  await writeFile(pageFile, page)
-  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', pageFile, '3902'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((resolve) => bare.stdout.once('data', resolve))
-  const bareUrl = 'http://127.0.0.1:3902'
+  async function measurePages(): Promise<{ bare: LoadResult; article: LoadResult; returning: LoadResult; returningBare: LoadResult }> {
+    // The baseline: the cheapest Fastify can do with the same bytes, in its own process like the server.
+    const pageFile = path.join(contentDir, 'page.html')
+    await writeFile(pageFile, page)
+    const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', pageFile, '3902'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((resolve) => bare.stdout.once('data', resolve))
+    const bareUrl = 'http://127.0.0.1:3902'
 
-  log('warming up…')
-  await load({ url: `${bareUrl}/static`, duration: 3 })
-  await load({ url: articleUrl, duration: 3 })
-  // This machine's speed drifts between runs by more than the effect measured, so the baseline and
-  // the page take turns: three rounds of 6 s each, and the round with the median ratio is reported.
-  const rounds: { bare: LoadResult; first: LoadResult; returning: LoadResult }[] = []
-  for (let round = 1; round <= 3; round++) {
-    log(`round ${round}: bare route, first visit, returning visitor…`)
-    const bare = await load({ url: `${bareUrl}/static`, duration: 6 })
-    const first = await load({ url: articleUrl, duration: 6 })
-    const again = await load({ url: articleUrl, headers: { cookie }, duration: 6 })
-    rounds.push({ bare, first, returning: again })
+    log('warming up…')
+    await load({ url: `${bareUrl}/static`, duration: 3 })
+    await load({ url: articleUrl, duration: 3 })
+    // This machine's speed drifts between runs by more than the effect measured, so the baseline and
+    // the page take turns: three rounds of 6 s each, and the round with the median ratio is reported.
+    const rounds: { bare: LoadResult; first: LoadResult; returning: LoadResult }[] = []
+    for (let round = 1; round <= 3; round++) {
+      log(`round ${round}: bare route, first visit, returning visitor…`)
+      const bare = await load({ url: `${bareUrl}/static`, duration: 6 })
+      const first = await load({ url: articleUrl, duration: 6 })
+      const again = await load({ url: articleUrl, headers: { cookie }, duration: 6 })
+      rounds.push({ bare, first, returning: again })
+    }
+    const median = <T>(items: T[], by: (item: T) => number): T => [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)] ?? (items[0] as T)
+    const firstRound = median(rounds, (r) => r.first.rps / r.bare.rps)
+    const returningRound = median(rounds, (r) => r.returning.rps / r.bare.rps)
+    const bareResult = firstRound.bare
+    const articleResult = firstRound.first
+    const returning = returningRound.returning
+    const returningBare = returningRound.bare
+    bare.kill('SIGTERM')
+    return { bare: bareResult, article: articleResult, returning, returningBare }
   }
-  const median = <T>(items: T[], by: (item: T) => number): T => [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)] ?? (items[0] as T)
-  const firstRound = median(rounds, (r) => r.first.rps / r.bare.rps)
-  const returningRound = median(rounds, (r) => r.returning.rps / r.bare.rps)
-  const bareResult = firstRound.bare
-  const articleResult = firstRound.first
-  const returning = returningRound.returning
-  const returningBare = returningRound.bare
-  bare.kill('SIGTERM')
+  const pages = searchOnly ? { bare: skipped, article: skipped, returning: skipped, returningBare: skipped } : await measurePages()
 
   const queries: [string, string][] = [
     ['it', 'password dimenticata'], ['it', 'pasword'], ['it', 'account bloccato'], ['it', 'partner aftersales'],
@@ -157,13 +168,17 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
   const search = await openLoop(urls(3000), 100)
   log('search latency at 100 searches/s, 3000 different queries…')
   const searchDistinct = await openLoop(distinctUrls(3000, 1), 100)
-  log('search latency at saturation (4 clients back to back)…')
-  const searchSaturated = await timedRequests(urls(3000), 4)
-  log('search throughput…')
-  const searchLoad = await load({
-    url: server.url,
-    requests: queries.map(([locale, q]) => ({ method: 'GET', path: `/api/v1/help/search?locale=${locale}&limit=10&q=${encodeURIComponent(q)}` })),
-  })
+  let searchSaturated = { p50: 0, p95: 0, p99: 0, max: 0, failures: 0 }
+  let searchLoad = skipped
+  if (!searchOnly) {
+    log('search latency at saturation (4 clients back to back)…')
+    searchSaturated = await timedRequests(urls(3000), 4)
+    log('search throughput…')
+    searchLoad = await load({
+      url: server.url,
+      requests: queries.map(([locale, q]) => ({ method: 'GET', path: `/api/v1/help/search?locale=${locale}&limit=10&q=${encodeURIComponent(q)}` })),
+    })
+  }
   log(`generating ${LARGE_PER_LOCALE} articles per locale…`)
   const largeDir = await generateContent(demoDir, LARGE_PER_LOCALE)
   const largeStarted = Date.now()
@@ -179,11 +194,11 @@ export async function runHelpCenterBench(demoDir: string, log: (line: string) =>
   return {
     articles: ARTICLES_PER_LOCALE * 3,
     articleSize: Buffer.byteLength(page),
-    bare: bareResult,
-    article: articleResult,
-    articleRatio: Math.round((articleResult.rps / bareResult.rps) * 1000) / 10,
-    returning,
-    returningRatio: Math.round((returning.rps / returningBare.rps) * 1000) / 10,
+    bare: pages.bare,
+    article: pages.article,
+    articleRatio: Math.round((pages.article.rps / pages.bare.rps) * 1000) / 10,
+    returning: pages.returning,
+    returningRatio: Math.round((pages.returning.rps / pages.returningBare.rps) * 1000) / 10,
     search: { requests: 3000, ...search },
     searchDistinct: { requests: 3000, ...searchDistinct },
     large: { articles: LARGE_PER_LOCALE * 3, importSeconds, search: { requests: 3000, ...largeSearch }, searchDistinct: { requests: 3000, ...largeDistinct } },

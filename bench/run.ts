@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { demoContentDir } from '../src/seed/demo.js'
-import { runHelpCenterBench } from './helpcenter.bench.js'
+import { runHelpCenterBench, searchOnly, type HelpBenchResult } from './helpcenter.bench.js'
 import { runIdentityBench } from './identity.bench.js'
 import { runForecastBench, runLifecycleBench } from './lifecycle.bench.js'
 import { runSupportBench } from './support.bench.js'
@@ -31,6 +31,22 @@ async function record(area: string, markdown: string): Promise<void> {
 const only = process.argv[2]
 if (!only || only === 'help') {
   const r = await runHelpCenterBench(demoContentDir, log)
+  if (searchOnly) printSearchOnly(r)
+  else await recordHelpCenter(r)
+}
+
+function printSearchOnly(r: HelpBenchResult): void {
+  const row = (name: string, s: HelpBenchResult['search']) => `${name}: p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms, ${s.failures} failed`
+  console.log([
+    `Search only (BENCH_HELP=search, not recorded), ${machine()}, 100 searches/s:`,
+    row(`3 × ${r.articles / 3}, repeated questions`, r.search),
+    row(`3 × ${r.articles / 3}, different questions`, r.searchDistinct),
+    row(`3 × ${r.large.articles / 3}, repeated questions`, r.large.search),
+    row(`3 × ${r.large.articles / 3}, different questions`, r.large.searchDistinct),
+  ].join('\n'))
+}
+
+async function recordHelpCenter(r: HelpBenchResult): Promise<void> {
   const verdict = (ok: boolean) => (ok ? 'met' : '**not met**')
   const markdown = `
 ## Help center (${new Date().toISOString().slice(0, 10)})

@@ -48,6 +48,12 @@ export const helpArticles = pgTable('help_articles', {
   searchVector: tsvector('search_vector'),
   /** Title, tags and summary only: small, so ranking and prefix matching on it stay cheap. */
   headVector: tsvector('head_vector'),
+  /**
+   * What search ranks by: the head and the body's first 60 words (weight C). Kept small and in the
+   * row (storage MAIN, migration 0022), so ranking the thousands of articles a common word matches
+   * never reads the out-of-line search vector.
+   */
+  rankVector: tsvector('rank_vector'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   uniqueIndex('help_articles_locale_key').on(t.locale, t.key),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { buildApp } from '../../app.js'
+import { firstRow } from '../../db/query.js'
 import { renderMail } from '../../shared/mail/templates.js'
 import { helpContent } from '../../../test/desk-factories.js'
 import { freshDatabase, testConfig } from '../../../test/helpers.js'
@@ -26,6 +27,10 @@ test('the configured brand names the portal in pages, emails and imported articl
   assert.doesNotMatch(again.body, /Nordauto/)
   const found = await second.inject({ url: '/en/help/search', query: { q: 'Südwagen' } })
   assert.match(found.body, /connected-apps/, 'search finds the article by the new brand')
+  // Search ranks on rank_vector (migration 0022): the new rendering renewed it with the body.
+  const stale = await firstRow<{ n: number }>(database.db, `select count(*)::int as n from help_articles
+    where rank_vector is distinct from help_rank_vector(search_config::regconfig, head_vector, body_text)`)
+  assert.equal(stale?.n, 0, 'every article ranks on its current text')
   assert.match((await second.inject({ url: '/it/register' })).body, /applicazioni Südwagen collegate/)
   const mail = renderMail('account-approved', 'de', { userId: 'mrossi01', url: 'https://portal.example/x' })
   assert.match(mail.text, /im Partnerportal von Südwagen ist freigegeben/)

@@ -115,6 +115,7 @@ export function createHelpRepo(db: Db) {
           await tx.update(helpArticles).set({
             bodyHtml: rendered.html, bodyText: rendered.text, branches: rendered.branches, updatedAt: sql`now()`,
             searchVector: sql`coalesce(${helpArticles.headVector}, ''::tsvector) || setweight(to_tsvector(${helpArticles.searchConfig}::regconfig, unaccent(${rendered.text})), 'C')`,
+            rankVector: sql`help_rank_vector(${helpArticles.searchConfig}::regconfig, ${helpArticles.headVector}, ${rendered.text})`,
           }).where(eq(helpArticles.id, article.id))
         }
         for (const locale of locales) await rebuildLexicon(tx, locale)
@@ -315,6 +316,7 @@ export function createHelpRepo(db: Db) {
                 bodyMarkdown: a.bodyMarkdown, bodyHtml: a.bodyHtml, bodyText: a.bodyText, branches: a.branches,
                 sourceHash: a.sourceHash, searchConfig: a.searchConfig,
                 headVector: head, searchVector: sql`${head} || setweight(to_tsvector(${cfg}, unaccent(${a.bodyText})), 'C')`,
+                rankVector: sql`help_rank_vector(${cfg}, ${head}, ${a.bodyText})`,
               }
             })
             await tx.insert(helpArticles).values(batch).onConflictDoUpdate({
@@ -324,7 +326,7 @@ export function createHelpRepo(db: Db) {
                 summary: sql`excluded.summary`, audience: sql`excluded.audience`, tags: sql`excluded.tags`,
                 position: sql`excluded.position`, bodyMarkdown: sql`excluded.body_markdown`, bodyHtml: sql`excluded.body_html`,
                 bodyText: sql`excluded.body_text`, branches: sql`excluded.branches`, sourceHash: sql`excluded.source_hash`,
-                searchConfig: sql`excluded.search_config`, searchVector: sql`excluded.search_vector`, headVector: sql`excluded.head_vector`, updatedAt: sql`now()`,
+                searchConfig: sql`excluded.search_config`, searchVector: sql`excluded.search_vector`, headVector: sql`excluded.head_vector`, rankVector: sql`excluded.rank_vector`, updatedAt: sql`now()`,
               },
             })
             onArticles?.(batch.length)
