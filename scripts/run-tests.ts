@@ -41,7 +41,7 @@ const compiled = files.map((file) => path.join('.test-build', file.replace(/\.ts
 const nodeFlags = ['--liftoff-only', '--enable-source-maps', `--import=${testClock}`]
 const timesFile = path.join(mkdtempSync(path.join(tmpdir(), 'sportello-test-times-')), 'times.ndjson')
 const started = performance.now()
-const result = spawnSync(process.execPath, [...nodeFlags, '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...compiled], {
+const result = spawnSync(process.execPath, [...nodeFlags, '--test', '--test-concurrency=2', ...compiled], {
   stdio: 'inherit', env: { ...process.env, SPORTELLO_TEST_TIMES: timesFile },
 })
 printFileTimes(timesFile, (performance.now() - started) / 1000)
