@@ -11,7 +11,8 @@ import { pageContext, renderDocument, samePathAlternates, sendPage } from '../..
 import { issueCsrfToken } from '../../shared/http/security.js'
 import type { PageContext } from '../../shared/layout/Page.js'
 import { ACR, authenticationContext, sessionCookieName, type AuthService } from '../identity/index.js'
-import { asksSecondFactor, buildProvider, isSsoRealm, ssoRealms, type ProviderHooks, type SsoRealm } from './provider.js'
+import type { ProviderHooks } from './provider.js'
+import { asksSecondFactor, isSsoRealm, ssoRealms, type SsoRealm } from './realms.js'
 import { ClientsPage, ConsentPage, ContinuePage, LoggedOutPage, LogoutPage, SecondFactorUnavailablePage, SsoErrorPage } from './sso.pages.js'
 import type { SsoService } from './sso.service.js'
 
@@ -66,8 +67,10 @@ export async function ssoRoutes(root: FastifyInstance, opts: { sso: SsoService; 
 
   // One provider per realm, built at the first OIDC request (the database may still be migrating
   // when the app is built) and rebuilt when the published signing keys change.
+  // oidc-provider (a third of the app's import time) is loaded here too, so a portal that no app signs in
+  // through, a CLI command and a test of another module never pay for it.
   const build = async () => {
-    const [keys, keysRevision] = await Promise.all([sso.signingKeys(), sso.keysRevision()])
+    const [{ buildProvider }, keys, keysRevision] = await Promise.all([import('./provider.js'), sso.signingKeys(), sso.keysRevision()])
     const built = new Map((Object.keys(ssoRealms) as SsoRealm[]).map((realm) => [realm, buildProvider({
       realm, publicUrl: opts.publicUrl, keySecret: opts.keySecret, https: opts.https, repo: sso.store, keys, hooks,
     })]))

@@ -8,7 +8,7 @@ import { clock } from '../../shared/clock.js'
 import { AppError } from '../../shared/errors.js'
 import { may } from '../identity/index.js'
 import { decryptJwk, encryptJwk, generateSigningKey } from './keys.js'
-import { isSsoRealm, sha256Hex, ssoRealms, type ProviderStore } from './provider.js'
+import { isSsoRealm, sha256Hex, ssoRealms, type ProviderStore } from './realms.js'
 import type { ClientRow, SsoRepo } from './sso.repo.js'
 
 /** The signing key plus the previous one, which stays published so tokens it signed still verify. */
