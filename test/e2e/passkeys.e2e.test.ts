@@ -3,10 +3,10 @@ import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { TEST_PASSWORD, user } from '../factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
-import { assertAccessible, chromiumPath } from './browser.js'
+import { assertAccessible, launchChromium } from './browser.js'
 
 /**
  * Passkeys in Chromium with its virtual authenticator (DevTools protocol WebAuthn domain: CTAP2,
@@ -32,10 +32,7 @@ before(async () => {
   baseUrl = `http://localhost:${String(port)}`
   app = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { env: { PUBLIC_URL: baseUrl } })
   await app.app.listen({ port, host: '127.0.0.1' })
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP localhost 127.0.0.1'],
-  })
+  browser = await launchChromium(['--host-resolver-rules=MAP localhost 127.0.0.1'])
   cleanups.push(() => browser.close())
 })
 after(async () => {

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { after, before, test } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { createWorkshopApp } from '../../examples/workshop-app/app.js'
 import { systemActor } from '../../src/shared/actor.js'
 import { company, enrolFactor, secondFactorCode, TEST_PASSWORD, user } from '../factories.js'
 import { deskMarket, passSignInSteps, platformAdmin } from '../desk-factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
 import { useMailbox } from '../mailbox.js'
-import { assertAccessible, chromiumPath } from './browser.js'
+import { assertAccessible, launchChromium } from './browser.js'
 
 const mailbox = useMailbox()
 
@@ -43,10 +43,7 @@ before(async () => {
   workshop = await createWorkshopApp({ issuer: portalUrl, clientId: 'workshop-e2e', baseUrl: workshopUrl, insecure: true })
   await new Promise<void>((resolve) => { workshop.listen(workshopPort, '127.0.0.1', resolve) })
   cleanups.push(() => new Promise<void>((resolve) => { workshop.close(() => { resolve() }) }))
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  browser = await launchChromium()
   cleanups.push(() => browser.close())
 })
 
