@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module'
 import { hash, verify } from '@node-rs/argon2'
-import { dictionary } from '@zxcvbn-ts/language-common'
 import { AppError } from '../../shared/errors.js'
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane. */
@@ -8,7 +8,19 @@ export const ARGON2_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, par
 export const PASSWORD_MIN = 12
 export const PASSWORD_MAX = 128
 
-const common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))
+let common: Set<string> | undefined
+
+/**
+ * zxcvbn's list of common passwords, read when the first new password is checked: every process reading
+ * its 430 kB at start (a CLI command, each test file) took longer than all the checks it ever made.
+ */
+function commonPasswords(): Set<string> {
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common')
+    common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))
+  }
+  return common
+}
 
 export type PasswordProblem = 'too_short' | 'too_long' | 'too_common'
 
@@ -18,7 +30,7 @@ export function passwordProblem(password: string, context: string[] = []): Passw
   if (length < PASSWORD_MIN) return 'too_short'
   if (length > PASSWORD_MAX) return 'too_long'
   const lowered = password.toLowerCase()
-  if (common.has(lowered) || context.some((c) => c.length >= 4 && lowered.includes(c.toLowerCase()) && lowered.length - c.length < 4)) return 'too_common'
+  if (commonPasswords().has(lowered) || context.some((c) => c.length >= 4 && lowered.includes(c.toLowerCase()) && lowered.length - c.length < 4)) return 'too_common'
   if (/^(.)\1+$/u.test(password)) return 'too_common'
   return null
 }

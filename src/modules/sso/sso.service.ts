@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
-import { importJWK, SignJWT } from 'jose'
 import type { ClientKind } from '../../db/schema/index.js'
 import { assertCan } from '../../shared/access.js'
 import type { Actor } from '../../shared/actor.js'
@@ -151,7 +150,7 @@ export function createSsoService(repo: SsoRepo, deps: { keySecret: () => string 
     async deliverBackchannelLogouts(publicUrl: string, options: { limit?: number } = {}): Promise<{ delivered: number; failed: number }> {
       const due = await repo.claimDueLogouts(options.limit ?? 50, LOGOUT_LEASE_SECONDS)
       if (due.length === 0) return { delivered: 0, failed: 0 }
-      const [jwk] = await this.signingKeys()
+      const [[jwk], { importJWK, SignJWT }] = await Promise.all([this.signingKeys(), import('jose')])
       if (!jwk) throw new Error('no signing key')
       const key = await importJWK(jwk as Parameters<typeof importJWK>[0], 'RS256')
       const kid = (jwk as { kid?: string }).kid

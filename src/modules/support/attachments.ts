@@ -1,4 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type'
 import { AppError } from '../../shared/errors.js'
 import type { NewAttachment } from './support.repo.js'
 
@@ -30,6 +29,8 @@ export function cleanFileName(name: string, ext: string): string {
 export async function checkAttachments(files: UploadedFile[]): Promise<NewAttachment[]> {
   if (files.length > MAX_ATTACHMENTS) throw new AppError('ATTACHMENT_TOO_MANY', { max: MAX_ATTACHMENTS })
   const checked: NewAttachment[] = []
+  // file-type and its readers load with the first upload, not with every process.
+  const { fileTypeFromBuffer } = await import('file-type')
   for (const file of files) {
     if (file.content.length > MAX_ATTACHMENT_BYTES) throw new AppError('ATTACHMENT_TOO_LARGE', { name: cleanFileName(file.fileName, 'bin'), max: MAX_ATTACHMENT_BYTES / 1024 / 1024 })
     const found = file.content.length > 0 ? await fileTypeFromBuffer(file.content) : undefined

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import type { Config } from '../../config.js'
 import type { Database } from '../../db/client.js'
 import { clock } from '../clock.js'
@@ -25,13 +25,15 @@ export function retryDelaySeconds(attempt: number): number {
   return Math.min(3600, 30 * 2 ** Math.max(0, attempt - 1))
 }
 
-function createTransport(options: MailerOptions): { transporter: Transporter; toFiles: boolean } {
+/** nodemailer is loaded with the first email: a process that sends none (a CLI command, most tests) never reads its 440 kB. */
+async function createTransport(options: MailerOptions): Promise<Transporter> {
+  const { default: nodemailer } = await import('nodemailer')
   if (options.smtpUrl) {
     const url = new URL(options.smtpUrl)
     if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true')
-    return { transporter: nodemailer.createTransport(url.toString()), toFiles: false }
+    return nodemailer.createTransport(url.toString())
   }
-  return { transporter: nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }), toFiles: true }
+  return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
 }
 
 /** The domain of the sender's address ("Brand <no-reply@host>"): Message-IDs are made under it. */
@@ -50,14 +52,15 @@ export function messageIdOf(key: string, from: string): string {
 /** The outbox worker: sends what the transactions queued, retries with backoff, never sends one key twice. */
 export function createMailer(options: MailerOptions) {
   const repo: OutboxRepo = createOutboxRepo(options.database.db)
-  const { transporter, toFiles } = createTransport(options)
+  const toFiles = !options.smtpUrl
+  let transporter: Promise<Transporter> | undefined
   let timer: NodeJS.Timeout | undefined
   let running: Promise<number> | undefined
 
   async function sendOne(row: Awaited<ReturnType<OutboxRepo['claimDue']>>[number]): Promise<void> {
     if (!isMailTemplate(row.template)) throw new Error(`unknown mail template ${row.template}`)
     const mail = renderMail(row.template, row.locale, row.data)
-    const info: { message?: unknown } = await transporter.sendMail({
+    const info: { message?: unknown } = await (await (transporter ??= createTransport(options))).sendMail({
       from: options.from, to: row.toEmail, subject: mail.subject, text: mail.text, html: mail.html, messageId: messageIdOf(row.key, options.from),
       headers: { 'X-Sportello-Key': row.key, 'X-Sportello-Template': row.template },
     })
@@ -126,7 +129,7 @@ export function createMailer(options: MailerOptions) {
       if (timer) clearInterval(timer)
       timer = undefined
       await running
-      transporter.close()
+      await transporter?.then((opened) => { opened.close() }, () => undefined)
     },
   }
 }
