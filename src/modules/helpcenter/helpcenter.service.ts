@@ -175,10 +175,9 @@ export function createHelpCenterService(repo: HelpRepo, options: { brandName?: s
       // The same words give the same answer until the content changes: people ask the same few
       // questions, and each is searched once per revision (the database words, ranks and snippets).
       const found = await searches.get(`${input.locale}\u0000${String(limit)}\u0000${query.toLowerCase()}`, await revision(), async () => {
-        const checked = await repo.searchWords(input.locale, searchConfig(input.locale), tokens, MAX_WORDS)
-        const corrected = checked.map((w) => (!w.known && w.best && w.word.length >= 4 ? w.best : w.word))
-        const changed = corrected.some((w, i) => w !== checked[i]?.word)
-        const rows = await repo.search(input.locale, searchConfig(input.locale), corrected, limit)
+        const { words, rows } = await repo.search(input.locale, searchConfig(input.locale), tokens, MAX_WORDS, limit)
+        const corrected = words.map((w) => w.searched)
+        const changed = words.some((w) => w.searched !== w.word)
         const hits = rows.map((r) => ({
           slug: r.slug, title: r.title, summary: r.summary,
           category: { slug: r.category_slug, title: r.category_title },
