@@ -41,6 +41,9 @@ const compiled = files.map((file) => path.join('.test-build', file.replace(/\.ts
 const nodeFlags = ['--liftoff-only', '--enable-source-maps', `--import=${testClock}`]
 const timesFile = path.join(mkdtempSync(path.join(tmpdir(), 'sportello-test-times-')), 'times.ndjson')
 const scratch = memoryScratch()
+// Ctrl-C reaches the test processes too (one process group): the runner outlives them and still removes the
+// folder in memory, which would otherwise hold its database copies until the machine restarts.
+if (scratch) process.on('SIGINT', () => undefined)
 const started = performance.now()
 const result = spawnSync(process.execPath, [...nodeFlags, '--test', '--test-concurrency=2', ...compiled], {
   stdio: 'inherit', env: { ...process.env, SPORTELLO_TEST_TIMES: timesFile, ...(scratch ? { TMPDIR: scratch } : {}) },
