@@ -135,6 +135,8 @@ test('every page, as a guest and as each role, in it, en and de: axe, lang, no p
       // An article of the category, through its link.
       await guestPage.goto(`${baseUrl}/${l}/help/${categoryOf[l]}`)
       await guestPage.locator('main a[href*="/help/articles/"]').first().click()
+      // A click only starts the navigation: checking before the article has loaded reads a document in between.
+      await guestPage.waitForURL(/\/help\/articles\//)
       await checkPage(guestPage, l, `guest ${l} article`)
     }
     for (const { who, account, pages } of roles) {
