@@ -1,7 +1,7 @@
 import os from 'node:os'
 import type { Database } from './db/client.js'
 import { systemActor } from './shared/actor.js'
-import { currentBrandName, isLocale, setBrandName } from './shared/i18n/index.js'
+import { currentBrandName, defaultBrandName, isLocale, setBrandName } from './shared/i18n/index.js'
 import type { Metrics } from './shared/http/metrics.js'
 import { createHelpCenterService, createHelpRepo, type HelpCenterService } from './modules/helpcenter/index.js'
 import {
@@ -42,8 +42,9 @@ export interface Services {
 
 /** Builds every service on one database; the CLI uses this without HTTP. */
 export function createServices(database: Database, metrics?: Metrics, secrets: { oidcKeySecret?: string | undefined; factorKeySecret?: string | undefined } = {}, site: { brandName?: string | undefined } = {}): Services {
-  // Texts, emails and articles name the configured brand (`{brand}`).
-  if (site.brandName) setBrandName(site.brandName)
+  // Texts, emails and articles name the configured brand (`{brand}`); without one, the default, not
+  // whatever an earlier composition in this process set (the tests build many).
+  setBrandName(site.brandName ?? defaultBrandName)
   const helpRepo = createHelpRepo(database.db)
   // Identity is the one writer of accounts; ending a person's access or erasing them also runs
   // what single sign-on (app grants, and the back-channel logouts they owe) and support (requester

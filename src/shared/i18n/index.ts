@@ -64,8 +64,11 @@ export function catalogueText(locale: string, key: string): string | undefined {
 /** Stands for a parameter the caller did not give: a user never sees `{name}`. */
 const MISSING_PARAM = '…'
 
+/** The brand of a portal whose BRAND_NAME is not set: the demo's. */
+export const defaultBrandName = 'Demo Motors'
+
 /** The brand the portal's texts, emails and articles name (`{brand}`): BRAND_NAME, set once at start. */
-let brandName = 'Demo Motors'
+let brandName = defaultBrandName
 
 /** Sets the brand every text's `{brand}` names (the composition does, from the configuration). */
 export function setBrandName(name: string): void {
