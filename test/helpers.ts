@@ -9,6 +9,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type Database } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
+import { resetClock } from '../src/shared/clock.js'
 import { cloneTemplate, copyPgliteTemplate } from './template.js'
 
 type Hook = (fn: () => Promise<void> | void) => void
@@ -40,11 +41,16 @@ export async function freshDatabase(after: Hook, options: { migrate?: boolean } 
   return database
 }
 
+/** The DATA_DIRs testConfig made, removed when the process exits (one listener, however many apps a process builds). */
+const configDirs = new Set<string>()
+process.once('exit', () => {
+  for (const dir of configDirs) rmSync(dir, { recursive: true, force: true })
+})
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sportello-test-'))
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), ...overrides })
-  process.on('exit', () => { rmSync(dataDir, { recursive: true, force: true }) })
-  return config
+  configDirs.add(dataDir)
+  return loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), ...overrides })
 }
 
 export interface TestApp {
@@ -115,6 +121,8 @@ export function useTestApp(options: TestAppOptions = {}): TestAppAccessor {
   })
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup()
+    // Several files share a test process (scripts/test-group.mjs): time left pinned would move the next file's.
+    if (resetClock()) throw new Error('a test of this file left the clock pinned (setClock without its undo, or two side by side)')
   })
   const accessor = () => {
     if (!current) throw new Error('test app not built yet')

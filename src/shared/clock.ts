@@ -20,6 +20,16 @@ export function setClock(at: Date | Clock): () => void {
   }
 }
 
+/**
+ * Gives time back to the system clock; answers whether something had left it pinned. The tests check it after
+ * each file: several files share a process, and a clock left set would move the next file's "now".
+ */
+export function resetClock(): boolean {
+  const pinned = current !== systemClock
+  current = systemClock
+  return pinned
+}
+
 /** Runs `work` with time pinned to `at` (when given), and gives time back however it ends. */
 export async function withClock<T>(at: Date | undefined, work: () => Promise<T>): Promise<T> {
   if (!at) return work()
