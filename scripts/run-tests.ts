@@ -11,10 +11,13 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { ensureTemplate } from '../test/template.js'
 import { ensureBuilt, ensureTestsBuilt } from './build.mjs'
 
 const testClock = new URL('./test-clock.mjs', import.meta.url).href
+/** Test files per process, apart from the browser files (see processes()). */
+const GROUP_SIZE = 5
 
 const roots = ['src', 'test']
 const only = process.argv.slice(2)
@@ -33,24 +36,47 @@ await ensureTemplate()
 // so that parallel test files never race to build it.
 await ensureBuilt()
 await ensureTestsBuilt()
-const compiled = files.map((file) => path.join('.test-build', file.replace(/\.tsx?$/, '.js')))
+const compiled = files.map((file) => path.resolve('.test-build', file.replace(/\.tsx?$/, '.js')))
 // --liftoff-only: V8 runs PGlite's WebAssembly with its baseline compiler and never spends CPU
 // optimizing it. A test process is short and busy: optimizing took more CPU than it saved (a migrated
 // database opened and queried 500 times: 6.5 s of CPU by default, 4.1 s with the flag).
 // test-clock.mjs records each test process's wall and CPU time for the table printed at the end.
 const nodeFlags = ['--liftoff-only', '--enable-source-maps', `--import=${testClock}`]
-const timesFile = path.join(mkdtempSync(path.join(tmpdir(), 'sportello-test-times-')), 'times.ndjson')
+const runDir = mkdtempSync(path.join(tmpdir(), 'sportello-test-run-'))
+const timesFile = path.join(runDir, 'times.ndjson')
 const scratch = memoryScratch()
-// Ctrl-C reaches the test processes too (one process group): the runner outlives them and still removes the
-// folder in memory, which would otherwise hold its database copies until the machine restarts.
-if (scratch) process.on('SIGINT', () => undefined)
+// Ctrl-C reaches the test processes too (one process group): the runner outlives them and still removes its
+// folders, the one in memory above all, which would otherwise hold database copies until the machine restarts.
+process.on('SIGINT', () => undefined)
 const started = performance.now()
-const result = spawnSync(process.execPath, [...nodeFlags, '--test', '--test-concurrency=2', ...compiled], {
+const result = spawnSync(process.execPath, [...nodeFlags, '--test', '--test-concurrency=2', ...processes(compiled, runDir)], {
   stdio: 'inherit', env: { ...process.env, SPORTELLO_TEST_TIMES: timesFile, ...(scratch ? { TMPDIR: scratch } : {}) },
 })
 if (scratch) rmSync(scratch, { recursive: true, force: true })
 printFileTimes(timesFile, (performance.now() - started) / 1000)
+rmSync(runDir, { recursive: true, force: true })
 process.exit(result.status ?? 1)
+
+/**
+ * What each test process runs. A browser file (test/e2e/) runs in a process of its own. The other files run
+ * GROUP_SIZE to a process (scripts/test-group.mjs), which spares each of them after the first the cost of
+ * starting node and loading the application (about 0.7 s of CPU). Groups keep neighbouring files together
+ * (one feature's files share most of their code). A group is a two-line module written into `dir`.
+ */
+function processes(testFiles: string[], dir: string): string[] {
+  const browser = testFiles.filter((file) => file.includes(`${path.sep}e2e${path.sep}`))
+  const rest = testFiles.filter((file) => !browser.includes(file))
+  const runner = pathToFileURL(path.resolve('scripts/test-group.mjs')).href
+  const groups: string[] = []
+  for (let start = 0; start < rest.length; start += GROUP_SIZE) {
+    const group = path.join(dir, `group-${String(groups.length + 1).padStart(2, '0')}.mjs`)
+    writeFileSync(group, `import { runGroup } from ${JSON.stringify(runner)}\nrunGroup(${JSON.stringify(rest.slice(start, start + GROUP_SIZE))})\n`)
+    groups.push(group)
+  }
+  // Each browser file beside a group: two browser files side by side wait on each other's Chromium.
+  return Array.from({ length: Math.max(browser.length, groups.length) }, (_, i) => [browser[i], groups[i]])
+    .flat().filter((entry): entry is string => entry !== undefined)
+}
 
 /**
  * A folder in memory (/dev/shm) for the test processes' temporary files, when the machine has one with room
@@ -78,7 +104,6 @@ function printFileTimes(file: string, wallSeconds: number): void {
   } catch {
     return
   }
-  rmSync(path.dirname(file), { recursive: true, force: true })
   const rows = lines.map((line) => JSON.parse(line) as { file: string; seconds: number; cpuSeconds: number })
     .map((row) => ({ ...row, file: path.relative(path.join(process.cwd(), '.test-build'), row.file) }))
     .sort((a, b) => b.seconds - a.seconds)

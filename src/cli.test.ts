@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { test } from 'node:test'
-import { cliSession, runSportello, sportello } from '../test/cli.js'
+import { after, before, test } from 'node:test'
+import { cliSession, runSportello, sportello, type CliSession } from '../test/cli.js'
 import * as factory from '../test/factories.js'
 import { demoContentDir } from './seed/demo.js'
 
@@ -11,7 +11,12 @@ import { demoContentDir } from './seed/demo.js'
 // a process of its own spawns one (sportello), each saying why.
 
 /** A database with nothing in it, for the tests that change nothing; open until the file's tests end. */
-const empty = await cliSession()
+let empty: CliSession
+const closeEmpty: (() => Promise<void>)[] = []
+// Opened in a hook and closed by the file's own `after`: an `after` registered inside a hook would run
+// as soon as that hook ends.
+before(async () => { empty = await cliSession({ after: (fn) => { closeEmpty.push(fn) } }) })
+after(async () => { for (const close of closeEmpty) await close() })
 
 test('sportello migrate, seed demo, content export and import, content report', async () => {
   const cli = await cliSession({

@@ -56,11 +56,16 @@ export interface CliSession {
  * runSportello and the factories, until the test (or, made outside one, the file's tests) ends.
  * `before` runs first, on the environment alone: e.g. a spawned `sportello migrate` on an empty one.
  */
-export async function cliSession(options: { migrated?: boolean; before?: (env: Record<string, string>) => unknown } = {}): Promise<CliSession> {
+export async function cliSession(options: {
+  migrated?: boolean
+  before?: (env: Record<string, string>) => unknown
+  /** Where its closing is registered: node:test's `after` unless a hook must defer it to the file's end. */
+  after?: (fn: () => Promise<void>) => void
+} = {}): Promise<CliSession> {
   const { env, remove } = await makeCliEnvironment(options)
   const opened: { database?: Database } = {}
   // Closed before its directory or server database goes.
-  after(async () => {
+  ;(options.after ?? after)(async () => {
     await opened.database?.close()
     await remove()
   })

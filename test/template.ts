@@ -31,6 +31,18 @@ export function databaseUrl(serverUrl: string, database: string): string {
 /** The PGlite template is the installation's own (src/db/embedded-template.ts), the one `npm ci` made. */
 export const ensurePgliteTemplate = ensureEmbeddedTemplate
 
+const copies = new Set<string>()
+
+/** One exit listener for every copy a process makes (a process may run several test files). */
+function removeAtExit(dir: string): void {
+  if (copies.size === 0) {
+    process.once('exit', () => {
+      for (const copy of copies) rmSync(copy, { recursive: true, force: true })
+    })
+  }
+  copies.add(dir)
+}
+
 /**
  * A copy of the PGlite template in `target`, or in a new temporary folder removed when the process
  * exits. (Copying the folder and opening it measured faster than loading a `dumpDataDir` tarball
@@ -39,7 +51,7 @@ export const ensurePgliteTemplate = ensureEmbeddedTemplate
 export async function copyPgliteTemplate(target?: string): Promise<string> {
   const template = await ensurePgliteTemplate()
   const dir = target ?? await mkdtemp(path.join(tmpdir(), 'sportello-db-'))
-  if (!target) process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  if (!target) removeAtExit(dir)
   await copyFolder(template, dir)
   return dir
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -19,7 +20,7 @@ async function filesOf(dir: string): Promise<Map<string, string>> {
 }
 
 // The repository's content folder: its articles and its category files (`_category.md`).
-const contentFiles = (await readdir(demoContentDir, { recursive: true, encoding: 'utf8' })).filter((f) => f.endsWith('.md'))
+const contentFiles = readdirSync(demoContentDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md'))
 const categoryFiles = contentFiles.filter((f) => path.basename(f) === '_category.md').length
 const articleFiles = contentFiles.length - categoryFiles
 
