@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
@@ -7,6 +8,27 @@ import { buildTestApp, type TestApp, type TestAppOptions } from '../helpers.js'
 
 const require = createRequire(import.meta.url)
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+/** Where a test app's server answers with axe (serveAxe). */
+const axePath = '/__test/axe.min.js'
+
+/**
+ * Makes an app's listening server answer `axePath` with axe, cacheable: the app's CSP admits only its own
+ * origin's scripts, and a script Chromium fetched and cached stays compiled from one page to the next. Sent
+ * into each page over the DevTools protocol instead, its 550 kB were compiled anew every time: a page with
+ * its axe check cost Chromium about a quarter more CPU (docs/benchmarks.md). Every other request goes to the app.
+ */
+export function serveAxe(server: Server): void {
+  const appListeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+  server.removeAllListeners('request')
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url !== axePath) {
+      for (const listener of appListeners) listener.call(server, req, res)
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' })
+    res.end(axeSource)
+  })
+}
 
 /**
  * Debian's Chromium: its headless shell (package chromium-headless-shell, .ci/run installs it) when
@@ -38,6 +60,7 @@ export function useBrowser(options: TestAppOptions = {}): () => BrowserFixture {
   let fixture: BrowserFixture | undefined
   before(async () => {
     const app = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, options)
+    serveAxe(app.app.server)
     const address = await app.app.listen({ port: 0, host: '127.0.0.1' })
     const browser = await launchChromium()
     cleanups.push(() => browser.close())
@@ -60,12 +83,21 @@ interface AxeViolation {
 }
 
 /**
- * Runs axe-core in the page (through the DevTools protocol, so the page's CSP stays strict) and asserts zero
- * violations and a lang attribute. axe is put into a document once: a second check of the same document (at
- * another width, after a script changed it) runs it again without sending and compiling its 550 kB anew.
+ * Runs axe-core in the page and asserts zero violations and a lang attribute. axe comes from the page's own
+ * server when it serves it (serveAxe), else it is sent in through the DevTools protocol (so the page's CSP
+ * stays strict either way). It is put into a document once: a second check of the same document (at another
+ * width, after a script changed it) runs it again.
  */
 export async function assertAccessible(page: Page, label: string): Promise<void> {
-  if (!await page.evaluate(() => 'axe' in window)) await page.evaluate(axeSource)
+  // From the page's own server when it serves axe (serveAxe), else sent in.
+  const loaded = await page.evaluate((src) => 'axe' in window || new Promise<boolean>((resolve) => {
+    const script = document.createElement('script')
+    script.src = src
+    script.onload = () => { resolve(true) }
+    script.onerror = () => { script.remove(); resolve(false) }
+    document.head.append(script)
+  }), axePath)
+  if (!loaded) await page.evaluate(axeSource)
   const { violations, lang } = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe
     const result = await axe.run(document, { resultTypes: ['violations'] })

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { TEST_PASSWORD, user } from '../factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
-import { assertAccessible, launchChromium } from './browser.js'
+import { assertAccessible, launchChromium, serveAxe } from './browser.js'
 
 /**
  * Passkeys in Chromium with its virtual authenticator (DevTools protocol WebAuthn domain: CTAP2,
@@ -31,6 +31,7 @@ before(async () => {
   const port = await freePort()
   baseUrl = `http://localhost:${String(port)}`
   app = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { env: { PUBLIC_URL: baseUrl } })
+  serveAxe(app.app.server)
   await app.app.listen({ port, host: '127.0.0.1' })
   browser = await launchChromium(['--host-resolver-rules=MAP localhost 127.0.0.1'])
   cleanups.push(() => browser.close())

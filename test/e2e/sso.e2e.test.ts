@@ -9,7 +9,7 @@ import { company, enrolFactor, secondFactorCode, TEST_PASSWORD, user } from '../
 import { deskMarket, passSignInSteps, platformAdmin } from '../desk-factories.js'
 import { buildTestApp, type TestApp } from '../helpers.js'
 import { useMailbox } from '../mailbox.js'
-import { assertAccessible, launchChromium } from './browser.js'
+import { assertAccessible, launchChromium, serveAxe } from './browser.js'
 
 const mailbox = useMailbox()
 
@@ -33,6 +33,7 @@ before(async () => {
   const port = await freePort()
   portalUrl = `http://127.0.0.1:${String(port)}`
   portal = await buildTestApp({ after: (fn: () => Promise<void> | void) => { cleanups.push(fn) } }, { env: () => ({ PUBLIC_URL: portalUrl, SMTP_URL: mailbox().url }) })
+  serveAxe(portal.app.server)
   await portal.app.listen({ port, host: '127.0.0.1' })
   const workshopPort = await freePort()
   workshopUrl = `http://localhost:${String(workshopPort)}`
