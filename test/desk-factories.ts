@@ -3,7 +3,7 @@
  * needs, partner companies, support agents, tickets, connected apps, help content and signed-in
  * clients. Built on test/factories.ts; each makes only the rows its test asks for.
  */
-import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { eq } from 'drizzle-orm'
@@ -163,12 +163,17 @@ export async function helpContent(app: App, categories?: string[]): Promise<void
     return
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'desk-content-'))
-  for (const locale of await readdir(contentDir)) {
-    for (const slug of await readdir(path.join(contentDir, locale))) {
-      const head = await readFile(path.join(contentDir, locale, slug, '_category.md'), 'utf8')
-      const key = /^key:\s*(\S+)/m.exec(head)?.[1] ?? ''
-      if (categories.includes(key)) await cp(path.join(contentDir, locale, slug), path.join(dir, locale, slug), { recursive: true })
+  try {
+    for (const locale of await readdir(contentDir)) {
+      for (const slug of await readdir(path.join(contentDir, locale))) {
+        const head = await readFile(path.join(contentDir, locale, slug, '_category.md'), 'utf8')
+        const key = /^key:\s*(\S+)/m.exec(head)?.[1] ?? ''
+        if (categories.includes(key)) await cp(path.join(contentDir, locale, slug), path.join(dir, locale, slug), { recursive: true })
+      }
     }
+    await help.importContent(dir)
+  } finally {
+    // Run outside the test runner (whose temporary folder goes at the end), the copy would stay behind.
+    await rm(dir, { recursive: true, force: true })
   }
-  await help.importContent(dir)
 }
