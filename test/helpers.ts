@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type Database } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { resetClock } from '../src/shared/clock.js'
-import { cloneTemplate, copyPgliteTemplate } from './template.js'
+import { cloneTemplate, copyPgliteTemplate, removeAtExit } from './template.js'
 
 type Hook = (fn: () => Promise<void> | void) => void
 
@@ -41,15 +41,9 @@ export async function freshDatabase(after: Hook, options: { migrate?: boolean } 
   return database
 }
 
-/** The DATA_DIRs testConfig made, removed when the process exits (one listener, however many apps a process builds). */
-const configDirs = new Set<string>()
-process.once('exit', () => {
-  for (const dir of configDirs) rmSync(dir, { recursive: true, force: true })
-})
-
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sportello-test-'))
-  configDirs.add(dataDir)
+  removeAtExit(dataDir)
   return loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), ...overrides })
 }
 

@@ -31,16 +31,19 @@ export function databaseUrl(serverUrl: string, database: string): string {
 /** The PGlite template is the installation's own (src/db/embedded-template.ts), the one `npm ci` made. */
 export const ensurePgliteTemplate = ensureEmbeddedTemplate
 
-const copies = new Set<string>()
+const leftAtExit = new Set<string>()
 
-/** One exit listener for every copy a process makes (a process may run several test files). */
-function removeAtExit(dir: string): void {
-  if (copies.size === 0) {
+/**
+ * Removes `dir` when the process exits, if nothing removed it before. One exit listener for every folder a
+ * process makes (a process may run several test files).
+ */
+export function removeAtExit(dir: string): void {
+  if (leftAtExit.size === 0) {
     process.once('exit', () => {
-      for (const copy of copies) rmSync(copy, { recursive: true, force: true })
+      for (const left of leftAtExit) rmSync(left, { recursive: true, force: true })
     })
   }
-  copies.add(dir)
+  leftAtExit.add(dir)
 }
 
 /**
