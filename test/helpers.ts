@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, type TestContext } from 'node:test'
@@ -10,26 +9,28 @@ import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type Database } from '../src/db/client.js'
 import { seedDemo } from '../src/seed/demo.js'
 import { resetClock } from '../src/shared/clock.js'
-import { cloneTemplate, copyPgliteTemplate, removeAtExit } from './template.js'
+import { cloneTemplate, removeAtExit, takeEmbeddedTestDatabase } from './template.js'
 
 type Hook = (fn: () => Promise<void> | void) => void
 
 /**
- * A fresh database for one test file, copied from the run's migrated template (test/template.ts):
- * PGlite on a copy of the template's data directory (removed afterwards), or a new database cloned
+ * A fresh database for one test file, as the run's migrated template (test/template.ts): PGlite on a copy of
+ * the template's data directory, or one an earlier file of the process used, emptied back to the template's
+ * content (takeEmbeddedTestDatabase), or a new database cloned
  * from the template on the PostgreSQL server named by DATABASE_URL (dropped afterwards). With
  * `migrate: false` the database is empty, as before the first start (PGlite in memory).
  */
 export async function freshDatabase(after: Hook, options: { migrate?: boolean } = {}): Promise<Database> {
   const migrated = options.migrate !== false
   const url = process.env.DATABASE_URL
+  if (!url && migrated) {
+    const { database, release } = await takeEmbeddedTestDatabase()
+    after(release)
+    return database
+  }
   if (!url) {
-    const dataDir = migrated ? await copyPgliteTemplate() : undefined
-    const database = await openDatabase({ dataDir })
-    after(async () => {
-      await database.close()
-      if (dataDir) await rm(dataDir, { recursive: true, force: true })
-    })
+    const database = await openDatabase({})
+    after(() => database.close())
     return database
   }
   const clone = await cloneTemplate(url, { migrated })
