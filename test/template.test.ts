@@ -4,8 +4,8 @@ import { sql } from 'drizzle-orm'
 import { buildApp } from '../src/app.js'
 import { openDatabase, type Database } from '../src/db/client.js'
 import { rows } from '../src/db/query.js'
-import { seedDemo } from '../src/seed/demo.js'
-import { testConfig } from './helpers.js'
+import { company, helpArticles, identityTicket, identityOf, market, signIn, user } from './factories.js'
+import { testBrowser, testConfig } from './helpers.js'
 import { copyPgliteTemplate, takeEmbeddedTestDatabase } from './template.js'
 
 /** Every row of every table of `public`, and where every sequence stands. */
@@ -29,7 +29,13 @@ test('a database handed from one test file to the next holds what a new copy of 
 
   const first = await takeEmbeddedTestDatabase()
   const app = await buildApp(testConfig(), first.database, { logger: false })
-  await seedDemo(app.services)
+  // Accounts, roles, a company, a session, an audit trail, an article, a ticket with its outbox email.
+  const italy = await market(app, { code: 'IT' })
+  const garage = await company(app, { market: italy })
+  const person = await user(app, { company: garage, roles: [{ role: 'org_admin', companyId: garage.id }] })
+  await signIn(testBrowser(() => app), person)
+  await helpArticles(app, [{ locale: 'en', category: 'password', slug: 'forgot-password', title: 'I forgot my password', body: 'Use the link we email you.' }])
+  await identityTicket(app, { market: italy, identity: identityOf(person, garage) })
   await app.close()
   await first.database.db.execute(sql`update realms set block_days = 1`)
   await first.database.db.execute(sql`select nextval('ticket_number_seq')`)
