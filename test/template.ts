@@ -74,13 +74,13 @@ interface TemplateContent {
 }
 
 let templateContent: Promise<TemplateContent> | undefined
-/** Databases of this process whose test file has ended: the next file empties one instead of opening a copy. */
-const idleEmbedded: Database[] = []
 /**
- * How long a released database waits for the next file before it is closed. PGlite keeps a process alive for
- * 10 s after its last statement (PostgreSQL's timer for flushing statistics), so one nobody takes must be
- * closed. The next file of a group takes it within milliseconds of the previous one's end.
+ * Databases of this process whose test file has ended, each with the timer that closes it: the next file takes
+ * one and empties it instead of opening a copy. PGlite keeps a process alive for 10 s after its last statement
+ * (PostgreSQL's timer for flushing statistics), so one nobody takes within IDLE_CLOSE_MS is closed; the next
+ * file of a group takes it within milliseconds of the previous one's end.
  */
+const idleEmbedded: { database: Database; content: Promise<TemplateContent>; closing: NodeJS.Timeout }[] = []
 const IDLE_CLOSE_MS = 100
 
 async function readTemplateContent(database: Database): Promise<TemplateContent> {
@@ -134,23 +134,31 @@ async function restoreTemplateContent(database: Database, content: TemplateConte
  * else a new copy. `release` hands it to the next file; the copies are removed when the process exits.
  */
 export async function takeEmbeddedTestDatabase(): Promise<{ database: Database; release: () => void }> {
-  let database = idleEmbedded.pop()
-  if (database) await restoreTemplateContent(database, await (templateContent ??= readTemplateContent(database)))
-  else {
-    database = await openDatabase({ dataDir: await copyPgliteTemplate() })
-    await (templateContent ??= readTemplateContent(database))
+  const idle = idleEmbedded.pop()
+  if (idle) {
+    clearTimeout(idle.closing)
+    await restoreTemplateContent(idle.database, await idle.content)
+    return lend(idle.database, idle.content)
   }
-  const taken = database
+  const database = await openDatabase({ dataDir: await copyPgliteTemplate() })
+  const content = (templateContent ??= readTemplateContent(database))
+  await content
+  return lend(database, content)
+}
+
+/** A database for one file, and the `release` that puts it among the idle ones (closed if nobody takes it). */
+function lend(database: Database, content: Promise<TemplateContent>): { database: Database; release: () => void } {
   return {
-    database: taken,
+    database,
     release: () => {
-      idleEmbedded.push(taken)
-      setTimeout(() => {
-        const index = idleEmbedded.indexOf(taken)
-        if (index < 0) return
-        idleEmbedded.splice(index, 1)
-        taken.close().catch(() => undefined)
-      }, IDLE_CLOSE_MS)
+      const entry = {
+        database, content,
+        closing: setTimeout(() => {
+          idleEmbedded.splice(idleEmbedded.indexOf(entry), 1)
+          database.close().catch(() => undefined)
+        }, IDLE_CLOSE_MS),
+      }
+      idleEmbedded.push(entry)
     },
   }
 }
